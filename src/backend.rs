@@ -1,0 +1,36 @@
+//! The one place that maps a backend name to a Burn `Device`; nothing else
+//! names a backend.
+
+use burn::tensor::Device;
+
+use crate::config::BackendKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(
+        "backend `wgpu` is not compiled into this binary: rebuild with `cargo build --release --features wgpu` (or choose --backend flex)"
+    )]
+    WgpuNotCompiled,
+}
+
+/// The (non-autodiff) device of a backend; training adds autodiff itself.
+pub fn device(kind: BackendKind) -> Result<Device, BackendError> {
+    match kind {
+        BackendKind::Flex => Ok(Device::flex()),
+        // burn-ndarray is deprecated in 0.22 but kept: users asked for it, and
+        // the README compares its speed with flex's.
+        #[allow(deprecated)]
+        BackendKind::Ndarray => Ok(Device::ndarray()),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(not(feature = "wgpu"))]
+        BackendKind::Wgpu => Err(BackendError::WgpuNotCompiled),
+    }
+}
+
+/// Whether two runs of the same config and seed give identical numbers on
+/// this backend (seen for flex and ndarray at a fixed thread count,
+/// ../shared/burn-0.22-notes.md; GPU reductions may reorder).
+pub fn is_deterministic(kind: BackendKind) -> bool {
+    matches!(kind, BackendKind::Flex | BackendKind::Ndarray)
+}

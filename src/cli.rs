@@ -1,0 +1,238 @@
+//! The command line: argument parsing and the commands' output. The work is
+//! done by `experiment` and `activation`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::activation::{self, ActivationKind, catalog};
+use crate::backend;
+use crate::config::{BackendKind, Config};
+use crate::experiment::{self, Options};
+use crate::progress::Mode;
+use crate::records::RunSummary;
+
+/// Folder searched for a config given by bare name.
+const CONFIG_DIR: &str = "configs";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "actbench",
+    version,
+    about = "Compare activation functions on real training runs: one TOML file in, CSV reports out.",
+    args_conflicts_with_subcommands = true,
+    after_help = "`actbench --config FILE` is the same as `actbench run --config FILE`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train every run of an experiment file and write the CSV reports.
+    Run(RunArgs),
+    /// List the built-in activations, or print their values and derivatives.
+    Activations(ActivationsArgs),
+}
+
+#[derive(Args, Debug, Default)]
+struct RunArgs {
+    /// Experiment file; a bare name not found as given is looked up in configs/.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Results folder [default: results/<experiment name>/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Backend, overriding the config's experiment.backend.
+    #[arg(long, value_enum)]
+    backend: Option<BackendArg>,
+    /// No progress bars or per-run lines; errors only.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum BackendArg {
+    Flex,
+    Ndarray,
+    Wgpu,
+}
+
+impl From<BackendArg> for BackendKind {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Flex => BackendKind::Flex,
+            BackendArg::Ndarray => BackendKind::Ndarray,
+            BackendArg::Wgpu => BackendKind::Wgpu,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct ActivationsArgs {
+    /// Print `activation,x,value,derivative` for every activation and point.
+    #[arg(long)]
+    csv: bool,
+    /// Comma-separated points for --csv [default: -6 to 6 in steps of 0.25].
+    #[arg(long, allow_hyphen_values = true)]
+    points: Option<String>,
+    /// Backend that computes the values (with --csv).
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: BackendArg,
+}
+
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Activations(args)) => activations(args),
+        None => run(cli.run),
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let Some(given) = args.config else {
+        bail!("no experiment given: try `actbench --config relu_vs_sigmoid.toml` (configs/ holds the examples)");
+    };
+    let path = find_config(&given)?;
+    let config = Config::load(&path)?;
+    let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
+    let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
+    let options = Options { out: out.clone(), backend, progress: Mode::detect(args.quiet) };
+    let outcome = experiment::run(&config, &options)?;
+    if !args.quiet {
+        print_table(&outcome.summaries);
+        println!(
+            "{} runs in {:.1}s on {}; results in {}",
+            outcome.summaries.len(),
+            outcome.seconds,
+            backend.name(),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// `given` as is if it exists; else, for a bare name, `configs/<name>` (with
+/// `.toml` added when missing).
+fn find_config(given: &Path) -> anyhow::Result<PathBuf> {
+    if given.is_file() {
+        return Ok(given.to_path_buf());
+    }
+    let bare = given.components().count() == 1;
+    if bare {
+        let mut candidate = Path::new(CONFIG_DIR).join(given);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        if candidate.extension().is_none() {
+            candidate.set_extension("toml");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+        bail!(
+            "config '{}' not found (looked for ./{0} and {CONFIG_DIR}/{0}): give a path to a .toml file",
+            given.display()
+        );
+    }
+    bail!("config '{}' not found: give a path to a .toml file", given.display())
+}
+
+/// Mean (and spread over seeds) of the test accuracy per activation and lr.
+fn print_table(summaries: &[RunSummary]) {
+    let mut groups: Vec<((String, f64), Vec<&RunSummary>)> = Vec::new();
+    for s in summaries {
+        let key = (s.activation.clone(), s.lr);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, runs)) => runs.push(s),
+            None => groups.push((key, vec![s])),
+        }
+    }
+    println!(
+        "{:<28} {:>8} {:>5} {:>18} {:>16} {:>9}",
+        "activation", "lr", "runs", "test acc (mean±sd)", "grad first/last", "diverged"
+    );
+    for ((activation, lr), runs) in groups {
+        let accs: Vec<f64> = runs.iter().map(|r| r.test_accuracy).collect();
+        let (mean, sd) = mean_sd(&accs);
+        let ratios: Vec<f64> = runs.iter().filter_map(|r| r.grad_ratio_first_last).collect();
+        let ratio = if ratios.is_empty() { "-".to_string() } else { format!("{:.3e}", mean_sd(&ratios).0) };
+        let diverged = runs.iter().filter(|r| r.diverged).count();
+        println!(
+            "{activation:<28} {lr:>8} {:>5} {:>18} {ratio:>16} {diverged:>9}",
+            runs.len(),
+            format!("{mean:.4} ± {sd:.4}")
+        );
+    }
+}
+
+fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+fn activations(args: ActivationsArgs) -> anyhow::Result<()> {
+    if !args.csv {
+        if args.points.is_some() {
+            bail!("--points goes with --csv: try `actbench activations --csv --points \"-3,0,3\"`");
+        }
+        print_catalog();
+        return Ok(());
+    }
+    let points = match &args.points {
+        Some(text) => parse_points(text)?,
+        None => (0..49).map(|i| -6.0 + 0.25 * i as f32).collect(),
+    };
+    let device = backend::device(args.backend.into())?;
+    let mut out = String::from("activation,x,value,derivative\n");
+    for info in catalog::CATALOG {
+        let kind = ActivationKind::default_for(info);
+        let (values, derivatives) = activation::evaluate(kind, &points, &device);
+        for ((x, v), d) in points.iter().zip(values).zip(derivatives) {
+            out.push_str(&format!("{},{x},{v},{d}\n", info.name));
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+fn parse_points(text: &str) -> anyhow::Result<Vec<f32>> {
+    let points = text
+        .split(',')
+        .map(|p| {
+            let p = p.trim();
+            p.parse::<f32>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .with_context(|| format!("--points: `{p}` is not a finite number; give numbers separated by commas, e.g. \"-3,-0.5,0.5,3\""))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(points)
+}
+
+fn print_catalog() {
+    for info in catalog::CATALOG {
+        let aliases = if info.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (alias {})", info.aliases.join(", "))
+        };
+        println!("{}{aliases}", info.name);
+        println!("    f(x) = {}", info.formula);
+        for p in info.params {
+            let default = match p.default {
+                catalog::ParamDefault::Float(v) => v.to_string(),
+                catalog::ParamDefault::Bool(b) => b.to_string(),
+            };
+            println!("    {} = {default}  ({})", p.name, p.help);
+        }
+        println!("    {}", info.source);
+    }
+}

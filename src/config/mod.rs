@@ -1,0 +1,295 @@
+//! The experiment file: one TOML document, every key with a documented
+//! default (README "Config reference"), unknown keys and wrong types rejected
+//! with the file and line.
+
+mod error;
+mod values;
+
+pub use error::ConfigError;
+pub use values::{ActivationEntry, Count, Fraction, InitScheme, LearningRates, NonNegative, Seeds};
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole experiment file. Field order is the order of the resolved config
+/// written next to the results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The activations to compare (a top-level key: write it above the first `[section]`).
+    #[serde(default = "default_activations")]
+    pub activations: Vec<ActivationEntry>,
+    #[serde(default)]
+    pub experiment: Experiment,
+    #[serde(default)]
+    pub data: Data,
+    #[serde(default)]
+    pub model: Model,
+    #[serde(default)]
+    pub training: Training,
+    #[serde(default)]
+    pub logging: Logging,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Experiment {
+    /// Names the results folder; defaults to the config file's stem.
+    pub name: String,
+    /// One run per seed (and activation, and learning rate).
+    pub seeds: Seeds,
+    /// Where training runs; `--backend` overrides it.
+    pub backend: BackendKind,
+}
+
+impl Default for Experiment {
+    fn default() -> Self {
+        Self { name: String::new(), seeds: Seeds(vec![0]), backend: BackendKind::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// Burn's pure-Rust CPU backend (the faster CPU backend here; README "Backends").
+    #[default]
+    Flex,
+    /// burn-ndarray (deprecated by Burn 0.22 in favour of flex, kept for comparison).
+    Ndarray,
+    /// wgpu: a GPU, or Mesa's lavapipe on a CPU-only machine (cargo feature `wgpu`).
+    Wgpu,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Flex => "flex",
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Data {
+    pub dataset: DatasetKind,
+    /// Share of the samples held out for the final test accuracy.
+    pub test_split: Fraction,
+    /// Share of the samples held out for validation after every epoch.
+    pub validation_split: Fraction,
+    /// Synthetic sets only: number of points generated.
+    pub samples: Count,
+    /// Synthetic sets only: standard deviation of the Gaussian noise added to each point.
+    pub noise: NonNegative,
+}
+
+impl Default for Data {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::Digits,
+            test_split: Fraction(0.2),
+            validation_split: Fraction(0.1),
+            samples: Count(1000),
+            noise: NonNegative(0.1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    /// The 8x8 handwritten digits (1797 images, 10 classes), embedded in the binary.
+    #[default]
+    Digits,
+    /// Two interleaved spirals, 2 classes.
+    Spirals,
+    /// XOR / checkerboard of the four quadrants, 2 classes.
+    Xor,
+    /// Two concentric circles, 2 classes.
+    Circles,
+}
+
+impl DatasetKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Digits => "digits",
+            DatasetKind::Spirals => "spirals",
+            DatasetKind::Xor => "xor",
+            DatasetKind::Circles => "circles",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Model {
+    /// Only "mlp" for now.
+    pub kind: ModelKind,
+    /// Widths of the hidden layers; the activation follows each of them.
+    pub hidden: Vec<Count>,
+    /// Weight initialisation; `auto` matches it to the activation.
+    pub init: InitScheme,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self { kind: ModelKind::Mlp, hidden: vec![Count(64), Count(64)], init: InitScheme::Auto }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    #[default]
+    Mlp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Training {
+    pub epochs: Count,
+    pub batch_size: Count,
+    pub optimizer: OptimizerKind,
+    /// A number, or a list to sweep (each value is a grid point).
+    pub lr: LearningRates,
+    /// `sgd_momentum` only.
+    pub momentum: NonNegative,
+    /// `sgd_momentum` only: Nesterov's variant.
+    pub nesterov: bool,
+    /// L2 penalty (sgd, sgd_momentum, adam) or decoupled decay (adamw).
+    pub weight_decay: NonNegative,
+    /// Adam and AdamW moment decay rates; PyTorch's defaults.
+    pub beta1: Fraction,
+    pub beta2: Fraction,
+    /// Adam and AdamW denominator term; PyTorch's default (Burn's own is 1e-5).
+    pub epsilon: NonNegative,
+    /// Rescales all gradients together when their global L2 norm exceeds
+    /// this (torch.nn.utils.clip_grad_norm_); absent = no clipping.
+    pub grad_clip_norm: Option<NonNegative>,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Self {
+            epochs: Count(10),
+            batch_size: Count(32),
+            optimizer: OptimizerKind::Sgd,
+            lr: LearningRates(vec![0.01]),
+            momentum: NonNegative(0.9),
+            nesterov: false,
+            weight_decay: NonNegative(0.0),
+            beta1: Fraction(0.9),
+            beta2: Fraction(0.999),
+            epsilon: NonNegative(1e-8),
+            grad_clip_norm: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    #[default]
+    Sgd,
+    SgdMomentum,
+    Adam,
+    Adamw,
+}
+
+impl OptimizerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::SgdMomentum => "sgd_momentum",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::Adamw => "adamw",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Logging {
+    /// Record the per-step metrics (loss, gradient and weight norms) every
+    /// this many optimizer steps; 0 records none.
+    pub every_steps: usize,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Self { every_steps: 1 }
+    }
+}
+
+fn default_activations() -> Vec<ActivationEntry> {
+    ["relu", "sigmoid"]
+        .into_iter()
+        .map(|name| ActivationEntry::try_from(toml::Value::String(name.into())).expect("known names"))
+        .collect()
+}
+
+impl Config {
+    /// Reads, parses and validates an experiment file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
+        Self::parse(&text, path, stem)
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors, `stem`
+    /// is the default experiment name.
+    pub fn parse(text: &str, origin: &Path, stem: &str) -> Result<Self, ConfigError> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
+        if config.experiment.name.is_empty() {
+            config.experiment.name = stem.to_string();
+        }
+        config.validate().map_err(|(key, message)| ConfigError::Invalid {
+            path: origin.to_path_buf(),
+            key,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks that span several keys (single values check themselves).
+    fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |key: &str, msg: String| Err((key.to_string(), msg));
+        if self.activations.is_empty() {
+            return fail("activations", "lists no activation: name at least one, e.g. [\"relu\", \"sigmoid\"]".into());
+        }
+        let name = &self.experiment.name;
+        if name.contains(['/', '\\']) || name == "." || name == ".." {
+            return fail("experiment.name", format!("`{name}` cannot name a folder: use letters, digits, `-` and `_`"));
+        }
+        let held_out = self.data.test_split.0 + self.data.validation_split.0;
+        if held_out >= 0.9 {
+            return fail(
+                "data.validation_split",
+                format!("together with data.test_split holds out {held_out:.2} of the data: keep the sum below 0.9"),
+            );
+        }
+        if self.model.hidden.is_empty() {
+            return fail("model.hidden", "lists no hidden layer: an MLP needs at least one, e.g. [64, 64]".into());
+        }
+        let mut labels: Vec<String> = self.activations.iter().map(ActivationEntry::label).collect();
+        labels.sort();
+        if let Some(dup) = labels.windows(2).find(|w| w[0] == w[1]) {
+            return fail("activations", format!("lists `{}` twice: each entry must differ", dup[0]));
+        }
+        Ok(())
+    }
+
+    /// The resolved config as TOML, every default written out.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a config always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests;

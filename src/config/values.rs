@@ -1,0 +1,291 @@
+//! Value types of the config that check themselves while the TOML is read, so
+//! that a bad value is reported with the line it is on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::activation::{ActivationKind, ParamValue};
+
+/// A count that must be at least 1 (epochs, batch size, a layer's width).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Count(pub usize);
+
+impl TryFrom<i64> for Count {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        if v >= 1 {
+            Ok(Count(v as usize))
+        } else {
+            Err(format!("must be at least 1, got {v}"))
+        }
+    }
+}
+
+impl From<Count> for i64 {
+    fn from(c: Count) -> i64 {
+        c.0 as i64
+    }
+}
+
+/// A fraction in [0, 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Fraction(pub f64);
+
+impl TryFrom<f64> for Fraction {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Self, String> {
+        if (0.0..1.0).contains(&v) {
+            Ok(Fraction(v))
+        } else {
+            Err(format!("must be a fraction in [0, 1), got {v}"))
+        }
+    }
+}
+
+impl From<Fraction> for f64 {
+    fn from(f: Fraction) -> f64 {
+        f.0
+    }
+}
+
+/// A number that must be >= 0 (weight decay, momentum, noise).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct NonNegative(pub f64);
+
+impl TryFrom<f64> for NonNegative {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Self, String> {
+        if v >= 0.0 && v.is_finite() {
+            Ok(NonNegative(v))
+        } else {
+            Err(format!("must be a finite number >= 0, got {v}"))
+        }
+    }
+}
+
+impl From<NonNegative> for f64 {
+    fn from(v: NonNegative) -> f64 {
+        v.0
+    }
+}
+
+/// One learning rate or a list of them (each becomes a grid point); all > 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Value", into = "toml::Value")]
+pub struct LearningRates(pub Vec<f64>);
+
+impl TryFrom<toml::Value> for LearningRates {
+    type Error = String;
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        let values = match v {
+            toml::Value::Array(items) => items.iter().map(number).collect::<Option<Vec<_>>>(),
+            single => number(&single).map(|x| vec![x]),
+        }
+        .ok_or("must be a number or a list of numbers, e.g. 0.1 or [0.01, 0.1]")?;
+        if values.is_empty() {
+            return Err("must list at least one learning rate".into());
+        }
+        if let Some(bad) = values.iter().find(|x| !(**x > 0.0 && x.is_finite())) {
+            return Err(format!("every learning rate must be > 0, got {bad}"));
+        }
+        Ok(LearningRates(values))
+    }
+}
+
+impl From<LearningRates> for toml::Value {
+    fn from(lr: LearningRates) -> toml::Value {
+        match lr.0.as_slice() {
+            [single] => toml::Value::Float(*single),
+            many => toml::Value::Array(many.iter().map(|x| toml::Value::Float(*x)).collect()),
+        }
+    }
+}
+
+/// `seeds = [0, 1, 2]`, or `seeds = 3` for the first three seeds 0, 1, 2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Value", into = "Vec<u64>")]
+pub struct Seeds(pub Vec<u64>);
+
+impl TryFrom<toml::Value> for Seeds {
+    type Error = String;
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        let seeds: Vec<u64> = match v {
+            toml::Value::Integer(n) if n >= 1 => (0..n as u64).collect(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_integer().filter(|n| *n >= 0).map(|n| n as u64))
+                .collect::<Option<_>>()
+                .ok_or("must list seeds as integers >= 0, e.g. [0, 1, 2]")?,
+            _ => return Err("must be a count (e.g. 3 for seeds 0, 1, 2) or a list of integers".into()),
+        };
+        if seeds.is_empty() {
+            return Err("must name at least one seed".into());
+        }
+        let mut sorted = seeds.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != seeds.len() {
+            return Err("lists a seed twice".into());
+        }
+        Ok(Seeds(seeds))
+    }
+}
+
+impl From<Seeds> for Vec<u64> {
+    fn from(s: Seeds) -> Vec<u64> {
+        s.0
+    }
+}
+
+/// Weight initialisation of the linear layers (biases start at zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InitScheme {
+    /// He for the ReLU family, LeCun normal for SELU, Glorot for the rest.
+    #[default]
+    Auto,
+    /// He/Kaiming normal, std = sqrt(2 / fan_in) (He et al. 2015).
+    He,
+    /// He/Kaiming uniform, bound = sqrt(6 / fan_in).
+    HeUniform,
+    /// LeCun normal, std = sqrt(1 / fan_in) (LeCun et al. 1998; what SELU needs).
+    Lecun,
+    /// Glorot/Xavier uniform, bound = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010).
+    Glorot,
+    /// Glorot/Xavier normal, std = sqrt(2 / (fan_in + fan_out)).
+    GlorotNormal,
+}
+
+impl InitScheme {
+    /// The concrete scheme for an activation (`auto` resolved).
+    pub fn resolve(self, kind: ActivationKind) -> InitScheme {
+        match self {
+            InitScheme::Auto if matches!(kind, ActivationKind::Selu) => InitScheme::Lecun,
+            InitScheme::Auto if kind.is_relu_family() => InitScheme::He,
+            InitScheme::Auto => InitScheme::Glorot,
+            other => other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InitScheme::Auto => "auto",
+            InitScheme::He => "he",
+            InitScheme::HeUniform => "he_uniform",
+            InitScheme::Lecun => "lecun",
+            InitScheme::Glorot => "glorot",
+            InitScheme::GlorotNormal => "glorot_normal",
+        }
+    }
+}
+
+impl fmt::Display for InitScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One entry of `activations`: `"relu"` or
+/// `{ name = "leaky_relu", slope = 0.1, lr = 0.05, init = "he" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "toml::Value")]
+pub struct ActivationEntry {
+    pub kind: ActivationKind,
+    /// Overrides `training.lr` for this activation (tuned per activation).
+    pub lr: Option<LearningRates>,
+    /// Overrides `model.init` for this activation.
+    pub init: Option<InitScheme>,
+}
+
+impl ActivationEntry {
+    /// How the entry is named in results: the activation's label, plus the
+    /// init scheme when the entry overrides it, e.g. `tanh[init=he]`.
+    pub fn label(&self) -> String {
+        match self.init {
+            Some(init) => format!("{}[init={init}]", self.kind.label()),
+            None => self.kind.label(),
+        }
+    }
+}
+
+impl TryFrom<toml::Value> for ActivationEntry {
+    type Error = String;
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        let table = match v {
+            toml::Value::String(name) => {
+                let kind = ActivationKind::from_parts(&name, &BTreeMap::new()).map_err(|e| e.to_string())?;
+                return Ok(ActivationEntry { kind, lr: None, init: None });
+            }
+            toml::Value::Table(table) => table,
+            _ => {
+                return Err(
+                    "an activation is a name (\"relu\") or a table ({ name = \"leaky_relu\", slope = 0.1 })".into(),
+                );
+            }
+        };
+        let mut name = None;
+        let mut lr = None;
+        let mut init = None;
+        let mut params = BTreeMap::new();
+        for (key, value) in table {
+            match key.as_str() {
+                "name" => {
+                    name = Some(value.as_str().ok_or("`name` must be a string")?.to_string());
+                }
+                "lr" => lr = Some(LearningRates::try_from(value).map_err(|e| format!("`lr` {e}"))?),
+                "init" => {
+                    init = Some(
+                        InitScheme::deserialize(value)
+                            .map_err(|e| format!("`init`: {}", e.message()))?,
+                    );
+                }
+                _ => {
+                    let param = match value {
+                        toml::Value::Float(x) => ParamValue::Float(x),
+                        toml::Value::Integer(n) => ParamValue::Float(n as f64),
+                        toml::Value::Boolean(b) => ParamValue::Bool(b),
+                        _ => return Err(format!("parameter `{key}` must be a number or a boolean")),
+                    };
+                    params.insert(key, param);
+                }
+            }
+        }
+        let name = name.ok_or("an activation table needs `name`, e.g. { name = \"elu\", alpha = 0.5 }")?;
+        let kind = ActivationKind::from_parts(&name, &params).map_err(|e| e.to_string())?;
+        Ok(ActivationEntry { kind, lr, init })
+    }
+}
+
+impl Serialize for ActivationEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", self.kind.name())?;
+        for (param, value) in self.kind.params() {
+            match value {
+                ParamValue::Float(x) => map.serialize_entry(param, &x)?,
+                ParamValue::Bool(b) => map.serialize_entry(param, &b)?,
+            }
+        }
+        if let Some(lr) = &self.lr {
+            map.serialize_entry("lr", lr)?;
+        }
+        if let Some(init) = &self.init {
+            map.serialize_entry("init", init)?;
+        }
+        map.end()
+    }
+}
+
+fn number(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Float(x) => Some(*x),
+        toml::Value::Integer(n) => Some(*n as f64),
+        _ => None,
+    }
+}

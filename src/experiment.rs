@@ -1,0 +1,92 @@
+//! An experiment end to end: config -> grid of runs -> training -> records
+//! -> CSV files. Each finished run is written at once, so an interruption
+//! loses at most the run in progress.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::backend;
+use crate::config::{BackendKind, Config};
+use crate::data::{self, Splits};
+use crate::export::{atomic, csv};
+use crate::grid::{self, RunSpec};
+use crate::progress::{GridProgress, Mode};
+use crate::records::{EpochRecord, GradientRecord, RunRecords, RunSummary};
+use crate::train;
+
+/// The files of an experiment folder.
+pub const CONFIG_FILE: &str = "config.toml";
+pub const EPOCHS_FILE: &str = "epochs.csv";
+pub const GRADIENTS_FILE: &str = "gradients.csv";
+pub const SUMMARY_FILE: &str = "summary.csv";
+/// Per-run copies of the three CSVs live in `runs/<run id>/`.
+pub const RUNS_DIR: &str = "runs";
+
+pub struct Options {
+    pub out: PathBuf,
+    pub backend: BackendKind,
+    pub progress: Mode,
+}
+
+pub struct Outcome {
+    pub summaries: Vec<RunSummary>,
+    pub seconds: f64,
+}
+
+pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let device = backend::device(options.backend)?;
+    let out = &options.out;
+    std::fs::create_dir_all(out.join(RUNS_DIR))
+        .with_context(|| format!("cannot create results folder '{}'", out.display()))?;
+    let mut resolved = config.clone();
+    resolved.experiment.backend = options.backend;
+    write(&out.join(CONFIG_FILE), |p| atomic::write_string(p, &resolved.to_toml()))?;
+
+    let runs = grid::expand(config);
+    let mut splits: BTreeMap<u64, Splits> = BTreeMap::new();
+    let mut progress = GridProgress::new(options.progress, runs.len());
+    let mut summaries = Vec::with_capacity(runs.len());
+    for (i, spec) in runs.iter().enumerate() {
+        let split = splits.entry(spec.seed).or_insert_with(|| {
+            let all = data::load(&config.data, spec.seed);
+            data::split(&all, config.data.test_split.0, config.data.validation_split.0, spec.seed)
+        });
+        let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
+        let records = train::run(config, spec, split, &device, &mut bar);
+        write_run(out, spec, &records)?;
+        combine(out, &runs[..=i])?;
+        progress.finish_run(bar, &records.summary);
+        summaries.push(records.summary);
+    }
+    progress.finish();
+    Ok(Outcome { summaries, seconds: started.elapsed().as_secs_f64() })
+}
+
+fn run_dir(out: &Path, spec: &RunSpec) -> PathBuf {
+    out.join(RUNS_DIR).join(&spec.id)
+}
+
+fn write_run(out: &Path, spec: &RunSpec, records: &RunRecords) -> anyhow::Result<()> {
+    let dir = run_dir(out, spec);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+    write(&dir.join(EPOCHS_FILE), |p| csv::write_rows(p, &records.epochs))?;
+    write(&dir.join(GRADIENTS_FILE), |p| csv::write_rows(p, &records.gradients))?;
+    // The summary last: its presence marks a finished run.
+    write(&dir.join(SUMMARY_FILE), |p| csv::write_rows(p, std::slice::from_ref(&records.summary)))
+}
+
+/// Rebuilds the experiment-level CSVs from the finished runs, in grid order.
+fn combine(out: &Path, finished: &[RunSpec]) -> anyhow::Result<()> {
+    let inputs = |file: &str| finished.iter().map(|s| run_dir(out, s).join(file)).collect::<Vec<_>>();
+    write(&out.join(EPOCHS_FILE), |p| csv::concat::<EpochRecord>(p, &inputs(EPOCHS_FILE)))?;
+    write(&out.join(GRADIENTS_FILE), |p| csv::concat::<GradientRecord>(p, &inputs(GRADIENTS_FILE)))?;
+    write(&out.join(SUMMARY_FILE), |p| csv::concat::<RunSummary>(p, &inputs(SUMMARY_FILE)))
+}
+
+fn write(path: &Path, f: impl FnOnce(&Path) -> std::io::Result<()>) -> anyhow::Result<()> {
+    f(path).with_context(|| format!("cannot write '{}'", path.display()))
+}

@@ -1,0 +1,98 @@
+//! The grid: activations x learning rates x seeds, one run per point, each
+//! with an id that depends only on what the run is (stable across
+//! invocations and across edits that add or remove other grid points).
+
+use crate::activation::ActivationKind;
+use crate::config::{Config, InitScheme};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// e.g. `relu-lr0.1-s0`, `leaky_relu-slope0.1-lr0.05-s2`.
+    pub id: String,
+    /// The activation entry's label as written in every CSV, e.g. `leaky_relu(slope=0.1)`.
+    pub label: String,
+    pub activation: ActivationKind,
+    pub lr: f64,
+    pub seed: u64,
+    /// Resolved for this activation (never `Auto`).
+    pub init: InitScheme,
+}
+
+/// Every run of the config, activation-major, then learning rate, then seed.
+pub fn expand(config: &Config) -> Vec<RunSpec> {
+    let mut runs = Vec::new();
+    for entry in &config.activations {
+        let lrs = entry.lr.as_ref().unwrap_or(&config.training.lr);
+        let init = entry.init.unwrap_or(config.model.init).resolve(entry.kind);
+        for &lr in &lrs.0 {
+            for &seed in &config.experiment.seeds.0 {
+                let mut id = entry.kind.name().to_string();
+                for part in entry.kind.params_string().split(';').filter(|p| !p.is_empty()) {
+                    id.push('-');
+                    id.push_str(&part.replace('=', ""));
+                }
+                if let Some(init) = entry.init {
+                    id.push_str(&format!("-init_{init}"));
+                }
+                id.push_str(&format!("-lr{lr}-s{seed}"));
+                runs.push(RunSpec {
+                    id,
+                    label: entry.label(),
+                    activation: entry.kind,
+                    lr,
+                    seed,
+                    init,
+                });
+            }
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, Path::new("t.toml"), "t").unwrap()
+    }
+
+    #[test]
+    fn grid_is_activations_by_lrs_by_seeds() {
+        let c = config(
+            r#"activations = ["relu", { name = "leaky_relu", slope = 0.1, lr = [0.5, 0.05] }]
+            [experiment]
+            seeds = 2
+            [training]
+            lr = 0.1"#,
+        );
+        let ids: Vec<String> = expand(&c).into_iter().map(|r| r.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "relu-lr0.1-s0",
+                "relu-lr0.1-s1",
+                "leaky_relu-slope0.1-lr0.5-s0",
+                "leaky_relu-slope0.1-lr0.5-s1",
+                "leaky_relu-slope0.1-lr0.05-s0",
+                "leaky_relu-slope0.1-lr0.05-s1",
+            ]
+        );
+    }
+
+    #[test]
+    fn init_is_matched_to_the_activation_unless_overridden() {
+        let c = config(r#"activations = ["relu", "selu", "tanh", { name = "sigmoid", init = "he" }]"#);
+        let inits: Vec<_> = expand(&c).into_iter().map(|r| (r.label, r.init)).collect();
+        assert_eq!(
+            inits,
+            [
+                ("relu".to_string(), InitScheme::He),
+                ("selu".to_string(), InitScheme::Lecun),
+                ("tanh".to_string(), InitScheme::Glorot),
+                ("sigmoid[init=he]".to_string(), InitScheme::He),
+            ]
+        );
+    }
+}

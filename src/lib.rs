@@ -1,0 +1,19 @@
+//! actbench: compare activation functions on real training runs.
+//!
+//! Data flows one way: `config` (the TOML file) -> `grid` (one run per
+//! point) -> `data` + `model` + `train` (Burn) -> `records` -> `export`.
+
+pub mod activation;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod experiment;
+pub mod export;
+pub mod grid;
+pub mod metrics;
+pub mod model;
+pub mod progress;
+pub mod records;
+pub mod rng;
+pub mod train;

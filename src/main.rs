@@ -1,0 +1,6 @@
+fn main() {
+    if let Err(err) = actbench::cli::main() {
+        eprintln!("Error: {err:#}");
+        std::process::exit(1);
+    }
+}

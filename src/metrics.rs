@@ -1,0 +1,111 @@
+//! Per-parameter gradient and weight statistics, named by module path
+//! (`layers.0.weight`), and global-norm gradient clipping.
+//!
+//! The reductions of all parameters are queued on the device and read back
+//! together with the loss in one transfer per step (`train::step_scalars`),
+//! not one sync per parameter.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+
+/// Module paths of the float parameters, in visiting order.
+pub fn parameter_names<M: Module>(module: &M) -> Vec<String> {
+    struct Names {
+        path: Vec<String>,
+        names: Vec<String>,
+    }
+    impl ModuleVisitor for Names {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<D>>) {
+            self.names.push(self.path.join("."));
+        }
+    }
+    let mut v = Names { path: Vec::new(), names: Vec::new() };
+    module.visit(&mut v);
+    v.names
+}
+
+/// Device-side reductions, three per parameter in visiting order:
+/// sum of squared gradients, max |gradient|, sum of squared weights.
+/// A parameter that received no gradient (everything below a plain step
+/// activation) contributes zeros.
+pub fn gradient_reductions<M: Module>(module: &M, grads: &GradientsParams) -> Vec<Tensor<1>> {
+    struct Reduce<'a> {
+        grads: &'a GradientsParams,
+        out: Vec<Tensor<1>>,
+    }
+    impl ModuleVisitor for Reduce<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let weight = param.val().inner();
+            match self.grads.get::<D>(param.id) {
+                Some(g) => {
+                    self.out.push(g.clone().square().sum());
+                    self.out.push(g.abs().max());
+                }
+                None => {
+                    let zero = Tensor::<1>::zeros([1], &weight.device());
+                    self.out.push(zero.clone());
+                    self.out.push(zero);
+                }
+            }
+            self.out.push(weight.square().sum());
+        }
+    }
+    let mut v = Reduce { grads, out: Vec::new() };
+    module.visit(&mut v);
+    v.out
+}
+
+/// Scales every gradient by `min(1, max_norm / (norm + 1e-6))`, where `norm`
+/// is the L2 norm of all gradients together (torch.nn.utils.clip_grad_norm_;
+/// Burn's own clipping works per tensor). `sum_sq` is that norm squared, a
+/// one-element device tensor, so no value is read back here.
+pub fn clip_global_norm<M: Module>(
+    module: &M,
+    mut grads: GradientsParams,
+    sum_sq: Tensor<1>,
+    max_norm: f64,
+) -> GradientsParams {
+    struct Scale<'a> {
+        grads: &'a mut GradientsParams,
+        factor: Tensor<1>,
+    }
+    impl ModuleVisitor for Scale<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.remove::<D>(param.id) {
+                let factor = self.factor.clone().unsqueeze::<D>();
+                self.grads.register(param.id, g * factor);
+            }
+        }
+    }
+    // 1e-6 as in clip_grad_norm_.
+    let factor = sum_sq.sqrt().add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
+    let mut v = Scale { grads: &mut grads, factor };
+    module.visit(&mut v);
+    grads
+}
+
+/// Per-parameter statistics read back from [`gradient_reductions`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamStats {
+    pub grad_l2: f64,
+    pub grad_max_abs: f64,
+    pub weight_l2: f64,
+}
+
+pub fn unpack(values: &[f32]) -> Vec<ParamStats> {
+    values
+        .chunks_exact(3)
+        .map(|c| ParamStats {
+            grad_l2: (c[0] as f64).sqrt(),
+            grad_max_abs: c[1] as f64,
+            weight_l2: (c[2] as f64).sqrt(),
+        })
+        .collect()
+}

@@ -1,0 +1,100 @@
+//! What a run records: the rows of epochs.csv, gradients.csv and summary.csv
+//! (columns described in the README, "Output files"). Field order is column
+//! order; every row starts with run_id, activation, seed and lr, so each
+//! file stands alone in pandas or polars. Columns whose name ends in `_seconds` are wall-clock time, the only
+//! columns that differ between two runs of the same config and seed.
+
+use serde::{Deserialize, Serialize};
+
+/// A CSV row type: its columns, in order, for the header of a file that may
+/// have no rows yet.
+pub trait Columns {
+    const COLUMNS: &'static [&'static str];
+}
+
+/// One row of epochs.csv.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub run_id: String,
+    pub activation: String,
+    pub seed: u64,
+    pub lr: f64,
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub epoch_seconds: f64,
+}
+
+/// One row of gradients.csv: one parameter at one recorded step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradientRecord {
+    pub run_id: String,
+    pub activation: String,
+    pub seed: u64,
+    pub lr: f64,
+    pub epoch: usize,
+    pub step: usize,
+    pub loss: f64,
+    pub parameter: String,
+    pub grad_l2: f64,
+    pub grad_max_abs: f64,
+    pub weight_l2: f64,
+}
+
+/// One row of summary.csv.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub activation: String,
+    pub seed: u64,
+    pub lr: f64,
+    /// Non-default activation parameters, `name=value` joined by `;`.
+    pub params: String,
+    pub init: String,
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+    pub best_val_accuracy: f64,
+    pub best_val_epoch: usize,
+    pub final_train_loss: f64,
+    /// Mean over recorded steps of |grad layers.0.weight| / |grad output.weight|:
+    /// far below 1 when gradients vanish on their way down (empty if no step was recorded).
+    pub grad_ratio_first_last: Option<f64>,
+    pub diverged: bool,
+    /// Epoch and step at which the loss became NaN or infinite (empty if it did not).
+    pub diverged_epoch: Option<usize>,
+    pub diverged_step: Option<usize>,
+    pub epochs_completed: usize,
+    pub wall_seconds: f64,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecords {
+    pub epochs: Vec<EpochRecord>,
+    pub gradients: Vec<GradientRecord>,
+    pub summary: RunSummary,
+}
+
+impl Columns for EpochRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "run_id", "activation", "seed", "lr", "epoch", "train_loss", "train_accuracy", "val_loss",
+        "val_accuracy", "epoch_seconds",
+    ];
+}
+
+impl Columns for GradientRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "run_id", "activation", "seed", "lr", "epoch", "step", "loss", "parameter", "grad_l2",
+        "grad_max_abs", "weight_l2",
+    ];
+}
+
+impl Columns for RunSummary {
+    const COLUMNS: &'static [&'static str] = &[
+        "run_id", "activation", "seed", "lr", "params", "init", "test_accuracy", "test_loss",
+        "best_val_accuracy", "best_val_epoch", "final_train_loss", "grad_ratio_first_last", "diverged", "diverged_epoch",
+        "diverged_step", "epochs_completed", "wall_seconds",
+    ];
+}

@@ -1,0 +1,220 @@
+//! One run: the custom training loop (forward, loss, backward, read the
+//! gradients, optimizer step), evaluation after every epoch, and the records.
+
+mod optim;
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::seq::SliceRandom;
+
+use crate::config::Config;
+use crate::data::{Dataset, Splits};
+use crate::grid::RunSpec;
+use crate::metrics;
+use crate::model::{Mlp, MlpSpec};
+use crate::records::{EpochRecord, GradientRecord, RunRecords, RunSummary};
+use crate::rng::{self, Stream};
+
+/// Evaluation runs in chunks of this many samples to bound memory on large sets.
+const EVAL_CHUNK: usize = 4096;
+
+/// Told about progress inside a run (drives the per-run progress bar).
+pub trait RunObserver {
+    fn epoch_done(&mut self, _epoch: usize, _epochs: usize, _train_loss: f64, _val_accuracy: f64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl RunObserver for Silent {}
+
+/// Trains one grid point to the end (or until its loss is no longer finite).
+pub fn run(
+    config: &Config,
+    spec: &RunSpec,
+    splits: &Splits,
+    base_device: &Device,
+    observer: &mut dyn RunObserver,
+) -> RunRecords {
+    let started = Instant::now();
+    let device = base_device.clone().autodiff();
+    device.seed(spec.seed);
+    let mlp = MlpSpec {
+        inputs: splits.train.n_features,
+        hidden: config.model.hidden.iter().map(|c| c.0).collect(),
+        classes: splits.train.n_classes,
+        activation: spec.activation,
+        init: spec.init,
+    };
+    let mut model = Mlp::new(&mlp, spec.seed, &device);
+    let mut optim = optim::build(&config.training);
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let param_names = metrics::parameter_names(&model);
+
+    let (train_x, train_y) = to_device(&splits.train, &device);
+    let (val_x, val_y) = to_device(&splits.validation, base_device);
+    let (test_x, test_y) = to_device(&splits.test, base_device);
+
+    let epochs = config.training.epochs.0;
+    let every = config.logging.every_steps;
+    let clip = config.training.grad_clip_norm.map(|c| c.0);
+    let mut order: Vec<i64> = (0..splits.train.len() as i64).collect();
+    let mut shuffle = rng::stream(spec.seed, Stream::Shuffle);
+
+    let mut epoch_records = Vec::with_capacity(epochs);
+    let mut gradient_records = Vec::new();
+    let mut diverged_at = None;
+    let mut step = 0;
+
+    'epochs: for epoch in 1..=epochs {
+        let epoch_started = Instant::now();
+        order.shuffle(&mut shuffle);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+        for batch in order.chunks(config.training.batch_size.0) {
+            step += 1;
+            let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), &device);
+            let x = train_x.clone().select(0, index.clone()); // [batch, inputs]
+            let y = train_y.clone().select(0, index); // [batch]
+            let logits = model.forward(x); // [batch, classes]
+            let loss = loss_fn.forward(logits.clone(), y.clone()); // [1]
+            let hits = logits.inner().argmax(1).squeeze_dim::<1>(1).equal(y.inner()).float().sum();
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+
+            let record = every > 0 && step % every == 0;
+            let reductions = if record || clip.is_some() {
+                metrics::gradient_reductions(&model, &grads)
+            } else {
+                Vec::new()
+            };
+            if let Some(max_norm) = clip {
+                let sum_sq = Tensor::cat(reductions.iter().step_by(3).cloned().collect(), 0).sum();
+                grads = metrics::clip_global_norm(&model, grads, sum_sq, max_norm);
+            }
+            // One device-to-host transfer per step: loss, hits, then (when recorded) the statistics.
+            let mut parts = vec![loss.inner(), hits];
+            if record {
+                parts.extend(reductions);
+            }
+            let values = read(Tensor::cat(parts, 0));
+            let batch_loss = values[0] as f64;
+            if !batch_loss.is_finite() {
+                diverged_at = Some((epoch, step));
+                break 'epochs;
+            }
+            loss_sum += batch_loss * batch.len() as f64;
+            correct += values[1] as f64;
+            seen += batch.len();
+            if record {
+                for (name, stats) in param_names.iter().zip(metrics::unpack(&values[2..])) {
+                    gradient_records.push(GradientRecord {
+                        run_id: spec.id.clone(),
+                        activation: spec.label.clone(),
+                        seed: spec.seed,
+                        lr: spec.lr,
+                        epoch,
+                        step,
+                        loss: batch_loss,
+                        parameter: name.clone(),
+                        grad_l2: stats.grad_l2,
+                        grad_max_abs: stats.grad_max_abs,
+                        weight_l2: stats.weight_l2,
+                    });
+                }
+            }
+            model = optim.step(spec.lr, model, grads);
+        }
+        let valid = model.valid();
+        let (val_loss, val_accuracy) = evaluate(&valid, &loss_fn, &val_x, &val_y);
+        let train_loss = loss_sum / seen as f64;
+        epoch_records.push(EpochRecord {
+            run_id: spec.id.clone(),
+            activation: spec.label.clone(),
+            seed: spec.seed,
+            lr: spec.lr,
+            epoch,
+            train_loss,
+            train_accuracy: correct / seen as f64,
+            val_loss,
+            val_accuracy,
+            epoch_seconds: epoch_started.elapsed().as_secs_f64(),
+        });
+        observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
+    }
+
+    let (test_loss, test_accuracy) = evaluate(&model.valid(), &loss_fn, &test_x, &test_y);
+    let best = epoch_records
+        .iter()
+        .fold(None::<&EpochRecord>, |best, e| match best {
+            Some(b) if b.val_accuracy >= e.val_accuracy => Some(b),
+            _ => Some(e),
+        });
+    let summary = RunSummary {
+        run_id: spec.id.clone(),
+        activation: spec.label.clone(),
+        seed: spec.seed,
+        lr: spec.lr,
+        params: spec.activation.params_string(),
+        init: spec.init.name().to_string(),
+        test_accuracy,
+        test_loss,
+        best_val_accuracy: best.map_or(f64::NAN, |b| b.val_accuracy),
+        best_val_epoch: best.map_or(0, |b| b.epoch),
+        final_train_loss: epoch_records.last().map_or(f64::NAN, |e| e.train_loss),
+        grad_ratio_first_last: first_to_last_ratio(&gradient_records),
+        diverged: diverged_at.is_some(),
+        diverged_epoch: diverged_at.map(|d| d.0),
+        diverged_step: diverged_at.map(|d| d.1),
+        epochs_completed: epoch_records.len(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    RunRecords { epochs: epoch_records, gradients: gradient_records, summary }
+}
+
+/// Mean over recorded steps of the first hidden layer's weight-gradient norm
+/// divided by the output layer's.
+fn first_to_last_ratio(records: &[GradientRecord]) -> Option<f64> {
+    fn norms<'a>(records: &'a [GradientRecord], name: &'a str) -> impl Iterator<Item = f64> + 'a {
+        records.iter().filter(move |r| r.parameter == name).map(|r| r.grad_l2)
+    }
+    let ratios: Vec<f64> = norms(records, "layers.0.weight")
+        .zip(norms(records, "output.weight"))
+        .filter(|(_, last)| *last > 0.0)
+        .map(|(first, last)| first / last)
+        .collect();
+    (!ratios.is_empty()).then(|| ratios.iter().sum::<f64>() / ratios.len() as f64)
+}
+
+/// Mean loss and accuracy over a whole split, `NaN` for an empty one.
+fn evaluate(model: &Mlp, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
+    let n = y.dims()[0];
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
+    for start in (0..n).step_by(EVAL_CHUNK) {
+        let end = (start + EVAL_CHUNK).min(n);
+        let xs = x.clone().slice([start..end]);
+        let ys = y.clone().slice([start..end]);
+        let logits = model.forward(xs);
+        let loss = loss_fn.forward(logits.clone(), ys.clone()).mul_scalar((end - start) as f64);
+        let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(ys).float().sum();
+        let values = read(Tensor::cat(vec![loss, hits], 0));
+        loss_sum += values[0] as f64;
+        correct += values[1] as f64;
+    }
+    (loss_sum / n as f64, correct / n as f64)
+}
+
+/// Features `[n, n_features]` and labels `[n]` of a split on a device.
+fn to_device(data: &Dataset, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+    let x = Tensor::<2>::from_data(TensorData::new(data.features.clone(), [data.len(), data.n_features]), device);
+    let y = Tensor::<1, Int>::from_data(TensorData::new(data.labels.clone(), [data.len()]), device);
+    (x, y)
+}
+
+fn read(t: Tensor<1>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float tensors read as f32")
+}

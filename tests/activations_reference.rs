@@ -1,0 +1,101 @@
+//! Every built-in activation against PyTorch (tests/data/activations_torch.csv:
+//! PyTorch 2.15, float64, derivatives by autograd), and every derivative
+//! against a finite difference of the values.
+
+use std::collections::BTreeMap;
+
+use actbench::activation::{self, ActivationKind, catalog};
+use burn::tensor::Device;
+
+/// float32 comparison: abs 1e-5 plus rel 1e-5 (issue #2).
+fn close(got: f32, want: f64) -> bool {
+    (got as f64 - want).abs() <= 1e-5 + 1e-5 * want.abs()
+}
+
+fn reference() -> BTreeMap<String, Vec<(f64, f64, f64)>> {
+    let mut rows: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path("tests/data/activations_torch.csv").unwrap();
+    for record in reader.records() {
+        let r = record.unwrap();
+        let num = |i: usize| r[i].parse::<f64>().unwrap();
+        rows.entry(r[0].to_string()).or_default().push((num(1), num(2), num(3)));
+    }
+    rows
+}
+
+#[test]
+fn values_and_derivatives_equal_pytorch() {
+    let device = Device::flex();
+    let reference = reference();
+    assert_eq!(reference.len(), 21, "the reference has 21 activations");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, rows) in &reference {
+        let info = catalog::lookup(name).unwrap_or_else(|| panic!("`{name}` is not built in"));
+        let kind = ActivationKind::default_for(info);
+        let xs: Vec<f32> = rows.iter().map(|r| r.0 as f32).collect();
+        let (values, derivatives) = activation::evaluate(kind, &xs, &device);
+        for (i, &(x, value, derivative)) in rows.iter().enumerate() {
+            checked += 1;
+            if !close(values[i], value) {
+                failures.push(format!("{name}({x}) = {} , torch {value}", values[i]));
+            }
+            if !close(derivatives[i], derivative) {
+                failures.push(format!("{name}'({x}) = {}, torch {derivative}", derivatives[i]));
+            }
+        }
+    }
+    assert_eq!(checked, 21 * 49);
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn derivatives_match_finite_differences() {
+    let device = Device::flex();
+    // Points away from every kink (0, +-1, +-3, 6) and the softplus threshold.
+    let xs: Vec<f32> = (0..16).map(|i| -5.55 + 0.7 * i as f32).collect();
+    let h = 1e-2f32;
+    let plus: Vec<f32> = xs.iter().map(|x| x + h).collect();
+    let minus: Vec<f32> = xs.iter().map(|x| x - h).collect();
+    let mut failures = Vec::new();
+    for info in catalog::CATALOG {
+        let kind = ActivationKind::default_for(info);
+        let (_, derivatives) = activation::evaluate(kind, &xs, &device);
+        let (up, _) = activation::evaluate(kind, &plus, &device);
+        let (down, _) = activation::evaluate(kind, &minus, &device);
+        for i in 0..xs.len() {
+            let numeric = (up[i] as f64 - down[i] as f64) / (2.0 * h as f64);
+            let tolerance = 1e-3 + 1e-2 * numeric.abs();
+            if (derivatives[i] as f64 - numeric).abs() > tolerance {
+                failures.push(format!("{}'({}) = {}, finite difference {numeric}", info.name, xs[i], derivatives[i]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn parameters_change_the_function() {
+    let device = Device::flex();
+    let (v, d) = activation::evaluate(ActivationKind::LeakyRelu { slope: 0.2 }, &[-2.0, 2.0], &device);
+    assert_eq!((v, d), (vec![-0.4, 2.0], vec![0.2, 1.0]));
+    let (v, _) = activation::evaluate(ActivationKind::Silu { beta: 2.0 }, &[1.0], &device);
+    let want = 1.0 / (1.0 + (-2.0f64).exp());
+    assert!((v[0] as f64 - want).abs() < 1e-6);
+    let (v, d) = activation::evaluate(ActivationKind::HardTanh { min: -2.0, max: 2.0 }, &[-3.0, 1.5, 3.0], &device);
+    assert_eq!((v, d), (vec![-2.0, 1.5, 2.0], vec![0.0, 1.0, 0.0]));
+}
+
+#[test]
+fn step_has_zero_gradient_unless_straight_through() {
+    let device = Device::flex();
+    let xs = [-2.0, -0.5, 0.0, 0.5, 2.0];
+    let (v, d) = activation::evaluate(ActivationKind::Step { straight_through: false }, &xs, &device);
+    assert_eq!(v, vec![0.0, 0.0, 0.0, 1.0, 1.0]);
+    assert_eq!(d, vec![0.0; 5]);
+    let (v, d) = activation::evaluate(ActivationKind::Step { straight_through: true }, &xs, &device);
+    for (got, want) in v.iter().zip([0.0, 0.0, 0.0, 1.0, 1.0]) {
+        assert!((got - want).abs() < 1e-6, "{v:?}");
+    }
+    assert_eq!(d, vec![0.0, 1.0, 1.0, 1.0, 0.0]);
+}

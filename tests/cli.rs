@@ -1,0 +1,242 @@
+//! The binary as a user runs it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+mod common;
+use common::{TempDir, actbench};
+
+/// Writes `config` into `dir/exp.toml` and runs it into `dir/out`.
+fn run_config(dir: &Path, config: &str) -> std::process::Output {
+    let path = dir.join("exp.toml");
+    fs::write(&path, config).unwrap();
+    actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap()
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect())
+        .collect();
+    (header, rows)
+}
+
+const TINY: &str = r#"
+activations = ["relu", "tanh"]
+[experiment]
+seeds = 1
+[model]
+hidden = [16, 16]
+[training]
+epochs = 2
+batch_size = 64
+optimizer = "adam"
+lr = 0.01
+"#;
+
+#[test]
+fn a_tiny_config_writes_the_documented_files() {
+    let dir = TempDir::new();
+    let out = run_config(dir.path(), TINY);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results = dir.path().join("out");
+
+    let (header, epochs) = read_csv(&results.join("epochs.csv"));
+    assert_eq!(
+        header,
+        ["run_id", "activation", "seed", "lr", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds"]
+    );
+    assert_eq!(epochs.len(), 4, "2 runs x 2 epochs");
+
+    let (header, gradients) = read_csv(&results.join("gradients.csv"));
+    assert_eq!(
+        header,
+        ["run_id", "activation", "seed", "lr", "epoch", "step", "loss", "parameter", "grad_l2", "grad_max_abs", "weight_l2"]
+    );
+    let mut params: Vec<&str> = gradients.iter().map(|r| r["parameter"].as_str()).collect();
+    params.sort();
+    params.dedup();
+    assert_eq!(
+        params,
+        ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight", "output.bias", "output.weight"]
+    );
+    // digits: 1797 - 359 test - 179 validation = 1259 training samples -> 20 steps of 64 per epoch.
+    let relu_steps = gradients.iter().filter(|r| r["run_id"] == "relu-lr0.01-s0").count();
+    assert_eq!(relu_steps, 2 * 20 * 6);
+    assert!(gradients.iter().all(|r| r["grad_l2"].parse::<f64>().unwrap() >= 0.0));
+
+    let (header, summary) = read_csv(&results.join("summary.csv"));
+    assert_eq!(header[..4], ["run_id", "activation", "seed", "lr"]);
+    assert!(header.contains(&"test_accuracy".to_string()) && header.contains(&"diverged".to_string()));
+    let ids: Vec<&str> = summary.iter().map(|r| r["run_id"].as_str()).collect();
+    assert_eq!(ids, ["relu-lr0.01-s0", "tanh-lr0.01-s0"]);
+    assert!(results.join("config.toml").is_file());
+    assert!(results.join("runs/relu-lr0.01-s0/summary.csv").is_file());
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn training_on_digits_beats_chance_by_far() {
+    let dir = TempDir::new();
+    let out = run_config(
+        dir.path(),
+        r#"activations = ["relu"]
+        [model]
+        hidden = [64]
+        [training]
+        epochs = 5
+        optimizer = "adam"
+        lr = 0.005"#,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, summary) = read_csv(&dir.path().join("out/summary.csv"));
+    let acc: f64 = summary[0]["test_accuracy"].parse().unwrap();
+    assert!(acc > 0.85, "test accuracy {acc}, chance is 0.1");
+}
+
+#[test]
+fn the_same_config_and_seed_give_identical_csvs() {
+    let a = TempDir::new();
+    let b = TempDir::new();
+    for dir in [&a, &b] {
+        let out = run_config(dir.path(), TINY);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for file in ["epochs.csv", "gradients.csv", "summary.csv"] {
+        let (header, rows_a) = read_csv(&a.path().join("out").join(file));
+        let (_, rows_b) = read_csv(&b.path().join("out").join(file));
+        assert_eq!(rows_a.len(), rows_b.len());
+        let timeless = |rows: Vec<BTreeMap<String, String>>| -> Vec<Vec<String>> {
+            rows.into_iter()
+                .map(|r| header.iter().filter(|c| !c.ends_with("_seconds")).map(|c| r[c].clone()).collect())
+                .collect()
+        };
+        assert_eq!(timeless(rows_a), timeless(rows_b), "{file} differs");
+    }
+}
+
+#[test]
+fn a_diverging_run_is_marked_and_the_others_go_on() {
+    let dir = TempDir::new();
+    let out = run_config(
+        dir.path(),
+        r#"activations = [{ name = "relu", lr = 1e6 }, "tanh"]
+        [model]
+        hidden = [32, 32]
+        [training]
+        epochs = 2
+        lr = 0.05"#,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, summary) = read_csv(&dir.path().join("out/summary.csv"));
+    assert_eq!(summary.len(), 2);
+    assert_eq!(summary[0]["diverged"], "true");
+    assert!(!summary[0]["diverged_step"].is_empty());
+    assert_eq!(summary[1]["diverged"], "false");
+    assert_eq!(summary[1]["epochs_completed"], "2");
+}
+
+#[test]
+fn a_bare_name_is_found_in_configs() {
+    let dir = TempDir::new();
+    let out = actbench()
+        .args(["--config", "tiny", "--out", dir.path().to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("summary.csv").is_file());
+}
+
+#[test]
+fn run_subcommand_is_the_same_as_the_bare_form() {
+    let dir = TempDir::new();
+    let out = actbench()
+        .args(["run", "--config", "configs/tiny.toml", "--out", dir.path().to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("summary.csv").is_file());
+}
+
+/// Bad input: one line on stderr naming the problem, exit code 1, nothing written.
+fn assert_clean_failure(out: &std::process::Output, expected: &[&str], results: &Path) {
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "`{e}` missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!results.exists(), "nothing is written on bad input");
+}
+
+#[test]
+fn config_errors_are_one_line_with_file_and_line() {
+    let dir = TempDir::new();
+    let out = run_config(dir.path(), "activations = [\"relu\", \"sigmiod\"]\n");
+    assert_clean_failure(&out, &["exp.toml:1:", "did you mean `sigmoid`"], &dir.path().join("out"));
+    let out = run_config(dir.path(), "[training]\nepochs = 3\nlr = -0.1\n");
+    assert_clean_failure(&out, &["exp.toml:3:", "training.lr", "> 0"], &dir.path().join("out"));
+    let out = run_config(dir.path(), "[trainig]\nepochs = 3\n");
+    assert_clean_failure(&out, &["exp.toml:1:", "trainig"], &dir.path().join("out"));
+}
+
+#[test]
+fn missing_config_and_missing_backend_are_clear_errors() {
+    let dir = TempDir::new();
+    let out = actbench().args(["--config", "nope.toml"]).output().unwrap();
+    assert_clean_failure(&out, &["nope.toml", "not found", "configs/nope.toml"], &dir.path().join("out"));
+    if !cfg!(feature = "wgpu") {
+        let out = actbench()
+            .args(["--config", "tiny", "--backend", "wgpu", "--out", dir.path().join("out").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_clean_failure(&out, &["--features wgpu"], &dir.path().join("out"));
+    }
+}
+
+#[test]
+fn activations_csv_prints_every_activation_at_every_point() {
+    let out = actbench().args(["activations", "--csv", "--points", "-3,-0.5,0.5,3"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("activation,x,value,derivative"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 22 * 4);
+    // Same numbers as the PyTorch reference at the points it shares.
+    let mut reference = csv::Reader::from_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/activations_torch.csv")).unwrap();
+    let mut matched = 0;
+    for r in reference.records().map(Result::unwrap) {
+        let x: f64 = r[1].parse().unwrap();
+        if let Some(row) = rows.iter().find(|row| row[0] == &r[0] && row[1].parse::<f64>().unwrap() == x) {
+            for (got, want) in [(row[2], &r[2]), (row[3], &r[3])] {
+                let (got, want): (f64, f64) = (got.parse().unwrap(), want.parse().unwrap());
+                assert!((got - want).abs() <= 1e-5 + 1e-5 * want.abs(), "{row:?} vs {r:?}");
+            }
+            matched += 1;
+        }
+    }
+    assert_eq!(matched, 21 * 4);
+}
+
+#[test]
+fn activations_lists_formulas() {
+    let out = actbench().arg("activations").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("hard_sigmoid") && text.contains("relu6(x + 3) / 6"), "{text}");
+    assert!(text.contains("slope = 0.01"), "{text}");
+}

@@ -228,15 +228,18 @@ impl TryFrom<toml::Value> for ActivationEntry {
                 );
             }
         };
-        let mut name = None;
+        let name = match table.get("name") {
+            Some(toml::Value::String(name)) => name.clone(),
+            Some(_) => return Err("`name` must be a string".into()),
+            None => return Err("an activation table needs `name`, e.g. { name = \"elu\", alpha = 0.5 }".into()),
+        };
         let mut lr = None;
         let mut init = None;
         let mut params = BTreeMap::new();
+        let mut mistyped = None;
         for (key, value) in table {
             match key.as_str() {
-                "name" => {
-                    name = Some(value.as_str().ok_or("`name` must be a string")?.to_string());
-                }
+                "name" => {}
                 "lr" => lr = Some(LearningRates::try_from(value).map_err(|e| format!("`lr` {e}"))?),
                 "init" => {
                     init = Some(
@@ -249,13 +252,24 @@ impl TryFrom<toml::Value> for ActivationEntry {
                         toml::Value::Float(x) => ParamValue::Float(x),
                         toml::Value::Integer(n) => ParamValue::Float(n as f64),
                         toml::Value::Boolean(b) => ParamValue::Bool(b),
-                        _ => return Err(format!("parameter `{key}` must be a number or a boolean")),
+                        // Reported below: an unknown key is the likelier mistake.
+                        _ => {
+                            mistyped = Some(key);
+                            continue;
+                        }
                     };
                     params.insert(key, param);
                 }
             }
         }
-        let name = name.ok_or("an activation table needs `name`, e.g. { name = \"elu\", alpha = 0.5 }")?;
+        if let Some(key) = mistyped {
+            let known = crate::activation::catalog::lookup(&name)
+                .is_some_and(|info| info.params.iter().any(|p| p.name == key));
+            if known {
+                return Err(format!("parameter `{key}` must be a number or a boolean"));
+            }
+            params.insert(key, ParamValue::Bool(false)); // rejected below as unknown
+        }
         let kind = ActivationKind::from_parts(&name, &params).map_err(|e| e.to_string())?;
         Ok(ActivationEntry { kind, lr, init })
     }

@@ -29,7 +29,11 @@ pub fn expand(config: &Config) -> Vec<RunSpec> {
                 let mut id = entry.kind.name().to_string();
                 for part in entry.kind.params_string().split(';').filter(|p| !p.is_empty()) {
                     id.push('-');
-                    id.push_str(&part.replace('=', ""));
+                    id.push_str(&match part.split_once('=') {
+                        Some((flag, "true")) => flag.to_string(),
+                        Some((flag, "false")) => format!("no_{flag}"),
+                        _ => part.replace('=', ""),
+                    });
                 }
                 if let Some(init) = entry.init {
                     id.push_str(&format!("-init_{init}"));
@@ -83,7 +87,9 @@ mod tests {
 
     #[test]
     fn init_is_matched_to_the_activation_unless_overridden() {
-        let c = config(r#"activations = ["relu", "selu", "tanh", { name = "sigmoid", init = "he" }]"#);
+        let c = config(
+            r#"activations = ["relu", "selu", "tanh", { name = "sigmoid", init = "he" }, { name = "step", straight_through = true }]"#,
+        );
         let inits: Vec<_> = expand(&c).into_iter().map(|r| (r.label, r.init)).collect();
         assert_eq!(
             inits,
@@ -92,7 +98,11 @@ mod tests {
                 ("selu".to_string(), InitScheme::Lecun),
                 ("tanh".to_string(), InitScheme::Glorot),
                 ("sigmoid[init=he]".to_string(), InitScheme::He),
+                ("step(straight_through=true)".to_string(), InitScheme::Glorot),
             ]
         );
+        let ids: Vec<_> = expand(&c).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids[3], "sigmoid-init_he-lr0.01-s0");
+        assert_eq!(ids[4], "step-straight_through-lr0.01-s0");
     }
 }

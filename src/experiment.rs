@@ -14,7 +14,7 @@ use crate::data::{self, Splits};
 use crate::export::{atomic, csv};
 use crate::grid::{self, RunSpec};
 use crate::progress::{GridProgress, Mode};
-use crate::records::{EpochRecord, GradientRecord, RunRecords, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, RunSummary};
 use crate::train;
 
 /// The files of an experiment folder.
@@ -22,6 +22,7 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const EPOCHS_FILE: &str = "epochs.csv";
 pub const GRADIENTS_FILE: &str = "gradients.csv";
 pub const SUMMARY_FILE: &str = "summary.csv";
+pub const ACTIVATIONS_FILE: &str = "activations.csv";
 /// Per-run copies of the three CSVs live in `runs/<run id>/`.
 pub const RUNS_DIR: &str = "runs";
 
@@ -75,6 +76,7 @@ fn write_run(out: &Path, spec: &RunSpec, records: &RunRecords) -> anyhow::Result
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
     write(&dir.join(EPOCHS_FILE), |p| csv::write_rows(p, &records.epochs))?;
     write(&dir.join(GRADIENTS_FILE), |p| csv::write_rows(p, &records.gradients))?;
+    write(&dir.join(ACTIVATIONS_FILE), |p| csv::write_rows(p, &records.activations))?;
     // The summary last: its presence marks a finished run.
     write(&dir.join(SUMMARY_FILE), |p| csv::write_rows(p, std::slice::from_ref(&records.summary)))
 }
@@ -84,6 +86,7 @@ fn combine(out: &Path, finished: &[RunSpec]) -> anyhow::Result<()> {
     let inputs = |file: &str| finished.iter().map(|s| run_dir(out, s).join(file)).collect::<Vec<_>>();
     write(&out.join(EPOCHS_FILE), |p| csv::concat::<EpochRecord>(p, &inputs(EPOCHS_FILE)))?;
     write(&out.join(GRADIENTS_FILE), |p| csv::concat::<GradientRecord>(p, &inputs(GRADIENTS_FILE)))?;
+    write(&out.join(ACTIVATIONS_FILE), |p| csv::concat::<ActivationRecord>(p, &inputs(ACTIVATIONS_FILE)))?;
     write(&out.join(SUMMARY_FILE), |p| csv::concat::<RunSummary>(p, &inputs(SUMMARY_FILE)))
 }
 

@@ -69,11 +69,32 @@ pub struct RunSummary {
     pub wall_seconds: f64,
 }
 
+/// One row of activations.csv: one hidden layer on the probe batch after
+/// one epoch (epoch 0 = at initialisation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivationRecord {
+    pub run_id: String,
+    pub activation: String,
+    pub seed: u64,
+    pub lr: f64,
+    pub epoch: usize,
+    /// 0 = the hidden layer nearest the input.
+    pub layer: usize,
+    pub units: usize,
+    pub pre_mean: f64,
+    pub pre_std: f64,
+    pub post_mean: f64,
+    pub post_std: f64,
+    pub dead_fraction: f64,
+    pub saturated_fraction: f64,
+}
+
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecords {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
+    pub activations: Vec<ActivationRecord>,
     pub summary: RunSummary,
 }
 
@@ -96,5 +117,12 @@ impl Columns for RunSummary {
         "run_id", "activation", "seed", "lr", "params", "init", "test_accuracy", "test_loss",
         "best_val_accuracy", "best_val_epoch", "final_train_loss", "grad_ratio_first_last", "diverged", "diverged_epoch",
         "diverged_step", "epochs_completed", "wall_seconds",
+    ];
+}
+
+impl Columns for ActivationRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "run_id", "activation", "seed", "lr", "epoch", "layer", "units", "pre_mean", "pre_std",
+        "post_mean", "post_std", "dead_fraction", "saturated_fraction",
     ];
 }

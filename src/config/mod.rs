@@ -215,11 +215,15 @@ pub struct Logging {
     /// Record the per-step metrics (loss, gradient and weight norms) every
     /// this many optimizer steps; 0 records none.
     pub every_steps: usize,
+    /// Record activation statistics (activations.csv) at initialisation and after every epoch.
+    pub activation_stats: bool,
+    /// Validation samples in the fixed probe batch for those statistics.
+    pub probe_samples: Count,
 }
 
 impl Default for Logging {
     fn default() -> Self {
-        Self { every_steps: 1 }
+        Self { every_steps: 1, activation_stats: true, probe_samples: Count(256) }
     }
 }
 

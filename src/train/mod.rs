@@ -16,7 +16,8 @@ use crate::data::{Dataset, Splits};
 use crate::grid::RunSpec;
 use crate::metrics;
 use crate::model::{Mlp, MlpSpec};
-use crate::records::{EpochRecord, GradientRecord, RunRecords, RunSummary};
+use crate::probe;
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, RunSummary};
 use crate::rng::{self, Stream};
 
 /// Evaluation runs in chunks of this many samples to bound memory on large sets.
@@ -66,6 +67,36 @@ pub fn run(
 
     let mut epoch_records = Vec::with_capacity(epochs);
     let mut gradient_records = Vec::new();
+    let mut activation_records = Vec::new();
+    // The probe: the first validation samples (the split is already shuffled by the seed).
+    let probe = (config.logging.activation_stats && !splits.validation.is_empty()).then(|| {
+        let n = config.logging.probe_samples.0.min(splits.validation.len());
+        let indices: Vec<usize> = (0..n).collect();
+        let max_derivative = probe::max_derivative(spec.activation, base_device);
+        (to_device(&splits.validation.subset(&indices), &device).0, max_derivative)
+    });
+    let mut record_probe = |model: &Mlp, epoch: usize| {
+        if let Some((x, max_derivative)) = &probe {
+            for (layer, s) in probe::layer_stats(model, x, *max_derivative).into_iter().enumerate() {
+                activation_records.push(ActivationRecord {
+                    run_id: spec.id.clone(),
+                    activation: spec.label.clone(),
+                    seed: spec.seed,
+                    lr: spec.lr,
+                    epoch,
+                    layer,
+                    units: s.units,
+                    pre_mean: s.pre_mean,
+                    pre_std: s.pre_std,
+                    post_mean: s.post_mean,
+                    post_std: s.post_std,
+                    dead_fraction: s.dead_fraction,
+                    saturated_fraction: s.saturated_fraction,
+                });
+            }
+        }
+    };
+    record_probe(&model, 0);
     let mut diverged_at = None;
     let mut step = 0;
 
@@ -141,6 +172,7 @@ pub fn run(
             val_accuracy,
             epoch_seconds: epoch_started.elapsed().as_secs_f64(),
         });
+        record_probe(&model, epoch);
         observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
     }
 
@@ -170,7 +202,7 @@ pub fn run(
         epochs_completed: epoch_records.len(),
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    RunRecords { epochs: epoch_records, gradients: gradient_records, summary }
+    RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary }
 }
 
 /// Mean over recorded steps of the first hidden layer's weight-gradient norm

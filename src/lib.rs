@@ -13,6 +13,7 @@ pub mod export;
 pub mod grid;
 pub mod metrics;
 pub mod model;
+pub mod probe;
 pub mod progress;
 pub mod records;
 pub mod rng;

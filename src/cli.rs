@@ -37,6 +37,23 @@ enum Command {
     Run(RunArgs),
     /// List the built-in activations, or print their values and derivatives.
     Activations(ActivationsArgs),
+    /// Rebuild aggregate.csv, the plots and report.md of a results folder, without training.
+    Report(ReportArgs),
+    /// Plot every activation and its derivative on [-6, 6] (SVG and PNG).
+    PlotActivations(PlotActivationsArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// A folder written by `actbench run`, e.g. results/relu_vs_sigmoid.
+    dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct PlotActivationsArgs {
+    /// Folder for the figures.
+    #[arg(long, default_value = "results/activations")]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug, Default)]
@@ -80,6 +97,10 @@ struct ActivationsArgs {
     /// Comma-separated points for --csv [default: -6 to 6 in steps of 0.25].
     #[arg(long, allow_hyphen_values = true)]
     points: Option<String>,
+    /// A table of properties computed numerically: range, zero-centred,
+    /// monotonic, smooth, saturating, maximum derivative, derivative at 0.
+    #[arg(long, conflicts_with = "csv")]
+    properties: bool,
     /// Backend that computes the values (with --csv).
     #[arg(long, value_enum, default_value = "flex")]
     backend: BackendArg,
@@ -90,6 +111,12 @@ pub fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Activations(args)) => activations(args),
+        Some(Command::Report(args)) => {
+            crate::report::build(&args.dir)?;
+            println!("wrote aggregate.csv, plots/ and report.md in {}", args.dir.display());
+            Ok(())
+        }
+        Some(Command::PlotActivations(args)) => plot_activations(&args.out),
         None => run(cli.run),
     }
 }
@@ -179,6 +206,11 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
 }
 
 fn activations(args: ActivationsArgs) -> anyhow::Result<()> {
+    if args.properties {
+        let device = backend::device(args.backend.into())?;
+        print!("{}", crate::activation::properties::table(&device));
+        return Ok(());
+    }
     if !args.csv {
         if args.points.is_some() {
             bail!("--points goes with --csv: try `actbench activations --csv --points \"-3,0,3\"`");
@@ -235,4 +267,23 @@ fn print_catalog() {
         }
         println!("    {}", info.source);
     }
+}
+
+fn plot_activations(out: &Path) -> anyhow::Result<()> {
+    use crate::report::plots;
+    let device = backend::device(BackendKind::Flex)?;
+    // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
+    let xs: Vec<f32> = (0..=600).map(|i| -6.0 + 0.02 * i as f32).collect();
+    let curves: Vec<(String, Vec<(f64, f64, f64)>)> = catalog::CATALOG
+        .iter()
+        .map(|info| {
+            let (values, derivatives) = activation::evaluate(ActivationKind::default_for(info), &xs, &device);
+            let points = xs.iter().zip(values).zip(derivatives).map(|((x, v), d)| (*x as f64, v as f64, d as f64)).collect();
+            (info.name.to_string(), points)
+        })
+        .collect();
+    plots::save(&plots::Shapes { curves: curves.clone() }, out, "activations")?;
+    plots::save(&plots::AllShapes { curves }, out, "all_activations")?;
+    println!("wrote activations.svg/.png and all_activations.svg/.png in {}", out.display());
+    Ok(())
 }

@@ -64,6 +64,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
         summaries.push(records.summary);
     }
     progress.finish();
+    crate::report::build(out).context("the runs are saved, but the report failed (retry with `actbench report`)")?;
     Ok(Outcome { summaries, seconds: started.elapsed().as_secs_f64() })
 }
 

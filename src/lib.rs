@@ -16,5 +16,7 @@ pub mod model;
 pub mod probe;
 pub mod progress;
 pub mod records;
+pub mod report;
 pub mod rng;
+pub mod stats;
 pub mod train;

@@ -2,6 +2,7 @@
 //! kind with its parameters, and the Burn module that computes it.
 
 pub mod catalog;
+pub mod properties;
 mod kind;
 mod module;
 

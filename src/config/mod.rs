@@ -30,6 +30,8 @@ pub struct Config {
     pub training: Training,
     #[serde(default)]
     pub logging: Logging,
+    #[serde(default)]
+    pub report: Report,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +114,14 @@ pub enum DatasetKind {
 }
 
 impl DatasetKind {
+    /// Number of classes, for the chance level.
+    pub fn classes(self) -> usize {
+        match self {
+            DatasetKind::Digits => 10,
+            DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles => 2,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             DatasetKind::Digits => "digits",
@@ -224,6 +234,22 @@ pub struct Logging {
 impl Default for Logging {
     fn default() -> Self {
         Self { every_steps: 1, activation_stats: true, probe_samples: Count(256) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Report {
+    /// The activation (its label, e.g. "relu" or "leaky_relu(slope=0.1)")
+    /// every other one is compared with; absent from the experiment = no comparison.
+    pub baseline: String,
+    /// Validation accuracy that counts as "converged" for epochs_to_target.
+    pub target_accuracy: Fraction,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Self { baseline: "relu".into(), target_accuracy: Fraction(0.9) }
     }
 }
 

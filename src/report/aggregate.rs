@@ -1,0 +1,177 @@
+//! Statistics across seeds: for every group of runs that differ only by
+//! seed (same activation entry, same learning rate) and every metric, the
+//! spread, a 95% confidence interval, the comparison with the baseline
+//! activation (Welch's t-test, Holm-corrected over the comparisons) and a
+//! rank. One row per group and metric: aggregate.csv.
+
+use serde::Serialize;
+
+use super::load::Results;
+use crate::records::Columns;
+use crate::stats;
+
+/// The metrics, in the order of aggregate.csv; `true` when higher is better.
+pub const METRICS: &[(&str, bool)] = &[
+    ("test_accuracy", true),
+    ("best_val_accuracy", true),
+    ("final_train_loss", false),
+    ("epochs_to_target", false),
+    ("steps_to_target", false),
+    ("train_loss_auc", false),
+];
+
+/// Runs that differ only by seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub activation: String,
+    pub lr: f64,
+    pub run_ids: Vec<String>,
+    /// Per metric (as [`METRICS`]), one value per run; NaN where undefined
+    /// (e.g. the target accuracy never reached).
+    pub values: Vec<Vec<f64>>,
+    pub diverged: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AggregateRow {
+    pub activation: String,
+    pub lr: f64,
+    pub metric: String,
+    /// Runs with a finite value (the others never reached the target, or diverged).
+    pub n: usize,
+    pub runs: usize,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
+    /// The group this one is compared with (empty for the baseline itself).
+    pub baseline: String,
+    pub diff: Option<f64>,
+    pub diff_ci95_low: Option<f64>,
+    pub diff_ci95_high: Option<f64>,
+    pub p_value: Option<f64>,
+    pub p_holm: Option<f64>,
+    /// 1 = best mean for this metric.
+    pub rank: Option<usize>,
+}
+
+impl Columns for AggregateRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "activation", "lr", "metric", "n", "runs", "mean", "std", "median", "min", "max", "ci95_low",
+        "ci95_high", "baseline", "diff", "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm", "rank",
+    ];
+}
+
+/// Groups in the order their first run appears in summary.csv.
+pub fn groups(results: &Results) -> Vec<Group> {
+    let target = results.config.report.target_accuracy.0;
+    let mut groups: Vec<Group> = Vec::new();
+    for s in &results.summaries {
+        let epochs: Vec<_> = results.epochs.iter().filter(|e| e.run_id == s.run_id).collect();
+        let reached = epochs.iter().find(|e| e.val_accuracy >= target).map(|e| e.epoch);
+        let steps = reached.and_then(|epoch| {
+            results.gradients.iter().filter(|g| g.run_id == s.run_id && g.epoch == epoch).map(|g| g.step).max()
+        });
+        let losses: Vec<f64> = epochs.iter().map(|e| e.train_loss).collect();
+        let auc = if losses.is_empty() || s.diverged { f64::NAN } else { stats::trapezoid(&losses) };
+        let values = [
+            s.test_accuracy,
+            s.best_val_accuracy,
+            s.final_train_loss,
+            reached.map_or(f64::NAN, |e| e as f64),
+            steps.map_or(f64::NAN, |s| s as f64),
+            auc,
+        ];
+        let index = match groups.iter().position(|g| g.activation == s.activation && g.lr == s.lr) {
+            Some(i) => i,
+            None => {
+                groups.push(Group {
+                    activation: s.activation.clone(),
+                    lr: s.lr,
+                    run_ids: Vec::new(),
+                    values: vec![Vec::new(); METRICS.len()],
+                    diverged: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[index];
+        g.run_ids.push(s.run_id.clone());
+        g.diverged += usize::from(s.diverged);
+        for (column, v) in g.values.iter_mut().zip(values) {
+            column.push(v);
+        }
+    }
+    groups
+}
+
+/// The baseline group for `group`: the baseline activation at the same lr,
+/// else its best (highest mean test accuracy) lr. `None` for the baseline
+/// itself or when the experiment has no baseline activation.
+pub fn baseline_of<'a>(groups: &'a [Group], group: &Group, baseline: &str) -> Option<&'a Group> {
+    if group.activation == baseline {
+        return None;
+    }
+    let candidates: Vec<&Group> = groups.iter().filter(|g| g.activation == baseline).collect();
+    candidates.iter().find(|g| g.lr == group.lr).copied().or_else(|| {
+        candidates.into_iter().max_by(|a, b| mean(&a.values[0]).total_cmp(&mean(&b.values[0])))
+    })
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    stats::summarize(xs).map_or(f64::NEG_INFINITY, |s| s.mean)
+}
+
+pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
+    let baseline = results.config.report.baseline.as_str();
+    let mut rows = Vec::new();
+    for (m, (metric, higher_is_better)) in METRICS.iter().enumerate() {
+        let first = rows.len();
+        for g in groups {
+            let summary = stats::summarize(&g.values[m]);
+            let base = baseline_of(groups, g, baseline);
+            let welch = base.and_then(|b| stats::welch(&g.values[m], &b.values[m]));
+            rows.push(AggregateRow {
+                activation: g.activation.clone(),
+                lr: g.lr,
+                metric: metric.to_string(),
+                n: summary.map_or(0, |s| s.n),
+                runs: g.run_ids.len(),
+                mean: summary.map(|s| s.mean),
+                std: summary.map(|s| s.std),
+                median: summary.map(|s| s.median),
+                min: summary.map(|s| s.min),
+                max: summary.map(|s| s.max),
+                ci95_low: summary.map(|s| s.ci_low),
+                ci95_high: summary.map(|s| s.ci_high),
+                baseline: base.map(|b| format!("{}@{}", b.activation, b.lr)).unwrap_or_default(),
+                diff: welch.map(|w| w.diff),
+                diff_ci95_low: welch.map(|w| w.ci_low),
+                diff_ci95_high: welch.map(|w| w.ci_high),
+                p_value: welch.map(|w| w.p),
+                p_holm: None,
+                rank: None,
+            });
+        }
+        let block = &mut rows[first..];
+        // Holm over this metric's comparisons with the baseline.
+        let tested: Vec<usize> = (0..block.len()).filter(|&i| block[i].p_value.is_some()).collect();
+        let adjusted = stats::holm(&tested.iter().map(|&i| block[i].p_value.unwrap_or(1.0)).collect::<Vec<_>>());
+        for (&i, p) in tested.iter().zip(adjusted) {
+            block[i].p_holm = Some(p);
+        }
+        // Rank by mean; groups without a finite mean are not ranked.
+        let mut order: Vec<usize> = (0..block.len()).filter(|&i| block[i].mean.is_some()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (block[a].mean.unwrap_or(f64::NAN), block[b].mean.unwrap_or(f64::NAN));
+            if *higher_is_better { y.total_cmp(&x) } else { x.total_cmp(&y) }
+        });
+        for (rank, i) in order.into_iter().enumerate() {
+            block[i].rank = Some(rank + 1);
+        }
+    }
+    rows
+}

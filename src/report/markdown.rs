@@ -1,0 +1,133 @@
+//! report.md: the question, the setup, the results table, notable
+//! behaviour per activation, and the plots.
+
+use std::fmt::Write;
+
+use super::aggregate::{AggregateRow, Group};
+use super::load::Results;
+use super::notes::notes;
+use super::plots::PLOTS;
+
+pub fn render(results: &Results, groups: &[Group], rows: &[AggregateRow]) -> String {
+    let c = &results.config;
+    let mut md = String::new();
+    let activations: Vec<&str> = c.activations.iter().map(|a| a.kind.name()).collect();
+    let lrs = distinct(groups.iter().map(|g| g.lr));
+    let seeds: Vec<String> = c.experiment.seeds.0.iter().map(u64::to_string).collect();
+    let several_lrs = lrs.len() > 1;
+
+    let _ = writeln!(md, "# {}\n", c.experiment.name);
+    let mut varies = vec![format!("activation ({})", activations.len())];
+    if several_lrs {
+        varies.push(format!("learning rate ({})", lrs.len()));
+    }
+    varies.push(format!("seed ({})", seeds.len()));
+    let _ = writeln!(
+        md,
+        "**Question.** How do {} compare when only the activation changes? Varies: {}.\n",
+        join_names(&activations),
+        varies.join(", ")
+    );
+
+    let t = &c.training;
+    let hidden: Vec<String> = c.model.hidden.iter().map(|h| h.0.to_string()).collect();
+    let seconds: f64 = results.summaries.iter().map(|s| s.wall_seconds).sum();
+    let _ = writeln!(md, "## Setup\n\n| | |\n|---|---|");
+    let _ = writeln!(
+        md,
+        "| data | {} (test share {}, validation share {}) |",
+        c.data.dataset.name(),
+        c.data.test_split.0,
+        c.data.validation_split.0
+    );
+    let _ = writeln!(md, "| model | MLP, hidden layers [{}], init {} |", hidden.join(", "), c.model.init);
+    let _ = writeln!(
+        md,
+        "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",
+        t.optimizer.name(),
+        lrs.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" / "),
+        t.batch_size.0,
+        t.epochs.0,
+        t.weight_decay.0
+    );
+    let _ = writeln!(md, "| seeds | {} |", seeds.join(", "));
+    let _ = writeln!(md, "| backend | {} |", c.experiment.backend.name());
+    let _ = writeln!(md, "| time | {seconds:.1} s of training over {} runs |\n", results.summaries.len());
+
+    let baseline = &c.report.baseline;
+    let target = c.report.target_accuracy.0;
+    let _ = writeln!(md, "## Results\n");
+    let _ = writeln!(
+        md,
+        "| activation | test acc (mean ± std) | 95% CI | relative to baseline | p | epochs to target |\n|---|---|---|---|---|---|"
+    );
+    for g in groups {
+        let name = label(g, several_lrs);
+        let test = find(rows, g, "test_accuracy");
+        let epochs = find(rows, g, "epochs_to_target");
+        let (acc, ci) = match (test.mean, test.std, test.ci95_low, test.ci95_high) {
+            (Some(m), Some(s), Some(lo), Some(hi)) => (format!("{m:.4} ± {s:.4}"), format!("[{lo:.4}, {hi:.4}]")),
+            _ => ("-".into(), "-".into()),
+        };
+        let relative = match (test.diff, test.diff_ci95_low, test.diff_ci95_high) {
+            _ if test.baseline.is_empty() && g.activation == *baseline => "baseline".to_string(),
+            (Some(d), Some(lo), Some(hi)) => {
+                format!("{:+.1} pp [{:+.1}, {:+.1}]", 100.0 * d, 100.0 * lo, 100.0 * hi)
+            }
+            _ => "-".into(),
+        };
+        let p = test.p_holm.map_or("-".to_string(), format_p);
+        let reached = match epochs.mean {
+            Some(m) if epochs.n == epochs.runs => format!("{m:.1}"),
+            Some(m) => format!("{m:.1} ({} of {} runs)", epochs.n, epochs.runs),
+            None => "not reached".into(),
+        };
+        let _ = writeln!(md, "| {name} | {acc} | {ci} | {relative} | {p} | {reached} |");
+    }
+    let _ = writeln!(
+        md,
+        "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `aggregate.csv`.\n"
+    );
+
+    let _ = writeln!(md, "## Notable behaviour\n");
+    for g in groups {
+        let _ = writeln!(md, "- **{}**: {}", label(g, several_lrs), notes(results, g).join("; "));
+    }
+    let _ = writeln!(md, "\n## Plots\n");
+    for (file, title) in PLOTS {
+        let _ = writeln!(md, "### {title}\n\n![{title}](plots/{file}.svg)\n");
+    }
+    md
+}
+
+fn find<'a>(rows: &'a [AggregateRow], g: &Group, metric: &str) -> &'a AggregateRow {
+    rows.iter()
+        .find(|r| r.activation == g.activation && r.lr == g.lr && r.metric == metric)
+        .expect("every group has a row per metric")
+}
+
+fn label(g: &Group, with_lr: bool) -> String {
+    if with_lr { format!("{} @ lr {}", g.activation, g.lr) } else { g.activation.clone() }
+}
+
+fn format_p(p: f64) -> String {
+    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+}
+
+fn join_names(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}

@@ -1,0 +1,88 @@
+//! One line per activation group naming what stands out in the data:
+//! divergence, vanishing or exploding gradients, dead or saturated units, no
+//! learning at all. Thresholds are stated in the text they produce.
+
+use super::aggregate::Group;
+use super::load::Results;
+
+/// First-layer / output-layer gradient ratio below which gradients "vanish"
+/// (the default experiment's sigmoid sits near 1e-5, its ReLU near 2).
+const VANISHING: f64 = 1e-2;
+const EXPLODING: f64 = 1e2;
+/// Share of a layer's units that makes dead or saturated units notable.
+const DEAD: f64 = 0.1;
+const SATURATED: f64 = 0.5;
+
+pub fn notes(results: &Results, group: &Group) -> Vec<String> {
+    let runs: Vec<_> = results.summaries.iter().filter(|s| group.run_ids.contains(&s.run_id)).collect();
+    let mut notes = Vec::new();
+    if group.diverged > 0 {
+        let first = runs.iter().filter(|r| r.diverged).min_by_key(|r| r.diverged_step);
+        let at = first
+            .map(|r| format!(" (first at epoch {}, step {})", r.diverged_epoch.unwrap_or(0), r.diverged_step.unwrap_or(0)))
+            .unwrap_or_default();
+        notes.push(format!("diverged in {} of {} runs{at}", group.diverged, runs.len()));
+    }
+    let ratios: Vec<f64> = runs.iter().filter_map(|r| r.grad_ratio_first_last).collect();
+    if !ratios.is_empty() {
+        let ratio = ratios.iter().sum::<f64>() / ratios.len() as f64;
+        if ratio < VANISHING {
+            notes.push(format!(
+                "vanishing gradients: the first layer gets {ratio:.1e} of the output layer's gradient norm (< {VANISHING})"
+            ));
+        } else if ratio > EXPLODING {
+            notes.push(format!(
+                "exploding gradients: the first layer gets {ratio:.1e} times the output layer's gradient norm (> {EXPLODING})"
+            ));
+        }
+    }
+    // Dead and saturated units after the last epoch, mean over seeds, worst layer.
+    let last_epoch = results
+        .activations
+        .iter()
+        .filter(|a| group.run_ids.contains(&a.run_id))
+        .map(|a| a.epoch)
+        .max();
+    if let Some(epoch) = last_epoch {
+        let worst = |field: fn(&crate::records::ActivationRecord) -> f64| {
+            let mut per_layer: Vec<(usize, f64, usize)> = Vec::new();
+            for a in results.activations.iter().filter(|a| group.run_ids.contains(&a.run_id) && a.epoch == epoch) {
+                match per_layer.iter_mut().find(|(l, _, _)| *l == a.layer) {
+                    Some(entry) => {
+                        entry.1 += field(a);
+                        entry.2 += 1;
+                    }
+                    None => per_layer.push((a.layer, field(a), 1)),
+                }
+            }
+            per_layer
+                .into_iter()
+                .map(|(layer, sum, n)| (layer, sum / n as f64))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        if let Some((layer, dead)) = worst(|a| a.dead_fraction).filter(|(_, d)| *d >= DEAD) {
+            notes.push(format!(
+                "dead units: {:.0}% of hidden layer {layer}'s units are zero (or have zero derivative) on every probe sample after epoch {epoch}",
+                100.0 * dead
+            ));
+        }
+        if let Some((layer, sat)) = worst(|a| a.saturated_fraction).filter(|(_, s)| *s >= SATURATED) {
+            notes.push(format!(
+                "saturated units: {:.0}% of hidden layer {layer}'s units have a derivative under 1% of its maximum on most probe samples after epoch {epoch}",
+                100.0 * sat
+            ));
+        }
+    }
+    let chance = 1.0 / results.config.data.dataset.classes() as f64;
+    let accuracies: Vec<f64> = runs.iter().map(|r| r.test_accuracy).filter(|a| a.is_finite()).collect();
+    if !accuracies.is_empty() {
+        let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
+        if mean < 1.5 * chance {
+            notes.push(format!("did not learn: test accuracy {mean:.3} is near chance ({chance:.3})"));
+        }
+    }
+    if notes.is_empty() {
+        notes.push("nothing unusual: gradients reach the first layer, few dead or saturated units".into());
+    }
+    notes
+}

@@ -76,7 +76,7 @@ fn plot_activations_draws_every_activation() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let svg = fs::read_to_string(dir.path().join("activations.svg")).unwrap();
     for info in actbench::activation::catalog::CATALOG {
-        assert!(svg.contains(&format!(">{}<", info.name)), "{} missing", info.name);
+        assert!(svg.contains(&format!(">\n{}\n</text>", info.name)), "{} missing", info.name);
     }
     assert!(dir.path().join("all_activations.png").is_file());
 }

@@ -14,7 +14,7 @@ use actbench::stats::{holm, summarize, trapezoid, welch};
 /// rounding noise), so that the 1e-6-scale case stays a relative check.
 fn close(got: f64, want: f64) -> bool {
     let err = (got - want).abs();
-    got == want || err <= 1e-13 * want.abs() || (want.abs() <= 1e-12 && err <= 1e-12)
+    got == want || err <= 1e-9 * want.abs() || (want.abs() <= 1e-12 && err <= 1e-12)
 }
 
 fn numbers(s: &str) -> Vec<f64> {

@@ -187,7 +187,13 @@ impl Plot for Curves {
                 .x_label_area_size(40)
                 .y_label_area_size(60)
                 .build_cartesian_2d(x0..x1.max(x0 + 1.0), y0..y1)?;
-            chart.configure_mesh().x_desc("epoch").y_desc(title).label_style(("sans-serif", 14)).draw()?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc(title)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .label_style(("sans-serif", 14))
+                .draw()?;
             for (i, (label, bands)) in self.groups.iter().enumerate() {
                 let c = color(i);
                 let band = &bands[m];
@@ -296,6 +302,7 @@ impl Plot for GradientFlow {
                 .configure_mesh()
                 .x_desc("step")
                 .y_desc("gradient L2 norm")
+                .x_label_formatter(&|x| format!("{x:.0}"))
                 .y_label_formatter(&|v| format!("{v:.0e}"))
                 .label_style(("sans-serif", 12))
                 .draw()?;
@@ -395,6 +402,7 @@ impl Plot for DeadSaturated {
                 chart
                     .configure_mesh()
                     .x_desc("epoch (0 = initialisation)")
+                    .x_label_formatter(&|x| format!("{x:.0}"))
                     .y_desc("fraction of units")
                     .label_style(("sans-serif", 11))
                     .draw()?;

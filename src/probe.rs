@@ -41,22 +41,34 @@ pub fn max_derivative(kind: ActivationKind, device: &Device) -> f64 {
 /// `model` is the training (autodiff) model; nothing here touches its gradients.
 pub fn layer_stats(model: &Mlp, probe: &Tensor<2>, max_derivative: f64) -> Vec<LayerStats> {
     let threshold = SATURATION_SHARE * max_derivative;
+    // Forward through the layers with a fresh leaf `z` per layer (the input
+    // of each layer detached), so one backward of the sum of all outputs
+    // gives every layer's f'(z), element by element.
     let mut h = probe.clone();
-    let mut parts = Vec::new();
-    let mut widths = Vec::new();
+    let mut leaves = Vec::with_capacity(model.layers.len());
+    let mut total: Option<Tensor<1>> = None;
     for (layer, act) in model.layers.iter().zip(&model.activations) {
-        // A fresh leaf per layer: d sum(f(z)) / dz is f'(z) element by element.
         let z = layer.forward(h).detach().require_grad(); // [samples, units]
         let y = act.forward(z.clone());
-        let [samples, units] = z.dims();
-        let derivative = if y.is_tracked() {
-            let grads = y.clone().sum().backward();
-            z.grad(&grads)
-        } else {
-            None
+        if y.is_tracked() {
+            let s = y.clone().sum();
+            total = Some(match total {
+                Some(t) => t + s,
+                None => s,
+            });
         }
-        .unwrap_or_else(|| Tensor::zeros([samples, units], &z.clone().inner().device()));
         h = y.clone().detach();
+        leaves.push((z, y));
+    }
+    let grads = total.map(|t| t.backward());
+    let mut parts = Vec::new();
+    let mut widths = Vec::new();
+    for (z, y) in leaves {
+        let [samples, units] = z.dims();
+        let derivative = grads
+            .as_ref()
+            .and_then(|g| z.grad(g))
+            .unwrap_or_else(|| Tensor::zeros([samples, units], &z.clone().inner().device()));
         let (z, y) = (z.inner(), y.inner());
 
         let output_zero = y.clone().abs().max_dim(0).equal_elem(0.0); // [1, units]

@@ -109,3 +109,61 @@ pub fn unpack(values: &[f32]) -> Vec<ParamStats> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::ActivationKind;
+    use crate::config::InitScheme;
+    use crate::model::{Mlp, MlpSpec};
+    use burn::tensor::{Device, TensorData};
+
+    fn model_and_grads() -> (Mlp, GradientsParams) {
+        let device = Device::flex().autodiff();
+        let spec = MlpSpec {
+            inputs: 3,
+            hidden: vec![4, 4],
+            classes: 2,
+            activation: ActivationKind::Tanh,
+            init: InitScheme::Glorot,
+        };
+        let model = Mlp::new(&spec, 7, &device);
+        let x = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75], [2, 3]), &device);
+        let loss = model.forward(x).square().sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        (model, grads)
+    }
+
+    fn read(parts: Vec<Tensor<1>>) -> Vec<f32> {
+        Tensor::cat(parts, 0).into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    fn global_norm(model: &Mlp, grads: &GradientsParams) -> f64 {
+        let stats = unpack(&read(gradient_reductions(model, grads)));
+        stats.iter().map(|s| s.grad_l2 * s.grad_l2).sum::<f64>().sqrt()
+    }
+
+    #[test]
+    fn parameters_are_named_by_module_path() {
+        let (model, _) = model_and_grads();
+        assert_eq!(
+            parameter_names(&model),
+            ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "output.weight", "output.bias"]
+        );
+    }
+
+    #[test]
+    fn clipping_rescales_to_the_global_norm_and_only_when_above() {
+        let (model, grads) = model_and_grads();
+        let before = global_norm(&model, &grads);
+        assert!(before > 0.5, "{before}");
+        let sum_sq = Tensor::<1>::from_data(TensorData::new(vec![(before * before) as f32], [1]), &Device::flex());
+        let clipped = clip_global_norm(&model, grads, sum_sq.clone(), 0.5);
+        let after = global_norm(&model, &clipped);
+        assert!((after - 0.5).abs() < 1e-4, "{after}");
+        // A limit above the norm leaves the gradients as they were.
+        let (model, grads) = model_and_grads();
+        let untouched = clip_global_norm(&model, grads, sum_sq, 10.0 * before);
+        assert!((global_norm(&model, &untouched) - before).abs() < 1e-5 * before);
+    }
+}

@@ -70,6 +70,9 @@ struct RunArgs {
     /// No progress bars or per-run lines; errors only.
     #[arg(long, short)]
     quiet: bool,
+    /// Train every run again, even those already finished in the results folder.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -129,7 +132,19 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
     let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
-    let options = Options { out: out.clone(), backend, progress: Mode::detect(args.quiet) };
+    let command_line = format!(
+        "actbench run --config {} --out {} --backend {}",
+        path.display(),
+        out.display(),
+        backend.name()
+    );
+    let options = Options {
+        out: out.clone(),
+        backend,
+        progress: Mode::detect(args.quiet),
+        force: args.force,
+        command_line,
+    };
     let outcome = experiment::run(&config, &options)?;
     if !args.quiet {
         print_table(&outcome.summaries);

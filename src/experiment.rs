@@ -1,6 +1,7 @@
 //! An experiment end to end: config -> grid of runs -> training -> records
 //! -> CSV files. Each finished run is written at once, so an interruption
-//! loses at most the run in progress.
+//! loses at most the run in progress; running the same config again skips
+//! the runs already finished (same config hash) and trains the rest.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use crate::config::{BackendKind, Config};
 use crate::data::{self, Splits};
 use crate::export::{atomic, csv};
 use crate::grid::{self, RunSpec};
+use crate::lock::Lock;
+use crate::manifest::{self, Manifest};
 use crate::progress::{GridProgress, Mode};
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, RunSummary};
 use crate::train;
@@ -25,11 +28,16 @@ pub const SUMMARY_FILE: &str = "summary.csv";
 pub const ACTIVATIONS_FILE: &str = "activations.csv";
 /// Per-run copies of the three CSVs live in `runs/<run id>/`.
 pub const RUNS_DIR: &str = "runs";
+pub const MANIFEST_FILE: &str = "manifest.json";
 
 pub struct Options {
     pub out: PathBuf,
     pub backend: BackendKind,
     pub progress: Mode,
+    /// Train runs again even when their results are already in `out`.
+    pub force: bool,
+    /// How this experiment was started, for the manifests.
+    pub command_line: String,
 }
 
 pub struct Outcome {
@@ -43,6 +51,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let out = &options.out;
     std::fs::create_dir_all(out.join(RUNS_DIR))
         .with_context(|| format!("cannot create results folder '{}'", out.display()))?;
+    let _lock = Lock::acquire(out)?;
     let mut resolved = config.clone();
     resolved.experiment.backend = options.backend;
     write(&out.join(CONFIG_FILE), |p| atomic::write_string(p, &resolved.to_toml()))?;
@@ -52,13 +61,39 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let mut progress = GridProgress::new(options.progress, runs.len());
     let mut summaries = Vec::with_capacity(runs.len());
     for (i, spec) in runs.iter().enumerate() {
+        let hash = manifest::config_hash(config, spec);
+        if !options.force {
+            if let Some(summary) = finished(out, spec, &hash) {
+                combine(out, &runs[..=i])?;
+                progress.skip_run(&summary);
+                summaries.push(summary);
+                continue;
+            }
+        }
+        let started_at = manifest::now();
         let split = splits.entry(spec.seed).or_insert_with(|| {
             let all = data::load(&config.data, spec.seed);
             data::split(&all, config.data.test_split.0, config.data.validation_split.0, spec.seed)
         });
         let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
         let records = train::run(config, spec, split, &device, &mut bar);
-        write_run(out, spec, &records)?;
+        let manifest = Manifest {
+            run_id: spec.id.clone(),
+            config_hash: hash,
+            run_config: manifest::run_config(config, spec).to_toml(),
+            actbench_version: env!("CARGO_PKG_VERSION").into(),
+            git_revision: manifest::git_revision().into(),
+            burn_version: manifest::BURN_VERSION.into(),
+            backend: options.backend.name().into(),
+            device: format!("{device:?}"),
+            deterministic: backend::is_deterministic(options.backend),
+            cpu_model: manifest::cpu_model(),
+            threads: manifest::threads(),
+            started_at,
+            finished_at: manifest::now(),
+            command_line: options.command_line.clone(),
+        };
+        write_run(out, spec, &records, &manifest)?;
         combine(out, &runs[..=i])?;
         progress.finish_run(bar, &records.summary);
         summaries.push(records.summary);
@@ -72,9 +107,22 @@ fn run_dir(out: &Path, spec: &RunSpec) -> PathBuf {
     out.join(RUNS_DIR).join(&spec.id)
 }
 
-fn write_run(out: &Path, spec: &RunSpec, records: &RunRecords) -> anyhow::Result<()> {
+/// The summary of a run already in `out` with the same config hash, if any.
+fn finished(out: &Path, spec: &RunSpec, hash: &str) -> Option<RunSummary> {
+    let dir = run_dir(out, spec);
+    let manifest = manifest::read(&dir.join(MANIFEST_FILE))?;
+    if manifest.config_hash != hash {
+        return None;
+    }
+    let mut reader = ::csv::Reader::from_path(dir.join(SUMMARY_FILE)).ok()?;
+    reader.deserialize().next()?.ok()
+}
+
+fn write_run(out: &Path, spec: &RunSpec, records: &RunRecords, manifest: &Manifest) -> anyhow::Result<()> {
     let dir = run_dir(out, spec);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+    let json = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
+    write(&dir.join(MANIFEST_FILE), |p| atomic::write_string(p, &(json + "\n")))?;
     write(&dir.join(EPOCHS_FILE), |p| csv::write_rows(p, &records.epochs))?;
     write(&dir.join(GRADIENTS_FILE), |p| csv::write_rows(p, &records.gradients))?;
     write(&dir.join(ACTIVATIONS_FILE), |p| csv::write_rows(p, &records.activations))?;

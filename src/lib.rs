@@ -11,6 +11,8 @@ pub mod data;
 pub mod experiment;
 pub mod export;
 pub mod grid;
+pub mod lock;
+pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod probe;

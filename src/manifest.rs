@@ -1,0 +1,137 @@
+//! manifest.json: what a run was and where it ran, enough to reproduce it
+//! (the resolved config of that one run, its hash, the versions, the
+//! machine, the command line).
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::grid::RunSpec;
+
+/// Burn's version, as pinned in Cargo.toml.
+pub const BURN_VERSION: &str = "0.22.1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub run_id: String,
+    /// FNV-1a 64 of `run_config`: equal hashes, same run.
+    pub config_hash: String,
+    /// The experiment config narrowed to this run (one activation, lr and seed), as TOML.
+    pub run_config: String,
+    pub actbench_version: String,
+    /// Empty when not built from a git checkout; `-dirty` with uncommitted changes.
+    pub git_revision: String,
+    pub burn_version: String,
+    pub backend: String,
+    pub device: String,
+    /// Whether a rerun on this backend gives identical numbers.
+    pub deterministic: bool,
+    pub cpu_model: String,
+    pub threads: usize,
+    pub started_at: String,
+    pub finished_at: String,
+    pub command_line: String,
+}
+
+/// The experiment config narrowed to one run of its grid.
+pub fn run_config(config: &Config, spec: &RunSpec) -> Config {
+    let mut one = config.clone();
+    let mut entry = config
+        .activations
+        .iter()
+        .find(|a| a.label() == spec.label)
+        .cloned()
+        .expect("every run comes from an activation entry");
+    entry.lr = None;
+    one.activations = vec![entry];
+    one.experiment.seeds.0 = vec![spec.seed];
+    one.training.lr.0 = vec![spec.lr];
+    one
+}
+
+/// FNV-1a, 64 bits (Fowler, Noll, Vo): stable across versions and platforms,
+/// which is all an identity hash needs.
+pub fn fnv1a(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= byte as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+pub fn config_hash(config: &Config, spec: &RunSpec) -> String {
+    fnv1a(&run_config(config, spec).to_toml())
+}
+
+pub fn read(path: &Path) -> Option<Manifest> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+pub fn git_revision() -> &'static str {
+    env!("ACTBENCH_GIT_REVISION")
+}
+
+/// The "model name" line of /proc/cpuinfo, or "unknown".
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Threads Burn's CPU backends may use: RAYON_NUM_THREADS, else the cores.
+pub fn threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Now, as an RFC 3339 UTC timestamp (second precision).
+pub fn now() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn fnv1a_matches_the_published_vectors() {
+        assert_eq!(fnv1a(""), "cbf29ce484222325");
+        assert_eq!(fnv1a("a"), "af63dc4c8601ec8c");
+    }
+}

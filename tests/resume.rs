@@ -1,0 +1,143 @@
+//! Nothing lost: a grid killed with SIGKILL in the middle, run again, ends
+//! with the same results as an uninterrupted one; finished runs are skipped;
+//! a second writer on the same folder is refused.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{TempDir, actbench};
+
+/// Four runs of about a second each on 2 cores.
+const GRID: &str = r#"
+activations = ["relu", "tanh"]
+[experiment]
+seeds = 2
+[model]
+hidden = [128, 128, 128]
+[training]
+epochs = 12
+batch_size = 16
+lr = 0.02
+"#;
+
+fn write_config(dir: &Path) -> String {
+    let path = dir.join("grid.toml");
+    fs::write(&path, GRID).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The experiment's CSV rows without the wall-time columns.
+fn timeless(dir: &Path, file: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(dir.join(file)).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .deserialize::<BTreeMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            header.iter().filter(|c| !c.ends_with("_seconds")).map(|c| r[c].clone()).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
+    let dir = TempDir::new();
+    let config = write_config(dir.path());
+    let (killed, whole) = (dir.path().join("killed"), dir.path().join("whole"));
+
+    let mut child = actbench()
+        .args(["--config", &config, "--out", killed.to_str().unwrap(), "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the first run has finished, while the second trains.
+    let first = killed.join("runs/relu-lr0.02-s0/summary.csv");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !first.exists() {
+        assert!(Instant::now() < deadline, "the first run never finished");
+        assert!(child.try_wait().unwrap().is_none(), "the grid ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = fs::metadata(&first).unwrap().modified().unwrap();
+    let summary: Vec<_> = timeless(&killed, "summary.csv");
+    assert!(!summary.is_empty() && summary.len() < 4, "killed mid-grid: {} runs done", summary.len());
+    // No half-written file anywhere.
+    for entry in walk(&killed) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp"), "temporary file left: {}", entry.display());
+    }
+
+    let resumed = actbench().args(["--config", &config, "--out", killed.to_str().unwrap()]).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("relu-lr0.02-s0  already finished, skipped"));
+    assert_eq!(fs::metadata(&first).unwrap().modified().unwrap(), before, "a finished run was trained again");
+
+    let uninterrupted = actbench().args(["--config", &config, "--out", whole.to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert!(uninterrupted.status.success());
+    for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
+        assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file}");
+    }
+    assert!(!killed.join(".actbench.lock").exists(), "the lock is released");
+}
+
+#[test]
+fn force_trains_finished_runs_again_and_a_changed_config_is_not_skipped() {
+    let dir = TempDir::new();
+    let out = dir.path().join("out");
+    let config = dir.path().join("tiny.toml");
+    fs::write(&config, "activations = [\"relu\"]\n[model]\nhidden = [8]\n[training]\nepochs = 1\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = actbench().args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    run(&[]);
+    assert!(run(&[]).contains("already finished"));
+    assert!(!run(&["--force"]).contains("already finished"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("runs/relu-lr0.01-s0/manifest.json")).unwrap()).unwrap();
+    for key in ["config_hash", "run_config", "burn_version", "backend", "device", "cpu_model", "started_at", "command_line"] {
+        assert!(manifest.get(key).is_some(), "manifest lacks {key}");
+    }
+    assert_eq!(manifest["backend"], "flex");
+    // More epochs: same run id, another config hash, so it trains again.
+    fs::write(&config, "activations = [\"relu\"]\n[model]\nhidden = [8]\n[training]\nepochs = 2\n").unwrap();
+    assert!(!run(&[]).contains("already finished"));
+}
+
+#[test]
+fn a_second_writer_on_the_same_folder_is_refused() {
+    let dir = TempDir::new();
+    let out = dir.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    // A live process holds the folder: this test's own parent, the test harness.
+    fs::write(out.join(".actbench.lock"), std::process::id().to_string()).unwrap();
+    let o = actbench().args(["--config", "tiny", "--out", out.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("in use by another actbench") && stderr.contains(&std::process::id().to_string()), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1);
+    assert!(!out.join("summary.csv").exists());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -2,6 +2,7 @@
 //! done by `experiment` and `activation`.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +42,18 @@ enum Command {
     Report(ReportArgs),
     /// Plot every activation and its derivative on [-6, 6] (SVG and PNG).
     PlotActivations(PlotActivationsArgs),
+    /// Compare a finished experiment with a baseline; exit 1 on a regression, 2 on bad input.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// The committed baseline, e.g. results/baselines/ci_regression.
+    #[arg(long)]
+    baseline: PathBuf,
+    /// The experiment to check [default: results/<the baseline's experiment name>].
+    #[arg(long)]
+    current: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -109,8 +122,36 @@ struct ActivationsArgs {
     backend: BackendArg,
 }
 
-pub fn main() -> anyhow::Result<()> {
+/// Runs the command line; `Ok(code)` is the exit code to end with.
+pub fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Some(Command::Check(args)) = &cli.command {
+        return Ok(match check(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(err) => {
+                eprintln!("Error: {err:#}");
+                ExitCode::from(2)
+            }
+        });
+    }
+    command(cli).map(|()| ExitCode::SUCCESS)
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<bool> {
+    let current = match &args.current {
+        Some(dir) => dir.clone(),
+        None => {
+            let config = Config::load(&args.baseline.join(crate::experiment::CONFIG_FILE))?;
+            Path::new("results").join(config.experiment.name)
+        }
+    };
+    let verdict = crate::check::check(&args.baseline, &current)?;
+    print!("{}", verdict.table());
+    Ok(verdict.passed())
+}
+
+fn command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Activations(args)) => activations(args),
@@ -120,6 +161,7 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::PlotActivations(args)) => plot_activations(&args.out),
+        Some(Command::Check(_)) => unreachable!("handled in main"),
         None => run(cli.run),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod activation;
 pub mod backend;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod data;

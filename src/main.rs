@@ -1,6 +1,11 @@
-fn main() {
-    if let Err(err) = actbench::cli::main() {
-        eprintln!("Error: {err:#}");
-        std::process::exit(1);
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match actbench::cli::main() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -1,0 +1,57 @@
+//! `actbench check` against the committed baseline: a re-run passes, a
+//! genuine regression fails (exit 1), bad input is exit 2.
+
+use std::fs;
+
+mod common;
+use common::{TempDir, actbench, run};
+
+const BASELINE: &str = "results/baselines/ci_regression";
+
+#[test]
+fn a_rerun_passes_and_a_starved_learning_rate_fails() {
+    let dir = TempDir::new();
+    let rerun = dir.path().join("rerun");
+    let out = run(&["--config", "ci_regression.toml", "--out", rerun.to_str().unwrap(), "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ok = run(&["check", "--baseline", BASELINE, "--current", rerun.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{table}");
+    assert!(table.contains("check passed") && table.lines().any(|l| l.starts_with("relu ")), "{table}");
+
+    // The same experiment with a learning rate far too small for relu only.
+    let starved = fs::read_to_string("configs/ci_regression.toml").unwrap().replace(
+        r#"activations = ["relu", "tanh", "sigmoid"]"#,
+        r#"activations = [{ name = "relu", lr = 0.0002 }, "tanh", "sigmoid"]"#,
+    );
+    assert!(starved.contains("lr = 0.0002"));
+    let path = dir.path().join("ci_regression.toml");
+    fs::write(&path, starved).unwrap();
+    let worse = dir.path().join("worse");
+    let out = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", worse.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = run(&["check", "--baseline", BASELINE, "--current", worse.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{table}");
+    assert!(table.contains("check FAILED"), "{table}");
+    let relu = table.lines().find(|l| l.starts_with("relu ")).unwrap();
+    assert!(relu.contains("REGRESSION"), "{table}");
+    let tanh = table.lines().find(|l| l.starts_with("tanh ")).unwrap();
+    assert!(tanh.ends_with("ok"), "{table}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let dir = TempDir::new();
+    let out = run(&["check", "--baseline", dir.path().to_str().unwrap(), "--current", BASELINE]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("config.toml"), "{stderr}");
+    let out = run(&["check", "--baseline", BASELINE, "--current", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no summary.csv"));
+}

@@ -44,6 +44,17 @@ enum Command {
     PlotActivations(PlotActivationsArgs),
     /// Compare a finished experiment with a baseline; exit 1 on a regression, 2 on bad input.
     Check(CheckArgs),
+    /// Train one run again from its manifest.json; exit 1 if its results differ.
+    Rerun(RerunArgs),
+}
+
+#[derive(Args, Debug)]
+struct RerunArgs {
+    /// A run folder, e.g. results/relu_vs_sigmoid/runs/relu-lr0.05-s0.
+    run_dir: PathBuf,
+    /// Where to write the new run [default: a temporary folder, removed afterwards].
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -135,7 +146,32 @@ pub fn main() -> anyhow::Result<ExitCode> {
             }
         });
     }
+    if let Some(Command::Rerun(args)) = &cli.command {
+        return rerun(args);
+    }
     command(cli).map(|()| ExitCode::SUCCESS)
+}
+
+fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
+    let temporary = args.out.is_none();
+    let out = args.out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("actbench-rerun-{}", std::process::id()))
+    });
+    let result = crate::rerun::rerun(&args.run_dir, &out);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    let r = result?;
+    if r.differences.is_empty() {
+        println!("{}: identical results (wall-time columns aside)", r.run_id);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{}: results DIFFER", r.run_id);
+        for d in &r.differences {
+            println!("  {d}");
+        }
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<bool> {
@@ -161,7 +197,7 @@ fn command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::PlotActivations(args)) => plot_activations(&args.out),
-        Some(Command::Check(_)) => unreachable!("handled in main"),
+        Some(Command::Check(_) | Command::Rerun(_)) => unreachable!("handled in main"),
         None => run(cli.run),
     }
 }

@@ -52,6 +52,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(out.join(RUNS_DIR))
         .with_context(|| format!("cannot create results folder '{}'", out.display()))?;
     let _lock = Lock::acquire(out)?;
+    remove_stale_temporaries(out);
     let mut resolved = config.clone();
     resolved.experiment.backend = options.backend;
     write(&out.join(CONFIG_FILE), |p| atomic::write_string(p, &resolved.to_toml()))?;
@@ -101,6 +102,23 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     progress.finish();
     crate::report::build(out).context("the runs are saved, but the report failed (retry with `actbench report`)")?;
     Ok(Outcome { summaries, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Temporary files a killed writer left behind (`.<name>.tmp-<pid>`); safe
+/// to remove while holding the folder's lock.
+fn remove_stale_temporaries(out: &Path) {
+    let mut dirs = vec![out.to_path_buf(), out.join(crate::report::PLOTS_DIR)];
+    if let Ok(runs) = std::fs::read_dir(out.join(RUNS_DIR)) {
+        dirs.extend(runs.flatten().map(|e| e.path()));
+    }
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 fn run_dir(out: &Path, spec: &RunSpec) -> PathBuf {

@@ -20,6 +20,7 @@ pub mod probe;
 pub mod progress;
 pub mod records;
 pub mod report;
+pub mod rerun;
 pub mod rng;
 pub mod stats;
 pub mod train;

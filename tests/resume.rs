@@ -141,3 +141,28 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn rerun_reproduces_a_run_from_its_manifest_and_notices_a_change() {
+    let dir = TempDir::new();
+    let out = dir.path().join("out");
+    let o = actbench().args(["--config", "tiny", "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = out.join("runs/relu-lr0.01-s0");
+    let same = actbench().args(["rerun", run.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&same.stdout);
+    assert_eq!(same.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&same.stderr));
+    assert!(text.contains("identical"), "{text}");
+    // Alter one recorded loss: the rerun must notice.
+    let epochs = run.join("epochs.csv");
+    let text = fs::read_to_string(&epochs).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut fields: Vec<String> = lines[1].split(',').map(String::from).collect();
+    fields[5] = "123.0".into(); // train_loss
+    lines[1] = fields.join(",");
+    fs::write(&epochs, lines.join("\n") + "\n").unwrap();
+    let differs = actbench().args(["rerun", run.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&differs.stdout);
+    assert_eq!(differs.status.code(), Some(1), "{text}");
+    assert!(text.contains("DIFFER") && text.contains("epochs.csv"), "{text}");
+}

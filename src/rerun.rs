@@ -1,0 +1,67 @@
+//! `actbench rerun RUN_DIR`: trains one run again from its manifest.json and
+//! says whether its CSVs come out identical (wall-time columns aside).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::config::{BackendKind, Config};
+use crate::experiment::{self, ACTIVATIONS_FILE, EPOCHS_FILE, GRADIENTS_FILE, MANIFEST_FILE, Options, RUNS_DIR, SUMMARY_FILE};
+use crate::manifest;
+use crate::progress::Mode;
+
+pub struct Rerun {
+    pub run_id: String,
+    /// Files whose rows differ, with the first differing row.
+    pub differences: Vec<String>,
+    pub out: PathBuf,
+}
+
+pub fn rerun(run_dir: &Path, out: &Path) -> anyhow::Result<Rerun> {
+    let path = run_dir.join(MANIFEST_FILE);
+    let manifest = manifest::read(&path).with_context(|| {
+        format!("'{}' is missing or unreadable: give a run folder such as results/NAME/runs/RUN_ID", path.display())
+    })?;
+    let config = Config::parse(&manifest.run_config, &path, "rerun")?;
+    let backend = match manifest.backend.as_str() {
+        "ndarray" => BackendKind::Ndarray,
+        "wgpu" => BackendKind::Wgpu,
+        _ => BackendKind::Flex,
+    };
+    let options = Options {
+        out: out.to_path_buf(),
+        backend,
+        progress: Mode::Quiet,
+        force: true,
+        command_line: format!("actbench rerun {}", run_dir.display()),
+    };
+    experiment::run(&config, &options)?;
+    let again = out.join(RUNS_DIR).join(&manifest.run_id);
+    let mut differences = Vec::new();
+    for file in [EPOCHS_FILE, GRADIENTS_FILE, ACTIVATIONS_FILE, SUMMARY_FILE] {
+        if let Some(diff) = first_difference(&run_dir.join(file), &again.join(file))? {
+            differences.push(format!("{file}: {diff}"));
+        }
+    }
+    Ok(Rerun { run_id: manifest.run_id, differences, out: out.to_path_buf() })
+}
+
+/// The first row where two CSVs differ outside the `*_seconds` columns.
+pub fn first_difference(a: &Path, b: &Path) -> anyhow::Result<Option<String>> {
+    let rows = |p: &Path| -> anyhow::Result<Vec<Vec<String>>> {
+        let mut reader = csv::Reader::from_path(p).with_context(|| format!("cannot read '{}'", p.display()))?;
+        let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+        let keep: Vec<usize> = (0..header.len()).filter(|&i| !header[i].ends_with("_seconds")).collect();
+        let mut out = vec![keep.iter().map(|&i| header[i].clone()).collect()];
+        for record in reader.records() {
+            let record = record?;
+            out.push(keep.iter().map(|&i| record[i].to_string()).collect());
+        }
+        Ok(out)
+    };
+    let (x, y) = (rows(a)?, rows(b)?);
+    if let Some(i) = (0..x.len().min(y.len())).find(|&i| x[i] != y[i]) {
+        return Ok(Some(format!("row {} differs: {} vs {}", i + 1, x[i].join(","), y[i].join(","))));
+    }
+    Ok((x.len() != y.len()).then(|| format!("{} rows vs {}", x.len(), y.len())))
+}

@@ -49,6 +49,23 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let device = backend::device(options.backend)?;
     let out = &options.out;
+    let runs = grid::expand(config);
+    let mut splits: BTreeMap<u64, Splits> = BTreeMap::new();
+    // Checks that need the data come before anything is written.
+    for spec in &runs {
+        let split = splits.entry(spec.seed).or_insert_with(|| {
+            let all = data::load(&config.data, spec.seed);
+            data::split(&all, config.data.test_split.0, config.data.validation_split.0, spec.seed)
+        });
+        let batch = config.training.batch_size.0;
+        if batch > split.train.len() {
+            anyhow::bail!(
+                "key `training.batch_size` ({batch}) is larger than the training split ({} samples of {}): lower it",
+                split.train.len(),
+                config.data.dataset.name()
+            );
+        }
+    }
     std::fs::create_dir_all(out.join(RUNS_DIR))
         .with_context(|| format!("cannot create results folder '{}'", out.display()))?;
     let _lock = Lock::acquire(out)?;
@@ -57,8 +74,6 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     resolved.experiment.backend = options.backend;
     write(&out.join(CONFIG_FILE), |p| atomic::write_string(p, &resolved.to_toml()))?;
 
-    let runs = grid::expand(config);
-    let mut splits: BTreeMap<u64, Splits> = BTreeMap::new();
     let mut progress = GridProgress::new(options.progress, runs.len());
     let mut summaries = Vec::with_capacity(runs.len());
     for (i, spec) in runs.iter().enumerate() {
@@ -72,10 +87,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
             }
         }
         let started_at = manifest::now();
-        let split = splits.entry(spec.seed).or_insert_with(|| {
-            let all = data::load(&config.data, spec.seed);
-            data::split(&all, config.data.test_split.0, config.data.validation_split.0, spec.seed)
-        });
+        let split = &splits[&spec.seed];
         let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
         let records = train::run(config, spec, split, &device, &mut bar);
         let manifest = Manifest {

@@ -240,3 +240,27 @@ fn activations_lists_formulas() {
     assert!(text.contains("hard_sigmoid") && text.contains("relu6(x + 3) / 6"), "{text}");
     assert!(text.contains("slope = 0.01"), "{text}");
 }
+
+#[test]
+fn every_kind_of_bad_input_is_one_line_and_writes_nothing() {
+    let dir = TempDir::new();
+    let results = dir.path().join("out");
+    for (config, expected) in [
+        ("[training\nepochs = 2\n", vec!["exp.toml:1:"]),
+        ("[data]\ndataset = \"imagenet\"\n", vec!["exp.toml:2:", "data.dataset", "digits"]),
+        ("[training]\nepochs = 0\n", vec!["exp.toml:2:", "training.epochs", "at least 1"]),
+        ("activations = []\n", vec!["`activations`", "at least one"]),
+        ("[training]\nbatch_size = 5000\n", vec!["training.batch_size", "larger than the training split"]),
+        ("[experiment]\nbackend = \"tpu\"\n", vec!["exp.toml:2:", "experiment.backend"]),
+    ] {
+        let out = run_config(dir.path(), config);
+        assert_clean_failure(&out, &expected, &results);
+    }
+}
+
+#[test]
+fn an_unwritable_results_folder_is_a_clear_error() {
+    let dir = TempDir::new();
+    let out = actbench().args(["--config", "tiny", "--out", "/dev/null/results", "--quiet"]).output().unwrap();
+    assert_clean_failure(&out, &["cannot create results folder '/dev/null/results'"], &dir.path().join("none"));
+}

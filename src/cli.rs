@@ -154,9 +154,8 @@ pub fn main() -> anyhow::Result<ExitCode> {
 
 fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
     let temporary = args.out.is_none();
-    let out = args.out.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("actbench-rerun-{}", std::process::id()))
-    });
+    let out =
+        args.out.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("actbench-rerun-{}", std::process::id())));
     let result = crate::rerun::rerun(&args.run_dir, &out);
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
@@ -210,19 +209,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
     let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
-    let command_line = format!(
-        "actbench run --config {} --out {} --backend {}",
-        path.display(),
-        out.display(),
-        backend.name()
-    );
-    let options = Options {
-        out: out.clone(),
-        backend,
-        progress: Mode::detect(args.quiet),
-        force: args.force,
-        command_line,
-    };
+    let command_line =
+        format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
+    let options =
+        Options { out: out.clone(), backend, progress: Mode::detect(args.quiet), force: args.force, command_line };
     let outcome = experiment::run(&config, &options)?;
     if !args.quiet {
         print_table(&outcome.summaries);
@@ -333,10 +323,11 @@ fn parse_points(text: &str) -> anyhow::Result<Vec<f32>> {
         .split(',')
         .map(|p| {
             let p = p.trim();
-            p.parse::<f32>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .with_context(|| format!("--points: `{p}` is not a finite number; give numbers separated by commas, e.g. \"-3,-0.5,0.5,3\""))
+            p.parse::<f32>().ok().filter(|x| x.is_finite()).with_context(|| {
+                format!(
+                    "--points: `{p}` is not a finite number; give numbers separated by commas, e.g. \"-3,-0.5,0.5,3\""
+                )
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(points)
@@ -344,11 +335,8 @@ fn parse_points(text: &str) -> anyhow::Result<Vec<f32>> {
 
 fn print_catalog() {
     for info in catalog::CATALOG {
-        let aliases = if info.aliases.is_empty() {
-            String::new()
-        } else {
-            format!(" (alias {})", info.aliases.join(", "))
-        };
+        let aliases =
+            if info.aliases.is_empty() { String::new() } else { format!(" (alias {})", info.aliases.join(", ")) };
         println!("{}{aliases}", info.name);
         println!("    f(x) = {}", info.formula);
         for p in info.params {
@@ -371,7 +359,8 @@ fn plot_activations(out: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|info| {
             let (values, derivatives) = activation::evaluate(ActivationKind::default_for(info), &xs, &device);
-            let points = xs.iter().zip(values).zip(derivatives).map(|((x, v), d)| (*x as f64, v as f64, d as f64)).collect();
+            let points =
+                xs.iter().zip(values).zip(derivatives).map(|((x, v), d)| (*x as f64, v as f64, d as f64)).collect();
             (info.name.to_string(), points)
         })
         .collect();

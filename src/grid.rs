@@ -39,14 +39,7 @@ pub fn expand(config: &Config) -> Vec<RunSpec> {
                     id.push_str(&format!("-init_{init}"));
                 }
                 id.push_str(&format!("-lr{lr}-s{seed}"));
-                runs.push(RunSpec {
-                    id,
-                    label: entry.label(),
-                    activation: entry.kind,
-                    lr,
-                    seed,
-                    init,
-                });
+                runs.push(RunSpec { id, label: entry.label(), activation: entry.kind, lr, seed, init });
             }
         }
     }

@@ -10,7 +10,9 @@ pub const LOCK_FILE: &str = ".actbench.lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("results folder '{dir}' is in use by another actbench (PID {pid}, see {file}): wait for it to finish or choose another --out")]
+    #[error(
+        "results folder '{dir}' is in use by another actbench (PID {pid}, see {file}): wait for it to finish or choose another --out"
+    )]
     Busy { dir: String, pid: u32, file: String },
     #[error("cannot create lock file '{path}': {source}")]
     Io { path: String, source: std::io::Error },

@@ -74,9 +74,8 @@ fn linear(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng,
 pub fn init_weights(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng) -> Vec<f32> {
     let n = fan_in * fan_out;
     let (fi, fo) = (fan_in as f64, fan_out as f64);
-    let normal = |std: f64, rng: &mut dyn FnMut() -> f64| -> Vec<f32> {
-        (0..n).map(|_| (std * rng()) as f32).collect()
-    };
+    let normal =
+        |std: f64, rng: &mut dyn FnMut() -> f64| -> Vec<f32> { (0..n).map(|_| (std * rng()) as f32).collect() };
     let uniform = |bound: f64, rng: &mut dyn FnMut() -> f64| -> Vec<f32> {
         (0..n).map(|_| (bound * (2.0 * rng() - 1.0)) as f32).collect()
     };

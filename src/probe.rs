@@ -74,14 +74,9 @@ pub fn layer_stats(model: &Mlp, probe: &Tensor<2>, max_derivative: f64) -> Vec<L
         let output_zero = y.clone().abs().max_dim(0).equal_elem(0.0); // [1, units]
         let derivative_zero = derivative.clone().abs().max_dim(0).equal_elem(0.0);
         let dead = output_zero.bool_or(derivative_zero).float(); // [1, units]
-        let saturated = derivative
-            .abs()
-            .lower_elem(threshold)
-            .float()
-            .mean_dim(0)
-            .greater_elem(SATURATED_SAMPLE_SHARE)
-            .float()
-            * (dead.clone().neg() + 1.0);
+        let saturated =
+            derivative.abs().lower_elem(threshold).float().mean_dim(0).greater_elem(SATURATED_SAMPLE_SHARE).float()
+                * (dead.clone().neg() + 1.0);
         parts.extend([
             z.clone().mean(),
             z.flatten::<1>(0, 1).var(0),
@@ -92,11 +87,8 @@ pub fn layer_stats(model: &Mlp, probe: &Tensor<2>, max_derivative: f64) -> Vec<L
         ]);
         widths.push(units);
     }
-    let values = Tensor::cat(parts, 0)
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("statistics read as f32");
+    let values =
+        Tensor::cat(parts, 0).into_data().convert::<f32>().try_to_vec::<f32>().expect("statistics read as f32");
     values
         .chunks_exact(6)
         .zip(widths)

@@ -91,7 +91,10 @@ impl GridProgress {
     pub fn skip_run(&mut self, summary: &RunSummary) {
         self.done += 1;
         self.grid.inc(1);
-        let line = format!("[{}/{}] {}  already finished, skipped (--force trains it again)", self.done, self.total, summary.run_id);
+        let line = format!(
+            "[{}/{}] {}  already finished, skipped (--force trains it again)",
+            self.done, self.total, summary.run_id
+        );
         match self.mode {
             Mode::Bars => self.multi.println(line).unwrap_or(()),
             Mode::Lines => eprintln!("{line}"),

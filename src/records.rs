@@ -100,29 +100,71 @@ pub struct RunRecords {
 
 impl Columns for EpochRecord {
     const COLUMNS: &'static [&'static str] = &[
-        "run_id", "activation", "seed", "lr", "epoch", "train_loss", "train_accuracy", "val_loss",
-        "val_accuracy", "epoch_seconds",
+        "run_id",
+        "activation",
+        "seed",
+        "lr",
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "epoch_seconds",
     ];
 }
 
 impl Columns for GradientRecord {
     const COLUMNS: &'static [&'static str] = &[
-        "run_id", "activation", "seed", "lr", "epoch", "step", "loss", "parameter", "grad_l2",
-        "grad_max_abs", "weight_l2",
+        "run_id",
+        "activation",
+        "seed",
+        "lr",
+        "epoch",
+        "step",
+        "loss",
+        "parameter",
+        "grad_l2",
+        "grad_max_abs",
+        "weight_l2",
     ];
 }
 
 impl Columns for RunSummary {
     const COLUMNS: &'static [&'static str] = &[
-        "run_id", "activation", "seed", "lr", "params", "init", "test_accuracy", "test_loss",
-        "best_val_accuracy", "best_val_epoch", "final_train_loss", "grad_ratio_first_last", "diverged", "diverged_epoch",
-        "diverged_step", "epochs_completed", "wall_seconds",
+        "run_id",
+        "activation",
+        "seed",
+        "lr",
+        "params",
+        "init",
+        "test_accuracy",
+        "test_loss",
+        "best_val_accuracy",
+        "best_val_epoch",
+        "final_train_loss",
+        "grad_ratio_first_last",
+        "diverged",
+        "diverged_epoch",
+        "diverged_step",
+        "epochs_completed",
+        "wall_seconds",
     ];
 }
 
 impl Columns for ActivationRecord {
     const COLUMNS: &'static [&'static str] = &[
-        "run_id", "activation", "seed", "lr", "epoch", "layer", "units", "pre_mean", "pre_std",
-        "post_mean", "post_std", "dead_fraction", "saturated_fraction",
+        "run_id",
+        "activation",
+        "seed",
+        "lr",
+        "epoch",
+        "layer",
+        "units",
+        "pre_mean",
+        "pre_std",
+        "post_mean",
+        "post_std",
+        "dead_fraction",
+        "saturated_fraction",
     ];
 }

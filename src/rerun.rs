@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::{BackendKind, Config};
-use crate::experiment::{self, ACTIVATIONS_FILE, EPOCHS_FILE, GRADIENTS_FILE, MANIFEST_FILE, Options, RUNS_DIR, SUMMARY_FILE};
+use crate::experiment::{
+    self, ACTIVATIONS_FILE, EPOCHS_FILE, GRADIENTS_FILE, MANIFEST_FILE, Options, RUNS_DIR, SUMMARY_FILE,
+};
 use crate::manifest;
 use crate::progress::Mode;
 

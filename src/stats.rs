@@ -49,16 +49,7 @@ pub fn summarize(xs: &[f64]) -> Option<Summary> {
     // One value has no spread to estimate (t with 0 degrees of freedom is
     // undefined): the interval collapses to the mean instead of being NaN.
     let half = if n > 1 { t_quantile_975(n as f64 - 1.0) * std / (n as f64).sqrt() } else { 0.0 };
-    Some(Summary {
-        n,
-        mean,
-        std,
-        median,
-        min: v[0],
-        max: v[n - 1],
-        ci_low: mean - half,
-        ci_high: mean + half,
-    })
+    Some(Summary { n, mean, std, median, min: v[0], max: v[n - 1], ci_low: mean - half, ci_high: mean + half })
 }
 
 /// Welch's unequal-variance t-test of mean(a) - mean(b).
@@ -224,16 +215,8 @@ mod tests {
         assert_eq!(summarize(&[]), None);
         assert_eq!(summarize(&[f64::NAN, f64::NEG_INFINITY]), None);
         let s = summarize(&[0.75, f64::NAN]).expect("one finite value");
-        let want = Summary {
-            n: 1,
-            mean: 0.75,
-            std: 0.0,
-            median: 0.75,
-            min: 0.75,
-            max: 0.75,
-            ci_low: 0.75,
-            ci_high: 0.75,
-        };
+        let want =
+            Summary { n: 1, mean: 0.75, std: 0.0, median: 0.75, min: 0.75, max: 0.75, ci_low: 0.75, ci_high: 0.75 };
         assert_eq!(s, want);
     }
 
@@ -265,10 +248,7 @@ mod tests {
     #[test]
     fn welch_on_two_constant_samples() {
         let same = welch(&[0.5, 0.5], &[0.5, 0.5, 0.5]).expect("two constant samples");
-        assert_eq!(
-            (same.diff, same.t, same.p, same.ci_low, same.ci_high),
-            (0.0, 0.0, 1.0, 0.0, 0.0)
-        );
+        assert_eq!((same.diff, same.t, same.p, same.ci_low, same.ci_high), (0.0, 0.0, 1.0, 0.0, 0.0));
         assert!(same.df.is_nan());
         let apart = welch(&[0.25, 0.25], &[0.5, 0.5]).expect("two constant samples");
         assert_eq!((apart.diff, apart.t, apart.p), (-0.25, f64::NEG_INFINITY, 0.0));

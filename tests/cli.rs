@@ -20,10 +20,8 @@ fn run_config(dir: &Path, config: &str) -> std::process::Output {
 fn read_csv(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
     let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader
-        .records()
-        .map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect())
-        .collect();
+    let rows =
+        reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect();
     (header, rows)
 }
 
@@ -50,14 +48,37 @@ fn a_tiny_config_writes_the_documented_files() {
     let (header, epochs) = read_csv(&results.join("epochs.csv"));
     assert_eq!(
         header,
-        ["run_id", "activation", "seed", "lr", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds"]
+        [
+            "run_id",
+            "activation",
+            "seed",
+            "lr",
+            "epoch",
+            "train_loss",
+            "train_accuracy",
+            "val_loss",
+            "val_accuracy",
+            "epoch_seconds"
+        ]
     );
     assert_eq!(epochs.len(), 4, "2 runs x 2 epochs");
 
     let (header, gradients) = read_csv(&results.join("gradients.csv"));
     assert_eq!(
         header,
-        ["run_id", "activation", "seed", "lr", "epoch", "step", "loss", "parameter", "grad_l2", "grad_max_abs", "weight_l2"]
+        [
+            "run_id",
+            "activation",
+            "seed",
+            "lr",
+            "epoch",
+            "step",
+            "loss",
+            "parameter",
+            "grad_l2",
+            "grad_max_abs",
+            "weight_l2"
+        ]
     );
     let mut params: Vec<&str> = gradients.iter().map(|r| r["parameter"].as_str()).collect();
     params.sort();
@@ -151,10 +172,7 @@ fn a_diverging_run_is_marked_and_the_others_go_on() {
 #[test]
 fn a_bare_name_is_found_in_configs() {
     let dir = TempDir::new();
-    let out = actbench()
-        .args(["--config", "tiny", "--out", dir.path().to_str().unwrap(), "--quiet"])
-        .output()
-        .unwrap();
+    let out = actbench().args(["--config", "tiny", "--out", dir.path().to_str().unwrap(), "--quiet"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("summary.csv").is_file());
 }
@@ -217,7 +235,8 @@ fn activations_csv_prints_every_activation_at_every_point() {
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 22 * 4);
     // Same numbers as the PyTorch reference at the points it shares.
-    let mut reference = csv::Reader::from_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/activations_torch.csv")).unwrap();
+    let mut reference =
+        csv::Reader::from_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/activations_torch.csv")).unwrap();
     let mut matched = 0;
     for r in reference.records().map(Result::unwrap) {
         let x: f64 = r[1].parse().unwrap();

@@ -79,7 +79,8 @@ fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
     assert!(String::from_utf8_lossy(&resumed.stderr).contains("relu-lr0.02-s0  already finished, skipped"));
     assert_eq!(fs::metadata(&first).unwrap().modified().unwrap(), before, "a finished run was trained again");
 
-    let uninterrupted = actbench().args(["--config", &config, "--out", whole.to_str().unwrap(), "--quiet"]).output().unwrap();
+    let uninterrupted =
+        actbench().args(["--config", &config, "--out", whole.to_str().unwrap(), "--quiet"]).output().unwrap();
     assert!(uninterrupted.status.success());
     for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
         assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file}");
@@ -105,7 +106,9 @@ fn force_trains_finished_runs_again_and_a_changed_config_is_not_skipped() {
     assert!(!run(&["--force"]).contains("already finished"));
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("runs/relu-lr0.01-s0/manifest.json")).unwrap()).unwrap();
-    for key in ["config_hash", "run_config", "burn_version", "backend", "device", "cpu_model", "started_at", "command_line"] {
+    for key in
+        ["config_hash", "run_config", "burn_version", "backend", "device", "cpu_model", "started_at", "command_line"]
+    {
         assert!(manifest.get(key).is_some(), "manifest lacks {key}");
     }
     assert_eq!(manifest["backend"], "flex");
@@ -124,7 +127,10 @@ fn a_second_writer_on_the_same_folder_is_refused() {
     let o = actbench().args(["--config", "tiny", "--out", out.to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("in use by another actbench") && stderr.contains(&std::process::id().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("in use by another actbench") && stderr.contains(&std::process::id().to_string()),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1);
     assert!(!out.join("summary.csv").exists());
 }

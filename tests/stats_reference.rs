@@ -91,8 +91,7 @@ fn statistics_equal_scipy() {
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 
     let count = |kind: &str| cases.keys().filter(|(k, _)| k == kind).count();
-    let values =
-        |kind: &str| cases.iter().filter(|((k, _), _)| k == kind).map(|(_, n)| n).sum::<usize>();
+    let values = |kind: &str| cases.iter().filter(|((k, _), _)| k == kind).map(|(_, n)| n).sum::<usize>();
     // The cases and values scripts/stats_reference.py writes; update with it.
     assert_eq!(count("summary"), 12, "summary cases");
     assert_eq!(values("summary"), 12 * 8, "summary values (8 fields a case)");

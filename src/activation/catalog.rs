@@ -207,9 +207,7 @@ pub const CATALOG: &[ActivationInfo] = &[
 /// Finds an activation by canonical name or alias (case-insensitive, `-` = `_`).
 pub fn lookup(name: &str) -> Option<&'static ActivationInfo> {
     let wanted = normalize(name);
-    CATALOG
-        .iter()
-        .find(|info| info.name == wanted || info.aliases.contains(&wanted.as_str()))
+    CATALOG.iter().find(|info| info.name == wanted || info.aliases.contains(&wanted.as_str()))
 }
 
 /// All canonical names, for error messages.
@@ -247,10 +245,8 @@ mod tests {
 
     #[test]
     fn names_and_aliases_are_unique() {
-        let mut all: Vec<&str> = CATALOG
-            .iter()
-            .flat_map(|i| std::iter::once(i.name).chain(i.aliases.iter().copied()))
-            .collect();
+        let mut all: Vec<&str> =
+            CATALOG.iter().flat_map(|i| std::iter::once(i.name).chain(i.aliases.iter().copied())).collect();
         let n = all.len();
         all.sort();
         all.dedup();

@@ -69,9 +69,7 @@ impl ActivationKind {
     pub fn from_parts(name: &str, given: &BTreeMap<String, ParamValue>) -> Result<Self, KindError> {
         let info = catalog::lookup(name).ok_or_else(|| KindError::UnknownName {
             name: name.to_string(),
-            suggestion: catalog::closest(name)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default(),
+            suggestion: catalog::closest(name).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
             known: catalog::names().join(", "),
         })?;
         for key in given.keys() {
@@ -82,11 +80,7 @@ impl ActivationKind {
                     let names: Vec<_> = info.params.iter().map(|p| p.name).collect();
                     format!("its parameters are: {}", names.join(", "))
                 };
-                return Err(KindError::UnknownParam {
-                    activation: info.name,
-                    param: key.clone(),
-                    allowed,
-                });
+                return Err(KindError::UnknownParam { activation: info.name, param: key.clone(), allowed });
             }
         }
         let p = Params { info, given };
@@ -105,10 +99,7 @@ impl ActivationKind {
             "gelu_tanh" => Self::GeluTanh,
             "silu" => Self::Silu { beta: p.float("beta")? },
             "mish" => Self::Mish,
-            "softplus" => Self::Softplus {
-                beta: p.positive("beta")?,
-                threshold: p.float("threshold")?,
-            },
+            "softplus" => Self::Softplus { beta: p.positive("beta")?, threshold: p.float("threshold")? },
             "softsign" => Self::Softsign,
             "hard_sigmoid" => Self::HardSigmoid,
             "hard_swish" => Self::HardSwish,
@@ -237,23 +228,14 @@ struct Params<'a> {
 
 impl Params<'_> {
     fn default_of(&self, name: &str) -> ParamDefault {
-        self.info
-            .params
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.default)
-            .expect("parameter is in the catalog")
+        self.info.params.iter().find(|p| p.name == name).map(|p| p.default).expect("parameter is in the catalog")
     }
 
     fn float(&self, name: &'static str) -> Result<f64, KindError> {
         match (self.given.get(name), self.default_of(name)) {
             (Some(ParamValue::Float(v)), _) => Ok(*v),
             (None, ParamDefault::Float(v)) => Ok(v),
-            _ => Err(KindError::WrongType {
-                activation: self.info.name,
-                param: name.to_string(),
-                expected: "number",
-            }),
+            _ => Err(KindError::WrongType { activation: self.info.name, param: name.to_string(), expected: "number" }),
         }
     }
 
@@ -308,9 +290,7 @@ mod tests {
 
     #[test]
     fn parameters_override_defaults_and_show_in_the_label() {
-        let kind =
-            ActivationKind::from_parts("leaky_relu", &params(&[("slope", ParamValue::Float(0.1))]))
-                .unwrap();
+        let kind = ActivationKind::from_parts("leaky_relu", &params(&[("slope", ParamValue::Float(0.1))])).unwrap();
         assert_eq!(kind, ActivationKind::LeakyRelu { slope: 0.1 });
         assert_eq!(kind.label(), "leaky_relu(slope=0.1)");
     }
@@ -325,17 +305,11 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_parameters_are_errors() {
-        let err = ActivationKind::from_parts("relu", &params(&[("slope", ParamValue::Float(0.1))]))
-            .unwrap_err();
+        let err = ActivationKind::from_parts("relu", &params(&[("slope", ParamValue::Float(0.1))])).unwrap_err();
         assert!(err.to_string().contains("takes no parameters"), "{err}");
-        let err =
-            ActivationKind::from_parts("elu", &params(&[("alpha", ParamValue::Bool(true))])).unwrap_err();
+        let err = ActivationKind::from_parts("elu", &params(&[("alpha", ParamValue::Bool(true))])).unwrap_err();
         assert!(err.to_string().contains("must be a number"), "{err}");
-        let err = ActivationKind::from_parts(
-            "hard_tanh",
-            &params(&[("min", ParamValue::Float(2.0))]),
-        )
-        .unwrap_err();
+        let err = ActivationKind::from_parts("hard_tanh", &params(&[("min", ParamValue::Float(2.0))])).unwrap_err();
         assert!(err.to_string().contains("must be below `max`"), "{err}");
     }
 }

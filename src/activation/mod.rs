@@ -2,9 +2,9 @@
 //! kind with its parameters, and the Burn module that computes it.
 
 pub mod catalog;
-pub mod properties;
 mod kind;
 mod module;
+pub mod properties;
 
 pub use kind::{ActivationKind, KindError, ParamValue};
 pub use module::Activation;
@@ -16,8 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 /// (`d sum(f(x)) / dx`), not from a formula.
 pub fn evaluate(kind: ActivationKind, points: &[f32], device: &Device) -> (Vec<f32>, Vec<f32>) {
     let device = device.clone().autodiff();
-    let x = Tensor::<1>::from_data(TensorData::new(points.to_vec(), [points.len()]), &device)
-        .require_grad();
+    let x = Tensor::<1>::from_data(TensorData::new(points.to_vec(), [points.len()]), &device).require_grad();
     let y = Activation::new(kind, &device).forward(x.clone());
     let values = to_vec(y.clone());
     // A function built only from comparisons (the plain step) leaves no graph:

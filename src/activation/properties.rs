@@ -81,11 +81,7 @@ pub fn table(device: &Device) -> String {
     for info in catalog::CATALOG {
         let p = measure(ActivationKind::default_for(info), device);
         let bound = |v: f64| {
-            if v.is_infinite() {
-                if v < 0.0 { "-inf".to_string() } else { "inf".to_string() }
-            } else {
-                fixed3(v)
-            }
+            if v.is_infinite() { if v < 0.0 { "-inf".to_string() } else { "inf".to_string() } } else { fixed3(v) }
         };
         let yes = |b: bool| if b { "yes" } else { "no" };
         let _ = writeln!(

@@ -283,10 +283,8 @@ fn default_activations() -> Vec<ActivationEntry> {
 impl Config {
     /// Reads, parses and validates an experiment file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
         Self::parse(&text, path, stem)
     }
@@ -294,8 +292,7 @@ impl Config {
     /// Parses and validates TOML text; `origin` names it in errors, `stem`
     /// is the default experiment name.
     pub fn parse(text: &str, origin: &Path, stem: &str) -> Result<Self, ConfigError> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
         if config.experiment.name.is_empty() {
             config.experiment.name = stem.to_string();
         }

@@ -16,11 +16,7 @@ pub struct Count(pub usize);
 impl TryFrom<i64> for Count {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, String> {
-        if v >= 1 {
-            Ok(Count(v as usize))
-        } else {
-            Err(format!("must be at least 1, got {v}"))
-        }
+        if v >= 1 { Ok(Count(v as usize)) } else { Err(format!("must be at least 1, got {v}")) }
     }
 }
 
@@ -38,11 +34,7 @@ pub struct Fraction(pub f64);
 impl TryFrom<f64> for Fraction {
     type Error = String;
     fn try_from(v: f64) -> Result<Self, String> {
-        if (0.0..1.0).contains(&v) {
-            Ok(Fraction(v))
-        } else {
-            Err(format!("must be a fraction in [0, 1), got {v}"))
-        }
+        if (0.0..1.0).contains(&v) { Ok(Fraction(v)) } else { Err(format!("must be a fraction in [0, 1), got {v}")) }
     }
 }
 
@@ -224,7 +216,7 @@ impl TryFrom<toml::Value> for ActivationEntry {
             toml::Value::Table(table) => table,
             _ => {
                 return Err(
-                    "an activation is a name (\"relu\") or a table ({ name = \"leaky_relu\", slope = 0.1 })".into(),
+                    "an activation is a name (\"relu\") or a table ({ name = \"leaky_relu\", slope = 0.1 })".into()
                 );
             }
         };
@@ -242,10 +234,7 @@ impl TryFrom<toml::Value> for ActivationEntry {
                 "name" => {}
                 "lr" => lr = Some(LearningRates::try_from(value).map_err(|e| format!("`lr` {e}"))?),
                 "init" => {
-                    init = Some(
-                        InitScheme::deserialize(value)
-                            .map_err(|e| format!("`init`: {}", e.message()))?,
-                    );
+                    init = Some(InitScheme::deserialize(value).map_err(|e| format!("`init`: {}", e.message()))?);
                 }
                 _ => {
                     let param = match value {
@@ -263,8 +252,8 @@ impl TryFrom<toml::Value> for ActivationEntry {
             }
         }
         if let Some(key) = mistyped {
-            let known = crate::activation::catalog::lookup(&name)
-                .is_some_and(|info| info.params.iter().any(|p| p.name == key));
+            let known =
+                crate::activation::catalog::lookup(&name).is_some_and(|info| info.params.iter().any(|p| p.name == key));
             if known {
                 return Err(format!("parameter `{key}` must be a number or a boolean"));
             }

@@ -23,11 +23,7 @@ pub fn split(data: &Dataset, test_share: f64, validation_share: f64, seed: u64) 
     let n_validation = count(validation_share);
     let (test, rest) = order.split_at(n_test);
     let (validation, train) = rest.split_at(n_validation);
-    Splits {
-        train: data.subset(train),
-        validation: data.subset(validation),
-        test: data.subset(test),
-    }
+    Splits { train: data.subset(train), validation: data.subset(validation), test: data.subset(test) }
 }
 
 #[cfg(test)]
@@ -47,8 +43,7 @@ mod tests {
     fn parts_are_disjoint_and_cover_everything() {
         let s = split(&numbered(100), 0.2, 0.1, 5);
         assert_eq!((s.train.len(), s.validation.len(), s.test.len()), (70, 10, 20));
-        let mut all: Vec<f32> =
-            [&s.train, &s.validation, &s.test].iter().flat_map(|d| d.features.clone()).collect();
+        let mut all: Vec<f32> = [&s.train, &s.validation, &s.test].iter().flat_map(|d| d.features.clone()).collect();
         all.sort_by(f32::total_cmp);
         assert_eq!(all, (0..100).map(|i| i as f32).collect::<Vec<_>>());
     }

@@ -60,8 +60,25 @@ pub struct AggregateRow {
 
 impl Columns for AggregateRow {
     const COLUMNS: &'static [&'static str] = &[
-        "activation", "lr", "metric", "n", "runs", "mean", "std", "median", "min", "max", "ci95_low",
-        "ci95_high", "baseline", "diff", "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm", "rank",
+        "activation",
+        "lr",
+        "metric",
+        "n",
+        "runs",
+        "mean",
+        "std",
+        "median",
+        "min",
+        "max",
+        "ci95_low",
+        "ci95_high",
+        "baseline",
+        "diff",
+        "diff_ci95_low",
+        "diff_ci95_high",
+        "p_value",
+        "p_holm",
+        "rank",
     ];
 }
 
@@ -116,9 +133,11 @@ pub fn baseline_of<'a>(groups: &'a [Group], group: &Group, baseline: &str) -> Op
         return None;
     }
     let candidates: Vec<&Group> = groups.iter().filter(|g| g.activation == baseline).collect();
-    candidates.iter().find(|g| g.lr == group.lr).copied().or_else(|| {
-        candidates.into_iter().max_by(|a, b| mean(&a.values[0]).total_cmp(&mean(&b.values[0])))
-    })
+    candidates
+        .iter()
+        .find(|g| g.lr == group.lr)
+        .copied()
+        .or_else(|| candidates.into_iter().max_by(|a, b| mean(&a.values[0]).total_cmp(&mean(&b.values[0]))))
 }
 
 fn mean(xs: &[f64]) -> f64 {

@@ -19,7 +19,9 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
     if group.diverged > 0 {
         let first = runs.iter().filter(|r| r.diverged).min_by_key(|r| r.diverged_step);
         let at = first
-            .map(|r| format!(" (first at epoch {}, step {})", r.diverged_epoch.unwrap_or(0), r.diverged_step.unwrap_or(0)))
+            .map(|r| {
+                format!(" (first at epoch {}, step {})", r.diverged_epoch.unwrap_or(0), r.diverged_step.unwrap_or(0))
+            })
             .unwrap_or_default();
         notes.push(format!("diverged in {} of {} runs{at}", group.diverged, runs.len()));
     }
@@ -37,12 +39,7 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
         }
     }
     // Dead and saturated units after the last epoch, mean over seeds, worst layer.
-    let last_epoch = results
-        .activations
-        .iter()
-        .filter(|a| group.run_ids.contains(&a.run_id))
-        .map(|a| a.epoch)
-        .max();
+    let last_epoch = results.activations.iter().filter(|a| group.run_ids.contains(&a.run_id)).map(|a| a.epoch).max();
     if let Some(epoch) = last_epoch {
         let worst = |field: fn(&crate::records::ActivationRecord) -> f64| {
             let mut per_layer: Vec<(usize, f64, usize)> = Vec::new();
@@ -55,10 +52,7 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
                     None => per_layer.push((a.layer, field(a), 1)),
                 }
             }
-            per_layer
-                .into_iter()
-                .map(|(layer, sum, n)| (layer, sum / n as f64))
-                .max_by(|a, b| a.1.total_cmp(&b.1))
+            per_layer.into_iter().map(|(layer, sum, n)| (layer, sum / n as f64)).max_by(|a, b| a.1.total_cmp(&b.1))
         };
         if let Some((layer, dead)) = worst(|a| a.dead_fraction).filter(|(_, d)| *d >= DEAD) {
             notes.push(format!(

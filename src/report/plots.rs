@@ -69,8 +69,16 @@ pub fn save(plot: &impl Plot, dir: &Path, stem: &str) -> anyhow::Result<()> {
 fn color(i: usize) -> RGBColor {
     // Tableau 10, readable on white and distinguishable in print.
     const TABLEAU: [(u8, u8, u8); 10] = [
-        (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-        (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
     ];
     let (r, g, b) = TABLEAU[i % TABLEAU.len()];
     RGBColor(r, g, b)
@@ -95,8 +103,12 @@ fn band(series: &[Vec<(f64, f64)>]) -> Vec<(f64, f64, f64, f64)> {
     xs.dedup();
     xs.into_iter()
         .filter_map(|x| {
-            let ys: Vec<f64> =
-                series.iter().filter_map(|s| s.iter().find(|p| p.0 == x)).map(|p| p.1).filter(|y| y.is_finite()).collect();
+            let ys: Vec<f64> = series
+                .iter()
+                .filter_map(|s| s.iter().find(|p| p.0 == x))
+                .map(|p| p.1)
+                .filter(|y| y.is_finite())
+                .collect();
             if ys.is_empty() {
                 return None;
             }
@@ -109,7 +121,8 @@ fn band(series: &[Vec<(f64, f64)>]) -> Vec<(f64, f64, f64, f64)> {
 }
 
 fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -124,8 +137,12 @@ pub struct Curves {
     groups: Vec<(String, Vec<Vec<(f64, f64, f64, f64)>>)>,
 }
 
-const CURVE_METRICS: [(&str, &str); 4] =
-    [("train_loss", "train loss"), ("val_loss", "validation loss"), ("train_accuracy", "train accuracy"), ("val_accuracy", "validation accuracy")];
+const CURVE_METRICS: [(&str, &str); 4] = [
+    ("train_loss", "train loss"),
+    ("val_loss", "validation loss"),
+    ("train_accuracy", "train accuracy"),
+    ("val_accuracy", "validation accuracy"),
+];
 
 impl Curves {
     pub fn new(results: &Results, groups: &[Group], labels: &[String]) -> Self {
@@ -270,7 +287,9 @@ fn bin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let size = points.len().div_ceil(MAX_POINTS).max(1);
     points
         .chunks(size)
-        .map(|c| (c.iter().map(|p| p.0).sum::<f64>() / c.len() as f64, c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64))
+        .map(|c| {
+            (c.iter().map(|p| p.0).sum::<f64>() / c.len() as f64, c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64)
+        })
         .collect()
 }
 
@@ -286,7 +305,8 @@ impl Plot for GradientFlow {
     {
         root.fill(&WHITE)?;
         // One y range for all panels, so activations compare at a glance.
-        let positive = || self.panels.iter().flat_map(|p| p.1.iter()).flat_map(|l| l.1.iter()).map(|p| p.1).filter(|v| *v > 0.0);
+        let positive =
+            || self.panels.iter().flat_map(|p| p.1.iter()).flat_map(|l| l.1.iter()).map(|p| p.1).filter(|v| *v > 0.0);
         let lo = positive().fold(f64::INFINITY, f64::min);
         let hi = positive().fold(0.0f64, f64::max);
         let (lo, hi) = if lo.is_finite() { (lo / 2.0, hi * 2.0) } else { (1e-8, 1.0) };
@@ -392,7 +412,8 @@ impl Plot for DeadSaturated {
         let areas = root.split_evenly((self.rows.len().max(1), 2));
         for (r, (label, layers)) in self.rows.iter().enumerate() {
             for (k, what) in ["dead units", "saturated units"].iter().enumerate() {
-                let x1 = layers.iter().flat_map(|l| if k == 0 { &l.0 } else { &l.1 }).map(|p| p.0).fold(1.0f64, f64::max);
+                let x1 =
+                    layers.iter().flat_map(|l| if k == 0 { &l.0 } else { &l.1 }).map(|p| p.0).fold(1.0f64, f64::max);
                 let mut chart = ChartBuilder::on(&areas[2 * r + k])
                     .caption(format!("{label}: {what}"), ("sans-serif", 16))
                     .margin(8)
@@ -442,7 +463,9 @@ impl Accuracy {
             .iter()
             .zip(labels)
             .filter_map(|(g, label)| {
-                let row = rows.iter().find(|r| r.activation == g.activation && r.lr == g.lr && r.metric == "test_accuracy")?;
+                let row = rows
+                    .iter()
+                    .find(|r| r.activation == g.activation && r.lr == g.lr && r.metric == "test_accuracy")?;
                 Some((label.clone(), row.mean?, row.ci95_low?, row.ci95_high?))
             })
             .collect();
@@ -477,7 +500,11 @@ impl Plot for Accuracy {
             .y_labels(n)
             .y_label_formatter(&|y| {
                 let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+                if (y - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .disable_y_mesh()
             .label_style(("sans-serif", 13))
@@ -485,7 +512,14 @@ impl Plot for Accuracy {
         for (i, (_, mean, low, high)) in self.bars.iter().enumerate() {
             let c = color(i);
             let y = i as f64;
-            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(y, *low, *mean, *high, c.stroke_width(2), 12)))?;
+            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(
+                y,
+                *low,
+                *mean,
+                *high,
+                c.stroke_width(2),
+                12,
+            )))?;
             chart.draw_series(std::iter::once(Circle::new((*mean, y), 5, c.filled())))?;
         }
         Ok(())

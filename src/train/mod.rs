@@ -115,11 +115,8 @@ pub fn run(
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
 
             let record = every > 0 && step % every == 0;
-            let reductions = if record || clip.is_some() {
-                metrics::gradient_reductions(&model, &grads)
-            } else {
-                Vec::new()
-            };
+            let reductions =
+                if record || clip.is_some() { metrics::gradient_reductions(&model, &grads) } else { Vec::new() };
             if let Some(max_norm) = clip {
                 let sum_sq = Tensor::cat(reductions.iter().step_by(3).cloned().collect(), 0).sum();
                 grads = metrics::clip_global_norm(&model, grads, sum_sq, max_norm);
@@ -177,12 +174,10 @@ pub fn run(
     }
 
     let (test_loss, test_accuracy) = evaluate(&model.valid(), &loss_fn, &test_x, &test_y);
-    let best = epoch_records
-        .iter()
-        .fold(None::<&EpochRecord>, |best, e| match best {
-            Some(b) if b.val_accuracy >= e.val_accuracy => Some(b),
-            _ => Some(e),
-        });
+    let best = epoch_records.iter().fold(None::<&EpochRecord>, |best, e| match best {
+        Some(b) if b.val_accuracy >= e.val_accuracy => Some(b),
+        _ => Some(e),
+    });
     let summary = RunSummary {
         run_id: spec.id.clone(),
         activation: spec.label.clone(),

@@ -15,10 +15,7 @@ pub fn build(t: &Training) -> ModuleOptimizer {
         OptimizerKind::SgdMomentum => SgdConfig::new()
             .with_weight_decay(decay)
             .with_momentum(Some(
-                MomentumConfig::new()
-                    .with_momentum(t.momentum.0)
-                    .with_dampening(0.0)
-                    .with_nesterov(t.nesterov),
+                MomentumConfig::new().with_momentum(t.momentum.0).with_dampening(0.0).with_nesterov(t.nesterov),
             ))
             .init(),
         OptimizerKind::Adam => AdamConfig::new()

@@ -283,3 +283,31 @@ fn an_unwritable_results_folder_is_a_clear_error() {
     let out = actbench().args(["--config", "tiny", "--out", "/dev/null/results", "--quiet"]).output().unwrap();
     assert_clean_failure(&out, &["cannot create results folder '/dev/null/results'"], &dir.path().join("none"));
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new()).collect();
+    for (dir, threads) in dirs.iter().zip(["2", "2", "1"]) {
+        let path = dir.path().join("exp.toml");
+        fs::write(&path, TINY).unwrap();
+        let out = actbench()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["--config", path.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for file in ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"] {
+        let rows: Vec<Vec<Vec<String>>> = dirs
+            .iter()
+            .map(|d| {
+                let (header, rows) = read_csv(&d.path().join("out").join(file));
+                rows.into_iter()
+                    .map(|r| header.iter().filter(|c| !c.ends_with("_seconds")).map(|c| r[c].clone()).collect())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows[0], rows[1], "{file}: two runs with 2 threads differ");
+        assert_eq!(rows[0], rows[2], "{file}: 1 and 2 threads differ");
+    }
+}

@@ -213,6 +213,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
     let options =
         Options { out: out.clone(), backend, progress: Mode::detect(args.quiet), force: args.force, command_line };
+    crate::interrupt::install();
     let outcome = experiment::run(&config, &options)?;
     if !args.quiet {
         print_table(&outcome.summaries);

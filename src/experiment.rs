@@ -89,7 +89,15 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
         let started_at = manifest::now();
         let split = &splits[&spec.seed];
         let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
-        let records = train::run(config, spec, split, &device, &mut bar);
+        let Some(records) = train::run(config, spec, split, &device, &mut bar) else {
+            progress.finish();
+            anyhow::bail!(
+                "interrupted: {} of {} runs finished and saved in '{}'; run the same command to resume",
+                summaries.len(),
+                runs.len(),
+                out.display()
+            );
+        };
         let manifest = Manifest {
             run_id: spec.id.clone(),
             config_hash: hash,

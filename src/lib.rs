@@ -12,6 +12,7 @@ pub mod data;
 pub mod experiment;
 pub mod export;
 pub mod grid;
+pub mod interrupt;
 pub mod lock;
 pub mod manifest;
 pub mod metrics;

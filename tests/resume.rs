@@ -172,3 +172,35 @@ fn rerun_reproduces_a_run_from_its_manifest_and_notices_a_change() {
     assert_eq!(differs.status.code(), Some(1), "{text}");
     assert!(text.contains("DIFFER") && text.contains("epochs.csv"), "{text}");
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_keeping_the_finished_runs() {
+    let dir = TempDir::new();
+    let config = write_config(dir.path());
+    let out = dir.path().join("out");
+    let child = actbench()
+        .args(["--config", &config, "--out", out.to_str().unwrap(), "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = out.join("runs/relu-lr0.02-s0/summary.csv");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !first.exists() {
+        assert!(Instant::now() < deadline, "the first run never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted:") && stderr.contains("run the same command to resume"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let finished = timeless(&out, "summary.csv");
+    assert!(!finished.is_empty() && finished.len() < 4, "{} runs saved", finished.len());
+    assert!(!out.join(".actbench.lock").exists());
+    for entry in walk(&out) {
+        assert!(!entry.to_string_lossy().contains(".tmp"), "{}", entry.display());
+    }
+}

@@ -32,14 +32,15 @@ pub trait RunObserver {
 pub struct Silent;
 impl RunObserver for Silent {}
 
-/// Trains one grid point to the end (or until its loss is no longer finite).
+/// Trains one grid point to the end (or until its loss is no longer
+/// finite); `None` when a stop was requested (Ctrl-C) before it finished.
 pub fn run(
     config: &Config,
     spec: &RunSpec,
     splits: &Splits,
     base_device: &Device,
     observer: &mut dyn RunObserver,
-) -> RunRecords {
+) -> Option<RunRecords> {
     let started = Instant::now();
     let device = base_device.clone().autodiff();
     device.seed(spec.seed);
@@ -105,6 +106,9 @@ pub fn run(
         order.shuffle(&mut shuffle);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
         for batch in order.chunks(config.training.batch_size.0) {
+            if crate::interrupt::requested() {
+                return None;
+            }
             step += 1;
             let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), &device);
             let x = train_x.clone().select(0, index.clone()); // [batch, inputs]
@@ -197,7 +201,7 @@ pub fn run(
         epochs_completed: epoch_records.len(),
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary }
+    Some(RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary })
 }
 
 /// Mean over recorded steps of the first hidden layer's weight-gradient norm

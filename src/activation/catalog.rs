@@ -91,7 +91,8 @@ pub const CATALOG: &[ActivationInfo] = &[
         name: "prelu",
         aliases: &[],
         formula: "x if x > 0 else a * x, a learned (one per layer)",
-        params: &[float("init", 0.25, "initial value of the learned slope a")],
+        // Not `init`: that key of an activation entry names the weight initialisation.
+        params: &[float("slope", 0.25, "initial value of the learned slope a")],
         source: "torch.nn.PReLU (He et al. 2015)",
     },
     ActivationInfo {

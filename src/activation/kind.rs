@@ -15,7 +15,8 @@ pub enum ActivationKind {
     Tanh,
     Relu,
     LeakyRelu { slope: f64 },
-    PRelu { init: f64 },
+    /// `slope`: the learned slope's initial value.
+    PRelu { slope: f64 },
     Elu { alpha: f64 },
     Selu,
     Celu { alpha: f64 },
@@ -91,7 +92,7 @@ impl ActivationKind {
             "tanh" => Self::Tanh,
             "relu" => Self::Relu,
             "leaky_relu" => Self::LeakyRelu { slope: p.float("slope")? },
-            "prelu" => Self::PRelu { init: p.float("init")? },
+            "prelu" => Self::PRelu { slope: p.float("slope")? },
             "elu" => Self::Elu { alpha: p.float("alpha")? },
             "selu" => Self::Selu,
             "celu" => Self::Celu { alpha: p.nonzero("alpha")? },
@@ -165,7 +166,7 @@ impl ActivationKind {
         match *self {
             Self::Step { straight_through } => vec![("straight_through", Bool(straight_through))],
             Self::LeakyRelu { slope } => vec![("slope", Float(slope))],
-            Self::PRelu { init } => vec![("init", Float(init))],
+            Self::PRelu { slope } => vec![("slope", Float(slope))],
             Self::Elu { alpha } | Self::Celu { alpha } => vec![("alpha", Float(alpha))],
             Self::Silu { beta } => vec![("beta", Float(beta))],
             Self::Softplus { beta, threshold } => {

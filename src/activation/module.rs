@@ -24,8 +24,8 @@ pub struct Activation {
 impl Activation {
     pub fn new(kind: ActivationKind, device: &Device) -> Self {
         let alpha = match kind {
-            ActivationKind::PRelu { init } => {
-                Some(Param::from_tensor(Tensor::from_data(TensorData::new(vec![init as f32], [1]), device)))
+            ActivationKind::PRelu { slope } => {
+                Some(Param::from_tensor(Tensor::from_data(TensorData::new(vec![slope as f32], [1]), device)))
             }
             _ => None,
         };

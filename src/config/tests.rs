@@ -100,3 +100,27 @@ fn the_resolved_config_parses_back_to_itself() {
     let again = parse(&c.to_toml()).unwrap();
     assert_eq!(c, again);
 }
+
+#[test]
+fn every_activation_with_every_parameter_round_trips() {
+    // Non-default values for every parameter, plus the entry keys lr and init.
+    let mut entries = Vec::new();
+    for info in crate::activation::catalog::CATALOG {
+        let params: Vec<String> = info
+            .params
+            .iter()
+            .map(|p| match p.default {
+                crate::activation::catalog::ParamDefault::Float(v) => format!("{} = {}", p.name, v - 0.5),
+                crate::activation::catalog::ParamDefault::Bool(b) => format!("{} = {}", p.name, !b),
+            })
+            .collect();
+        let mut fields = vec![format!("name = \"{}\"", info.name)];
+        fields.extend(params);
+        entries.push(format!("{{ {} }}", fields.join(", ")));
+        entries.push(format!("{{ name = \"{}\", lr = 0.5, init = \"lecun\" }}", info.name));
+    }
+    let text = format!("activations = [{}]\n", entries.join(", "));
+    let c = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(c.activations.len(), 2 * crate::activation::catalog::CATALOG.len());
+    assert_eq!(parse(&c.to_toml()).unwrap(), c);
+}

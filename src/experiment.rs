@@ -29,6 +29,8 @@ pub const ACTIVATIONS_FILE: &str = "activations.csv";
 /// Per-run copies of the three CSVs live in `runs/<run id>/`.
 pub const RUNS_DIR: &str = "runs";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// A run in progress keeps its last epoch here (removed when it finishes).
+pub const CHECKPOINT_DIR: &str = "checkpoint";
 
 pub struct Options {
     pub out: PathBuf,
@@ -89,7 +91,10 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
         let started_at = manifest::now();
         let split = &splits[&spec.seed];
         let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
-        let Some(records) = train::run(config, spec, split, &device, &mut bar) else {
+        let dir = run_dir(out, spec);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+        let checkpoint = dir.join(CHECKPOINT_DIR);
+        let Some(records) = train::run(config, spec, split, &device, Some((&checkpoint, &hash)), &mut bar) else {
             progress.finish();
             anyhow::bail!(
                 "interrupted: {} of {} runs finished and saved in '{}'; run the same command to resume",

@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod backend;
 pub mod check;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -55,10 +55,11 @@ fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once the first run has finished, while the second trains.
+    // Kill it once the first run has finished (its files and the experiment's
+    // summary.csv written), while the second trains.
     let first = killed.join("runs/relu-lr0.02-s0/summary.csv");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !first.exists() {
+    while !(first.exists() && killed.join("summary.csv").exists()) {
         assert!(Instant::now() < deadline, "the first run never finished");
         assert!(child.try_wait().unwrap().is_none(), "the grid ended before it could be killed");
         std::thread::sleep(Duration::from_millis(20));
@@ -186,7 +187,7 @@ fn ctrl_c_stops_cleanly_keeping_the_finished_runs() {
         .unwrap();
     let first = out.join("runs/relu-lr0.02-s0/summary.csv");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !first.exists() {
+    while !(first.exists() && out.join("summary.csv").exists()) {
         assert!(Instant::now() < deadline, "the first run never finished");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -203,4 +204,41 @@ fn ctrl_c_stops_cleanly_keeping_the_finished_runs() {
     for entry in walk(&out) {
         assert!(!entry.to_string_lossy().contains(".tmp"), "{}", entry.display());
     }
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
+    let dir = TempDir::new();
+    let config = dir.path().join("one.toml");
+    // One run, Adam (its moments must survive the checkpoint), about 1 s per epoch here.
+    fs::write(
+        &config,
+        "activations = [\"relu\"]\n[model]\nhidden = [256, 256, 256]\n[training]\nepochs = 6\nbatch_size = 16\noptimizer = \"adam\"\nlr = 0.001\n[logging]\ncheckpoint_seconds = 0\n",
+    )
+    .unwrap();
+    let (killed, whole) = (dir.path().join("killed"), dir.path().join("whole"));
+    let args = |out: &Path| vec!["--config".to_string(), config.to_str().unwrap().into(), "--out".into(), out.to_str().unwrap().into(), "--quiet".into()];
+    let mut child = actbench().args(args(&killed)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let state = killed.join("runs/relu-lr0.001-s0/checkpoint/state.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !state.exists() {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.join("runs/relu-lr0.001-s0/summary.csv").exists(), "killed before the run finished");
+    let saved: serde_json::Value = serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    let epoch = saved["epoch"].as_u64().unwrap();
+    assert!((1..6).contains(&epoch), "checkpoint at epoch {epoch}");
+
+    let resumed = actbench().args(args(&killed)).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let uninterrupted = actbench().args(args(&whole)).output().unwrap();
+    assert!(uninterrupted.status.success());
+    for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
+        assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file} (resumed after epoch {epoch})");
+    }
+    assert!(!killed.join("runs/relu-lr0.001-s0/checkpoint").exists(), "the checkpoint is removed at the end");
 }

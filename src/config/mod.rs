@@ -231,11 +231,14 @@ pub struct Logging {
     pub activation_stats: bool,
     /// Validation samples in the fixed probe batch for those statistics.
     pub probe_samples: Count,
+    /// Checkpoint a run in progress after an epoch once this many seconds
+    /// have passed since the last checkpoint (0 = after every epoch).
+    pub checkpoint_seconds: NonNegative,
 }
 
 impl Default for Logging {
     fn default() -> Self {
-        Self { every_steps: 1, activation_stats: true, probe_samples: Count(256) }
+        Self { every_steps: 1, activation_stats: true, probe_samples: Count(256), checkpoint_seconds: NonNegative(30.0) }
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod optim;
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -11,6 +12,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 
+use crate::checkpoint as checkpoints;
 use crate::config::Config;
 use crate::data::{Dataset, Splits};
 use crate::grid::RunSpec;
@@ -39,6 +41,7 @@ pub fn run(
     spec: &RunSpec,
     splits: &Splits,
     base_device: &Device,
+    checkpoint: Option<(&Path, &str)>,
     observer: &mut dyn RunObserver,
 ) -> Option<RunRecords> {
     let started = Instant::now();
@@ -66,9 +69,20 @@ pub fn run(
     let mut order: Vec<i64> = (0..splits.train.len() as i64).collect();
     let mut shuffle = rng::stream(spec.seed, Stream::Shuffle);
 
-    let mut epoch_records = Vec::with_capacity(epochs);
-    let mut gradient_records = Vec::new();
-    let mut activation_records = Vec::new();
+    // Resume from the last finished epoch when a checkpoint of this config exists.
+    let mut resumed = None;
+    if let Some((dir, hash)) = checkpoint {
+        let (m, o, c) = checkpoints::load(dir, hash, model, optim);
+        (model, optim, resumed) = (m, o, c);
+    }
+    let (mut epoch_records, mut gradient_records, mut activation_records, first_epoch, mut step) = match resumed {
+        Some(c) => {
+            shuffle.set_word_pos(c.state.shuffle_word_pos);
+            order = c.state.order;
+            (c.epochs, c.gradients, c.activations, c.state.epoch + 1, c.state.step)
+        }
+        None => (Vec::with_capacity(epochs), Vec::new(), Vec::new(), 1, 0),
+    };
     // The probe: the first validation samples (the split is already shuffled by the seed).
     let probe = (config.logging.activation_stats && !splits.validation.is_empty()).then(|| {
         let n = config.logging.probe_samples.0.min(splits.validation.len());
@@ -76,10 +90,10 @@ pub fn run(
         let max_derivative = probe::max_derivative(spec.activation, base_device);
         (to_device(&splits.validation.subset(&indices), &device).0, max_derivative)
     });
-    let mut record_probe = |model: &Mlp, epoch: usize| {
+    let record_probe = |model: &Mlp, epoch: usize, records: &mut Vec<ActivationRecord>| {
         if let Some((x, max_derivative)) = &probe {
             for (layer, s) in probe::layer_stats(model, x, *max_derivative).into_iter().enumerate() {
-                activation_records.push(ActivationRecord {
+                records.push(ActivationRecord {
                     run_id: spec.id.clone(),
                     activation: spec.label.clone(),
                     seed: spec.seed,
@@ -97,11 +111,13 @@ pub fn run(
             }
         }
     };
-    record_probe(&model, 0);
+    if first_epoch == 1 {
+        record_probe(&model, 0, &mut activation_records);
+    }
     let mut diverged_at = None;
-    let mut step = 0;
+    let mut last_checkpoint = Instant::now();
 
-    'epochs: for epoch in 1..=epochs {
+    'epochs: for epoch in first_epoch..=epochs {
         let epoch_started = Instant::now();
         order.shuffle(&mut shuffle);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
@@ -173,8 +189,21 @@ pub fn run(
             val_accuracy,
             epoch_seconds: epoch_started.elapsed().as_secs_f64(),
         });
-        record_probe(&model, epoch);
+        record_probe(&model, epoch, &mut activation_records);
         observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
+        let due = last_checkpoint.elapsed().as_secs_f64() >= config.logging.checkpoint_seconds.0;
+        if let Some((dir, hash)) = checkpoint.filter(|_| due && epoch < epochs) {
+            last_checkpoint = Instant::now();
+            let state = checkpoints::State {
+                config_hash: hash.to_string(),
+                epoch,
+                step,
+                shuffle_word_pos: shuffle.get_word_pos(),
+                order: order.clone(),
+            };
+            // A checkpoint that cannot be written costs only the ability to resume.
+            let _ = checkpoints::save(dir, &state, &model, &optim, &epoch_records, &gradient_records, &activation_records);
+        }
     }
 
     let (test_loss, test_accuracy) = evaluate(&model.valid(), &loss_fn, &test_x, &test_y);
@@ -201,6 +230,9 @@ pub fn run(
         epochs_completed: epoch_records.len(),
         wall_seconds: started.elapsed().as_secs_f64(),
     };
+    if let Some((dir, _)) = checkpoint {
+        checkpoints::remove(dir);
+    }
     Some(RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary })
 }
 

@@ -1,0 +1,109 @@
+//! Per-epoch checkpoints of a run in progress (`runs/<id>/checkpoint/`): the
+//! model, the optimizer state, the batch-order generator, and the rows
+//! recorded so far. A run killed mid-way resumes from its last finished
+//! epoch and ends with the same numbers as an uninterrupted one. The folder
+//! is replaced whole (written beside, then renamed) and removed when the run
+//! finishes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+
+use crate::export::csv;
+use crate::model::Mlp;
+use crate::records::{ActivationRecord, Columns, EpochRecord, GradientRecord};
+
+const STATE: &str = "state.json";
+const MODEL: &str = "model";
+const OPTIMIZER: &str = "optimizer";
+
+/// Where the training loop stands after an epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The run's config hash (manifest.rs): a checkpoint of another config is ignored.
+    pub config_hash: String,
+    pub epoch: usize,
+    pub step: usize,
+    /// Position of the shuffle stream and the current order (shuffled in place every epoch).
+    pub shuffle_word_pos: u128,
+    pub order: Vec<i64>,
+}
+
+pub struct Checkpoint {
+    pub state: State,
+    pub epochs: Vec<EpochRecord>,
+    pub gradients: Vec<GradientRecord>,
+    pub activations: Vec<ActivationRecord>,
+}
+
+/// Writes a checkpoint into `dir`, replacing the previous one.
+pub fn save(
+    dir: &Path,
+    state: &State,
+    model: &Mlp,
+    optim: &ModuleOptimizer,
+    epochs: &[EpochRecord],
+    gradients: &[GradientRecord],
+    activations: &[ActivationRecord],
+) -> anyhow::Result<()> {
+    let next = sibling(dir, "next");
+    let _ = fs::remove_dir_all(&next);
+    fs::create_dir_all(&next)?;
+    model.clone().save_file(next.join(MODEL)).map_err(|e| anyhow::anyhow!("model: {e:?}"))?;
+    optim.save(next.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("optimizer: {e:?}"))?;
+    csv::write_rows(&next.join("epochs.csv"), epochs)?;
+    csv::write_rows(&next.join("gradients.csv"), gradients)?;
+    csv::write_rows(&next.join("activations.csv"), activations)?;
+    // The state last: a folder without it is not a checkpoint.
+    fs::write(next.join(STATE), serde_json::to_string(state)?)?;
+    let _ = fs::remove_dir_all(dir);
+    fs::rename(&next, dir)?;
+    Ok(())
+}
+
+/// Loads the checkpoint in `dir` into `model` and `optim`, when there is one
+/// for this config.
+pub fn load(dir: &Path, config_hash: &str, model: Mlp, optim: ModuleOptimizer) -> (Mlp, ModuleOptimizer, Option<Checkpoint>) {
+    let Some(state) = fs::read_to_string(dir.join(STATE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<State>(&text).ok())
+        .filter(|s| s.config_hash == config_hash)
+    else {
+        return (model, optim, None);
+    };
+    let loaded = (|| -> anyhow::Result<(Mlp, ModuleOptimizer, Checkpoint)> {
+        let model = model.clone().try_load_file(dir.join(MODEL)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let optim = optim.clone().load(dir.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let checkpoint = Checkpoint {
+            epochs: read(&dir.join("epochs.csv"))?,
+            gradients: read(&dir.join("gradients.csv"))?,
+            activations: read(&dir.join("activations.csv"))?,
+            state,
+        };
+        Ok((model, optim, checkpoint))
+    })();
+    match loaded {
+        Ok((model, optim, checkpoint)) => (model, optim, Some(checkpoint)),
+        // A damaged checkpoint: start the run over rather than fail it.
+        Err(_) => (model, optim, None),
+    }
+}
+
+pub fn remove(dir: &Path) {
+    let _ = fs::remove_dir_all(dir);
+    let _ = fs::remove_dir_all(sibling(dir, "next"));
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.with_file_name(format!(".{name}.{suffix}"))
+}
+
+fn read<T: DeserializeOwned + Columns>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let mut reader = ::csv::Reader::from_path(path)?;
+    Ok(reader.deserialize().collect::<Result<Vec<T>, _>>()?)
+}

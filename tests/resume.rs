@@ -242,3 +242,40 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     }
     assert!(!killed.join("runs/relu-lr0.001-s0/checkpoint").exists(), "the checkpoint is removed at the end");
 }
+
+/// A small tmpfs, unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_one_line_error_that_leaves_no_partial_file() {
+    let dir = TempDir::new();
+    let mount = dir.path().join("small");
+    fs::create_dir_all(&mount).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=300k", "tmpfs", mount.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        // Needs root and mount(2); CI runs as root on these machines.
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let _disk = SmallDisk(mount.clone());
+    let out = mount.join("out");
+    let o = actbench().args(["--config", "relu_vs_sigmoid.toml", "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("No space left on device") && stderr.contains("cannot write"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(!out.join(".actbench.lock").exists());
+    for entry in walk(&out) {
+        assert!(!entry.to_string_lossy().contains(".tmp"), "temporary file left: {}", entry.display());
+    }
+}

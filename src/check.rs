@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::config::Config;
 use crate::experiment::{CONFIG_FILE, SUMMARY_FILE};
@@ -71,12 +71,7 @@ fn load(dir: &Path) -> anyhow::Result<Vec<RunSummary>> {
     if !path.is_file() {
         bail!("'{}' holds no {SUMMARY_FILE}: give a folder written by `actbench run`", dir.display());
     }
-    let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read '{}'", path.display()))?;
-    let rows = reader
-        .deserialize::<RunSummary>()
-        .enumerate()
-        .map(|(i, row)| row.with_context(|| format!("'{}' row {}: not a summary row", path.display(), i + 2)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows: Vec<RunSummary> = crate::export::csv::read_rows(&path)?;
     if rows.is_empty() {
         bail!("'{}' has no runs", path.display());
     }

@@ -11,11 +11,10 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
-use serde::de::DeserializeOwned;
 
-use crate::export::csv;
+use crate::export::csv::{self, read_rows as read};
 use crate::model::Mlp;
-use crate::records::{ActivationRecord, Columns, EpochRecord, GradientRecord};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord};
 
 const STATE: &str = "state.json";
 const MODEL: &str = "model";
@@ -67,7 +66,12 @@ pub fn save(
 
 /// Loads the checkpoint in `dir` into `model` and `optim`, when there is one
 /// for this config.
-pub fn load(dir: &Path, config_hash: &str, model: Mlp, optim: ModuleOptimizer) -> (Mlp, ModuleOptimizer, Option<Checkpoint>) {
+pub fn load(
+    dir: &Path,
+    config_hash: &str,
+    model: Mlp,
+    optim: ModuleOptimizer,
+) -> (Mlp, ModuleOptimizer, Option<Checkpoint>) {
     let Some(state) = fs::read_to_string(dir.join(STATE))
         .ok()
         .and_then(|text| serde_json::from_str::<State>(&text).ok())
@@ -101,9 +105,4 @@ pub fn remove(dir: &Path) {
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     dir.with_file_name(format!(".{name}.{suffix}"))
-}
-
-fn read<T: DeserializeOwned + Columns>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let mut reader = ::csv::Reader::from_path(path)?;
-    Ok(reader.deserialize().collect::<Result<Vec<T>, _>>()?)
 }

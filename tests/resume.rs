@@ -2,7 +2,6 @@
 //! with the same results as an uninterrupted one; finished runs are skipped;
 //! a second writer on the same folder is refused.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Stdio;
@@ -32,15 +31,7 @@ fn write_config(dir: &Path) -> String {
 
 /// The experiment's CSV rows without the wall-time columns.
 fn timeless(dir: &Path, file: &str) -> Vec<Vec<String>> {
-    let mut reader = csv::Reader::from_path(dir.join(file)).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .deserialize::<BTreeMap<String, String>>()
-        .map(|r| {
-            let r = r.unwrap();
-            header.iter().filter(|c| !c.ends_with("_seconds")).map(|c| r[c].clone()).collect()
-        })
-        .collect()
+    common::timeless(&dir.join(file))
 }
 
 #[test]
@@ -217,7 +208,15 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     )
     .unwrap();
     let (killed, whole) = (dir.path().join("killed"), dir.path().join("whole"));
-    let args = |out: &Path| vec!["--config".to_string(), config.to_str().unwrap().into(), "--out".into(), out.to_str().unwrap().into(), "--quiet".into()];
+    let args = |out: &Path| {
+        vec![
+            "--config".to_string(),
+            config.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--quiet".into(),
+        ]
+    };
     let mut child = actbench().args(args(&killed)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let state = killed.join("runs/relu-lr0.001-s0/checkpoint/state.json");
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -269,7 +268,10 @@ fn a_full_disk_is_a_one_line_error_that_leaves_no_partial_file() {
     }
     let _disk = SmallDisk(mount.clone());
     let out = mount.join("out");
-    let o = actbench().args(["--config", "relu_vs_sigmoid.toml", "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
+    let o = actbench()
+        .args(["--config", "relu_vs_sigmoid.toml", "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("No space left on device") && stderr.contains("cannot write"), "{stderr}");

@@ -10,25 +10,43 @@ use super::catalog::{self, ActivationInfo, ParamDefault};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ActivationKind {
     Identity,
-    Step { straight_through: bool },
+    Step {
+        straight_through: bool,
+    },
     Sigmoid,
     Tanh,
     Relu,
-    LeakyRelu { slope: f64 },
+    LeakyRelu {
+        slope: f64,
+    },
     /// `slope`: the learned slope's initial value.
-    PRelu { slope: f64 },
-    Elu { alpha: f64 },
+    PRelu {
+        slope: f64,
+    },
+    Elu {
+        alpha: f64,
+    },
     Selu,
-    Celu { alpha: f64 },
+    Celu {
+        alpha: f64,
+    },
     Gelu,
     GeluTanh,
-    Silu { beta: f64 },
+    Silu {
+        beta: f64,
+    },
     Mish,
-    Softplus { beta: f64, threshold: f64 },
+    Softplus {
+        beta: f64,
+        threshold: f64,
+    },
     Softsign,
     HardSigmoid,
     HardSwish,
-    HardTanh { min: f64, max: f64 },
+    HardTanh {
+        min: f64,
+        max: f64,
+    },
     Relu6,
     LogSigmoid,
     Tanhshrink,

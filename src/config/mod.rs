@@ -238,7 +238,12 @@ pub struct Logging {
 
 impl Default for Logging {
     fn default() -> Self {
-        Self { every_steps: 1, activation_stats: true, probe_samples: Count(256), checkpoint_seconds: NonNegative(30.0) }
+        Self {
+            every_steps: 1,
+            activation_stats: true,
+            probe_samples: Count(256),
+            checkpoint_seconds: NonNegative(30.0),
+        }
     }
 }
 

@@ -20,6 +20,18 @@ pub fn write_rows<T: Serialize + Columns>(path: &Path, rows: &[T]) -> io::Result
     })
 }
 
+/// Reads every row of a CSV file written by [`write_rows`]; errors name the
+/// file and the row.
+pub fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+    use anyhow::Context;
+    let mut reader = ::csv::Reader::from_path(path).with_context(|| format!("cannot read '{}'", path.display()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, row)| row.with_context(|| format!("'{}' row {}", path.display(), i + 2)))
+        .collect()
+}
+
 /// Concatenates CSV files that share `T`'s header into `path`, atomically.
 /// Missing inputs are skipped; a header that differs is an error.
 pub fn concat<T: Columns>(path: &Path, inputs: &[std::path::PathBuf]) -> io::Result<()> {

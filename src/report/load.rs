@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
 use crate::experiment::{ACTIVATIONS_FILE, CONFIG_FILE, EPOCHS_FILE, GRADIENTS_FILE, SUMMARY_FILE};
+use crate::export::csv::read_rows as read;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
 
 /// Everything a report is built from.
@@ -39,15 +39,6 @@ impl Results {
             activations: read_optional(&dir.join(ACTIVATIONS_FILE))?,
         })
     }
-}
-
-fn read<T: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read '{}'", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, row)| row.with_context(|| format!("'{}' row {}", path.display(), i + 2)))
-        .collect()
 }
 
 fn read_optional<T: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {

@@ -29,7 +29,9 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
     if !ratios.is_empty() {
         let ratio = ratios.iter().sum::<f64>() / ratios.len() as f64;
         if ratio == 0.0 {
-            notes.push("no gradient reaches the first layer at all (exactly 0: nothing below the activation learns)".into());
+            notes.push(
+                "no gradient reaches the first layer at all (exactly 0: nothing below the activation learns)".into(),
+            );
         } else if ratio < VANISHING {
             notes.push(format!(
                 "vanishing gradients: the first layer gets {ratio:.1e} of the output layer's gradient norm (< {VANISHING})"

@@ -202,7 +202,8 @@ pub fn run(
                 order: order.clone(),
             };
             // A checkpoint that cannot be written costs only the ability to resume.
-            let _ = checkpoints::save(dir, &state, &model, &optim, &epoch_records, &gradient_records, &activation_records);
+            let _ =
+                checkpoints::save(dir, &state, &model, &optim, &epoch_records, &gradient_records, &activation_records);
         }
     }
 

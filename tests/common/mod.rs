@@ -39,3 +39,12 @@ pub fn actbench() -> Command {
 pub fn run(args: &[&str]) -> Output {
     actbench().args(args).output().unwrap()
 }
+
+/// A CSV file's rows without the wall-time (`*_seconds`) columns: what two
+/// runs of the same config and seed must agree on.
+pub fn timeless(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let keep: Vec<usize> = (0..header.len()).filter(|&i| !header[i].ends_with("_seconds")).collect();
+    reader.records().map(|r| keep.iter().map(|&i| r.as_ref().unwrap()[i].to_string()).collect()).collect()
+}

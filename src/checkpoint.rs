@@ -13,7 +13,7 @@ use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::export::csv::{self, read_rows as read};
-use crate::model::Mlp;
+use crate::model::Network;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord};
 
 const STATE: &str = "state.json";
@@ -29,6 +29,9 @@ pub struct State {
     pub step: usize,
     /// Position of the shuffle stream and the current order (shuffled in place every epoch).
     pub shuffle_word_pos: u128,
+    /// Position of the augmentation stream (0 without augmentation).
+    #[serde(default)]
+    pub augment_word_pos: u128,
     pub order: Vec<i64>,
 }
 
@@ -43,7 +46,7 @@ pub struct Checkpoint {
 pub fn save(
     dir: &Path,
     state: &State,
-    model: &Mlp,
+    model: &Network,
     optim: &ModuleOptimizer,
     epochs: &[EpochRecord],
     gradients: &[GradientRecord],
@@ -69,9 +72,9 @@ pub fn save(
 pub fn load(
     dir: &Path,
     config_hash: &str,
-    model: Mlp,
+    model: Network,
     optim: ModuleOptimizer,
-) -> (Mlp, ModuleOptimizer, Option<Checkpoint>) {
+) -> (Network, ModuleOptimizer, Option<Checkpoint>) {
     let Some(state) = fs::read_to_string(dir.join(STATE))
         .ok()
         .and_then(|text| serde_json::from_str::<State>(&text).ok())
@@ -79,7 +82,7 @@ pub fn load(
     else {
         return (model, optim, None);
     };
-    let loaded = (|| -> anyhow::Result<(Mlp, ModuleOptimizer, Checkpoint)> {
+    let loaded = (|| -> anyhow::Result<(Network, ModuleOptimizer, Checkpoint)> {
         let model = model.clone().try_load_file(dir.join(MODEL)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let optim = optim.clone().load(dir.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let checkpoint = Checkpoint {

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::activation::{self, ActivationKind, catalog};
 use crate::backend;
-use crate::config::{BackendKind, Config};
+use crate::config::{BackendKind, Config, DatasetKind};
+use crate::data::files;
 use crate::experiment::{self, Options};
 use crate::progress::Mode;
 use crate::records::RunSummary;
@@ -46,6 +47,23 @@ enum Command {
     Check(CheckArgs),
     /// Train one run again from its manifest.json; exit 1 if its results differ.
     Rerun(RerunArgs),
+    /// Download a dataset (mnist, fashion_mnist, cifar10) into the data folder, verified.
+    Fetch(FetchArgs),
+}
+
+#[derive(Args, Debug)]
+struct FetchArgs {
+    /// mnist, fashion_mnist or cifar10.
+    dataset: String,
+    /// Folder that holds the dataset folders [default: $ACTBENCH_DATA, else ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Base URL to fetch from instead of the canonical addresses (repeat for more mirrors).
+    #[arg(long)]
+    mirror: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -55,6 +73,9 @@ struct RerunArgs {
     /// Where to write the new run [default: a temporary folder, removed afterwards].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Folder that holds the dataset folders [default: $ACTBENCH_DATA, else ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +118,10 @@ struct RunArgs {
     /// Train every run again, even those already finished in the results folder.
     #[arg(long)]
     force: bool,
+    /// Folder that holds the dataset folders (mnist/, fashion_mnist/, cifar10/)
+    /// [default: $ACTBENCH_DATA, else ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -156,7 +181,7 @@ fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
     let temporary = args.out.is_none();
     let out =
         args.out.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("actbench-rerun-{}", std::process::id())));
-    let result = crate::rerun::rerun(&args.run_dir, &out);
+    let result = crate::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref()));
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
     }
@@ -196,6 +221,7 @@ fn command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::PlotActivations(args)) => plot_activations(&args.out),
+        Some(Command::Fetch(args)) => fetch(&args),
         Some(Command::Check(_) | Command::Rerun(_)) => unreachable!("handled in main"),
         None => run(cli.run),
     }
@@ -211,8 +237,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
     let command_line =
         format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
-    let options =
-        Options { out: out.clone(), backend, progress: Mode::detect(args.quiet), force: args.force, command_line };
+    let data_dir = files::data_dir(args.data_dir.as_deref());
+    let options = Options {
+        out: out.clone(),
+        backend,
+        progress: Mode::detect(args.quiet),
+        force: args.force,
+        command_line,
+        data_dir,
+    };
     crate::interrupt::install();
     let outcome = experiment::run(&config, &options)?;
     if !args.quiet {
@@ -223,6 +256,34 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             outcome.seconds,
             backend.name(),
             out.display()
+        );
+    }
+    Ok(())
+}
+
+fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
+    let downloadable = [DatasetKind::Mnist, DatasetKind::FashionMnist, DatasetKind::Cifar10];
+    let names: Vec<&str> = downloadable.iter().map(|d| d.name()).collect();
+    let wanted = args.dataset.replace('-', "_");
+    let Some(&dataset) = downloadable.iter().find(|d| d.name() == wanted) else {
+        bail!("unknown dataset `{}`: fetch one of {}", args.dataset, names.join(", "));
+    };
+    let data_dir = files::data_dir(args.data_dir.as_deref());
+    crate::interrupt::install();
+    let quiet = args.quiet;
+    let mut log = |line: &str| {
+        if !quiet {
+            eprintln!("{}: {line}", dataset.name());
+        }
+    };
+    let fetched = crate::fetch::fetch(dataset, &data_dir, &args.mirror, &mut log)?;
+    if !quiet {
+        println!(
+            "{}: {} files written, {} already there, in {}",
+            dataset.name(),
+            fetched.written.len(),
+            fetched.already_there.len(),
+            files::dataset_dir(&data_dir, dataset).display()
         );
     }
     Ok(())

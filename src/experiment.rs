@@ -3,15 +3,15 @@
 //! loses at most the run in progress; running the same config again skips
 //! the runs already finished (same config hash) and trains the rest.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 
 use crate::backend;
+use crate::config::Normalize;
 use crate::config::{BackendKind, Config};
-use crate::data::{self, Splits};
+use crate::data::{self, Source, Splits};
 use crate::export::{atomic, csv};
 use crate::grid::{self, RunSpec};
 use crate::lock::Lock;
@@ -40,6 +40,8 @@ pub struct Options {
     pub force: bool,
     /// How this experiment was started, for the manifests.
     pub command_line: String,
+    /// The folder holding the dataset folders (`files::data_dir`).
+    pub data_dir: PathBuf,
 }
 
 pub struct Outcome {
@@ -52,21 +54,17 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let device = backend::device(options.backend)?;
     let out = &options.out;
     let runs = grid::expand(config);
-    let mut splits: BTreeMap<u64, Splits> = BTreeMap::new();
-    // Checks that need the data come before anything is written.
-    for spec in &runs {
-        let split = splits.entry(spec.seed).or_insert_with(|| {
-            let all = data::load(&config.data, spec.seed);
-            data::split(&all, config.data.test_split.0, config.data.validation_split.0, spec.seed)
-        });
-        let batch = config.training.batch_size.0;
-        if batch > split.train.len() {
-            anyhow::bail!(
-                "key `training.batch_size` ({batch}) is larger than the training split ({} samples of {}): lower it",
-                split.train.len(),
-                config.data.dataset.name()
-            );
-        }
+    // Everything that needs the data comes before anything is written.
+    let mut config = config.clone();
+    let mut data = Data::load(&mut config, &options.data_dir, runs.first().map_or(0, |r| r.seed))?;
+    let config = &config;
+    let batch = config.training.batch_size.0;
+    let train_samples = data.train_samples(config);
+    if batch > train_samples {
+        anyhow::bail!(
+            "key `training.batch_size` ({batch}) is larger than the training split ({train_samples} samples of {}): lower it",
+            config.data.dataset.name()
+        );
     }
     std::fs::create_dir_all(out.join(RUNS_DIR))
         .with_context(|| format!("cannot create results folder '{}'", out.display()))?;
@@ -89,7 +87,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
             }
         }
         let started_at = manifest::now();
-        let split = &splits[&spec.seed];
+        let split = data.splits(config, spec.seed)?;
         let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
         let dir = run_dir(out, spec);
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
@@ -127,6 +125,72 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     progress.finish();
     crate::report::build(out).context("the runs are saved, but the report failed (retry with `actbench report`)")?;
     Ok(Outcome { summaries, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The experiment's data: a dataset read once (or generated per seed), its
+/// normalisation resolved into the config, and the current seed's split.
+struct Data {
+    /// Shared by all seeds; `None` for a set generated from each seed.
+    shared: Option<Source>,
+    data_dir: PathBuf,
+    current: Option<(u64, Splits)>,
+}
+
+impl Data {
+    /// Loads (or generates, for `first_seed`) the dataset and writes the
+    /// normalisation, with its statistics, into `config`.
+    fn load(config: &mut Config, data_dir: &Path, first_seed: u64) -> anyhow::Result<Self> {
+        let source = data::load(&config.data, data_dir, first_seed)?;
+        let how = config.data.normalize.unwrap_or(config.data.dataset.default_normalize());
+        config.data.normalize = Some(how);
+        if how == Normalize::Standard && (config.data.mean.is_none() || config.data.std.is_none()) {
+            // Measured on the training part only (for a generated set, the first seed's pool).
+            let stats = data::channel_stats(source.training_part());
+            config.data.mean.get_or_insert(stats.mean);
+            config.data.std.get_or_insert(stats.std);
+        }
+        let shared = (!data::is_generated(config.data.dataset)).then(|| {
+            let mut source = source;
+            data::normalize(&mut source, how, Some(&stats_of(config)));
+            source
+        });
+        Ok(Self { shared, data_dir: data_dir.to_path_buf(), current: None })
+    }
+
+    /// Samples in the training split (the same for every seed).
+    fn train_samples(&mut self, config: &Config) -> usize {
+        let (test, validation) = (config.data.test_split.0, config.data.validation_split.0);
+        match &self.shared {
+            Some(Source::Fixed { train, .. }) => data::split_sizes(train.len(), 0.0, validation).0,
+            Some(Source::Pooled(all)) => data::split_sizes(all.len(), test, validation).0,
+            None => data::split_sizes(config.data.samples.0, test, validation).0,
+        }
+    }
+
+    /// The split of `seed` (kept until another seed is asked for).
+    fn splits(&mut self, config: &Config, seed: u64) -> anyhow::Result<&Splits> {
+        if self.current.as_ref().is_none_or(|(s, _)| *s != seed) {
+            self.current = None; // free the previous split first
+            let split =
+                |source: &Source| data::split(source, config.data.test_split.0, config.data.validation_split.0, seed);
+            let splits = match &self.shared {
+                Some(source) => split(source),
+                None => {
+                    let mut source = data::load(&config.data, &self.data_dir, seed)?;
+                    let how = config.data.normalize.expect("resolved in Data::load");
+                    data::normalize(&mut source, how, Some(&stats_of(config)));
+                    split(&source)
+                }
+            };
+            self.current = Some((seed, splits));
+        }
+        Ok(&self.current.as_ref().expect("just set").1)
+    }
+}
+
+/// The resolved config's normalisation statistics.
+fn stats_of(config: &Config) -> data::Stats {
+    data::Stats { mean: config.data.mean.clone().unwrap_or_default(), std: config.data.std.clone().unwrap_or_default() }
 }
 
 /// Temporary files a killed writer left behind (`.<name>.tmp-<pid>`); safe

@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod experiment;
 pub mod export;
+pub mod fetch;
 pub mod grid;
 pub mod interrupt;
 pub mod lock;

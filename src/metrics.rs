@@ -115,19 +115,20 @@ mod tests {
     use super::*;
     use crate::activation::ActivationKind;
     use crate::config::InitScheme;
-    use crate::model::{Mlp, MlpSpec};
+    use crate::model::{Network, NetworkSpec};
     use burn::tensor::{Device, TensorData};
 
-    fn model_and_grads() -> (Mlp, GradientsParams) {
+    fn model_and_grads() -> (Network, GradientsParams) {
         let device = Device::flex().autodiff();
-        let spec = MlpSpec {
+        let spec = NetworkSpec {
             inputs: 3,
+            conv: None,
             hidden: vec![4, 4],
             classes: 2,
             activation: ActivationKind::Tanh,
             init: InitScheme::Glorot,
         };
-        let model = Mlp::new(&spec, 7, &device);
+        let model = Network::new(&spec, 7, &device);
         let x = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75], [2, 3]), &device);
         let loss = model.forward(x).square().sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -138,7 +139,7 @@ mod tests {
         Tensor::cat(parts, 0).into_data().try_to_vec::<f32>().unwrap()
     }
 
-    fn global_norm(model: &Mlp, grads: &GradientsParams) -> f64 {
+    fn global_norm(model: &Network, grads: &GradientsParams) -> f64 {
         let stats = unpack(&read(gradient_reductions(model, grads)));
         stats.iter().map(|s| s.grad_l2 * s.grad_l2).sum::<f64>().sqrt()
     }

@@ -1,31 +1,91 @@
-//! The MLP: hidden linear layers each followed by the activation, then a
-//! linear output (softmax lives in the cross-entropy loss). Weights are drawn
-//! on the host from the run's seed, so every backend starts from the same
-//! numbers (wgpu's own generator differs: ../shared/burn-0.22-notes.md).
+//! The network: optional convolution blocks (conv -> activation -> pool,
+//! LeNet-style), then hidden linear layers each followed by the activation,
+//! then a linear output (softmax lives in the cross-entropy loss). With no
+//! convolution block it is the plain MLP. Weights are drawn on the host from
+//! the run's seed, so every backend starts from the same numbers (wgpu's own
+//! generator differs: ../shared/burn-0.22-notes.md).
 
 use burn::module::{Module, Param};
-use burn::nn::Linear;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, PaddingConfig2d};
+use burn::tensor::module::{avg_pool2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
 use crate::activation::{Activation, ActivationKind};
-use crate::config::InitScheme;
+use crate::config::{InitScheme, Padding, PoolKind};
 use crate::rng::{self, Stream};
 
+/// Pooling window and stride of every convolution block (LeNet's 2x2).
+pub const POOL: usize = 2;
+
 #[derive(Module, Debug)]
-pub struct Mlp {
-    /// Hidden layers; parameters are named `layers.<i>.weight` and `layers.<i>.bias`.
+pub struct Network {
+    /// Convolution blocks; parameters `convs.<i>.weight` `[out, in, k, k]` and `convs.<i>.bias`.
+    pub convs: Vec<Conv2d>,
+    /// One activation per convolution block.
+    pub conv_activations: Vec<Activation>,
+    /// Hidden linear layers; parameters are named `layers.<i>.weight` and `layers.<i>.bias`.
     pub layers: Vec<Linear>,
     /// One activation per hidden layer (PReLU learns one slope per layer).
     pub activations: Vec<Activation>,
     /// `output.weight`, `output.bias`.
     pub output: Linear,
+    /// `[channels, height, width]` of an input image; all zero for the MLP.
+    pub image: [usize; 3],
+    /// Average instead of max pooling.
+    pub avg_pool: bool,
 }
 
-/// What an MLP is made of.
+/// The convolutional part of a network.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MlpSpec {
+pub struct ConvSpec {
+    /// `[channels, height, width]` of the input images.
+    pub image: [usize; 3],
+    /// Output channels of each block.
+    pub channels: Vec<usize>,
+    /// Square kernel side of each block (odd for `same` padding).
+    pub kernel_sizes: Vec<usize>,
+    pub padding: Padding,
+    pub pool: PoolKind,
+}
+
+impl ConvSpec {
+    /// `[channels, height, width]` after each block, or the first block
+    /// (0-based) whose output would be empty.
+    pub fn shapes(&self) -> Result<Vec<[usize; 3]>, usize> {
+        let [_, mut h, mut w] = self.image;
+        let mut shapes = Vec::with_capacity(self.channels.len());
+        for (i, (&c, &k)) in self.channels.iter().zip(&self.kernel_sizes).enumerate() {
+            if self.padding == Padding::Valid {
+                if h < k || w < k {
+                    return Err(i);
+                }
+                (h, w) = (h - k + 1, w - k + 1);
+            }
+            (h, w) = (h / POOL, w / POOL);
+            if h == 0 || w == 0 {
+                return Err(i);
+            }
+            shapes.push([c, h, w]);
+        }
+        Ok(shapes)
+    }
+
+    /// Features that reach the first linear layer.
+    pub fn flat_features(&self) -> Result<usize, usize> {
+        Ok(self.shapes()?.last().map_or(self.image.iter().product(), |s| s.iter().product()))
+    }
+}
+
+/// What a network is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSpec {
+    /// Input features per sample (`c * h * w` for images).
     pub inputs: usize,
+    /// `None` for the MLP.
+    pub conv: Option<ConvSpec>,
     pub hidden: Vec<usize>,
     pub classes: usize,
     pub activation: ActivationKind,
@@ -33,10 +93,24 @@ pub struct MlpSpec {
     pub init: InitScheme,
 }
 
-impl Mlp {
-    pub fn new(spec: &MlpSpec, seed: u64, device: &Device) -> Self {
+impl Network {
+    pub fn new(spec: &NetworkSpec, seed: u64, device: &Device) -> Self {
         let mut rng = rng::stream(seed, Stream::Init);
+        let mut convs = Vec::new();
         let mut fan_in = spec.inputs;
+        let mut image = [0; 3];
+        let mut avg_pool = false;
+        if let Some(conv) = &spec.conv {
+            let mut channels_in = conv.image[0];
+            for (&c, &k) in conv.channels.iter().zip(&conv.kernel_sizes) {
+                convs.push(conv2d(channels_in, c, k, conv.padding, spec.init, &mut rng, device));
+                channels_in = c;
+            }
+            fan_in = conv.flat_features().expect("the config check rejects empty feature maps");
+            image = conv.image;
+            avg_pool = conv.pool == PoolKind::Avg;
+        }
+        let conv_activations = convs.iter().map(|_| Activation::new(spec.activation, device)).collect();
         let mut layers = Vec::with_capacity(spec.hidden.len());
         for &width in &spec.hidden {
             layers.push(linear(fan_in, width, spec.init, &mut rng, device));
@@ -45,20 +119,74 @@ impl Mlp {
         let activations = spec.hidden.iter().map(|_| Activation::new(spec.activation, device)).collect();
         // The output feeds softmax, not the activation: Glorot suits it whatever the hidden units.
         let output = linear(fan_in, spec.classes, InitScheme::Glorot, &mut rng, device);
-        Self { layers, activations, output }
+        Self { convs, conv_activations, layers, activations, output, image, avg_pool }
     }
 
     /// # Shapes
-    /// - input: `[batch, inputs]`
+    /// - input: `[batch, inputs]` (images flattened channel-major, as stored)
     /// - output: `[batch, classes]` (logits)
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut h = x;
+        if !self.convs.is_empty() {
+            let mut maps = self.to_image(h);
+            for (conv, activation) in self.convs.iter().zip(&self.conv_activations) {
+                maps = self.pool(activation.forward(conv.forward(maps)));
+            }
+            h = maps.flatten(1, 3);
+        }
         let hidden = self
             .layers
             .iter()
             .zip(&self.activations)
-            .fold(x, |h, (layer, activation)| activation.forward(layer.forward(h)));
+            .fold(h, |h, (layer, activation)| activation.forward(layer.forward(h)));
         self.output.forward(hidden)
     }
+
+    /// `[batch, inputs]` -> `[batch, channels, height, width]`.
+    pub fn to_image(&self, x: Tensor<2>) -> Tensor<4> {
+        let [c, h, w] = self.image;
+        let batch = x.dims()[0];
+        x.reshape([batch, c, h, w])
+    }
+
+    /// The pooling that ends every convolution block.
+    pub fn pool(&self, x: Tensor<4>) -> Tensor<4> {
+        if self.avg_pool {
+            avg_pool2d(x, AvgPoolOptions::new([POOL, POOL]))
+        } else {
+            max_pool2d(x, MaxPoolOptions::new([POOL, POOL]))
+        }
+    }
+
+    /// Layers followed by the activation: convolution blocks, then hidden linear layers.
+    pub fn hidden_layers(&self) -> usize {
+        self.convs.len() + self.layers.len()
+    }
+}
+
+/// A convolution with weight `[out, in, k, k]` drawn by `scheme` (fan-in
+/// `in * k * k`, fan-out `out * k * k`, as torch.nn.init) and zero bias.
+fn conv2d(
+    channels_in: usize,
+    channels_out: usize,
+    kernel: usize,
+    padding: Padding,
+    scheme: InitScheme,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Conv2d {
+    let padding = match padding {
+        Padding::Same => PaddingConfig2d::Explicit(kernel / 2, kernel / 2, kernel / 2, kernel / 2),
+        Padding::Valid => PaddingConfig2d::Valid,
+    };
+    let mut conv = Conv2dConfig::new([channels_in, channels_out], [kernel, kernel]).with_padding(padding).init(device);
+    let area = kernel * kernel;
+    let n = channels_out * channels_in * area;
+    let weights = init_values(n, channels_in * area, channels_out * area, scheme, rng);
+    let weight = Tensor::<4>::from_data(TensorData::new(weights, [channels_out, channels_in, kernel, kernel]), device);
+    conv.weight = Param::from_tensor(weight);
+    conv.bias = Some(Param::from_tensor(Tensor::<1>::zeros([channels_out], device)));
+    conv
 }
 
 /// A linear layer with weight `[fan_in, fan_out]` drawn by `scheme` and zero bias.
@@ -72,7 +200,11 @@ fn linear(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng,
 /// Samples for one weight matrix. Scales from He et al. 2015 (He), LeCun et
 /// al. 1998 (LeCun), Glorot & Bengio 2010 (Glorot), as torch.nn.init.
 pub fn init_weights(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng) -> Vec<f32> {
-    let n = fan_in * fan_out;
+    init_values(fan_in * fan_out, fan_in, fan_out, scheme, rng)
+}
+
+/// `n` samples for a tensor with the given fans.
+fn init_values(n: usize, fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng) -> Vec<f32> {
     let (fi, fo) = (fan_in as f64, fan_out as f64);
     let normal =
         |std: f64, rng: &mut dyn FnMut() -> f64| -> Vec<f32> { (0..n).map(|_| (std * rng()) as f32).collect() };

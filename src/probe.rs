@@ -7,7 +7,7 @@
 use burn::tensor::{Device, Tensor};
 
 use crate::activation::{self, ActivationKind};
-use crate::model::Mlp;
+use crate::model::Network;
 
 /// A unit is saturated when its derivative is below this share of the
 /// activation's largest derivative (issue #4's definition)...
@@ -37,39 +37,61 @@ pub fn max_derivative(kind: ActivationKind, device: &Device) -> f64 {
     derivatives.iter().fold(0.0f64, |m, d| m.max(d.abs() as f64))
 }
 
-/// Statistics of each hidden layer for the probe inputs `[samples, inputs]`.
-/// `model` is the training (autodiff) model; nothing here touches its gradients.
-pub fn layer_stats(model: &Mlp, probe: &Tensor<2>, max_derivative: f64) -> Vec<LayerStats> {
+/// Statistics of each hidden layer (convolution blocks first) for the probe
+/// inputs `[samples, inputs]`. A convolution's unit is a channel, seen at
+/// every position of every sample. `model` is the training (autodiff)
+/// model; nothing here touches its gradients.
+pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> Vec<LayerStats> {
     let threshold = SATURATION_SHARE * max_derivative;
     // Forward through the layers with a fresh leaf `z` per layer (the input
     // of each layer detached), so one backward of the sum of all outputs
     // gives every layer's f'(z), element by element.
-    let mut h = probe.clone();
-    let mut leaves = Vec::with_capacity(model.layers.len());
+    let mut leaves: Vec<Leaf> = Vec::with_capacity(model.hidden_layers());
     let mut total: Option<Tensor<1>> = None;
+    let mut add = |y_sum: Tensor<1>, tracked: bool| {
+        if tracked {
+            total = Some(match total.take() {
+                Some(t) => t + y_sum,
+                None => y_sum,
+            });
+        }
+    };
+    let mut h = probe.clone();
+    if !model.convs.is_empty() {
+        let mut maps = model.to_image(h);
+        for (conv, act) in model.convs.iter().zip(&model.conv_activations) {
+            let z = conv.forward(maps).detach().require_grad(); // [samples, channels, h, w]
+            let y = act.forward(z.clone());
+            add(y.clone().sum(), y.is_tracked());
+            maps = model.pool(y.clone().detach());
+            leaves.push(Leaf::Conv(z, y));
+        }
+        h = maps.flatten(1, 3);
+    }
     for (layer, act) in model.layers.iter().zip(&model.activations) {
         let z = layer.forward(h).detach().require_grad(); // [samples, units]
         let y = act.forward(z.clone());
-        if y.is_tracked() {
-            let s = y.clone().sum();
-            total = Some(match total {
-                Some(t) => t + s,
-                None => s,
-            });
-        }
+        add(y.clone().sum(), y.is_tracked());
         h = y.clone().detach();
-        leaves.push((z, y));
+        leaves.push(Leaf::Dense(z, y));
     }
     let grads = total.map(|t| t.backward());
     let mut parts = Vec::new();
     let mut widths = Vec::new();
-    for (z, y) in leaves {
+    for leaf in leaves {
+        // Everything as `[observations, units]`.
+        let (z, y, derivative) = match leaf {
+            Leaf::Dense(z, y) => {
+                let derivative = grads.as_ref().and_then(|g| z.grad(g));
+                (z.inner(), y.inner(), derivative)
+            }
+            Leaf::Conv(z, y) => {
+                let derivative = grads.as_ref().and_then(|g| z.grad(g)).map(channels_last);
+                (channels_last(z.inner()), channels_last(y.inner()), derivative)
+            }
+        };
         let [samples, units] = z.dims();
-        let derivative = grads
-            .as_ref()
-            .and_then(|g| z.grad(g))
-            .unwrap_or_else(|| Tensor::zeros([samples, units], &z.clone().inner().device()));
-        let (z, y) = (z.inner(), y.inner());
+        let derivative = derivative.unwrap_or_else(|| Tensor::zeros([samples, units], &z.device()));
 
         let output_zero = y.clone().abs().max_dim(0).equal_elem(0.0); // [1, units]
         let derivative_zero = derivative.clone().abs().max_dim(0).equal_elem(0.0);
@@ -102,4 +124,16 @@ pub fn layer_stats(model: &Mlp, probe: &Tensor<2>, max_derivative: f64) -> Vec<L
             saturated_fraction: v[5] as f64 / units as f64,
         })
         .collect()
+}
+
+/// A hidden layer's pre-activation (the autodiff leaf) and output.
+enum Leaf {
+    Conv(Tensor<4>, Tensor<4>),
+    Dense(Tensor<2>, Tensor<2>),
+}
+
+/// `[samples, channels, h, w]` -> `[samples * h * w, channels]`.
+fn channels_last(t: Tensor<4>) -> Tensor<2> {
+    let [n, c, h, w] = t.dims();
+    t.permute([0, 2, 3, 1]).reshape([n * h * w, c])
 }

@@ -19,7 +19,7 @@ pub struct Rerun {
     pub out: PathBuf,
 }
 
-pub fn rerun(run_dir: &Path, out: &Path) -> anyhow::Result<Rerun> {
+pub fn rerun(run_dir: &Path, out: &Path, data_dir: &Path) -> anyhow::Result<Rerun> {
     let path = run_dir.join(MANIFEST_FILE);
     let manifest = manifest::read(&path).with_context(|| {
         format!("'{}' is missing or unreadable: give a run folder such as results/NAME/runs/RUN_ID", path.display())
@@ -36,6 +36,7 @@ pub fn rerun(run_dir: &Path, out: &Path) -> anyhow::Result<Rerun> {
         progress: Mode::Quiet,
         force: true,
         command_line: format!("actbench rerun {}", run_dir.display()),
+        data_dir: data_dir.to_path_buf(),
     };
     experiment::run(&config, &options)?;
     let again = out.join(RUNS_DIR).join(&manifest.run_id);

@@ -13,6 +13,7 @@ pub enum Stream {
     Split = 2,
     Init = 3,
     Shuffle = 4,
+    Augment = 5,
 }
 
 pub fn stream(seed: u64, which: Stream) -> ChaCha8Rng {

@@ -6,7 +6,7 @@ mod error;
 mod values;
 
 pub use error::ConfigError;
-pub use values::{ActivationEntry, Count, Fraction, InitScheme, LearningRates, NonNegative, Seeds};
+pub use values::{ActivationEntry, Count, Fraction, InitScheme, KernelSizes, LearningRates, NonNegative, Seeds};
 
 use std::path::Path;
 
@@ -87,6 +87,14 @@ pub struct Data {
     pub samples: Count,
     /// Synthetic sets only: standard deviation of the Gaussian noise added to each point.
     pub noise: NonNegative,
+    /// Input scaling; absent = the dataset's usual one (written into the resolved config).
+    pub normalize: Option<Normalize>,
+    /// `standard` only: per-channel mean and standard deviation of the inputs;
+    /// absent = measured on the training set (and written into the resolved config).
+    pub mean: Option<Vec<f64>>,
+    pub std: Option<Vec<f64>>,
+    /// Image sets: random crop (4-pixel padding) and horizontal flip of every training batch.
+    pub augment: bool,
 }
 
 impl Default for Data {
@@ -97,6 +105,10 @@ impl Default for Data {
             validation_split: Fraction(0.1),
             samples: Count(1000),
             noise: NonNegative(0.1),
+            normalize: None,
+            mean: None,
+            std: None,
+            augment: false,
         }
     }
 }
@@ -113,14 +125,57 @@ pub enum DatasetKind {
     Xor,
     /// Two concentric circles, 2 classes.
     Circles,
+    /// MNIST handwritten digits, 28x28 grey, 60000 + 10000 (files in `<data>/mnist`).
+    Mnist,
+    /// Zalando's Fashion-MNIST, 28x28 grey, 60000 + 10000 (files in `<data>/fashion_mnist`).
+    FashionMnist,
+    /// CIFAR-10, 32x32 colour, 50000 + 10000 (files in `<data>/cifar10`).
+    Cifar10,
+}
+
+/// How inputs are scaled before training (pixels are loaded in [0, 1]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// As loaded.
+    None,
+    /// Per channel: (x - mean) / std, with `data.mean` and `data.std`.
+    Standard,
+    /// 2x - 1, i.e. pixels in [-1, 1] (torchvision `Normalize(0.5, 0.5)`).
+    Symmetric,
 }
 
 impl DatasetKind {
     /// Number of classes, for the chance level.
     pub fn classes(self) -> usize {
         match self {
-            DatasetKind::Digits => 10,
+            DatasetKind::Digits | DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10 => 10,
             DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles => 2,
+        }
+    }
+
+    /// `[channels, height, width]` of an image set.
+    pub fn image(self) -> Option<[usize; 3]> {
+        match self {
+            DatasetKind::Digits => Some([1, 8, 8]),
+            DatasetKind::Mnist | DatasetKind::FashionMnist => Some([1, 28, 28]),
+            DatasetKind::Cifar10 => Some([3, 32, 32]),
+            DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles => None,
+        }
+    }
+
+    /// Values per sample that `data.mean`/`data.std` describe: channels, or features.
+    pub fn channels(self) -> usize {
+        self.image().map_or(2, |[c, _, _]| c)
+    }
+
+    /// The normalisation used when the config names none: the benchmark sets
+    /// are standardised (as torchvision's examples do), the small sets keep
+    /// their scale.
+    pub fn default_normalize(self) -> Normalize {
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10 => Normalize::Standard,
+            _ => Normalize::None,
         }
     }
 
@@ -130,6 +185,9 @@ impl DatasetKind {
             DatasetKind::Spirals => "spirals",
             DatasetKind::Xor => "xor",
             DatasetKind::Circles => "circles",
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion_mnist",
+            DatasetKind::Cifar10 => "cifar10",
         }
     }
 }
@@ -137,17 +195,43 @@ impl DatasetKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Model {
-    /// Only "mlp" for now.
+    /// `mlp`, or `cnn` (convolution blocks before the hidden layers).
     pub kind: ModelKind,
-    /// Widths of the hidden layers; the activation follows each of them.
+    /// Widths of the hidden linear layers; the activation follows each of them.
     pub hidden: Vec<Count>,
     /// Weight initialisation; `auto` matches it to the activation.
     pub init: InitScheme,
+    /// `cnn` only: output channels of each block (conv -> activation -> 2x2 pool).
+    pub channels: Vec<Count>,
+    /// `cnn` only: square kernel side, one for all blocks or one per block.
+    pub kernel_size: KernelSizes,
+    /// `cnn` only: `same` (zero padding keeps the size; odd kernels) or `valid` (none).
+    pub padding: Padding,
+    /// `cnn` only: `max` or `avg` pooling.
+    pub pool: PoolKind,
 }
 
 impl Default for Model {
     fn default() -> Self {
-        Self { kind: ModelKind::Mlp, hidden: vec![Count(64), Count(64)], init: InitScheme::Auto }
+        Self {
+            kind: ModelKind::Mlp,
+            hidden: vec![Count(64), Count(64)],
+            init: InitScheme::Auto,
+            channels: vec![Count(6), Count(16)],
+            kernel_size: KernelSizes(vec![5]),
+            padding: Padding::Same,
+            pool: PoolKind::Max,
+        }
+    }
+}
+
+impl Model {
+    /// Kernel side of each convolution block.
+    pub fn kernel_sizes(&self) -> Vec<usize> {
+        match self.kernel_size.0.as_slice() {
+            [one] => vec![*one; self.channels.len()],
+            many => many.to_vec(),
+        }
     }
 }
 
@@ -156,6 +240,23 @@ impl Default for Model {
 pub enum ModelKind {
     #[default]
     Mlp,
+    Cnn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    #[default]
+    Same,
+    Valid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    #[default]
+    Max,
+    Avg,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,13 +430,90 @@ impl Config {
                 format!("together with data.test_split holds out {held_out:.2} of the data: keep the sum below 0.9"),
             );
         }
-        if self.model.hidden.is_empty() {
-            return fail("model.hidden", "lists no hidden layer: an MLP needs at least one, e.g. [64, 64]".into());
-        }
+        self.validate_data()?;
+        self.validate_model()?;
         let mut labels: Vec<String> = self.activations.iter().map(ActivationEntry::label).collect();
         labels.sort();
         if let Some(dup) = labels.windows(2).find(|w| w[0] == w[1]) {
             return fail("activations", format!("lists `{}` twice: each entry must differ", dup[0]));
+        }
+        Ok(())
+    }
+
+    fn validate_data(&self) -> Result<(), (String, String)> {
+        let fail = |key: &str, msg: String| Err((key.to_string(), msg));
+        let data = &self.data;
+        let dataset = data.dataset.name();
+        if data.augment && data.dataset.image().is_none() {
+            return fail("data.augment", format!("needs an image dataset; `{dataset}` is not one: remove the key"));
+        }
+        let standard = data.normalize.unwrap_or(data.dataset.default_normalize()) == Normalize::Standard;
+        for (key, values) in [("data.mean", &data.mean), ("data.std", &data.std)] {
+            let Some(values) = values else { continue };
+            if !standard {
+                return fail(key, "applies to `normalize = \"standard\"` only: remove it or set data.normalize".into());
+            }
+            let want = data.dataset.channels();
+            if values.len() != want {
+                return fail(key, format!("lists {} values; `{dataset}` needs {want} (one per channel)", values.len()));
+            }
+            if values.iter().any(|v| !v.is_finite()) || (key == "data.std" && values.iter().any(|v| *v <= 0.0)) {
+                return fail(key, "must hold finite numbers (std > 0)".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_model(&self) -> Result<(), (String, String)> {
+        let fail = |key: &str, msg: String| Err((key.to_string(), msg));
+        let model = &self.model;
+        match model.kind {
+            ModelKind::Mlp if model.hidden.is_empty() => {
+                return fail("model.hidden", "lists no hidden layer: an MLP needs at least one, e.g. [64, 64]".into());
+            }
+            ModelKind::Mlp => return Ok(()),
+            ModelKind::Cnn => {}
+        }
+        let Some(image) = self.data.dataset.image() else {
+            return fail(
+                "model.kind",
+                format!("`cnn` needs an image dataset; `{}` is not one: use `mlp`", self.data.dataset.name()),
+            );
+        };
+        if model.channels.is_empty() {
+            return fail("model.channels", "lists no convolution block: a CNN needs at least one, e.g. [6, 16]".into());
+        }
+        let kernels = &model.kernel_size.0;
+        if kernels.len() != 1 && kernels.len() != model.channels.len() {
+            return fail(
+                "model.kernel_size",
+                format!(
+                    "lists {} sizes for {} blocks: give one for all, or one per block",
+                    kernels.len(),
+                    model.channels.len()
+                ),
+            );
+        }
+        if model.padding == Padding::Same && kernels.iter().any(|k| k % 2 == 0) {
+            return fail("model.kernel_size", "must be odd with `padding = \"same\"`, e.g. 3 or 5".into());
+        }
+        let spec = crate::model::ConvSpec {
+            image,
+            channels: model.channels.iter().map(|c| c.0).collect(),
+            kernel_sizes: model.kernel_sizes(),
+            padding: model.padding,
+            pool: model.pool,
+        };
+        if let Err(block) = spec.shapes() {
+            let [_, h, w] = image;
+            return fail(
+                "model.channels",
+                format!(
+                    "block {} would shrink the {h}x{w} images of `{}` to nothing: use fewer blocks, smaller kernels or `padding = \"same\"`",
+                    block + 1,
+                    self.data.dataset.name()
+                ),
+            );
         }
         Ok(())
     }

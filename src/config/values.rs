@@ -98,6 +98,36 @@ impl From<LearningRates> for toml::Value {
     }
 }
 
+/// One kernel size for every convolution block, or a list of one per block; all >= 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Value", into = "toml::Value")]
+pub struct KernelSizes(pub Vec<usize>);
+
+impl TryFrom<toml::Value> for KernelSizes {
+    type Error = String;
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        let size = |v: &toml::Value| v.as_integer().filter(|k| *k >= 1).map(|k| k as usize);
+        let sizes = match v {
+            toml::Value::Array(items) => items.iter().map(size).collect::<Option<Vec<_>>>(),
+            single => size(&single).map(|k| vec![k]),
+        }
+        .ok_or("must be a size >= 1 or a list of them, e.g. 5 or [5, 3]")?;
+        if sizes.is_empty() {
+            return Err("must list at least one kernel size".into());
+        }
+        Ok(KernelSizes(sizes))
+    }
+}
+
+impl From<KernelSizes> for toml::Value {
+    fn from(k: KernelSizes) -> toml::Value {
+        match k.0.as_slice() {
+            [single] => toml::Value::Integer(*single as i64),
+            many => toml::Value::Array(many.iter().map(|x| toml::Value::Integer(*x as i64)).collect()),
+        }
+    }
+}
+
 /// `seeds = [0, 1, 2]`, or `seeds = 3` for the first three seeds 0, 1, 2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "toml::Value", into = "Vec<u64>")]

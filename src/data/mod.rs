@@ -1,13 +1,24 @@
-//! Datasets held in memory as flat `f32` features and `i64` labels, and the
-//! seeded train/validation/test split.
+//! Datasets held in memory as flat `f32` features and `i64` labels: the
+//! embedded digits, generated 2-D sets, and the benchmark sets read from
+//! files (MNIST, Fashion-MNIST, CIFAR-10); input normalisation; the seeded
+//! train/validation/test split; augmentation of training batches.
 
+pub mod augment;
+pub mod cifar;
 mod digits;
+pub mod files;
+pub mod idx;
+mod normalize;
 mod split;
 mod synthetic;
 
-pub use split::{Splits, split};
+use std::path::Path;
 
-use crate::config::{self, DatasetKind};
+pub use files::DataError;
+pub use normalize::{Stats, channel_stats};
+pub use split::{Splits, split_sizes};
+
+use crate::config::{self, DatasetKind, Normalize};
 
 /// Samples in row-major order: `features[i * n_features..][..n_features]` is sample `i`.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +27,8 @@ pub struct Dataset {
     pub labels: Vec<i64>,
     pub n_features: usize,
     pub n_classes: usize,
+    /// `[channels, height, width]` when a sample is an image (stored channel-major).
+    pub image: Option<[usize; 3]>,
 }
 
 impl Dataset {
@@ -39,6 +52,7 @@ impl Dataset {
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             n_features: d,
             n_classes: self.n_classes,
+            image: self.image,
         }
     }
 
@@ -52,12 +66,66 @@ impl Dataset {
     }
 }
 
-/// The whole dataset a config names; synthetic sets are generated from `seed`.
-pub fn load(data: &config::Data, seed: u64) -> Dataset {
-    match data.dataset {
-        DatasetKind::Digits => digits::load(),
-        DatasetKind::Spirals => synthetic::spirals(data.samples.0, data.noise.0, seed),
-        DatasetKind::Xor => synthetic::xor(data.samples.0, data.noise.0, seed),
-        DatasetKind::Circles => synthetic::circles(data.samples.0, data.noise.0, seed),
+/// A dataset as it comes: one pool that the seed splits three ways, or an
+/// official training set (split into training and validation) and test set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Pooled(Dataset),
+    Fixed { train: Dataset, test: Dataset },
+}
+
+impl Source {
+    /// The samples that statistics such as the normalisation may see.
+    pub fn training_part(&self) -> &Dataset {
+        match self {
+            Source::Pooled(all) => all,
+            Source::Fixed { train, .. } => train,
+        }
+    }
+
+    fn parts_mut(&mut self) -> Vec<&mut Dataset> {
+        match self {
+            Source::Pooled(all) => vec![all],
+            Source::Fixed { train, test } => vec![train, test],
+        }
+    }
+}
+
+/// Whether a dataset is generated from the seed (and so differs per seed).
+pub fn is_generated(dataset: DatasetKind) -> bool {
+    matches!(dataset, DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles)
+}
+
+/// The dataset a config names, as loaded (pixels in [0, 1]); generated sets
+/// are drawn from `seed`, file sets are read from `data_dir`.
+pub fn load(data: &config::Data, data_dir: &Path, seed: u64) -> Result<Source, DataError> {
+    Ok(match data.dataset {
+        DatasetKind::Digits => Source::Pooled(digits::load()),
+        DatasetKind::Spirals => Source::Pooled(synthetic::spirals(data.samples.0, data.noise.0, seed)),
+        DatasetKind::Xor => Source::Pooled(synthetic::xor(data.samples.0, data.noise.0, seed)),
+        DatasetKind::Circles => Source::Pooled(synthetic::circles(data.samples.0, data.noise.0, seed)),
+        DatasetKind::Mnist | DatasetKind::FashionMnist => idx::load(data.dataset, data_dir)?,
+        DatasetKind::Cifar10 => cifar::load(data_dir)?,
+    })
+}
+
+/// Applies the config's (resolved) normalisation to every part in place.
+pub fn normalize(source: &mut Source, how: Normalize, stats: Option<&Stats>) {
+    for part in source.parts_mut() {
+        normalize::apply(part, how, stats);
+    }
+}
+
+/// The seeded split: a pool is cut three ways by `test_share` and
+/// `validation_share`; an official training set gives up `validation_share`
+/// of itself and the official test set stays the test set.
+pub fn split(source: &Source, test_share: f64, validation_share: f64, seed: u64) -> Splits {
+    match source {
+        Source::Pooled(all) => split::split(all, test_share, validation_share, seed),
+        Source::Fixed { train, test } => {
+            let mut parts = split::split(train, 0.0, validation_share, seed);
+            parts.test = test.clone();
+            parts
+        }
     }
 }

@@ -18,12 +18,17 @@ pub fn split(data: &Dataset, test_share: f64, validation_share: f64, seed: u64) 
     let n = data.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rng::stream(seed, Stream::Split));
-    let count = |share: f64| if share > 0.0 { ((n as f64 * share) as usize).max(1) } else { 0 };
-    let n_test = count(test_share);
-    let n_validation = count(validation_share);
+    let (_, n_validation, n_test) = split_sizes(n, test_share, validation_share);
     let (test, rest) = order.split_at(n_test);
     let (validation, train) = rest.split_at(n_validation);
     Splits { train: data.subset(train), validation: data.subset(validation), test: data.subset(test) }
+}
+
+/// (train, validation, test) sizes of a split of `n` samples.
+pub fn split_sizes(n: usize, test_share: f64, validation_share: f64) -> (usize, usize, usize) {
+    let count = |share: f64| if share > 0.0 { ((n as f64 * share) as usize).max(1) } else { 0 };
+    let (test, validation) = (count(test_share), count(validation_share));
+    (n.saturating_sub(test + validation), validation, test)
 }
 
 #[cfg(test)]
@@ -36,6 +41,7 @@ mod tests {
             labels: (0..n).map(|i| (i % 2) as i64).collect(),
             n_features: 1,
             n_classes: 2,
+            image: None,
         }
     }
 

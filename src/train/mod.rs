@@ -13,11 +13,11 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 
 use crate::checkpoint as checkpoints;
-use crate::config::Config;
-use crate::data::{Dataset, Splits};
+use crate::config::{Config, ModelKind, Normalize};
+use crate::data::{Dataset, Splits, augment};
 use crate::grid::RunSpec;
 use crate::metrics;
-use crate::model::{Mlp, MlpSpec};
+use crate::model::{ConvSpec, Network, NetworkSpec};
 use crate::probe;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, RunSummary};
 use crate::rng::{self, Stream};
@@ -47,14 +47,7 @@ pub fn run(
     let started = Instant::now();
     let device = base_device.clone().autodiff();
     device.seed(spec.seed);
-    let mlp = MlpSpec {
-        inputs: splits.train.n_features,
-        hidden: config.model.hidden.iter().map(|c| c.0).collect(),
-        classes: splits.train.n_classes,
-        activation: spec.activation,
-        init: spec.init,
-    };
-    let mut model = Mlp::new(&mlp, spec.seed, &device);
+    let mut model = Network::new(&network_spec(config, spec, &splits.train), spec.seed, &device);
     let mut optim = optim::build(&config.training);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let param_names = metrics::parameter_names(&model);
@@ -68,6 +61,8 @@ pub fn run(
     let clip = config.training.grad_clip_norm.map(|c| c.0);
     let mut order: Vec<i64> = (0..splits.train.len() as i64).collect();
     let mut shuffle = rng::stream(spec.seed, Stream::Shuffle);
+    let mut augmentation = rng::stream(spec.seed, Stream::Augment);
+    let fill = config.data.augment.then(|| black_pixel(config, &splits.train));
 
     // Resume from the last finished epoch when a checkpoint of this config exists.
     let mut resumed = None;
@@ -78,6 +73,7 @@ pub fn run(
     let (mut epoch_records, mut gradient_records, mut activation_records, first_epoch, mut step) = match resumed {
         Some(c) => {
             shuffle.set_word_pos(c.state.shuffle_word_pos);
+            augmentation.set_word_pos(c.state.augment_word_pos);
             order = c.state.order;
             (c.epochs, c.gradients, c.activations, c.state.epoch + 1, c.state.step)
         }
@@ -90,7 +86,7 @@ pub fn run(
         let max_derivative = probe::max_derivative(spec.activation, base_device);
         (to_device(&splits.validation.subset(&indices), &device).0, max_derivative)
     });
-    let record_probe = |model: &Mlp, epoch: usize, records: &mut Vec<ActivationRecord>| {
+    let record_probe = |model: &Network, epoch: usize, records: &mut Vec<ActivationRecord>| {
         if let Some((x, max_derivative)) = &probe {
             for (layer, s) in probe::layer_stats(model, x, *max_derivative).into_iter().enumerate() {
                 records.push(ActivationRecord {
@@ -127,7 +123,14 @@ pub fn run(
             }
             step += 1;
             let index = Tensor::<1, Int>::from_data(TensorData::new(batch.to_vec(), [batch.len()]), &device);
-            let x = train_x.clone().select(0, index.clone()); // [batch, inputs]
+            let x = match &fill {
+                // Augmented batches are built on the host, one upload per step.
+                Some(fill) => {
+                    let features = augment::batch(&splits.train, batch, fill, &mut augmentation);
+                    Tensor::<2>::from_data(TensorData::new(features, [batch.len(), splits.train.n_features]), &device)
+                }
+                None => train_x.clone().select(0, index.clone()), // [batch, inputs]
+            };
             let y = train_y.clone().select(0, index); // [batch]
             let logits = model.forward(x); // [batch, classes]
             let loss = loss_fn.forward(logits.clone(), y.clone()); // [1]
@@ -199,6 +202,7 @@ pub fn run(
                 epoch,
                 step,
                 shuffle_word_pos: shuffle.get_word_pos(),
+                augment_word_pos: augmentation.get_word_pos(),
                 order: order.clone(),
             };
             // A checkpoint that cannot be written costs only the ability to resume.
@@ -224,7 +228,7 @@ pub fn run(
         best_val_accuracy: best.map_or(f64::NAN, |b| b.val_accuracy),
         best_val_epoch: best.map_or(0, |b| b.epoch),
         final_train_loss: epoch_records.last().map_or(f64::NAN, |e| e.train_loss),
-        grad_ratio_first_last: first_to_last_ratio(&gradient_records),
+        grad_ratio_first_last: first_to_last_ratio(&param_names, &gradient_records),
         diverged: diverged_at.is_some(),
         diverged_epoch: diverged_at.map(|d| d.0),
         diverged_step: diverged_at.map(|d| d.1),
@@ -237,13 +241,48 @@ pub fn run(
     Some(RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary })
 }
 
+/// The network a config and run describe.
+pub fn network_spec(config: &Config, spec: &RunSpec, train: &Dataset) -> NetworkSpec {
+    let model = &config.model;
+    let conv = (model.kind == ModelKind::Cnn).then(|| ConvSpec {
+        image: train.image.expect("the config check requires images for a CNN"),
+        channels: model.channels.iter().map(|c| c.0).collect(),
+        kernel_sizes: model.kernel_sizes(),
+        padding: model.padding,
+        pool: model.pool,
+    });
+    NetworkSpec {
+        inputs: train.n_features,
+        conv,
+        hidden: model.hidden.iter().map(|c| c.0).collect(),
+        classes: train.n_classes,
+        activation: spec.activation,
+        init: spec.init,
+    }
+}
+
+/// Each channel's value of a black pixel after the (resolved) normalisation:
+/// what the padding of a random crop shows.
+fn black_pixel(config: &Config, train: &Dataset) -> Vec<f32> {
+    let channels = train.image.map_or(1, |[c, _, _]| c);
+    match config.data.normalize.unwrap_or(config.data.dataset.default_normalize()) {
+        Normalize::None => vec![0.0; channels],
+        Normalize::Symmetric => vec![-1.0; channels],
+        Normalize::Standard => {
+            let (mean, std) = (config.data.mean.as_deref().unwrap_or(&[]), config.data.std.as_deref().unwrap_or(&[]));
+            (0..channels).map(|c| (-mean.get(c).unwrap_or(&0.0) / std.get(c).unwrap_or(&1.0)) as f32).collect()
+        }
+    }
+}
+
 /// Mean over recorded steps of the first hidden layer's weight-gradient norm
-/// divided by the output layer's.
-fn first_to_last_ratio(records: &[GradientRecord]) -> Option<f64> {
+/// (the first convolution's in a CNN) divided by the output layer's.
+fn first_to_last_ratio(names: &[String], records: &[GradientRecord]) -> Option<f64> {
     fn norms<'a>(records: &'a [GradientRecord], name: &'a str) -> impl Iterator<Item = f64> + 'a {
         records.iter().filter(move |r| r.parameter == name).map(|r| r.grad_l2)
     }
-    let ratios: Vec<f64> = norms(records, "layers.0.weight")
+    let first = names.iter().find(|n| n.ends_with(".weight"))?;
+    let ratios: Vec<f64> = norms(records, first)
         .zip(norms(records, "output.weight"))
         .filter(|(_, last)| *last > 0.0)
         .map(|(first, last)| first / last)
@@ -252,7 +291,7 @@ fn first_to_last_ratio(records: &[GradientRecord]) -> Option<f64> {
 }
 
 /// Mean loss and accuracy over a whole split, `NaN` for an empty one.
-fn evaluate(model: &Mlp, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
+fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
     let n = y.dims()[0];
     if n == 0 {
         return (f64::NAN, f64::NAN);

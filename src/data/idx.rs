@@ -76,6 +76,9 @@ fn read_checked(dataset: DatasetKind, dir: &Path, (name, sha256): (&str, &str)) 
     let file = files::read(dataset, dir, name)?;
     let magic = if name.contains("images") { IMAGES_MAGIC } else { LABELS_MAGIC };
     header(dataset, &file, magic)?;
+    if magic == LABELS_MAGIC {
+        check_labels(dataset, &file)?;
+    }
     files::verify(dataset, &file, sha256)?;
     Ok(file)
 }
@@ -135,10 +138,8 @@ fn parse(dataset: DatasetKind, images: &DataFile, labels: &DataFile, expected: u
             });
         }
     }
+    check_labels(dataset, labels)?;
     let label_bytes = &labels.bytes[8..];
-    if let Some((index, &label)) = label_bytes.iter().enumerate().find(|(_, l)| **l as usize >= CLASSES) {
-        return Err(DataError::Label { path: labels.path.clone(), dataset, index, label, classes: CLASSES });
-    }
     // x / 255, as torchvision's ToTensor.
     let features = images.bytes[16..].iter().map(|&p| p as f32 / 255.0).collect();
     Ok(Dataset {
@@ -148,6 +149,16 @@ fn parse(dataset: DatasetKind, images: &DataFile, labels: &DataFile, expected: u
         n_classes: CLASSES,
         image: Some([1, SIDE, SIDE]),
     })
+}
+
+/// Every label names one of the classes.
+fn check_labels(dataset: DatasetKind, labels: &DataFile) -> Result<(), DataError> {
+    match labels.bytes[8..].iter().enumerate().find(|(_, l)| **l as usize >= CLASSES) {
+        Some((index, &label)) => {
+            Err(DataError::Label { path: labels.path.clone(), dataset, index, label, classes: CLASSES })
+        }
+        None => Ok(()),
+    }
 }
 
 /// An IDX file as bytes (for tests and tools that write the format).

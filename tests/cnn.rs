@@ -1,0 +1,77 @@
+//! The CNN end to end on the embedded digits (8x8, no download): it learns,
+//! its convolutions are recorded per layer like the MLP's linear layers, and
+//! augmentation is seeded (the same seed gives the same run).
+
+use std::fs;
+use std::path::Path;
+
+mod common;
+use common::{TempDir, actbench, timeless};
+
+const CNN: &str = r#"
+activations = ["relu", "tanh"]
+[experiment]
+seeds = 1
+[model]
+kind = "cnn"
+channels = [8, 16]
+kernel_size = 3
+hidden = [32]
+[training]
+epochs = 4
+batch_size = 32
+optimizer = "adam"
+lr = 0.003
+[logging]
+every_steps = 5
+"#;
+
+fn run(dir: &Path, config: &str) -> std::path::PathBuf {
+    let path = dir.join("cnn.toml");
+    fs::write(&path, config).unwrap();
+    let out = dir.join("out");
+    let result = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    out
+}
+
+fn column(path: &Path, name: &str) -> Vec<String> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let i = reader.headers().unwrap().iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    reader.records().map(|r| r.unwrap()[i].to_string()).collect()
+}
+
+#[test]
+fn a_cnn_learns_the_digits_and_records_its_convolutions() {
+    let dir = TempDir::new();
+    let out = run(dir.path(), CNN);
+    for accuracy in column(&out.join("summary.csv"), "test_accuracy") {
+        let accuracy: f64 = accuracy.parse().unwrap();
+        assert!(accuracy > 0.85, "test accuracy {accuracy}");
+    }
+    let parameters = column(&out.join("gradients.csv"), "parameter");
+    for name in ["convs.0.weight", "convs.0.bias", "convs.1.weight", "layers.0.weight", "output.weight"] {
+        assert!(parameters.iter().any(|p| p == name), "{name} missing from gradients.csv");
+    }
+    // Three hidden layers (two convolution blocks, one linear); a convolution's units are its channels.
+    let layers = column(&out.join("activations.csv"), "layer");
+    let units = column(&out.join("activations.csv"), "units");
+    let at_init: Vec<(String, String)> = layers.into_iter().zip(units).take(3).collect();
+    assert_eq!(at_init, [("0", "8"), ("1", "16"), ("2", "32")].map(|(a, b)| (a.to_string(), b.to_string())));
+    // The first/last gradient ratio starts at the first convolution.
+    let ratios = column(&out.join("summary.csv"), "grad_ratio_first_last");
+    assert!(ratios.iter().all(|r| r.parse::<f64>().unwrap() > 0.0), "{ratios:?}");
+}
+
+#[test]
+fn augmentation_is_seeded() {
+    let augmented = CNN.replace("[model]", "[data]\naugment = true\n[model]").replace("\"tanh\"", "");
+    let plain = CNN.replace("\"tanh\"", "");
+    let (a, b, c) = (TempDir::new(), TempDir::new(), TempDir::new());
+    let (a, b, c) = (run(a.path(), &augmented), run(b.path(), &augmented), run(c.path(), &plain));
+    assert_eq!(timeless(&a.join("epochs.csv")), timeless(&b.join("epochs.csv")), "same seed, same augmented run");
+    assert_ne!(timeless(&a.join("epochs.csv")), timeless(&c.join("epochs.csv")), "augmentation changes the run");
+}

@@ -235,9 +235,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
     let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
-    let command_line =
-        format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
     let data_dir = files::data_dir(args.data_dir.as_deref());
+    let mut command_line =
+        format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
+    if config.data.dataset.image().is_some() && config.data.dataset != DatasetKind::Digits {
+        command_line.push_str(&format!(" --data-dir {}", data_dir.display()));
+    }
     let options = Options {
         out: out.clone(),
         backend,

@@ -49,6 +49,23 @@ enum Command {
     Rerun(RerunArgs),
     /// Download a dataset (mnist, fashion_mnist, cifar10) into the data folder, verified.
     Fetch(FetchArgs),
+    /// Train the reference workloads w1-w6 (scripts/torch_bench.py's) and report samples/s.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Comma-separated subset, e.g. w1,w6 [default: all].
+    #[arg(long, value_delimiter = ',')]
+    workloads: Vec<String>,
+    /// Timed epochs per workload; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: BackendArg,
+    /// Also write the rows to this CSV file.
+    #[arg(long)]
+    csv: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -222,6 +239,7 @@ fn command(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::PlotActivations(args)) => plot_activations(&args.out),
         Some(Command::Fetch(args)) => fetch(&args),
+        Some(Command::Bench(args)) => bench(&args),
         Some(Command::Check(_) | Command::Rerun(_)) => unreachable!("handled in main"),
         None => run(cli.run),
     }
@@ -260,6 +278,24 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             backend.name(),
             out.display()
         );
+    }
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let device = backend::device(args.backend.into())?;
+    crate::interrupt::install();
+    let rows = crate::bench::run(&args.workloads, args.repeats, &device, &mut |line| eprintln!("{line}"))?;
+    println!(
+        "Training: 1 epoch x {} samples, batch 128, backend {}, {} threads; median of {} runs",
+        crate::bench::TRAIN_SAMPLES,
+        BackendKind::from(args.backend).name(),
+        crate::manifest::threads(),
+        args.repeats
+    );
+    print!("{}", crate::bench::table(&rows));
+    if let Some(path) = &args.csv {
+        crate::export::csv::write_rows(path, &rows).with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod activation;
 pub mod backend;
+pub mod bench;
 pub mod check;
 pub mod checkpoint;
 pub mod cli;

@@ -291,7 +291,7 @@ fn first_to_last_ratio(names: &[String], records: &[GradientRecord]) -> Option<f
 }
 
 /// Mean loss and accuracy over a whole split, `NaN` for an empty one.
-fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
+pub fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
     let n = y.dims()[0];
     if n == 0 {
         return (f64::NAN, f64::NAN);
@@ -312,7 +312,7 @@ fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tens
 }
 
 /// Features `[n, n_features]` and labels `[n]` of a split on a device.
-fn to_device(data: &Dataset, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+pub fn to_device(data: &Dataset, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
     let x = Tensor::<2>::from_data(TensorData::new(data.features.clone(), [data.len(), data.n_features]), device);
     let y = Tensor::<1, Int>::from_data(TensorData::new(data.labels.clone(), [data.len()]), device);
     (x, y)

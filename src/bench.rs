@@ -142,7 +142,12 @@ pub fn synthetic_mnist() -> Splits {
 }
 
 /// Runs the selected workloads (`w1` selects both of its optimizers), each `repeats` times.
-pub fn run(selected: &[String], repeats: usize, device: &Device, log: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<BenchRow>> {
+pub fn run(
+    selected: &[String],
+    repeats: usize,
+    device: &Device,
+    log: &mut dyn FnMut(&str),
+) -> anyhow::Result<Vec<BenchRow>> {
     if let Some(unknown) = selected.iter().find(|w| !WORKLOADS.iter().any(|(id, ..)| id == &w.as_str())) {
         bail!("unknown workload `{unknown}`: choose from w1, w2, w3, w4, w5, w6");
     }
@@ -220,7 +225,8 @@ pub fn table(rows: &[BenchRow]) -> String {
             r.description
         ));
     }
-    let rate = |id: &str| rows.iter().find(|r| r.workload == id && r.optimizer == "sgd").map(|r| r.samples_per_s_median);
+    let rate =
+        |id: &str| rows.iter().find(|r| r.workload == id && r.optimizer == "sgd").map(|r| r.samples_per_s_median);
     if let (Some(w1), Some(w6)) = (rate("w1"), rate("w6")) {
         out.push_str(&format!(
             "recording cost: w6 (gradient statistics every step) runs at {:.3} of w1's speed ({:+.1}% time)\n",
@@ -239,7 +245,8 @@ mod tests {
     fn workloads_have_torch_benchs_shapes() {
         let cnn = workload_config("w5", CNN);
         let spec = &grid::expand(&cnn)[0];
-        let data = Dataset { features: vec![], labels: vec![], n_features: 784, n_classes: 10, image: Some([1, 28, 28]) };
+        let data =
+            Dataset { features: vec![], labels: vec![], n_features: 784, n_classes: 10, image: Some([1, 28, 28]) };
         let net = train::network_spec(&cnn, spec, &data);
         // 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4: 32 x 4 x 4 = 512 into fc 128.
         assert_eq!(net.conv.unwrap().flat_features(), Ok(512));

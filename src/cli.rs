@@ -139,6 +139,9 @@ struct RunArgs {
     /// [default: $ACTBENCH_DATA, else ./data].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Runs trained at the same time; the CPU threads are divided between them.
+    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -266,6 +269,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         force: args.force,
         command_line,
         data_dir,
+        jobs: args.jobs as usize,
     };
     crate::interrupt::install();
     let outcome = experiment::run(&config, &options)?;

@@ -3,7 +3,10 @@
 //! loses at most the run in progress; running the same config again skips
 //! the runs already finished (same config hash) and trains the rest.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -16,7 +19,7 @@ use crate::export::{atomic, csv};
 use crate::grid::{self, RunSpec};
 use crate::lock::Lock;
 use crate::manifest::{self, Manifest};
-use crate::progress::{GridProgress, Mode};
+use crate::progress::{GridProgress, Mode, RunProgress};
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, RunSummary};
 use crate::train;
 
@@ -42,6 +45,8 @@ pub struct Options {
     pub command_line: String,
     /// The folder holding the dataset folders (`files::data_dir`).
     pub data_dir: PathBuf,
+    /// Runs trained at the same time, the threads divided between them.
+    pub jobs: usize,
 }
 
 pub struct Outcome {
@@ -75,56 +80,141 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     write(&out.join(CONFIG_FILE), |p| atomic::write_string(p, &resolved.to_toml()))?;
 
     let mut progress = GridProgress::new(options.progress, runs.len());
-    let mut summaries = Vec::with_capacity(runs.len());
+    let mut summaries: Vec<Option<RunSummary>> = vec![None; runs.len()];
+    let mut pending = VecDeque::new();
     for (i, spec) in runs.iter().enumerate() {
         let hash = manifest::config_hash(config, spec);
-        if !options.force {
-            if let Some(summary) = finished(out, spec, &hash) {
-                combine(out, &runs[..=i])?;
+        match finished(out, spec, &hash).filter(|_| !options.force) {
+            Some(summary) => {
                 progress.skip_run(&summary);
-                summaries.push(summary);
-                continue;
+                summaries[i] = Some(summary);
             }
+            None => pending.push_back((i, hash)),
         }
-        let started_at = manifest::now();
-        let split = data.splits(config, spec.seed)?;
-        let mut bar = progress.start_run(&spec.id, config.training.epochs.0);
-        let dir = run_dir(out, spec);
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
-        let checkpoint = dir.join(CHECKPOINT_DIR);
-        let Some(records) = train::run(config, spec, split, &device, Some((&checkpoint, &hash)), &mut bar) else {
-            progress.finish();
-            anyhow::bail!(
-                "interrupted: {} of {} runs finished and saved in '{}'; run the same command to resume",
-                summaries.len(),
-                runs.len(),
-                out.display()
-            );
-        };
-        let manifest = Manifest {
-            run_id: spec.id.clone(),
-            config_hash: hash,
-            run_config: manifest::run_config(config, spec).to_toml(),
-            actbench_version: env!("CARGO_PKG_VERSION").into(),
-            git_revision: manifest::git_revision().into(),
-            burn_version: manifest::BURN_VERSION.into(),
-            backend: options.backend.name().into(),
-            device: format!("{device:?}"),
-            deterministic: backend::is_deterministic(options.backend),
-            cpu_model: manifest::cpu_model(),
-            threads: manifest::threads(),
-            started_at,
-            finished_at: manifest::now(),
-            command_line: options.command_line.clone(),
-        };
-        write_run(out, spec, &records, &manifest)?;
-        combine(out, &runs[..=i])?;
-        progress.finish_run(bar, &records.summary);
-        summaries.push(records.summary);
     }
+    if summaries.iter().any(Option::is_some) {
+        combine(out, &runs)?;
+    }
+
+    // `jobs` workers train runs side by side, each on its own share of the
+    // threads; this thread writes every finished run at once, in the order
+    // they finish (the combined CSVs keep the grid order).
+    let jobs = options.jobs.clamp(1, pending.len().max(1));
+    let threads = (manifest::threads() / jobs).max(1);
+    let queue = Mutex::new(pending);
+    let data = Mutex::new(data);
+    let progress_bars = Mutex::new(&mut progress);
+    let stop = AtomicBool::new(false);
+    let (sender, finished_runs) = mpsc::channel::<Finished>();
+    let mut interrupted = false;
+    let written: anyhow::Result<()> = std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let sender = sender.clone();
+            let (queue, data, progress_bars, stop, device, runs) =
+                (&queue, &data, &progress_bars, &stop, &device, &runs);
+            scope.spawn(move || {
+                // One pool per worker when runs share the machine; the global pool otherwise.
+                let pool = (jobs > 1).then(|| {
+                    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool starts")
+                });
+                while !stop.load(Ordering::SeqCst) {
+                    let Some((i, hash)) = queue.lock().expect("queue").pop_front() else { break };
+                    let result = train_one(config, &runs[i], &hash, out, data, progress_bars, device, pool.as_ref());
+                    let done = matches!(result, Ok(Some(_)));
+                    if sender.send(Finished { index: i, hash, result }).is_err() || !done {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for finished in finished_runs {
+            let spec = &runs[finished.index];
+            let (records, started_at, bar) = match finished.result {
+                Ok(Some(done)) => done,
+                Ok(None) => {
+                    interrupted = true;
+                    continue;
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            };
+            let manifest = Manifest {
+                run_id: spec.id.clone(),
+                config_hash: finished.hash,
+                run_config: manifest::run_config(config, spec).to_toml(),
+                actbench_version: env!("CARGO_PKG_VERSION").into(),
+                git_revision: manifest::git_revision().into(),
+                burn_version: manifest::BURN_VERSION.into(),
+                backend: options.backend.name().into(),
+                device: format!("{device:?}"),
+                deterministic: backend::is_deterministic(options.backend),
+                cpu_model: manifest::cpu_model(),
+                threads,
+                started_at,
+                finished_at: manifest::now(),
+                command_line: options.command_line.clone(),
+            };
+            let saved = write_run(out, spec, &records, &manifest).and_then(|()| combine(out, &runs));
+            if let Err(e) = saved {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+            progress_bars.lock().expect("progress").finish_run(bar, &records.summary);
+            summaries[finished.index] = Some(records.summary);
+        }
+        Ok(())
+    });
     progress.finish();
+    written?;
+    let saved = summaries.iter().filter(|s| s.is_some()).count();
+    if interrupted || saved < runs.len() {
+        anyhow::bail!(
+            "interrupted: {saved} of {} runs finished and saved in '{}'; run the same command to resume",
+            runs.len(),
+            out.display()
+        );
+    }
     crate::report::build(out).context("the runs are saved, but the report failed (retry with `actbench report`)")?;
-    Ok(Outcome { summaries, seconds: started.elapsed().as_secs_f64() })
+    Ok(Outcome { summaries: summaries.into_iter().flatten().collect(), seconds: started.elapsed().as_secs_f64() })
+}
+
+/// What a worker hands back: the run's records, when it started, its bar;
+/// `None` when a stop was requested before it finished.
+type Trained = Option<(RunRecords, String, RunProgress)>;
+
+struct Finished {
+    index: usize,
+    hash: String,
+    result: anyhow::Result<Trained>,
+}
+
+/// Trains one run (on `pool` when given), checkpointing into its folder.
+#[allow(clippy::too_many_arguments)]
+fn train_one(
+    config: &Config,
+    spec: &RunSpec,
+    hash: &str,
+    out: &Path,
+    data: &Mutex<Data>,
+    progress: &Mutex<&mut GridProgress>,
+    device: &burn::tensor::Device,
+    pool: Option<&rayon::ThreadPool>,
+) -> anyhow::Result<Trained> {
+    let split = data.lock().expect("data").splits(config, spec.seed)?;
+    let started_at = manifest::now();
+    let mut bar = progress.lock().expect("progress").start_run(&spec.id, config.training.epochs.0);
+    let dir = run_dir(out, spec);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+    let checkpoint = dir.join(CHECKPOINT_DIR);
+    let mut train = || train::run(config, spec, &split, device, Some((&checkpoint, hash)), &mut bar);
+    let records = match pool {
+        Some(pool) => pool.install(train),
+        None => train(),
+    };
+    Ok(records.map(|r| (r, started_at, bar)))
 }
 
 /// The experiment's data: a dataset read once (or generated per seed), its
@@ -133,7 +223,8 @@ struct Data {
     /// Shared by all seeds; `None` for a set generated from each seed.
     shared: Option<Source>,
     data_dir: PathBuf,
-    current: Option<(u64, Splits)>,
+    /// Splits of the seeds in use (a split nobody holds any more is dropped).
+    splits: BTreeMap<u64, Arc<Splits>>,
 }
 
 impl Data {
@@ -154,7 +245,7 @@ impl Data {
             data::normalize(&mut source, how, Some(&stats_of(config)));
             source
         });
-        Ok(Self { shared, data_dir: data_dir.to_path_buf(), current: None })
+        Ok(Self { shared, data_dir: data_dir.to_path_buf(), splits: BTreeMap::new() })
     }
 
     /// Samples in the training split (the same for every seed).
@@ -167,24 +258,25 @@ impl Data {
         }
     }
 
-    /// The split of `seed` (kept until another seed is asked for).
-    fn splits(&mut self, config: &Config, seed: u64) -> anyhow::Result<&Splits> {
-        if self.current.as_ref().is_none_or(|(s, _)| *s != seed) {
-            self.current = None; // free the previous split first
-            let split =
-                |source: &Source| data::split(source, config.data.test_split.0, config.data.validation_split.0, seed);
-            let splits = match &self.shared {
-                Some(source) => split(source),
-                None => {
-                    let mut source = data::load(&config.data, &self.data_dir, seed)?;
-                    let how = config.data.normalize.expect("resolved in Data::load");
-                    data::normalize(&mut source, how, Some(&stats_of(config)));
-                    split(&source)
-                }
-            };
-            self.current = Some((seed, splits));
+    /// The split of `seed`, made once while some run of that seed holds it.
+    fn splits(&mut self, config: &Config, seed: u64) -> anyhow::Result<Arc<Splits>> {
+        self.splits.retain(|s, split| *s == seed || Arc::strong_count(split) > 1);
+        if let Some(split) = self.splits.get(&seed) {
+            return Ok(Arc::clone(split));
         }
-        Ok(&self.current.as_ref().expect("just set").1)
+        let split =
+            |source: &Source| data::split(source, config.data.test_split.0, config.data.validation_split.0, seed);
+        let splits = Arc::new(match &self.shared {
+            Some(source) => split(source),
+            None => {
+                let mut source = data::load(&config.data, &self.data_dir, seed)?;
+                let how = config.data.normalize.expect("resolved in Data::load");
+                data::normalize(&mut source, how, Some(&stats_of(config)));
+                split(&source)
+            }
+        });
+        self.splits.insert(seed, Arc::clone(&splits));
+        Ok(splits)
     }
 }
 

@@ -37,6 +37,7 @@ pub fn rerun(run_dir: &Path, out: &Path, data_dir: &Path) -> anyhow::Result<Reru
         force: true,
         command_line: format!("actbench rerun {}", run_dir.display()),
         data_dir: data_dir.to_path_buf(),
+        jobs: 1,
     };
     experiment::run(&config, &options)?;
     let again = out.join(RUNS_DIR).join(&manifest.run_id);

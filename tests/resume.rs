@@ -281,3 +281,24 @@ fn a_full_disk_is_a_one_line_error_that_leaves_no_partial_file() {
         assert!(!entry.to_string_lossy().contains(".tmp"), "temporary file left: {}", entry.display());
     }
 }
+
+#[test]
+fn two_jobs_give_the_same_files_as_one() {
+    let dir = TempDir::new();
+    let config = write_config(dir.path());
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    for (out, jobs) in [(&one, "1"), (&two, "2")] {
+        let result = actbench()
+            .args(["--config", &config, "--out", out.to_str().unwrap(), "--quiet", "--jobs", jobs])
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    }
+    // Same numbers, same (grid) order of the rows, whatever order the runs finished in.
+    for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
+        assert_eq!(timeless(&one, file), timeless(&two, file), "{file}");
+    }
+    let manifest = fs::read_to_string(two.join("runs/relu-lr0.02-s0/manifest.json")).unwrap();
+    let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1);
+    assert!(manifest.contains(&format!("\"threads\": {threads}")), "{manifest}");
+}

@@ -277,3 +277,41 @@ fn unpack(archive: &Path, names: &[&str]) -> anyhow::Result<Vec<(String, Vec<u8>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_members_are_found_wherever_they_sit() {
+        let dir = std::env::temp_dir().join(format!("actbench-unpack-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let archive = dir.join("a.tar.gz");
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            File::create(&archive).unwrap(),
+            flate2::Compression::fast(),
+        ));
+        for (path, body) in [
+            ("cifar-10-batches-bin/test_batch.bin", &b"test"[..]),
+            ("readme.html", b"x"),
+            ("cifar-10-batches-bin/data_batch_1.bin", b"one"),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, body).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        let members = unpack(&archive, &["data_batch_1.bin", "test_batch.bin"]).unwrap();
+        assert_eq!(
+            members,
+            vec![("data_batch_1.bin".into(), b"one".to_vec()), ("test_batch.bin".into(), b"test".to_vec())]
+        );
+        let missing = unpack(&archive, &["data_batch_2.bin"]).unwrap_err();
+        assert!(missing.to_string().contains("lacks data_batch_2.bin"), "{missing}");
+        // The published CIFAR-10 checksum is an MD5: RFC 1321's test vector.
+        assert_eq!(files::hex(&Md5::digest(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -61,7 +61,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let runs = grid::expand(config);
     // Everything that needs the data comes before anything is written.
     let mut config = config.clone();
-    let mut data = Data::load(&mut config, &options.data_dir, runs.first().map_or(0, |r| r.seed))?;
+    let data = Data::load(&mut config, &options.data_dir, runs.first().map_or(0, |r| r.seed))?;
     let config = &config;
     let batch = config.training.batch_size.0;
     let train_samples = data.train_samples(config);
@@ -249,7 +249,7 @@ impl Data {
     }
 
     /// Samples in the training split (the same for every seed).
-    fn train_samples(&mut self, config: &Config) -> usize {
+    fn train_samples(&self, config: &Config) -> usize {
         let (test, validation) = (config.data.test_split.0, config.data.validation_split.0);
         match &self.shared {
             Some(Source::Fixed { train, .. }) => data::split_sizes(train.len(), 0.0, validation).0,

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod denormals;
 pub mod experiment;
 pub mod export;
 pub mod fetch;

@@ -99,3 +99,43 @@ fn step_has_zero_gradient_unless_straight_through() {
     }
     assert_eq!(d, vec![0.0, 1.0, 1.0, 1.0, 0.0]);
 }
+
+/// The fused kernels against the composed tensor ops (`forward_composed`,
+/// which passed the PyTorch comparison above before the kernels existed) on
+/// the same backend, on a 2-D batch large enough for the multi-threaded path,
+/// with a non-uniform upstream gradient: `d sum(w * f(x)) / dx = w f'(x)`.
+#[test]
+fn fused_kernels_equal_the_composed_ops() {
+    use burn::tensor::{Tensor, TensorData};
+    let (rows, cols) = (600, 256); // 153,600 elements: above the parallel threshold
+    let xs: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919) % 2401) as f32 / 200.0 - 6.0).collect();
+    let ws: Vec<f32> = (0..rows * cols).map(|i| ((i * 104_729) % 1000) as f32 / 250.0 - 2.0).collect();
+    let device = Device::flex().autodiff();
+    let run = |kind: ActivationKind, fused: bool| {
+        let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [rows, cols]), &device).require_grad();
+        let w = Tensor::<2>::from_data(TensorData::new(ws.clone(), [rows, cols]), &device);
+        let module = activation::Activation::new(kind, &device);
+        let y = if fused { module.forward(x.clone()) } else { module.forward_composed(x.clone()) };
+        let grads = (y.clone() * w).sum().backward();
+        let values = y.into_data().to_vec::<f32>().unwrap();
+        let derivatives = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        (values, derivatives)
+    };
+    let mut failures = Vec::new();
+    for name in ["sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "elu", "selu", "celu"] {
+        let kind = ActivationKind::default_for(catalog::lookup(name).unwrap());
+        let (fused_v, fused_d) = run(kind, true);
+        let (plain_v, plain_d) = run(kind, false);
+        // 1 - tanh^2 near saturation cancels to ~1e-6 absolute in either formula.
+        let ok = |a: f32, b: f32| (a - b).abs() <= 4e-6 + 2e-6 * b.abs();
+        for i in 0..xs.len() {
+            if !ok(fused_v[i], plain_v[i]) || !ok(fused_d[i], plain_d[i]) {
+                failures.push(format!(
+                    "{name} at {} (w {}): value {} vs {}, derivative {} vs {}",
+                    xs[i], ws[i], fused_v[i], plain_v[i], fused_d[i], plain_d[i]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} differences, first: {:?}", failures.len(), &failures[..failures.len().min(5)]);
+}

@@ -2,6 +2,8 @@
 //! kind with its parameters, and the Burn module that computes it.
 
 pub mod catalog;
+mod fused;
+pub mod kernels;
 mod kind;
 mod module;
 pub mod properties;

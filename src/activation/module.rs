@@ -8,6 +8,8 @@ use burn::tensor::activation as act;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::ActivationKind;
+use super::fused;
+use super::kernels::Pointwise;
 
 /// Constants of SELU, from Klambauer et al. 2017 (the values torch.nn.SELU uses).
 const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
@@ -36,10 +38,40 @@ impl Activation {
         self.kind
     }
 
+    /// The fused kernel for this kind, if it has one (smooth activations built
+    /// on exp/erf, the expensive ones on the CPU).
+    fn pointwise(&self) -> Option<Pointwise> {
+        use ActivationKind as K;
+        Some(match self.kind {
+            K::Sigmoid => Pointwise::Sigmoid,
+            K::Tanh => Pointwise::Tanh,
+            K::Gelu => Pointwise::Gelu,
+            K::GeluTanh => Pointwise::GeluTanh,
+            K::Silu { beta } => Pointwise::Silu { beta: beta as f32 },
+            K::Elu { alpha } => Pointwise::ExpLinear { alpha: alpha as f32, scale: 1.0, width: 1.0 },
+            K::Selu => Pointwise::ExpLinear { alpha: SELU_ALPHA as f32, scale: SELU_SCALE as f32, width: 1.0 },
+            K::Celu { alpha } => Pointwise::ExpLinear { alpha: alpha as f32, scale: 1.0, width: alpha as f32 },
+            _ => return None,
+        })
+    }
+
     /// # Shapes
     /// - input: any
     /// - output: same as input
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        use ActivationKind as K;
+        if let Some(op) = self.pointwise()
+            && fused::supported(&x)
+        {
+            return fused::apply(x, op);
+        }
+        self.forward_composed(x)
+    }
+
+    /// The activation from Burn's tensor ops, on every backend: what
+    /// `forward` runs where no fused kernel applies, and the reference the
+    /// fused kernels are tested against.
+    pub fn forward_composed<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         use ActivationKind as K;
         match self.kind {
             K::Identity => x,
@@ -114,12 +146,14 @@ fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// PyTorch's `gelu(approximate="tanh")`: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
-/// with x^3 as products (Burn's version uses `powf`, a scalar `powf` per element on flex).
+/// computed as x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (the same function;
+/// no cancellation in 1 + tanh for negative x), with x^3 as products (Burn's
+/// version uses `powf`, a scalar `powf` per element on flex).
 fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
     let cube = x.clone() * x.clone() * x.clone();
-    let inner = (x.clone() + cube.mul_scalar(0.044_715)).mul_scalar(SQRT_2_OVER_PI);
-    (x * tanh(inner).add_scalar(1.0)).mul_scalar(0.5)
+    let inner = (x.clone() + cube.mul_scalar(0.044_715)).mul_scalar(2.0 * SQRT_2_OVER_PI);
+    x * act::sigmoid(inner)
 }
 
 /// `x` where `x > 0`, `slope * x` elsewhere: derivative `slope` at 0, as PyTorch.

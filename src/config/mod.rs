@@ -281,6 +281,15 @@ pub struct Training {
     /// Rescales all gradients together when their global L2 norm exceeds
     /// this (torch.nn.utils.clip_grad_norm_); absent = no clipping.
     pub grad_clip_norm: Option<NonNegative>,
+    /// Flush subnormal floats to zero on the training threads (src/denormals.rs);
+    /// absent = true.
+    pub flush_denormals: Option<bool>,
+}
+
+impl Training {
+    pub fn flush_denormals(&self) -> bool {
+        self.flush_denormals.unwrap_or(true)
+    }
 }
 
 impl Default for Training {
@@ -297,6 +306,7 @@ impl Default for Training {
             beta2: Fraction(0.999),
             epsilon: NonNegative(1e-8),
             grad_clip_norm: None,
+            flush_denormals: None,
         }
     }
 }

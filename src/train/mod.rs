@@ -45,6 +45,8 @@ pub fn run(
     observer: &mut dyn RunObserver,
 ) -> Option<RunRecords> {
     let started = Instant::now();
+    // Per thread: this one and the rayon pool the backend computes in.
+    crate::denormals::set_for_current_pool(config.training.flush_denormals());
     let device = base_device.clone().autodiff();
     device.seed(spec.seed);
     let mut model = Network::new(&network_spec(config, spec, &splits.train), spec.seed, &device);

@@ -17,6 +17,7 @@ pub mod export;
 pub mod fetch;
 pub mod grid;
 pub mod interrupt;
+pub mod linear;
 pub mod lock;
 pub mod manifest;
 pub mod metrics;

@@ -138,8 +138,8 @@ impl Network {
             .layers
             .iter()
             .zip(&self.activations)
-            .fold(h, |h, (layer, activation)| activation.forward(layer.forward(h)));
-        self.output.forward(hidden)
+            .fold(h, |h, (layer, activation)| activation.forward(crate::linear::forward(layer, h)));
+        crate::linear::forward(&self.output, hidden)
     }
 
     /// `[batch, inputs]` -> `[batch, channels, height, width]`.

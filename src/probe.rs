@@ -69,7 +69,7 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
         h = maps.flatten(1, 3);
     }
     for (layer, act) in model.layers.iter().zip(&model.activations) {
-        let z = layer.forward(h).detach().require_grad(); // [samples, units]
+        let z = crate::linear::forward(layer, h).detach().require_grad(); // [samples, units]
         let y = act.forward(z.clone());
         add(y.clone().sum(), y.is_tracked());
         h = y.clone().detach();

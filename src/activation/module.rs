@@ -59,7 +59,6 @@ impl Activation {
     /// - input: any
     /// - output: same as input
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        use ActivationKind as K;
         if let Some(op) = self.pointwise()
             && fused::supported(&x)
         {

@@ -1,0 +1,264 @@
+//! The linear layer on the flex backend as one Burn backend extension op:
+//! `x W + b` in one `gemm` call (the bias preloaded into the output, which
+//! gemm accumulates into), and a hand-written backward with the three
+//! products `grad W^T`, `x^T grad` and the bias' column sums.
+//!
+//! Why: burn-flex multi-threads a matrix product only from 192^3 multiply-adds
+//! up (burn-flex 0.22.1, src/ops/matmul.rs, `PARALLEL_THRESHOLD`), so every
+//! 128 x 128 x 128 product of a batch-128 MLP ran on one core of two (perf
+//! stat: 1.17 CPUs used during bench w1), and the bias was a separate pass
+//! with its own buffer. Here a product is split over the current rayon pool
+//! from `THREADED_FROM` multiply-adds.
+//!
+//! Other backends (ndarray, wgpu) use Burn's `Linear::forward`.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
+use burn::nn::Linear;
+use burn::tensor::{Bytes, DType, Shape, Tensor};
+
+/// Products of at least this many multiply-adds are split over the pool's
+/// threads: 64 x 64 x 64. Below it the hand-off costs more than it saves.
+const THREADED_FROM: usize = 64 * 64 * 64;
+
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedLinear: Backend {
+    /// `x [batch, in] * weight [in, out] + bias [out]` -> `[batch, out]`.
+    fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// The backward products, called by the autodiff implementation on the inner backend.
+pub trait FusedLinearBackward: Backend {
+    /// `grad [batch, out] * weight^T` -> `[batch, in]`.
+    fn linear_input_grad(grad: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// `x^T * grad` -> `[in, out]`.
+    fn linear_weight_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// Column sums of `grad` -> `[out]`.
+    fn linear_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// `layer.forward(x)`, through the fused op where it applies (flex, f32, with a bias).
+pub fn forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    let Some(bias) = &layer.bias else { return layer.forward(x) };
+    if x.dtype() != DType::F32 || !matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) {
+        return layer.forward(x);
+    }
+    Tensor::from_dispatch(Dispatch::fused_linear(
+        x.into_dispatch(),
+        layer.weight.val().into_dispatch(),
+        bias.val().into_dispatch(),
+    ))
+}
+
+/// A row-major f32 matrix: its data, rows and columns.
+struct Matrix<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+}
+
+impl Matrix<'_> {
+    /// (column stride, row stride) of this matrix, or of its transpose.
+    fn strides(&self, transposed: bool) -> (isize, isize) {
+        if transposed { (self.cols as isize, 1) } else { (1, self.cols as isize) }
+    }
+}
+
+/// `out (+)= op(lhs) * op(rhs)` for an `m x n` row-major `out`, where op is an
+/// optional transpose; `accumulate` keeps what `out` holds (the bias).
+fn product(
+    out: &mut [f32],
+    n: usize,
+    (lhs, lhs_t): (&Matrix, bool),
+    (rhs, rhs_t): (&Matrix, bool),
+    accumulate: bool,
+) {
+    let (m, k) = if lhs_t { (lhs.cols, lhs.rows) } else { (lhs.rows, lhs.cols) };
+    debug_assert_eq!(if rhs_t { (rhs.cols, rhs.rows) } else { (rhs.rows, rhs.cols) }, (k, n));
+    debug_assert_eq!(out.len(), m * n);
+    let parallelism =
+        if m * n * k >= THREADED_FROM { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let (lhs_cs, lhs_rs) = lhs.strides(lhs_t);
+    let (rhs_cs, rhs_rs) = rhs.strides(rhs_t);
+    // SAFETY: the pointers cover m x k, k x n and m x n elements with the
+    // given strides (asserted shapes above); `out` is not aliased.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            rhs.data.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+fn contiguous(t: &FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() }
+}
+
+fn matrix(t: &FlexTensor) -> Matrix<'_> {
+    let dims = t.shape();
+    Matrix { data: t.as_slice::<f32>().expect("contiguous f32"), rows: dims[0], cols: dims[1] }
+}
+
+fn tensor(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
+    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::from(dims)), DType::F32)
+}
+
+impl FusedLinear for Flex {
+    fn fused_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
+        let (x, w) = (matrix(&x), matrix(&weight));
+        let b = bias.as_slice::<f32>().expect("contiguous f32");
+        let mut out = Vec::with_capacity(x.rows * w.cols);
+        for _ in 0..x.rows {
+            out.extend_from_slice(b);
+        }
+        product(&mut out, w.cols, (&x, false), (&w, false), true);
+        tensor(out, vec![x.rows, w.cols])
+    }
+}
+
+impl FusedLinearBackward for Flex {
+    fn linear_input_grad(grad: FlexTensor, weight: FlexTensor) -> FlexTensor {
+        let (grad, weight) = (contiguous(&grad), contiguous(&weight));
+        let (g, w) = (matrix(&grad), matrix(&weight));
+        let mut out = vec![0.0; g.rows * w.rows];
+        product(&mut out, w.rows, (&g, false), (&w, true), false);
+        tensor(out, vec![g.rows, w.rows])
+    }
+
+    fn linear_weight_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (x, grad) = (contiguous(&x), contiguous(&grad));
+        let (x, g) = (matrix(&x), matrix(&grad));
+        let mut out = vec![0.0; x.cols * g.cols];
+        product(&mut out, g.cols, (&x, true), (&g, false), false);
+        tensor(out, vec![x.cols, g.cols])
+    }
+
+    fn linear_bias_grad(grad: FlexTensor) -> FlexTensor {
+        let grad = contiguous(&grad);
+        let g = matrix(&grad);
+        let mut sums = vec![0.0f32; g.cols];
+        for row in g.data.chunks_exact(g.cols) {
+            for (s, v) in sums.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        tensor(sums, vec![g.cols])
+    }
+}
+
+impl<B: FusedLinear + FusedLinearBackward, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
+    fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LinearBackward;
+
+        impl<B: FusedLinearBackward> Backward<B, 3> for LinearBackward {
+            /// The input and the weight.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight) = ops.state;
+                if let Some(node) = node_bias {
+                    grads.register::<B>(node.id, B::linear_bias_grad(grad.clone()));
+                }
+                if let Some(node) = node_weight {
+                    grads.register::<B>(node.id, B::linear_weight_grad(x, grad.clone()));
+                }
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::linear_input_grad(grad, weight));
+                }
+            }
+        }
+
+        match LinearBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+                let output = B::fused_linear(x.clone(), weight.clone(), bias);
+                prep.finish((x, weight), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::fused_linear(x.into_primitive(), weight.into_primitive(), bias.into_primitive()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    /// Values and all three gradients of the fused layer against Burn's own
+    /// `Linear::forward` on the same backend, for a small (one thread) and a
+    /// large (threaded) product, with a non-uniform upstream gradient.
+    #[test]
+    fn fused_linear_equals_burns_linear() {
+        let device = Device::flex().autodiff();
+        for (batch, d_in, d_out) in [(3, 5, 4), (128, 200, 96)] {
+            let values = |n: usize, salt: usize| -> Vec<f32> {
+                (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
+            };
+            let layer = Linear {
+                weight: burn::module::Param::from_tensor(Tensor::from_data(
+                    TensorData::new(values(d_in * d_out, 1), [d_in, d_out]),
+                    &device,
+                )),
+                bias: Some(burn::module::Param::from_tensor(Tensor::from_data(
+                    TensorData::new(values(d_out, 2), [d_out]),
+                    &device,
+                ))),
+            };
+            let w = Tensor::<2>::from_data(TensorData::new(values(batch * d_out, 3), [batch, d_out]), &device);
+            let run = |fused: bool| {
+                let x = Tensor::<2>::from_data(TensorData::new(values(batch * d_in, 4), [batch, d_in]), &device)
+                    .require_grad();
+                let y = if fused { forward(&layer, x.clone()) } else { layer.forward(x.clone()) };
+                let grads = (y.clone() * w.clone()).sum().backward();
+                let read = |t: Tensor<2>| t.into_data().to_vec::<f32>().unwrap();
+                let weight_grad = layer.weight.val().grad(&grads).unwrap();
+                let bias_grad = layer.bias.as_ref().unwrap().val().grad(&grads).unwrap();
+                (
+                    read(y),
+                    read(x.grad(&grads).unwrap()),
+                    read(weight_grad),
+                    bias_grad.into_data().to_vec::<f32>().unwrap(),
+                )
+            };
+            let (fused, plain) = (run(true), run(false));
+            let same = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}] ({batch}x{d_in}x{d_out}): {x} vs {y}");
+                }
+            };
+            same(&fused.0, &plain.0, "output");
+            same(&fused.1, &plain.1, "input gradient");
+            same(&fused.2, &plain.2, "weight gradient");
+            same(&fused.3, &plain.3, "bias gradient");
+        }
+    }
+}

@@ -8,8 +8,8 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, PaddingConfig2d};
-use burn::tensor::module::{avg_pool2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::module::avg_pool2d;
+use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
@@ -130,7 +130,7 @@ impl Network {
         if !self.convs.is_empty() {
             let mut maps = self.to_image(h);
             for (conv, activation) in self.convs.iter().zip(&self.conv_activations) {
-                maps = self.pool(activation.forward(conv.forward(maps)));
+                maps = self.pool(activation.forward(crate::conv::forward(conv, maps)));
             }
             h = maps.flatten(1, 3);
         }
@@ -154,7 +154,8 @@ impl Network {
         if self.avg_pool {
             avg_pool2d(x, AvgPoolOptions::new([POOL, POOL]))
         } else {
-            max_pool2d(x, MaxPoolOptions::new([POOL, POOL]))
+            // POOL is 2: the fused 2x2 op (src/pool.rs).
+            crate::pool::max_pool_2x2(x)
         }
     }
 

@@ -60,7 +60,7 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
     if !model.convs.is_empty() {
         let mut maps = model.to_image(h);
         for (conv, act) in model.convs.iter().zip(&model.conv_activations) {
-            let z = conv.forward(maps).detach().require_grad(); // [samples, channels, h, w]
+            let z = crate::conv::forward(conv, maps).detach().require_grad(); // [samples, channels, h, w]
             let y = act.forward(z.clone());
             add(y.clone().sum(), y.is_tracked());
             maps = model.pool(y.clone().detach());

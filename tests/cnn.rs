@@ -75,3 +75,27 @@ fn augmentation_is_seeded() {
     assert_eq!(timeless(&a.join("epochs.csv")), timeless(&b.join("epochs.csv")), "same seed, same augmented run");
     assert_ne!(timeless(&a.join("epochs.csv")), timeless(&c.join("epochs.csv")), "augmentation changes the run");
 }
+
+/// The fused flex ops (src/conv.rs, src/pool.rs, src/linear.rs) split work
+/// over threads; the files must not depend on how many. The hidden layer is
+/// wide enough (batch 32 x 64 features x 256 units) for the threaded matrix product.
+#[test]
+fn cnn_results_do_not_depend_on_the_thread_count() {
+    let config = CNN.replace("hidden = [32]", "hidden = [256]").replace("epochs = 4", "epochs = 1");
+    let dirs: Vec<TempDir> = (0..2).map(|_| TempDir::new()).collect();
+    for (dir, threads) in dirs.iter().zip(["1", "3"]) {
+        let path = dir.path().join("cnn.toml");
+        fs::write(&path, &config).unwrap();
+        let out = actbench()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["--config", path.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for file in ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"] {
+        let a = timeless(&dirs[0].path().join("out").join(file));
+        let b = timeless(&dirs[1].path().join("out").join(file));
+        assert_eq!(a, b, "{file}: 1 and 3 threads differ");
+    }
+}

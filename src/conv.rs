@@ -1,0 +1,400 @@
+//! The 2-D convolution on the flex backend (stride 1, no dilation, one group:
+//! the convolutions `model.rs` builds) as one Burn backend extension op:
+//! per sample, im2col into a thread-local buffer and one `gemm` call
+//! `W [out, in*kh*kw] x columns [in*kh*kw, oh*ow]` that writes the sample's
+//! output planes directly, the bias preloaded; samples are spread over the
+//! current rayon pool. The backward recomputes the columns per sample and
+//! uses two more products: `W^T grad` scattered back (col2im) for the input,
+//! `grad columns^T` for the weight.
+//!
+//! Why: bench w5 (LeNet-like CNN) spent a quarter of its time in burn-flex's
+//! convolution loops and its transposed convolution (the input gradient),
+//! and only 15% in gemm (perf record, `actbench bench --workloads w5`).
+//!
+//! Determinism: every sample's output and input gradient is computed by one
+//! thread; the weight gradient sums the samples in fixed groups of `GROUP`,
+//! then the groups in order, so the result does not depend on the number of
+//! threads (tests/resume.rs checks that).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::{Bytes, DType, Shape, Tensor};
+use rayon::prelude::*;
+
+/// Samples whose weight-gradient contributions one task sums (see the module comment).
+const GROUP: usize = 8;
+
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedConv2d: Backend {
+    /// `x [n, c, h, w]`, `weight [o, c, kh, kw]`, `bias [o]`, zero padding `[ph, pw]` on
+    /// both sides -> `[n, o, h + 2ph - kh + 1, w + 2pw - kw + 1]`.
+    fn fused_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+}
+
+/// The backward products, called by the autodiff implementation on the inner backend.
+pub trait FusedConv2dBackward: Backend {
+    fn conv_input_grad(grad: FloatTensor<Self>, weight: FloatTensor<Self>, x_shape: Shape, padding: [usize; 2])
+    -> FloatTensor<Self>;
+    fn conv_weight_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>, kernel: [usize; 2], padding: [usize; 2])
+    -> FloatTensor<Self>;
+    fn conv_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// `conv.forward(x)`, through the fused op where it applies (flex, f32, with
+/// a bias, stride 1, no dilation, one group, symmetric padding).
+pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [kh, kw] = conv.kernel_size;
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        // Stride 1 and odd kernels: `same` pads (k - 1) / 2 on each side.
+        PaddingConfig2d::Same if kh % 2 == 1 && kw % 2 == 1 => Some([kh / 2, kw / 2]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => Some([top, left]),
+        _ => None,
+    };
+    let simple = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
+    let flex_f32 = x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    match (padding, &conv.bias) {
+        (Some(padding), Some(bias)) if simple && flex_f32 => Tensor::from_dispatch(Dispatch::fused_conv2d(
+            x.into_dispatch(),
+            conv.weight.val().into_dispatch(),
+            bias.val().into_dispatch(),
+            padding,
+        )),
+        _ => conv.forward(x),
+    }
+}
+
+/// The sizes of one convolution.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    ph: usize,
+    pw: usize,
+}
+
+impl Geometry {
+    fn new(x: &Shape, weight: &Shape, padding: [usize; 2]) -> Self {
+        let (n, c, h, w) = (x[0], x[1], x[2], x[3]);
+        let (o, kh, kw) = (weight[0], weight[2], weight[3]);
+        Self { n, c, h, w, o, kh, kw, ph: padding[0], pw: padding[1] }
+    }
+    fn oh(&self) -> usize {
+        self.h + 2 * self.ph + 1 - self.kh
+    }
+    fn ow(&self) -> usize {
+        self.w + 2 * self.pw + 1 - self.kw
+    }
+    /// Rows of the column matrix: c * kh * kw.
+    fn patch(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Columns of the column matrix: oh * ow.
+    fn positions(&self) -> usize {
+        self.oh() * self.ow()
+    }
+
+    /// The columns `[c*kh*kw, oh*ow]` of one sample `x [c, h, w]`.
+    fn im2col(&self, x: &[f32], col: &mut [f32]) {
+        let (oh, ow) = (self.oh(), self.ow());
+        for c in 0..self.c {
+            for ky in 0..self.kh {
+                for kx in 0..self.kw {
+                    let row = &mut col[((c * self.kh + ky) * self.kw + kx) * oh * ow..][..oh * ow];
+                    // Output columns whose input column x + kx - pw lies inside the image.
+                    let x0 = self.pw.saturating_sub(kx);
+                    let x1 = (self.w + self.pw).saturating_sub(kx).min(ow);
+                    for y in 0..oh {
+                        let out = &mut row[y * ow..(y + 1) * ow];
+                        let iy = (y + ky) as isize - self.ph as isize;
+                        if iy < 0 || iy >= self.h as isize || x0 >= x1 {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        out[..x0].fill(0.0);
+                        out[x1..].fill(0.0);
+                        let src = &x[(c * self.h + iy as usize) * self.w..][..self.w];
+                        out[x0..x1].copy_from_slice(&src[x0 + kx - self.pw..x1 + kx - self.pw]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the columns' gradient `[c*kh*kw, oh*ow]` back onto one sample's input gradient `[c, h, w]`.
+    fn col2im(&self, col: &[f32], dx: &mut [f32]) {
+        let (oh, ow) = (self.oh(), self.ow());
+        for c in 0..self.c {
+            for ky in 0..self.kh {
+                for kx in 0..self.kw {
+                    let row = &col[((c * self.kh + ky) * self.kw + kx) * oh * ow..][..oh * ow];
+                    let x0 = self.pw.saturating_sub(kx);
+                    let x1 = (self.w + self.pw).saturating_sub(kx).min(ow);
+                    if x0 >= x1 {
+                        continue;
+                    }
+                    for y in 0..oh {
+                        let iy = (y + ky) as isize - self.ph as isize;
+                        if iy < 0 || iy >= self.h as isize {
+                            continue;
+                        }
+                        let dst = &mut dx[(c * self.h + iy as usize) * self.w..][..self.w];
+                        let src = &row[y * ow..(y + 1) * ow];
+                        for (d, s) in dst[x0 + kx - self.pw..x1 + kx - self.pw].iter_mut().zip(&src[x0..x1]) {
+                            *d += s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `out [m, n] (+)= a * b` with `a`, `b` given by (data, column stride, row
+/// stride); one thread (the parallelism is over samples).
+#[allow(clippy::too_many_arguments)]
+fn product(out: &mut [f32], m: usize, n: usize, k: usize, a: (&[f32], isize, isize), b: (&[f32], isize, isize), accumulate: bool) {
+    // SAFETY: the callers pass slices that cover m x k, k x n and m x n
+    // elements with these strides; `out` is not aliased.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.0.as_ptr(),
+            a.1,
+            a.2,
+            b.0.as_ptr(),
+            b.1,
+            b.2,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+fn contiguous(t: &FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() }
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("contiguous f32")
+}
+
+fn tensor(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
+    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::from(dims)), DType::F32)
+}
+
+impl FusedConv2d for Flex {
+    fn fused_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, padding: [usize; 2]) -> FlexTensor {
+        let g = Geometry::new(&x.shape(), &weight.shape(), padding);
+        let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
+        let (xs, ws, bs) = (slice(&x), slice(&weight), slice(&bias));
+        let (patch, positions) = (g.patch(), g.positions());
+        let mut out = vec![0.0f32; g.n * g.o * positions];
+        out.par_chunks_mut(g.o * positions).zip(xs.par_chunks(g.c * g.h * g.w)).for_each_init(
+            || vec![0.0f32; patch * positions],
+            |col, (out, x)| {
+                g.im2col(x, col);
+                for (plane, &b) in out.chunks_exact_mut(positions).zip(bs) {
+                    plane.fill(b);
+                }
+                // out [o, positions] += W [o, patch] * col [patch, positions]
+                product(out, g.o, positions, patch, (ws, 1, patch as isize), (col, 1, positions as isize), true);
+            },
+        );
+        tensor(out, vec![g.n, g.o, g.oh(), g.ow()])
+    }
+}
+
+impl FusedConv2dBackward for Flex {
+    fn conv_input_grad(grad: FlexTensor, weight: FlexTensor, x_shape: Shape, padding: [usize; 2]) -> FlexTensor {
+        let g = Geometry::new(&x_shape, &weight.shape(), padding);
+        let (grad, weight) = (contiguous(&grad), contiguous(&weight));
+        let (gs, ws) = (slice(&grad), slice(&weight));
+        let (patch, positions) = (g.patch(), g.positions());
+        let mut dx = vec![0.0f32; g.n * g.c * g.h * g.w];
+        dx.par_chunks_mut(g.c * g.h * g.w).zip(gs.par_chunks(g.o * positions)).for_each_init(
+            || vec![0.0f32; patch * positions],
+            |col, (dx, grad)| {
+                // dcol [patch, positions] = W^T [patch, o] * grad [o, positions]
+                product(col, patch, positions, g.o, (ws, patch as isize, 1), (grad, 1, positions as isize), false);
+                g.col2im(col, dx);
+            },
+        );
+        tensor(dx, x_shape.to_vec())
+    }
+
+    fn conv_weight_grad(x: FlexTensor, grad: FlexTensor, kernel: [usize; 2], padding: [usize; 2]) -> FlexTensor {
+        let x_shape = x.shape();
+        let o = grad.shape()[1];
+        let weight_shape = Shape::from(vec![o, x_shape[1], kernel[0], kernel[1]]);
+        let g = Geometry::new(&x_shape, &weight_shape, padding);
+        let (x, grad) = (contiguous(&x), contiguous(&grad));
+        let (xs, gs) = (slice(&x), slice(&grad));
+        let (patch, positions, sample) = (g.patch(), g.positions(), g.c * g.h * g.w);
+        // One partial sum per group of GROUP samples, each summed in sample order.
+        let partials: Vec<Vec<f32>> = (0..g.n.div_ceil(GROUP))
+            .into_par_iter()
+            .map(|group| {
+                let mut col = vec![0.0f32; patch * positions];
+                let mut dw = vec![0.0f32; o * patch];
+                for i in group * GROUP..((group + 1) * GROUP).min(g.n) {
+                    g.im2col(&xs[i * sample..(i + 1) * sample], &mut col);
+                    let grad = &gs[i * o * positions..(i + 1) * o * positions];
+                    // dW [o, patch] += grad [o, positions] * col^T [positions, patch]
+                    product(&mut dw, o, patch, positions, (grad, 1, positions as isize), (&col, positions as isize, 1), true);
+                }
+                dw
+            })
+            .collect();
+        let mut dw = vec![0.0f32; o * patch];
+        for partial in &partials {
+            dw.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+        }
+        tensor(dw, weight_shape.to_vec())
+    }
+
+    fn conv_bias_grad(grad: FlexTensor) -> FlexTensor {
+        let shape = grad.shape();
+        let (n, o, positions) = (shape[0], shape[1], shape[2] * shape[3]);
+        let grad = contiguous(&grad);
+        let gs = slice(&grad);
+        let mut db = vec![0.0f32; o];
+        for i in 0..n {
+            for (channel, sum) in db.iter_mut().enumerate() {
+                *sum += gs[(i * o + channel) * positions..][..positions].iter().sum::<f32>();
+            }
+        }
+        tensor(db, vec![o])
+    }
+}
+
+impl<B: FusedConv2d + FusedConv2dBackward, C: CheckpointStrategy> FusedConv2d for Autodiff<B, C> {
+    fn fused_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ConvBackward([usize; 2]);
+
+        impl<B: FusedConv2dBackward> Backward<B, 3> for ConvBackward {
+            /// The input and the weight.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight) = ops.state;
+                let padding = self.0;
+                if let Some(node) = node_bias {
+                    grads.register::<B>(node.id, B::conv_bias_grad(grad.clone()));
+                }
+                if let Some(node) = node_weight {
+                    let dims = weight.shape();
+                    let kernel = [dims[2], dims[3]];
+                    grads.register::<B>(node.id, B::conv_weight_grad(x.clone(), grad.clone(), kernel, padding));
+                }
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::conv_input_grad(grad, weight, x.shape(), padding));
+                }
+            }
+        }
+
+        match ConvBackward(padding).prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+                let output = B::fused_conv2d(x.clone(), weight.clone(), bias, padding);
+                prep.finish((x, weight), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                padding,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::{Device, TensorData};
+
+    /// Output and all three gradients of the fused convolution against
+    /// Burn's own `Conv2d::forward` on the same backend: valid and same
+    /// padding, a non-square image, several channels, a non-uniform
+    /// upstream gradient, and a batch that is not a multiple of `GROUP`.
+    #[test]
+    fn fused_conv_equals_burns_conv() {
+        let device = Device::flex().autodiff();
+        let values = |n: usize, salt: usize| -> Vec<f32> {
+            (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
+        };
+        for (batch, c, o, k, h, w, pad) in [(3, 1, 4, 5, 12, 10, 0), (11, 3, 5, 3, 7, 9, 1), (2, 2, 3, 5, 6, 6, 2)] {
+            let mut conv = Conv2dConfig::new([c, o], [k, k])
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .init(&device);
+            conv.weight =
+                Param::from_tensor(Tensor::from_data(TensorData::new(values(o * c * k * k, 1), [o, c, k, k]), &device));
+            conv.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(values(o, 2), [o]), &device)));
+            let (oh, ow) = (h + 2 * pad + 1 - k, w + 2 * pad + 1 - k);
+            let upstream =
+                Tensor::<4>::from_data(TensorData::new(values(batch * o * oh * ow, 3), [batch, o, oh, ow]), &device);
+            let run = |fused: bool| {
+                let x = Tensor::<4>::from_data(TensorData::new(values(batch * c * h * w, 4), [batch, c, h, w]), &device)
+                    .require_grad();
+                let y = if fused { forward(&conv, x.clone()) } else { conv.forward(x.clone()) };
+                let grads = (y.clone() * upstream.clone()).sum().backward();
+                let read4 = |t: Tensor<4>| t.into_data().to_vec::<f32>().unwrap();
+                (
+                    read4(y),
+                    read4(x.grad(&grads).unwrap()),
+                    read4(conv.weight.val().grad(&grads).unwrap()),
+                    conv.bias.as_ref().unwrap().val().grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap(),
+                )
+            };
+            let (fused, plain) = (run(true), run(false));
+            let same = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}] (k {k}, pad {pad}): {x} vs {y}");
+                }
+            };
+            same(&fused.0, &plain.0, "output");
+            same(&fused.1, &plain.1, "input gradient");
+            same(&fused.2, &plain.2, "weight gradient");
+            same(&fused.3, &plain.3, "bias gradient");
+        }
+    }
+}

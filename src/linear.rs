@@ -3,12 +3,11 @@
 //! gemm accumulates into), and a hand-written backward with the three
 //! products `grad W^T`, `x^T grad` and the bias' column sums.
 //!
-//! Why: burn-flex multi-threads a matrix product only from 192^3 multiply-adds
-//! up (burn-flex 0.22.1, src/ops/matmul.rs, `PARALLEL_THRESHOLD`), so every
-//! 128 x 128 x 128 product of a batch-128 MLP ran on one core of two (perf
-//! stat: 1.17 CPUs used during bench w1), and the bias was a separate pass
-//! with its own buffer. Here a product is split over the current rayon pool
-//! from `THREADED_FROM` multiply-adds.
+//! Why: Burn's `Linear` is a matrix product and a broadcast bias add, each
+//! a pass over memory with its own buffer, and autodiff's backward adds a
+//! reduction and more buffers. This is one product with the bias preloaded
+//! into the output, and in the backward three products straight into their
+//! final buffers.
 //!
 //! Other backends (ndarray, wgpu) use Burn's `Linear::forward`.
 
@@ -23,8 +22,12 @@ use burn::nn::Linear;
 use burn::tensor::{Bytes, DType, Shape, Tensor};
 
 /// Products of at least this many multiply-adds are split over the pool's
-/// threads: 64 x 64 x 64. Below it the hand-off costs more than it saves.
-const THREADED_FROM: usize = 64 * 64 * 64;
+/// threads: 192^3, burn-flex's own threshold (src/ops/matmul.rs,
+/// `PARALLEL_THRESHOLD`). Measured against 64^3 (3 alternating rounds of
+/// `actbench bench --workloads w1,w4`): splitting the 128 x 128 x 128
+/// products of w4 costs more in waking the pool's other thread than it saves
+/// (w4 34,000-36,000 samples/s at 64^3 against 46,000-55,000 at 192^3).
+const THREADED_FROM: usize = 192 * 192 * 192;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedLinear: Backend {
@@ -218,7 +221,7 @@ mod tests {
     #[test]
     fn fused_linear_equals_burns_linear() {
         let device = Device::flex().autodiff();
-        for (batch, d_in, d_out) in [(3, 5, 4), (128, 200, 96)] {
+        for (batch, d_in, d_out) in [(3, 5, 4), (128, 256, 256)] {
             let values = |n: usize, salt: usize| -> Vec<f32> {
                 (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
             };

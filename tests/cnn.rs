@@ -78,10 +78,14 @@ fn augmentation_is_seeded() {
 
 /// The fused flex ops (src/conv.rs, src/pool.rs, src/linear.rs) split work
 /// over threads; the files must not depend on how many. The hidden layer is
-/// wide enough (batch 32 x 64 features x 256 units) for the threaded matrix product.
+/// wide enough (batch 64 x 64 features x 2048 units, above 192^3) for the
+/// threaded matrix product.
 #[test]
 fn cnn_results_do_not_depend_on_the_thread_count() {
-    let config = CNN.replace("hidden = [32]", "hidden = [256]").replace("epochs = 4", "epochs = 1");
+    let config = CNN
+    .replace("hidden = [32]", "hidden = [2048]")
+    .replace("epochs = 4", "epochs = 1")
+    .replace("batch_size = 32", "batch_size = 64");
     let dirs: Vec<TempDir> = (0..2).map(|_| TempDir::new()).collect();
     for (dir, threads) in dirs.iter().zip(["1", "3"]) {
         let path = dir.path().join("cnn.toml");

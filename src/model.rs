@@ -130,7 +130,7 @@ impl Network {
         if !self.convs.is_empty() {
             let mut maps = self.to_image(h);
             for (conv, activation) in self.convs.iter().zip(&self.conv_activations) {
-                maps = self.pool(activation.forward(crate::conv::forward(conv, maps)));
+                maps = self.pool(activation.forward(crate::fused::conv::forward(conv, maps)));
             }
             h = maps.flatten(1, 3);
         }
@@ -138,8 +138,8 @@ impl Network {
             .layers
             .iter()
             .zip(&self.activations)
-            .fold(h, |h, (layer, activation)| activation.forward(crate::linear::forward(layer, h)));
-        crate::linear::forward(&self.output, hidden)
+            .fold(h, |h, (layer, activation)| activation.forward(crate::fused::linear::forward(layer, h)));
+        crate::fused::linear::forward(&self.output, hidden)
     }
 
     /// `[batch, inputs]` -> `[batch, channels, height, width]`.
@@ -154,8 +154,8 @@ impl Network {
         if self.avg_pool {
             avg_pool2d(x, AvgPoolOptions::new([POOL, POOL]))
         } else {
-            // POOL is 2: the fused 2x2 op (src/pool.rs).
-            crate::pool::max_pool_2x2(x)
+            // POOL is 2: the fused 2x2 op (src/fused/pool.rs).
+            crate::fused::pool::max_pool_2x2(x)
         }
     }
 

@@ -60,7 +60,7 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
     if !model.convs.is_empty() {
         let mut maps = model.to_image(h);
         for (conv, act) in model.convs.iter().zip(&model.conv_activations) {
-            let z = crate::conv::forward(conv, maps).detach().require_grad(); // [samples, channels, h, w]
+            let z = crate::fused::conv::forward(conv, maps).detach().require_grad(); // [samples, channels, h, w]
             let y = act.forward(z.clone());
             add(y.clone().sum(), y.is_tracked());
             maps = model.pool(y.clone().detach());
@@ -69,7 +69,7 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
         h = maps.flatten(1, 3);
     }
     for (layer, act) in model.layers.iter().zip(&model.activations) {
-        let z = crate::linear::forward(layer, h).detach().require_grad(); // [samples, units]
+        let z = crate::fused::linear::forward(layer, h).detach().require_grad(); // [samples, units]
         let y = act.forward(z.clone());
         add(y.clone().sum(), y.is_tracked());
         h = y.clone().detach();

@@ -76,7 +76,7 @@ fn augmentation_is_seeded() {
     assert_ne!(timeless(&a.join("epochs.csv")), timeless(&c.join("epochs.csv")), "augmentation changes the run");
 }
 
-/// The fused flex ops (src/conv.rs, src/pool.rs, src/linear.rs) split work
+/// The fused flex ops (src/fused/) split work
 /// over threads; the files must not depend on how many. The hidden layer is
 /// wide enough (batch 64 x 64 features x 2048 units, above 192^3) for the
 /// threaded matrix product.

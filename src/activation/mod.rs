@@ -2,7 +2,6 @@
 //! kind with its parameters, and the Burn module that computes it.
 
 pub mod catalog;
-mod fused;
 pub mod kernels;
 mod kind;
 mod module;

@@ -8,7 +8,7 @@ use burn::tensor::activation as act;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::ActivationKind;
-use super::fused;
+use crate::fused::activation as fused;
 use super::kernels::Pointwise;
 
 /// Constants of SELU, from Klambauer et al. 2017 (the values torch.nn.SELU uses).
@@ -60,7 +60,7 @@ impl Activation {
     /// - output: same as input
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         if let Some(op) = self.pointwise()
-            && fused::supported(&x)
+            && crate::fused::on_flex_f32(&x)
         {
             return fused::apply(x, op);
         }

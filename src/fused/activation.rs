@@ -11,13 +11,14 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
-use burn::tensor::{Bytes, DType, Tensor};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::kernels::{self, Pointwise};
+use super::{contiguous, f32_tensor, values};
+use crate::activation::kernels::{self, Pointwise};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedActivation: Backend {
@@ -32,12 +33,7 @@ pub trait FusedActivationBackward: Backend {
     fn fused_activation_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>, op: Pointwise) -> FloatTensor<Self>;
 }
 
-/// Whether `x` can take the fused path: f32 on the flex backend (with or without autodiff).
-pub fn supported<const D: usize>(x: &Tensor<D>) -> bool {
-    x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
-}
-
-/// `f(x)` through the fused op; call only where `supported(&x)`.
+/// `f(x)` through the fused op; call only where `super::on_flex_f32(&x)`.
 pub fn apply<const D: usize>(x: Tensor<D>, op: Pointwise) -> Tensor<D> {
     Tensor::from_dispatch(Dispatch::fused_activation(x.into_dispatch(), op))
 }
@@ -48,45 +44,35 @@ pub fn apply<const D: usize>(x: Tensor<D>, op: Pointwise) -> Tensor<D> {
 const PARALLEL_ABOVE: usize = 1 << 16;
 const CHUNK: usize = 1 << 14;
 
-fn contiguous_f32(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(slice) => std::borrow::Cow::Borrowed(slice),
-        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("contiguous f32").to_vec()),
-    }
-}
-
-fn from_vec(values: Vec<f32>, shape: burn::tensor::Shape) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape), DType::F32)
-}
-
 impl FusedActivation for Flex {
     fn fused_activation(x: FlexTensor, op: Pointwise) -> FlexTensor {
-        let input = contiguous_f32(&x);
+        let x = contiguous(&x);
+        let input = values(&x);
         let mut out = vec![0.0f32; input.len()];
         if input.len() > PARALLEL_ABOVE {
             out.par_chunks_mut(CHUNK)
                 .zip(input.par_chunks(CHUNK))
                 .for_each(|(o, i)| kernels::forward(op, i, o));
         } else {
-            kernels::forward(op, &input, &mut out);
+            kernels::forward(op, input, &mut out);
         }
-        from_vec(out, x.shape())
+        f32_tensor(out, x.shape().to_vec())
     }
 }
 
 impl FusedActivationBackward for Flex {
     fn fused_activation_backward(x: FlexTensor, grad: FlexTensor, op: Pointwise) -> FlexTensor {
-        let input = contiguous_f32(&x);
-        let upstream = contiguous_f32(&grad);
+        let (x, grad) = (contiguous(&x), contiguous(&grad));
+        let (input, upstream) = (values(&x), values(&grad));
         let mut out = vec![0.0f32; input.len()];
         if input.len() > PARALLEL_ABOVE {
             out.par_chunks_mut(CHUNK)
                 .zip(input.par_chunks(CHUNK).zip(upstream.par_chunks(CHUNK)))
                 .for_each(|(o, (i, g))| kernels::backward(op, i, g, o));
         } else {
-            kernels::backward(op, &input, &upstream, &mut out);
+            kernels::backward(op, input, upstream, &mut out);
         }
-        from_vec(out, x.shape())
+        f32_tensor(out, x.shape().to_vec())
     }
 }
 

@@ -20,13 +20,15 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
+
+use super::{contiguous, f32_tensor, values};
 
 /// Samples whose weight-gradient contributions one task sums (see the module comment).
 const GROUP: usize = 8;
@@ -64,7 +66,7 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         _ => None,
     };
     let simple = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
-    let flex_f32 = x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    let flex_f32 = super::on_flex_f32(&x);
     match (padding, &conv.bias) {
         (Some(padding), Some(bias)) if simple && flex_f32 => Tensor::from_dispatch(Dispatch::fused_conv2d(
             x.into_dispatch(),
@@ -208,23 +210,11 @@ fn product(out: &mut [f32], m: usize, n: usize, k: usize, a: (&[f32], isize, isi
     }
 }
 
-fn contiguous(t: &FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() }
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("contiguous f32")
-}
-
-fn tensor(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::from(dims)), DType::F32)
-}
-
 impl FusedConv2d for Flex {
     fn fused_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, padding: [usize; 2]) -> FlexTensor {
         let g = Geometry::new(&x.shape(), &weight.shape(), padding);
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
-        let (xs, ws, bs) = (slice(&x), slice(&weight), slice(&bias));
+        let (xs, ws, bs) = (values(&x), values(&weight), values(&bias));
         let (patch, positions) = (g.patch(), g.positions());
         let mut out = vec![0.0f32; g.n * g.o * positions];
         out.par_chunks_mut(g.o * positions).zip(xs.par_chunks(g.c * g.h * g.w)).for_each_init(
@@ -238,7 +228,7 @@ impl FusedConv2d for Flex {
                 product(out, g.o, positions, patch, (ws, 1, patch as isize), (col, 1, positions as isize), true);
             },
         );
-        tensor(out, vec![g.n, g.o, g.oh(), g.ow()])
+        f32_tensor(out, vec![g.n, g.o, g.oh(), g.ow()])
     }
 }
 
@@ -246,7 +236,7 @@ impl FusedConv2dBackward for Flex {
     fn conv_input_grad(grad: FlexTensor, weight: FlexTensor, x_shape: Shape, padding: [usize; 2]) -> FlexTensor {
         let g = Geometry::new(&x_shape, &weight.shape(), padding);
         let (grad, weight) = (contiguous(&grad), contiguous(&weight));
-        let (gs, ws) = (slice(&grad), slice(&weight));
+        let (gs, ws) = (values(&grad), values(&weight));
         let (patch, positions) = (g.patch(), g.positions());
         let mut dx = vec![0.0f32; g.n * g.c * g.h * g.w];
         dx.par_chunks_mut(g.c * g.h * g.w).zip(gs.par_chunks(g.o * positions)).for_each_init(
@@ -257,7 +247,7 @@ impl FusedConv2dBackward for Flex {
                 g.col2im(col, dx);
             },
         );
-        tensor(dx, x_shape.to_vec())
+        f32_tensor(dx, x_shape.to_vec())
     }
 
     fn conv_weight_grad(x: FlexTensor, grad: FlexTensor, kernel: [usize; 2], padding: [usize; 2]) -> FlexTensor {
@@ -266,7 +256,7 @@ impl FusedConv2dBackward for Flex {
         let weight_shape = Shape::from(vec![o, x_shape[1], kernel[0], kernel[1]]);
         let g = Geometry::new(&x_shape, &weight_shape, padding);
         let (x, grad) = (contiguous(&x), contiguous(&grad));
-        let (xs, gs) = (slice(&x), slice(&grad));
+        let (xs, gs) = (values(&x), values(&grad));
         let (patch, positions, sample) = (g.patch(), g.positions(), g.c * g.h * g.w);
         // One partial sum per group of GROUP samples, each summed in sample order.
         let partials: Vec<Vec<f32>> = (0..g.n.div_ceil(GROUP))
@@ -287,14 +277,14 @@ impl FusedConv2dBackward for Flex {
         for partial in &partials {
             dw.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
         }
-        tensor(dw, weight_shape.to_vec())
+        f32_tensor(dw, weight_shape.to_vec())
     }
 
     fn conv_bias_grad(grad: FlexTensor) -> FlexTensor {
         let shape = grad.shape();
         let (n, o, positions) = (shape[0], shape[1], shape[2] * shape[3]);
         let grad = contiguous(&grad);
-        let gs = slice(&grad);
+        let gs = values(&grad);
         // Eight partial sums per plane (vectorised), combined in a fixed order.
         let mut db = vec![0.0f32; o];
         for i in 0..n {
@@ -311,7 +301,7 @@ impl FusedConv2dBackward for Flex {
                 *sum += lanes.iter().sum::<f32>() + tail;
             }
         }
-        tensor(db, vec![o])
+        f32_tensor(db, vec![o])
     }
 }
 

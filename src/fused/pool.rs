@@ -14,13 +14,15 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+use burn::tensor::Tensor;
 use rayon::prelude::*;
+
+use super::{contiguous, f32_tensor, values};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedMaxPool: Backend {
@@ -36,15 +38,11 @@ pub trait FusedMaxPoolBackward: Backend {
 
 /// `max_pool2d(x, 2x2, stride 2)`, through the fused op on flex (f32).
 pub fn max_pool_2x2(x: Tensor<4>) -> Tensor<4> {
-    if x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) {
+    if super::on_flex_f32(&x) {
         Tensor::from_dispatch(Dispatch::max_pool_2x2(x.into_dispatch()))
     } else {
         max_pool2d(x, MaxPoolOptions::new([2, 2]))
     }
-}
-
-fn contiguous(t: &FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() }
 }
 
 /// The largest of a 2x2 window, branch-free so that the loops vectorise.
@@ -67,7 +65,7 @@ impl FusedMaxPool for Flex {
         let (oh, ow) = (h / 2, w / 2);
         let x = contiguous(&x);
         let mut out = vec![0.0f32; n * c * oh * ow];
-        planes(x.as_slice::<f32>().expect("f32"), &mut out, (h, w), |input, output| {
+        planes(values(&x), &mut out, (h, w), |input, output| {
             for (y, out_row) in output.chunks_exact_mut(ow).enumerate() {
                 let (top, bottom) = (&input[2 * y * w..][..2 * ow], &input[(2 * y + 1) * w..][..2 * ow]);
                 for (x, o) in out_row.iter_mut().enumerate() {
@@ -75,7 +73,7 @@ impl FusedMaxPool for Flex {
                 }
             }
         });
-        FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(Shape::from(vec![n, c, oh, ow])), DType::F32)
+        f32_tensor(out, vec![n, c, oh, ow])
     }
 }
 
@@ -85,7 +83,7 @@ impl FusedMaxPoolBackward for Flex {
         let (h, w) = (shape[2], shape[3]);
         let (oh, ow) = (h / 2, w / 2);
         let (x, grad) = (contiguous(&x), contiguous(&grad));
-        let (xs, gs) = (x.as_slice::<f32>().expect("f32"), grad.as_slice::<f32>().expect("f32"));
+        let (xs, gs) = (values(&x), values(&grad));
         let mut dx = vec![0.0f32; xs.len()];
         dx.par_chunks_mut(h * w)
             .zip(xs.par_chunks(h * w).zip(gs.par_chunks(oh * ow)))
@@ -110,7 +108,7 @@ impl FusedMaxPoolBackward for Flex {
                     }
                 }
             });
-        FlexTensor::new(Bytes::from_elems(dx), Layout::contiguous(shape), DType::F32)
+        f32_tensor(dx, shape.to_vec())
     }
 }
 

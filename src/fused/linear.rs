@@ -15,11 +15,13 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::nn::Linear;
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+use burn::tensor::Tensor;
+
+use super::{contiguous, f32_tensor, values};
 
 /// Products of at least this many multiply-adds are split over the pool's
 /// threads: 192^3, burn-flex's own threshold (src/ops/matmul.rs,
@@ -48,7 +50,7 @@ pub trait FusedLinearBackward: Backend {
 /// `layer.forward(x)`, through the fused op where it applies (flex, f32, with a bias).
 pub fn forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
     let Some(bias) = &layer.bias else { return layer.forward(x) };
-    if x.dtype() != DType::F32 || !matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) {
+    if !super::on_flex_f32(&x) {
         return layer.forward(x);
     }
     Tensor::from_dispatch(Dispatch::fused_linear(
@@ -115,30 +117,22 @@ fn product(
     }
 }
 
-fn contiguous(t: &FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() }
-}
-
 fn matrix(t: &FlexTensor) -> Matrix<'_> {
     let dims = t.shape();
-    Matrix { data: t.as_slice::<f32>().expect("contiguous f32"), rows: dims[0], cols: dims[1] }
-}
-
-fn tensor(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::from(dims)), DType::F32)
+    Matrix { data: values(t), rows: dims[0], cols: dims[1] }
 }
 
 impl FusedLinear for Flex {
     fn fused_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
         let (x, w) = (matrix(&x), matrix(&weight));
-        let b = bias.as_slice::<f32>().expect("contiguous f32");
+        let b = values(&bias);
         let mut out = Vec::with_capacity(x.rows * w.cols);
         for _ in 0..x.rows {
             out.extend_from_slice(b);
         }
         product(&mut out, w.cols, (&x, false), (&w, false), true);
-        tensor(out, vec![x.rows, w.cols])
+        f32_tensor(out, vec![x.rows, w.cols])
     }
 }
 
@@ -148,7 +142,7 @@ impl FusedLinearBackward for Flex {
         let (g, w) = (matrix(&grad), matrix(&weight));
         let mut out = vec![0.0; g.rows * w.rows];
         product(&mut out, w.rows, (&g, false), (&w, true), false);
-        tensor(out, vec![g.rows, w.rows])
+        f32_tensor(out, vec![g.rows, w.rows])
     }
 
     fn linear_weight_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
@@ -156,7 +150,7 @@ impl FusedLinearBackward for Flex {
         let (x, g) = (matrix(&x), matrix(&grad));
         let mut out = vec![0.0; x.cols * g.cols];
         product(&mut out, g.cols, (&x, true), (&g, false), false);
-        tensor(out, vec![x.cols, g.cols])
+        f32_tensor(out, vec![x.cols, g.cols])
     }
 
     fn linear_bias_grad(grad: FlexTensor) -> FlexTensor {
@@ -168,7 +162,7 @@ impl FusedLinearBackward for Flex {
                 *s += v;
             }
         }
-        tensor(sums, vec![g.cols])
+        f32_tensor(sums, vec![g.cols])
     }
 }
 

@@ -1,5 +1,6 @@
 //! Activation functions: the catalog (names, formulas, defaults), the resolved
-//! kind with its parameters, and the Burn module that computes it.
+//! kind with its parameters, the Burn module that computes it, and the
+//! vectorised kernels of the smooth ones.
 
 pub mod catalog;
 pub mod kernels;

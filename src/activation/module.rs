@@ -1,7 +1,9 @@
 //! The activation as a Burn module: the one code path used by the models and
-//! by `actbench activations --csv`. Each branch is built from Burn tensor ops
-//! whose autodiff reproduces PyTorch's derivative, including at the kinks
-//! (checked point by point against tests/data/activations_torch.csv).
+//! by `actbench activations --csv`. On flex the smooth kinds run as one fused
+//! op (src/fused/activation.rs); everywhere else, and as their reference,
+//! each branch is built from Burn tensor ops whose autodiff reproduces
+//! PyTorch's derivative, including at the kinks (both checked point by point
+//! against tests/data/activations_torch.csv).
 
 use burn::module::{Module, Param};
 use burn::tensor::activation as act;

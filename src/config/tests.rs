@@ -157,3 +157,16 @@ fn cnn_and_data_keys_are_checked_against_the_dataset() {
         assert!(msg.contains(&format!("`{key}`")) && msg.contains(want), "{text:?}: {msg}");
     }
 }
+
+#[test]
+fn flush_denormals_defaults_to_true_and_stays_out_of_the_resolved_file() {
+    let c = parse("").unwrap();
+    assert!(c.training.flush_denormals());
+    // Absent, it is not written: the config hash of existing runs is unchanged.
+    assert!(!c.to_toml().contains("flush_denormals"));
+    let off = parse("[training]\nflush_denormals = false").unwrap();
+    assert!(!off.training.flush_denormals());
+    assert!(off.to_toml().contains("flush_denormals = false"));
+    let msg = error("[training]\nflush_denormals = \"yes\"");
+    assert!(msg.contains("training.flush_denormals") && msg.contains("boolean"), "{msg}");
+}

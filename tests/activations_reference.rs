@@ -117,8 +117,8 @@ fn fused_kernels_equal_the_composed_ops() {
         let module = activation::Activation::new(kind, &device);
         let y = if fused { module.forward(x.clone()) } else { module.forward_composed(x.clone()) };
         let grads = (y.clone() * w).sum().backward();
-        let values = y.into_data().to_vec::<f32>().unwrap();
-        let derivatives = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        let values = y.into_data().try_to_vec::<f32>().unwrap();
+        let derivatives = x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
         (values, derivatives)
     };
     let mut failures = Vec::new();

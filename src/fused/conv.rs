@@ -386,12 +386,12 @@ mod tests {
                     .require_grad();
                 let y = if fused { forward(&conv, x.clone()) } else { conv.forward(x.clone()) };
                 let grads = (y.clone() * upstream.clone()).sum().backward();
-                let read4 = |t: Tensor<4>| t.into_data().to_vec::<f32>().unwrap();
+                let read4 = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
                 (
                     read4(y),
                     read4(x.grad(&grads).unwrap()),
                     read4(conv.weight.val().grad(&grads).unwrap()),
-                    conv.bias.as_ref().unwrap().val().grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap(),
+                    conv.bias.as_ref().unwrap().val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap(),
                 )
             };
             let (fused, plain) = (run(true), run(false));

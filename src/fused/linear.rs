@@ -235,14 +235,14 @@ mod tests {
                     .require_grad();
                 let y = if fused { forward(&layer, x.clone()) } else { layer.forward(x.clone()) };
                 let grads = (y.clone() * w.clone()).sum().backward();
-                let read = |t: Tensor<2>| t.into_data().to_vec::<f32>().unwrap();
+                let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
                 let weight_grad = layer.weight.val().grad(&grads).unwrap();
                 let bias_grad = layer.bias.as_ref().unwrap().val().grad(&grads).unwrap();
                 (
                     read(y),
                     read(x.grad(&grads).unwrap()),
                     read(weight_grad),
-                    bias_grad.into_data().to_vec::<f32>().unwrap(),
+                    bias_grad.into_data().try_to_vec::<f32>().unwrap(),
                 )
             };
             let (fused, plain) = (run(true), run(false));

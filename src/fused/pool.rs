@@ -158,7 +158,7 @@ mod tests {
                 let x = Tensor::<4>::from_data(TensorData::new(values.clone(), [n, c, h, w]), &device).require_grad();
                 let y = if fused { max_pool_2x2(x.clone()) } else { max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])) };
                 let grads = (y.clone() * upstream.clone()).sum().backward();
-                (y.into_data().to_vec::<f32>().unwrap(), x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap())
+                (y.into_data().try_to_vec::<f32>().unwrap(), x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap())
             };
             let (fused, plain) = (run(true), run(false));
             assert_eq!(fused.0, plain.0, "output {n}x{c}x{h}x{w}");

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 mod common;
-use common::{TempDir, actbench, timeless};
+use common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
 
 /// Writes `config` into `dir/exp.toml` and runs it into `dir/out`.
 fn run_config(dir: &Path, config: &str) -> std::process::Output {
@@ -281,18 +281,9 @@ fn an_unwritable_results_folder_is_a_clear_error() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new()).collect();
-    for (dir, threads) in dirs.iter().zip(["2", "2", "1"]) {
-        let path = dir.path().join("exp.toml");
-        fs::write(&path, TINY).unwrap();
-        let out = actbench()
-            .env("RAYON_NUM_THREADS", threads)
-            .args(["--config", path.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-    for file in ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"] {
-        let rows: Vec<Vec<Vec<String>>> = dirs.iter().map(|d| timeless(&d.path().join("out").join(file))).collect();
+    let outs: Vec<_> = dirs.iter().zip(["2", "2", "1"]).map(|(d, t)| train_with_threads(d.path(), TINY, t)).collect();
+    for file in RUN_FILES {
+        let rows: Vec<Vec<Vec<String>>> = outs.iter().map(|out| timeless(&out.join(file))).collect();
         assert_eq!(rows[0], rows[1], "{file}: two runs with 2 threads differ");
         assert_eq!(rows[0], rows[2], "{file}: 1 and 2 threads differ");
     }

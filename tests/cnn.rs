@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 mod common;
-use common::{TempDir, actbench, timeless};
+use common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
 
 const CNN: &str = r#"
 activations = ["relu", "tanh"]
@@ -87,19 +87,8 @@ fn cnn_results_do_not_depend_on_the_thread_count() {
     .replace("epochs = 4", "epochs = 1")
     .replace("batch_size = 32", "batch_size = 64");
     let dirs: Vec<TempDir> = (0..2).map(|_| TempDir::new()).collect();
-    for (dir, threads) in dirs.iter().zip(["1", "3"]) {
-        let path = dir.path().join("cnn.toml");
-        fs::write(&path, &config).unwrap();
-        let out = actbench()
-            .env("RAYON_NUM_THREADS", threads)
-            .args(["--config", path.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-    for file in ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"] {
-        let a = timeless(&dirs[0].path().join("out").join(file));
-        let b = timeless(&dirs[1].path().join("out").join(file));
-        assert_eq!(a, b, "{file}: 1 and 3 threads differ");
+    let outs: Vec<_> = dirs.iter().zip(["1", "3"]).map(|(d, t)| train_with_threads(d.path(), &config, t)).collect();
+    for file in RUN_FILES {
+        assert_eq!(timeless(&outs[0].join(file)), timeless(&outs[1].join(file)), "{file}: 1 and 3 threads differ");
     }
 }

@@ -40,6 +40,24 @@ pub fn run(args: &[&str]) -> Output {
     actbench().args(args).output().unwrap()
 }
 
+/// Trains `config` (written to DIR/exp.toml) into DIR/out with
+/// RAYON_NUM_THREADS = `threads`; panics with actbench's stderr on failure.
+pub fn train_with_threads(dir: &Path, config: &str, threads: &str) -> std::path::PathBuf {
+    let path = dir.join("exp.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = dir.join("out");
+    let result = actbench()
+        .env("RAYON_NUM_THREADS", threads)
+        .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    out
+}
+
+/// The run files whose rows (wall times aside) must not depend on the machine's threads.
+pub const RUN_FILES: [&str; 4] = ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"];
+
 /// A CSV file's rows without the wall-time (`*_seconds`) columns: what two
 /// runs of the same config and seed must agree on.
 pub fn timeless(path: &Path) -> Vec<Vec<String>> {

@@ -237,6 +237,19 @@ pub fn table(rows: &[BenchRow]) -> String {
     out
 }
 
+impl crate::records::Columns for BenchRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "workload",
+        "optimizer",
+        "description",
+        "samples_per_s_median",
+        "samples_per_s_min",
+        "samples_per_s_max",
+        "eval_ms_median",
+        "test_accuracy",
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,17 +267,4 @@ mod tests {
         assert_eq!(workload_config("w6", MLP_SGD).logging.every_steps, 1);
         assert_eq!(workload_config("w1", MLP_SGD).logging.every_steps, 0);
     }
-}
-
-impl crate::records::Columns for BenchRow {
-    const COLUMNS: &'static [&'static str] = &[
-        "workload",
-        "optimizer",
-        "description",
-        "samples_per_s_median",
-        "samples_per_s_min",
-        "samples_per_s_max",
-        "eval_ms_median",
-        "test_accuracy",
-    ];
 }

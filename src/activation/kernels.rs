@@ -142,7 +142,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5; // Cephes' 5.0000001201e-1, which is 0.5 in f32
     let y = p * (r * r) + r + 1.0;
     // n + 127 in the exponent field; `shifted`'s bits are 0x4B40_0000 + n.
     let scale = f32::from_bits(shifted.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23);
@@ -287,7 +287,8 @@ mod tests {
         let x = points();
         let erf64 = |x: f64| statrs::function::erf::erf(x);
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
-        let cases: Vec<(Pointwise, Box<dyn Fn(f64) -> (f64, f64)>)> = vec![
+        type Reference = Box<dyn Fn(f64) -> (f64, f64)>;
+        let cases: Vec<(Pointwise, Reference)> = vec![
             (Pointwise::Sigmoid, Box::new(move |x| (sig(x), sig(x) * (1.0 - sig(x))))),
             (Pointwise::Tanh, Box::new(|x: f64| (x.tanh(), 1.0 - x.tanh().powi(2)))),
             (

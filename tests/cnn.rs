@@ -83,9 +83,9 @@ fn augmentation_is_seeded() {
 #[test]
 fn cnn_results_do_not_depend_on_the_thread_count() {
     let config = CNN
-    .replace("hidden = [32]", "hidden = [2048]")
-    .replace("epochs = 4", "epochs = 1")
-    .replace("batch_size = 32", "batch_size = 64");
+        .replace("hidden = [32]", "hidden = [2048]")
+        .replace("epochs = 4", "epochs = 1")
+        .replace("batch_size = 32", "batch_size = 64");
     let dirs: Vec<TempDir> = (0..2).map(|_| TempDir::new()).collect();
     let outs: Vec<_> = dirs.iter().zip(["1", "3"]).map(|(d, t)| train_with_threads(d.path(), &config, t)).collect();
     for file in RUN_FILES {

@@ -25,10 +25,16 @@ pub enum Pointwise {
     /// PyTorch's `gelu(approximate="tanh")`.
     GeluTanh,
     /// `x sigmoid(beta x)`.
-    Silu { beta: f32 },
+    Silu {
+        beta: f32,
+    },
     /// `scale x` for `x > 0`, `scale alpha (exp(x / width) - 1)` otherwise:
     /// ELU (width 1, scale 1), SELU, CELU (width alpha).
-    ExpLinear { alpha: f32, scale: f32, width: f32 },
+    ExpLinear {
+        alpha: f32,
+        scale: f32,
+        width: f32,
+    },
 }
 
 /// Writes `f(x)` into `out`.
@@ -169,7 +175,8 @@ pub fn tanh(x: f32) -> f32 {
         * (1.0
             + z * (-1.0 / 3.0
                 + z * (2.0 / 15.0
-                    + z * (-17.0 / 315.0 + z * (62.0 / 2835.0 + z * (-1382.0 / 155_925.0 + z * (21844.0 / 6_081_075.0)))))));
+                    + z * (-17.0 / 315.0
+                        + z * (62.0 / 2835.0 + z * (-1382.0 / 155_925.0 + z * (21844.0 / 6_081_075.0)))))));
     let e = exp(-2.0 * a);
     let ratio = (1.0 - e) / (1.0 + e);
     let t = if a < 0.4 { series } else { ratio };
@@ -304,12 +311,17 @@ mod tests {
                 Box::new(|x: f64| {
                     let k = (2.0 / std::f64::consts::PI).sqrt();
                     let t = (k * (x + 0.044715 * x.powi(3))).tanh();
-                    (0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x))
+                    (
+                        0.5 * x * (1.0 + t),
+                        0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x),
+                    )
                 }),
             ),
             (
                 Pointwise::Silu { beta: 1.5 },
-                Box::new(move |x: f64| (x * sig(1.5 * x), sig(1.5 * x) + 1.5 * x * sig(1.5 * x) * (1.0 - sig(1.5 * x)))),
+                Box::new(move |x: f64| {
+                    (x * sig(1.5 * x), sig(1.5 * x) + 1.5 * x * sig(1.5 * x) * (1.0 - sig(1.5 * x)))
+                }),
             ),
             (
                 Pointwise::ExpLinear { alpha: 1.673_263_2, scale: 1.050_701, width: 1.0 },
@@ -335,8 +347,17 @@ mod tests {
                 let (v, d) = reference(x[i] as f64);
                 // Relative 1e-6 plus absolute 1e-6 (erf's 1.5e-7 times |x| for GELU).
                 assert!(close(value[i], v, 1e-6, 1e-6), "{op:?} value at {}: {} want {v}", x[i], value[i]);
-                assert!(close(derivative[i], d, 1e-6, 1e-6), "{op:?} derivative at {}: {} want {d}", x[i], derivative[i]);
-                assert!((value[i] - plain_value[i]).abs() <= 1e-6 * value[i].abs().max(1.0), "{op:?} paths differ at {}", x[i]);
+                assert!(
+                    close(derivative[i], d, 1e-6, 1e-6),
+                    "{op:?} derivative at {}: {} want {d}",
+                    x[i],
+                    derivative[i]
+                );
+                assert!(
+                    (value[i] - plain_value[i]).abs() <= 1e-6 * value[i].abs().max(1.0),
+                    "{op:?} paths differ at {}",
+                    x[i]
+                );
                 assert!((derivative[i] - plain_derivative[i]).abs() <= 1e-6 * derivative[i].abs().max(1.0));
             }
         }

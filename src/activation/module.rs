@@ -10,8 +10,8 @@ use burn::tensor::activation as act;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::ActivationKind;
-use crate::fused::activation as fused;
 use super::kernels::Pointwise;
+use crate::fused::activation as fused;
 
 /// Constants of SELU, from Klambauer et al. 2017 (the values torch.nn.SELU uses).
 const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;

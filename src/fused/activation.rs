@@ -50,9 +50,7 @@ impl FusedActivation for Flex {
         let input = values(&x);
         let mut out = vec![0.0f32; input.len()];
         if input.len() > PARALLEL_ABOVE {
-            out.par_chunks_mut(CHUNK)
-                .zip(input.par_chunks(CHUNK))
-                .for_each(|(o, i)| kernels::forward(op, i, o));
+            out.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(o, i)| kernels::forward(op, i, o));
         } else {
             kernels::forward(op, input, &mut out);
         }

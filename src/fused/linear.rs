@@ -76,18 +76,11 @@ impl Matrix<'_> {
 
 /// `out (+)= op(lhs) * op(rhs)` for an `m x n` row-major `out`, where op is an
 /// optional transpose; `accumulate` keeps what `out` holds (the bias).
-fn product(
-    out: &mut [f32],
-    n: usize,
-    (lhs, lhs_t): (&Matrix, bool),
-    (rhs, rhs_t): (&Matrix, bool),
-    accumulate: bool,
-) {
+fn product(out: &mut [f32], n: usize, (lhs, lhs_t): (&Matrix, bool), (rhs, rhs_t): (&Matrix, bool), accumulate: bool) {
     let (m, k) = if lhs_t { (lhs.cols, lhs.rows) } else { (lhs.rows, lhs.cols) };
     debug_assert_eq!(if rhs_t { (rhs.cols, rhs.rows) } else { (rhs.rows, rhs.cols) }, (k, n));
     debug_assert_eq!(out.len(), m * n);
-    let parallelism =
-        if m * n * k >= THREADED_FROM { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let parallelism = if m * n * k >= THREADED_FROM { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     let (lhs_cs, lhs_rs) = lhs.strides(lhs_t);
     let (rhs_cs, rhs_rs) = rhs.strides(rhs_t);
     // SAFETY: the pointers cover m x k, k x n and m x n elements with the
@@ -249,7 +242,10 @@ mod tests {
             let same = |a: &[f32], b: &[f32], what: &str| {
                 assert_eq!(a.len(), b.len(), "{what}");
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}] ({batch}x{d_in}x{d_out}): {x} vs {y}");
+                    assert!(
+                        (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{what}[{i}] ({batch}x{d_in}x{d_out}): {x} vs {y}"
+                    );
                 }
             };
             same(&fused.0, &plain.0, "output");

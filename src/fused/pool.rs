@@ -17,9 +17,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::Tensor;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::{contiguous, f32_tensor, values};
@@ -85,10 +85,8 @@ impl FusedMaxPoolBackward for Flex {
         let (x, grad) = (contiguous(&x), contiguous(&grad));
         let (xs, gs) = (values(&x), values(&grad));
         let mut dx = vec![0.0f32; xs.len()];
-        dx.par_chunks_mut(h * w)
-            .zip(xs.par_chunks(h * w).zip(gs.par_chunks(oh * ow)))
-            .with_min_len(16)
-            .for_each(|(dx, (input, grad))| {
+        dx.par_chunks_mut(h * w).zip(xs.par_chunks(h * w).zip(gs.par_chunks(oh * ow))).with_min_len(16).for_each(
+            |(dx, (input, grad))| {
                 for (y, grad_row) in grad.chunks_exact(ow).enumerate() {
                     let (top, bottom) = (&input[2 * y * w..][..2 * ow], &input[(2 * y + 1) * w..][..2 * ow]);
                     let (dx_top, dx_bottom) = dx[2 * y * w..].split_at_mut(w);
@@ -107,7 +105,8 @@ impl FusedMaxPoolBackward for Flex {
                         dx_bottom[2 * x + 1] = if fourth { g } else { 0.0 };
                     }
                 }
-            });
+            },
+        );
         f32_tensor(dx, shape.to_vec())
     }
 }
@@ -156,9 +155,13 @@ mod tests {
             let upstream = Tensor::<4>::from_data(TensorData::new(upstream, [n, c, h / 2, w / 2]), &device);
             let run = |fused: bool| {
                 let x = Tensor::<4>::from_data(TensorData::new(values.clone(), [n, c, h, w]), &device).require_grad();
-                let y = if fused { max_pool_2x2(x.clone()) } else { max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])) };
+                let y =
+                    if fused { max_pool_2x2(x.clone()) } else { max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])) };
                 let grads = (y.clone() * upstream.clone()).sum().backward();
-                (y.into_data().try_to_vec::<f32>().unwrap(), x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap())
+                (
+                    y.into_data().try_to_vec::<f32>().unwrap(),
+                    x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap(),
+                )
             };
             let (fused, plain) = (run(true), run(false));
             assert_eq!(fused.0, plain.0, "output {n}x{c}x{h}x{w}");

@@ -130,7 +130,13 @@ impl Network {
         if !self.convs.is_empty() {
             let mut maps = self.to_image(h);
             for (conv, activation) in self.convs.iter().zip(&self.conv_activations) {
-                maps = self.pool(activation.forward(crate::fused::conv::forward(conv, maps)));
+                let z = crate::fused::conv::forward(conv, maps);
+                maps = if activation.kind() == ActivationKind::Relu && !self.avg_pool {
+                    // The same numbers as pool(relu(z)) in one pass (see the function).
+                    crate::fused::pool::max_pool_2x2_relu(z)
+                } else {
+                    self.pool(activation.forward(z))
+                };
             }
             h = maps.flatten(1, 3);
         }

@@ -37,25 +37,79 @@ pub enum Pointwise {
     },
 }
 
+/// The widest code path this CPU runs (checked once per call; the check is a cached flag).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Path {
+    /// 16 lanes: AVX-512F (with AVX2 and FMA).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    /// 8 lanes: AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// What the target was compiled for (SSE2 on x86-64).
+    Portable,
+}
+
+fn widest_path() -> Path {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        if avx2 && std::arch::is_x86_feature_detected!("avx512f") {
+            return Path::Avx512;
+        }
+        if avx2 {
+            return Path::Avx2;
+        }
+    }
+    Path::Portable
+}
+
 /// Writes `f(x)` into `out`.
 pub fn forward(op: Pointwise, x: &[f32], out: &mut [f32]) {
-    assert_eq!(x.len(), out.len());
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { forward_avx2(op, x, out) };
-    }
-    forward_portable(op, x, out)
+    forward_on(widest_path(), op, x, out)
 }
 
 /// Writes `grad * f'(x)` into `out`.
 pub fn backward(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
-    assert!(x.len() == grad.len() && x.len() == out.len());
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: as above.
-        return unsafe { backward_avx2(op, x, grad, out) };
+    backward_on(widest_path(), op, x, grad, out)
+}
+
+/// The same loops compiled for each path: every path computes the same IEEE
+/// operations in the same order (no fused multiply-add is introduced by the
+/// compiler), so they agree bit for bit (tested).
+fn forward_on(path: Path, op: Pointwise, x: &[f32], out: &mut [f32]) {
+    assert_eq!(x.len(), out.len());
+    match path {
+        // SAFETY: `widest_path` (or the test) chose a path the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { forward_avx512(op, x, out) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { forward_avx2(op, x, out) },
+        Path::Portable => forward_portable(op, x, out),
     }
+}
+
+fn backward_on(path: Path, op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
+    assert!(x.len() == grad.len() && x.len() == out.len());
+    match path {
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { backward_avx512(op, x, grad, out) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { backward_avx2(op, x, grad, out) },
+        Path::Portable => backward_portable(op, x, grad, out),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn forward_avx512(op: Pointwise, x: &[f32], out: &mut [f32]) {
+    forward_portable(op, x, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn backward_avx512(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
     backward_portable(op, x, grad, out)
 }
 
@@ -359,6 +413,50 @@ mod tests {
                     x[i]
                 );
                 assert!((derivative[i] - plain_derivative[i]).abs() <= 1e-6 * derivative[i].abs().max(1.0));
+            }
+        }
+    }
+
+    /// Every code path this CPU has (AVX-512, AVX2, portable) gives the same
+    /// bits for every kind, on the test points plus a tail that is not a
+    /// multiple of any vector width.
+    #[test]
+    fn code_paths_agree_bit_for_bit() {
+        let mut x = points();
+        x.extend((0..37).map(|i| i as f32 * 0.37 - 6.0));
+        let grad: Vec<f32> = (0..x.len()).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let ops = [
+            Pointwise::Sigmoid,
+            Pointwise::Tanh,
+            Pointwise::Gelu,
+            Pointwise::GeluTanh,
+            Pointwise::Silu { beta: 1.5 },
+            Pointwise::ExpLinear { alpha: 1.673_263_2, scale: 1.050_701, width: 1.0 },
+            Pointwise::ExpLinear { alpha: 2.0, scale: 1.0, width: 2.0 },
+        ];
+        let mut paths = vec![Path::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if widest_path() != Path::Portable {
+                paths.push(Path::Avx2);
+            }
+            if widest_path() == Path::Avx512 {
+                paths.push(Path::Avx512);
+            }
+        }
+        for op in ops {
+            let run = |path: Path| {
+                let (mut value, mut derivative) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+                forward_on(path, op, &x, &mut value);
+                backward_on(path, op, &x, &grad, &mut derivative);
+                (
+                    value.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    derivative.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                )
+            };
+            let reference = run(Path::Portable);
+            for &path in &paths[1..] {
+                assert!(run(path) == reference, "{op:?}: {path:?} differs from the portable path");
             }
         }
     }

@@ -23,6 +23,26 @@ pub fn set_for_current_pool(flush: bool) {
     rayon::broadcast(|_| set_this_thread(flush));
 }
 
+/// Whether this thread flushes subnormal results to zero (what `set_this_thread` last set).
+pub fn this_thread() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut csr: u32 = 0;
+        // SAFETY: stmxcsr only reads this thread's SSE control register.
+        unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack)) };
+        csr & (1 << 15) != 0
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let fpcr: u64;
+        // SAFETY: reads this thread's floating-point control register.
+        unsafe { std::arch::asm!("mrs {}, fpcr", out(reg) fpcr, options(nostack)) };
+        fpcr & (1 << 24) != 0
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    false
+}
+
 /// Sets or clears flush-to-zero (results) and denormals-are-zero (inputs) on this thread.
 pub fn set_this_thread(flush: bool) {
     #[cfg(target_arch = "x86_64")]

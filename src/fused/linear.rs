@@ -23,13 +23,19 @@ use burn::tensor::Tensor;
 
 use super::{contiguous, f32_tensor, values};
 
-/// Products of at least this many multiply-adds are split over the pool's
-/// threads: 192^3, burn-flex's own threshold (src/ops/matmul.rs,
-/// `PARALLEL_THRESHOLD`). Measured against 64^3 (3 alternating rounds of
-/// `actbench bench --workloads w1,w4`): splitting the 128 x 128 x 128
-/// products of w4 costs more in waking the pool's other thread than it saves
-/// (w4 34,000-36,000 samples/s at 64^3 against 46,000-55,000 at 192^3).
-const THREADED_FROM: usize = 192 * 192 * 192;
+/// Products of at least this many multiply-adds are cut into blocks of
+/// `BLOCK_ROWS` output rows, one single-threaded `gemm` call each, run by
+/// the spinning team of `team.rs`. Handing the blocks to rayon instead (or
+/// letting gemm thread them, its `Parallelism::Rayon`) was slower for the
+/// 128 x 128 x 128 products of w4 than not splitting at all (w4 34,000-36,000
+/// and 43,000 against 46,000-55,000 samples/s): rayon's workers fall asleep
+/// between products, and waking one costs about as much as half a product.
+const SPLIT_FROM: usize = 64 * 64 * 64;
+
+/// Rows of `out` per block. Fixed, not derived from the thread count: every
+/// output row is computed by the same gemm call whatever the number of
+/// threads, so results do not depend on it (tests/cli.rs runs 1 and 2 threads).
+const BLOCK_ROWS: usize = 64;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedLinear: Backend {
@@ -76,38 +82,55 @@ impl Matrix<'_> {
 
 /// `out (+)= op(lhs) * op(rhs)` for an `m x n` row-major `out`, where op is an
 /// optional transpose; `accumulate` keeps what `out` holds (the bias).
+/// Large products are cut into row blocks run by the team (see `SPLIT_FROM`).
 fn product(out: &mut [f32], n: usize, (lhs, lhs_t): (&Matrix, bool), (rhs, rhs_t): (&Matrix, bool), accumulate: bool) {
     let (m, k) = if lhs_t { (lhs.cols, lhs.rows) } else { (lhs.rows, lhs.cols) };
-    debug_assert_eq!(if rhs_t { (rhs.cols, rhs.rows) } else { (rhs.rows, rhs.cols) }, (k, n));
-    debug_assert_eq!(out.len(), m * n);
-    let parallelism = if m * n * k >= THREADED_FROM { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    assert_eq!(if rhs_t { (rhs.cols, rhs.rows) } else { (rhs.rows, rhs.cols) }, (k, n));
+    assert_eq!(out.len(), m * n);
+    assert_eq!((lhs.data.len(), rhs.data.len()), (lhs.rows * lhs.cols, rhs.rows * rhs.cols));
+    if m == 0 || n == 0 {
+        return;
+    }
     let (lhs_cs, lhs_rs) = lhs.strides(lhs_t);
     let (rhs_cs, rhs_rs) = rhs.strides(rhs_t);
-    // SAFETY: the pointers cover m x k, k x n and m x n elements with the
-    // given strides (asserted shapes above); `out` is not aliased.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs_cs,
-            lhs_rs,
-            rhs.data.as_ptr(),
-            rhs_cs,
-            rhs_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
+    let blocks = if m * n * k >= SPLIT_FROM { m.div_ceil(BLOCK_ROWS) } else { 1 };
+    let rows_per_block = m.div_ceil(blocks);
+    // The blocks' output rows, as an address (shared by the parts; each writes only its own rows).
+    let out_at = out.as_mut_ptr() as usize;
+    let block = |b: usize| {
+        let first = b * rows_per_block;
+        let rows = rows_per_block.min(m.saturating_sub(first));
+        if rows == 0 {
+            return;
+        }
+        // SAFETY: lhs rows first..first + rows (row stride lhs_rs), the whole
+        // rhs and out rows first..first + rows lie inside their slices (shapes
+        // asserted above); no two blocks write the same rows of out.
+        unsafe {
+            gemm::gemm(
+                rows,
+                n,
+                k,
+                (out_at as *mut f32).add(first * n),
+                1,
+                n as isize,
+                accumulate,
+                lhs.data.as_ptr().offset(first as isize * lhs_rs),
+                lhs_cs,
+                lhs_rs,
+                rhs.data.as_ptr(),
+                rhs_cs,
+                rhs_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    };
+    super::team::run(blocks, &block);
 }
 
 fn matrix(t: &FlexTensor) -> Matrix<'_> {

@@ -31,8 +31,9 @@ pub fn parameter_names<M: Module>(module: &M) -> Vec<String> {
     v.names
 }
 
-/// Device-side reductions, three per parameter in visiting order:
-/// sum of squared gradients, max |gradient|, sum of squared weights.
+/// Device-side reductions, two tensors per parameter in visiting order:
+/// `[sum of squared gradients, max |gradient|]` and `[sum of squared weights]`
+/// (three values per parameter once concatenated).
 /// A parameter that received no gradient (everything below a plain step
 /// activation) contributes zeros.
 pub fn gradient_reductions<M: Module>(module: &M, grads: &GradientsParams) -> Vec<Tensor<1>> {
@@ -44,17 +45,11 @@ pub fn gradient_reductions<M: Module>(module: &M, grads: &GradientsParams) -> Ve
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let weight = param.val().inner();
             match self.grads.get::<D>(param.id) {
-                Some(g) => {
-                    self.out.push(g.clone().square().sum());
-                    self.out.push(g.abs().max());
-                }
-                None => {
-                    let zero = Tensor::<1>::zeros([1], &weight.device());
-                    self.out.push(zero.clone());
-                    self.out.push(zero);
-                }
+                // [sum of squares, max |g|] in one op (one pass on flex: src/fused/stats.rs).
+                Some(g) => self.out.push(crate::fused::stats::square_sum_max_abs(g)),
+                None => self.out.push(Tensor::<1>::zeros([2], &weight.device())),
             }
-            self.out.push(weight.square().sum());
+            self.out.push(crate::fused::stats::square_sum_max_abs(weight).slice(0..1));
         }
     }
     let mut v = Reduce { grads, out: Vec::new() };

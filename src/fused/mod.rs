@@ -13,6 +13,7 @@ pub mod activation;
 pub mod conv;
 pub mod linear;
 pub mod pool;
+pub mod stats;
 pub mod team;
 
 use burn::backend::DispatchDevice;

@@ -143,7 +143,9 @@ pub fn run(
             let reductions =
                 if record || clip.is_some() { metrics::gradient_reductions(&model, &grads) } else { Vec::new() };
             if let Some(max_norm) = clip {
-                let sum_sq = Tensor::cat(reductions.iter().step_by(3).cloned().collect(), 0).sum();
+                // Each parameter's squared gradient sum: the first value of its first tensor.
+                let sum_sq =
+                    Tensor::cat(reductions.iter().step_by(2).map(|r| r.clone().slice(0..1)).collect(), 0).sum();
                 grads = metrics::clip_global_norm(&model, grads, sum_sq, max_norm);
             }
             // One device-to-host transfer per step: loss, hits, then (when recorded) the statistics.

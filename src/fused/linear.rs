@@ -226,12 +226,15 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     /// Values and all three gradients of the fused layer against Burn's own
-    /// `Linear::forward` on the same backend, for a small (one thread) and a
-    /// large (threaded) product, with a non-uniform upstream gradient.
+    /// `Linear::forward` on the same backend, for a small product (one block)
+    /// and large ones (cut into row blocks for the team), with a non-uniform
+    /// upstream gradient.
     #[test]
     fn fused_linear_equals_burns_linear() {
         let device = Device::flex().autodiff();
-        for (batch, d_in, d_out) in [(3, 5, 4), (128, 256, 256)] {
+        // One block; 2 even blocks of 64 rows; 3 uneven blocks (54, 54, 52) forward and for
+        // the input gradient, 2 of 48 for the weight gradient.
+        for (batch, d_in, d_out) in [(3, 5, 4), (128, 256, 256), (160, 96, 200)] {
             let values = |n: usize, salt: usize| -> Vec<f32> {
                 (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
             };

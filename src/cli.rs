@@ -460,7 +460,7 @@ fn plot_activations(out: &Path) -> anyhow::Result<()> {
     let device = backend::device(BackendKind::Flex)?;
     // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
     let xs: Vec<f32> = (0..=600).map(|i| -6.0 + 0.02 * i as f32).collect();
-    let curves: Vec<(String, Vec<(f64, f64, f64)>)> = catalog::CATALOG
+    let curves: Vec<crate::report::plots::Shape> = catalog::CATALOG
         .iter()
         .map(|info| {
             let (values, derivatives) = activation::evaluate(ActivationKind::default_for(info), &xs, &device);

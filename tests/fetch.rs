@@ -25,10 +25,13 @@ enum Behaviour {
     DropHalfway,
 }
 
+/// A request's path and its Range header.
+type Request = (String, Option<String>);
+
 struct Server {
     url: String,
     /// (path, Range header) of every request.
-    requests: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
 }
 
 /// The MNIST files gzipped, once per test binary.
@@ -108,10 +111,10 @@ fn read_request(stream: &TcpStream) -> (String, Option<String>) {
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("range") {
-                range = Some(value.trim().to_string());
-            }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("range")
+        {
+            range = Some(value.trim().to_string());
         }
     }
     (path, range)

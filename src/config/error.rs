@@ -18,10 +18,10 @@ impl ConfigError {
         let (line, column) = err.span().map(|span| line_column(text, span.start)).unwrap_or((1, 1));
         let key = key_at(text, err.span().map(|s| s.start));
         let mut message = err.message().trim().replace('\n', " ");
-        if let Some(key) = key {
-            if !message.contains(&format!("`{key}`")) {
-                message = format!("key `{key}`: {message}");
-            }
+        if let Some(key) = key
+            && !message.contains(&format!("`{key}`"))
+        {
+            message = format!("key `{key}`: {message}");
         }
         if message.contains("unknown field `activations`") {
             message.push_str(" (`activations` is a top-level key: move it above the first [section])");

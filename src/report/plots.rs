@@ -132,9 +132,12 @@ fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
 
 // ---------------------------------------------------------------- curves
 
+/// A group's label and, per metric, its band over seeds: (x, mean, low, high) points.
+type CurveGroup = (String, Vec<Vec<(f64, f64, f64, f64)>>);
+
 pub struct Curves {
     /// Per group: its label and, per metric, the band over seeds.
-    groups: Vec<(String, Vec<Vec<(f64, f64, f64, f64)>>)>,
+    groups: Vec<CurveGroup>,
 }
 
 const CURVE_METRICS: [(&str, &str); 4] = [
@@ -236,9 +239,12 @@ impl Plot for Curves {
 
 // --------------------------------------------------------- gradient flow
 
+/// A named series of (x, y) points.
+type Series = (String, Vec<(f64, f64)>);
+
 pub struct GradientFlow {
     /// Per group: label, then per weight parameter its name and (step, mean grad_l2) points.
-    panels: Vec<(String, Vec<(String, Vec<(f64, f64)>)>)>,
+    panels: Vec<(String, Vec<Series>)>,
 }
 
 /// At most this many points per line (steps are averaged in bins beyond it).
@@ -354,9 +360,12 @@ impl Plot for GradientFlow {
 
 // ------------------------------------------------------ dead / saturated
 
+/// One layer's (dead band, saturated band) over epochs.
+type LayerBands = (Vec<(f64, f64)>, Vec<(f64, f64)>);
+
 pub struct DeadSaturated {
     /// Per group: label, then per layer (dead band, saturated band) over epochs.
-    rows: Vec<(String, Vec<(Vec<(f64, f64)>, Vec<(f64, f64)>)>)>,
+    rows: Vec<(String, Vec<LayerBands>)>,
 }
 
 impl DeadSaturated {
@@ -528,9 +537,12 @@ impl Plot for Accuracy {
 
 // ----------------------------------------------------- activation shapes
 
+/// An activation's name and its (x, f(x), f'(x)) points.
+pub type Shape = (String, Vec<(f64, f64, f64)>);
+
 /// Each activation and its derivative on an interval, one panel each.
 pub struct Shapes {
-    pub curves: Vec<(String, Vec<(f64, f64, f64)>)>,
+    pub curves: Vec<Shape>,
 }
 
 impl Plot for Shapes {
@@ -581,7 +593,7 @@ fn shape_grid(n: usize) -> (usize, usize) {
 
 /// All activations' values in one figure.
 pub struct AllShapes {
-    pub curves: Vec<(String, Vec<(f64, f64, f64)>)>,
+    pub curves: Vec<Shape>,
 }
 
 impl Plot for AllShapes {

@@ -303,8 +303,8 @@ pub fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &
     let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
     for start in (0..n).step_by(EVAL_CHUNK) {
         let end = (start + EVAL_CHUNK).min(n);
-        let xs = x.clone().slice([start..end]);
-        let ys = y.clone().slice([start..end]);
+        let xs = x.clone().slice(start..end);
+        let ys = y.clone().slice(start..end);
         let logits = model.forward(xs);
         let loss = loss_fn.forward(logits.clone(), ys.clone()).mul_scalar((end - start) as f64);
         let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(ys).float().sum();

@@ -64,6 +64,12 @@ fn a_cnn_learns_the_digits_and_records_its_convolutions() {
     // The first/last gradient ratio starts at the first convolution.
     let ratios = column(&out.join("summary.csv"), "grad_ratio_first_last");
     assert!(ratios.iter().all(|r| r.parse::<f64>().unwrap() > 0.0), "{ratios:?}");
+    // The report describes the network that ran (digits: split from one pool).
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    let model = "| model | CNN: conv blocks of [8, 16] channels, kernel 3, padding same, 2x2 max pooling; \
+                 then hidden layers [32], init auto |";
+    assert!(report.contains(model), "{report}");
+    assert!(report.contains("| data | digits (test share 0.2, validation share 0.1) |"), "{report}");
 }
 
 #[test]

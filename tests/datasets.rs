@@ -97,6 +97,10 @@ every_steps = 50
     // The normalisation measured on the training set is in the resolved config.
     let resolved = fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(resolved.contains("normalize = \"standard\"") && resolved.contains("mean = [0.1306"), "{resolved}");
+    // MNIST's test set is its own 10000 images, not a share of the pool.
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| data | mnist (its own test set, validation share 0.1) |"), "{report}");
+    assert!(report.contains("| model | MLP, hidden layers [128], init auto |"), "{report}");
 }
 
 /// A data folder holding the given MNIST files (name, bytes).

@@ -179,6 +179,12 @@ impl DatasetKind {
         }
     }
 
+    /// Whether the dataset comes with its own test set (the benchmark files);
+    /// `data.test_split` then does not apply.
+    pub fn has_own_test_set(self) -> bool {
+        matches!(self, DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             DatasetKind::Digits => "digits",
@@ -251,12 +257,30 @@ pub enum Padding {
     Valid,
 }
 
+impl Padding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding::Same => "same",
+            Padding::Valid => "valid",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolKind {
     #[default]
     Max,
     Avg,
+}
+
+impl PoolKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::Max => "max",
+            PoolKind::Avg => "avg",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

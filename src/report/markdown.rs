@@ -7,6 +7,7 @@ use super::aggregate::{AggregateRow, Group};
 use super::load::Results;
 use super::notes::notes;
 use super::plots::PLOTS;
+use crate::config::ModelKind;
 
 pub fn render(results: &Results, groups: &[Group], rows: &[AggregateRow]) -> String {
     let c = &results.config;
@@ -33,14 +34,28 @@ pub fn render(results: &Results, groups: &[Group], rows: &[AggregateRow]) -> Str
     let hidden: Vec<String> = c.model.hidden.iter().map(|h| h.0.to_string()).collect();
     let seconds: f64 = results.summaries.iter().map(|s| s.wall_seconds).sum();
     let _ = writeln!(md, "## Setup\n\n| | |\n|---|---|");
-    let _ = writeln!(
-        md,
-        "| data | {} (test share {}, validation share {}) |",
-        c.data.dataset.name(),
-        c.data.test_split.0,
-        c.data.validation_split.0
-    );
-    let _ = writeln!(md, "| model | MLP, hidden layers [{}], init {} |", hidden.join(", "), c.model.init);
+    let test = if c.data.dataset.has_own_test_set() {
+        "its own test set".to_string()
+    } else {
+        format!("test share {}", c.data.test_split.0)
+    };
+    let _ =
+        writeln!(md, "| data | {} ({test}, validation share {}) |", c.data.dataset.name(), c.data.validation_split.0);
+    let model = match c.model.kind {
+        ModelKind::Mlp => "MLP,".to_string(),
+        ModelKind::Cnn => {
+            let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+            let channels: Vec<usize> = c.model.channels.iter().map(|n| n.0).collect();
+            format!(
+                "CNN: conv blocks of [{}] channels, kernel {}, padding {}, 2x2 {} pooling; then",
+                list(&channels),
+                list(&c.model.kernel_size.0),
+                c.model.padding.name(),
+                c.model.pool.name()
+            )
+        }
+    };
+    let _ = writeln!(md, "| model | {model} hidden layers [{}], init {} |", hidden.join(", "), c.model.init);
     let _ = writeln!(
         md,
         "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",

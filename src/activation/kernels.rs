@@ -39,7 +39,7 @@ pub enum Pointwise {
 
 /// The widest code path this CPU runs (checked once per call; the check is a cached flag).
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Path {
+pub(crate) enum Path {
     /// 16 lanes: AVX-512F (with AVX2 and FMA).
     #[cfg(target_arch = "x86_64")]
     Avx512,
@@ -50,7 +50,7 @@ enum Path {
     Portable,
 }
 
-fn widest_path() -> Path {
+pub(crate) fn widest_path() -> Path {
     #[cfg(target_arch = "x86_64")]
     {
         let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");

@@ -19,6 +19,7 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_
 use burn::tensor::Tensor;
 
 use super::{contiguous, f32_tensor, values};
+use crate::activation::kernels::{Path, widest_path};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedSquareSumMaxAbs: Backend {
@@ -78,19 +79,14 @@ fn reduce_avx2(xs: &[f32]) -> (f32, f32) {
 
 /// The widest path the CPU has (all give the same bits: same operations, same order).
 fn reduce(xs: &[f32]) -> (f32, f32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-        if avx2 && std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the features the function is compiled for.
-            return unsafe { reduce_avx512(xs) };
-        }
-        if avx2 {
-            // SAFETY: as above.
-            return unsafe { reduce_avx2(xs) };
-        }
+    match widest_path() {
+        // SAFETY: `widest_path` checked that the CPU has the features.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { reduce_avx512(xs) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { reduce_avx2(xs) },
+        Path::Portable => reduce_portable(xs),
     }
-    reduce_portable(xs)
 }
 
 impl FusedSquareSumMaxAbs for Flex {

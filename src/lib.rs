@@ -27,6 +27,7 @@ pub mod progress;
 pub mod records;
 pub mod report;
 pub mod rerun;
+pub mod results_dir;
 pub mod rng;
 pub mod stats;
 pub mod train;

@@ -1,0 +1,159 @@
+//! The layout of a results folder, in one place: every file and folder name
+//! that `run` writes and `report`, `check`, `rerun`, the checkpoints and the
+//! tests read. Nothing else in the crate types one of these names.
+//!
+//! ```text
+//! <out>/config.toml            the resolved config (every default written out)
+//! <out>/{epochs,gradients,activations,summary}.csv   the runs' tables, combined in grid order
+//! <out>/aggregate.csv, report.md, plots/             the report (report::ARTIFACTS)
+//! <out>/.actbench.lock         the one writer's PID while it runs
+//! <out>/runs/<id>/manifest.json, the four tables     one finished run
+//! <out>/runs/<id>/checkpoint/  a run in progress (the same tables, the model, the optimizer)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The CSV tables every run writes and the experiment combines, in the
+/// order they are written (the summary last: its presence marks a finished run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// One row per epoch: loss and accuracy (records::EpochRecord).
+    Epochs,
+    /// One row per parameter and recorded step (records::GradientRecord).
+    Gradients,
+    /// One row per hidden layer at initialisation and after every epoch (records::ActivationRecord).
+    Activations,
+    /// One row per run (records::RunSummary).
+    Summary,
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Epochs, Table::Gradients, Table::Activations, Table::Summary];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Table::Epochs => "epochs.csv",
+            Table::Gradients => "gradients.csv",
+            Table::Activations => "activations.csv",
+            Table::Summary => "summary.csv",
+        }
+    }
+}
+
+/// The resolved config, at the top of a results folder.
+pub const CONFIG_FILE: &str = "config.toml";
+/// Statistics across seeds, per group and metric.
+pub const AGGREGATE_FILE: &str = "aggregate.csv";
+/// The Markdown report.
+pub const REPORT_FILE: &str = "report.md";
+/// The figures (SVG and PNG).
+pub const PLOTS_DIR: &str = "plots";
+/// One folder per run, named by its id.
+pub const RUNS_DIR: &str = "runs";
+/// A run's identity and provenance.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// A run in progress keeps its last epoch here (removed when it finishes).
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// Held by the one process writing the folder.
+pub const LOCK_FILE: &str = ".actbench.lock";
+
+/// A results folder (`--out`, by default `results/<experiment name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultsDir {
+    root: PathBuf,
+}
+
+impl ResultsDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+
+    /// A combined table.
+    pub fn table(&self, table: Table) -> PathBuf {
+        self.root.join(table.file_name())
+    }
+
+    pub fn aggregate(&self) -> PathBuf {
+        self.root.join(AGGREGATE_FILE)
+    }
+
+    pub fn report(&self) -> PathBuf {
+        self.root.join(REPORT_FILE)
+    }
+
+    pub fn plots(&self) -> PathBuf {
+        self.root.join(PLOTS_DIR)
+    }
+
+    pub fn lock(&self) -> PathBuf {
+        self.root.join(LOCK_FILE)
+    }
+
+    pub fn runs(&self) -> PathBuf {
+        self.root.join(RUNS_DIR)
+    }
+
+    /// The folder of the run with this id.
+    pub fn run(&self, id: &str) -> RunDir {
+        RunDir::new(self.runs().join(id))
+    }
+}
+
+/// One run's folder (`<out>/runs/<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    dir: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.join(MANIFEST_FILE)
+    }
+
+    /// One of the run's own tables.
+    pub fn table(&self, table: Table) -> PathBuf {
+        self.dir.join(table.file_name())
+    }
+
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT_DIR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct() {
+        let mut names: Vec<&str> = Table::ALL.iter().map(|t| t.file_name()).collect();
+        names.extend([CONFIG_FILE, AGGREGATE_FILE, REPORT_FILE, PLOTS_DIR, RUNS_DIR, MANIFEST_FILE, LOCK_FILE]);
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn a_run_lives_under_runs() {
+        let out = ResultsDir::new("results/x");
+        assert_eq!(out.run("relu-lr0.1-s0").table(Table::Summary), Path::new("results/x/runs/relu-lr0.1-s0/summary.csv"));
+        assert_eq!(out.run("a").checkpoint(), Path::new("results/x/runs/a/checkpoint"));
+    }
+}

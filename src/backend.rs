@@ -29,8 +29,8 @@ pub fn device(kind: BackendKind) -> Result<Device, BackendError> {
 }
 
 /// Whether two runs of the same config and seed give identical numbers on
-/// this backend (seen for flex and ndarray at a fixed thread count,
-/// ../shared/burn-0.22-notes.md; GPU reductions may reorder).
+/// this backend (seen for flex and ndarray at a fixed thread count, in
+/// tests/it/cli.rs and tests/it/cnn.rs; GPU reductions may reorder).
 pub fn is_deterministic(kind: BackendKind) -> bool {
     matches!(kind, BackendKind::Flex | BackendKind::Ndarray)
 }

@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::config::Config;
-use crate::experiment::{CONFIG_FILE, SUMMARY_FILE};
 use crate::records::RunSummary;
+use crate::results_dir::{ResultsDir, Table};
 use crate::stats;
 
 /// One group's verdict.
@@ -67,9 +67,9 @@ struct Groups(BTreeMap<String, Vec<RunSummary>>);
 
 /// Rows of a summary.csv.
 fn load(dir: &Path) -> anyhow::Result<Vec<RunSummary>> {
-    let path = dir.join(SUMMARY_FILE);
+    let path = ResultsDir::new(dir).table(Table::Summary);
     if !path.is_file() {
-        bail!("'{}' holds no {SUMMARY_FILE}: give a folder written by `actbench run`", dir.display());
+        bail!("'{}' holds no {}: give a folder written by `actbench run`", dir.display(), Table::Summary.file_name());
     }
     let rows: Vec<RunSummary> = crate::export::csv::read_rows(&path)?;
     if rows.is_empty() {
@@ -101,7 +101,7 @@ impl Groups {
 }
 
 pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict> {
-    let config = Config::load(&baseline_dir.join(CONFIG_FILE))?;
+    let config = Config::load(&ResultsDir::new(baseline_dir).config())?;
     let tolerances = &config.check;
     let (base_rows, current_rows) = (load(baseline_dir)?, load(current_dir)?);
     let mut lrs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::export::csv::{self, read_rows as read};
 use crate::model::Network;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord};
+use crate::results_dir::Table;
 
 const STATE: &str = "state.json";
 const MODEL: &str = "model";
@@ -57,9 +58,9 @@ pub fn save(
     fs::create_dir_all(&next)?;
     model.clone().save_file(next.join(MODEL)).map_err(|e| anyhow::anyhow!("model: {e:?}"))?;
     optim.save(next.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("optimizer: {e:?}"))?;
-    csv::write_rows(&next.join("epochs.csv"), epochs)?;
-    csv::write_rows(&next.join("gradients.csv"), gradients)?;
-    csv::write_rows(&next.join("activations.csv"), activations)?;
+    csv::write_rows(&next.join(Table::Epochs.file_name()), epochs)?;
+    csv::write_rows(&next.join(Table::Gradients.file_name()), gradients)?;
+    csv::write_rows(&next.join(Table::Activations.file_name()), activations)?;
     // The state last: a folder without it is not a checkpoint.
     fs::write(next.join(STATE), serde_json::to_string(state)?)?;
     let _ = fs::remove_dir_all(dir);
@@ -75,29 +76,41 @@ pub fn load(
     model: Network,
     optim: ModuleOptimizer,
 ) -> (Network, ModuleOptimizer, Option<Checkpoint>) {
-    let Some(state) = fs::read_to_string(dir.join(STATE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<State>(&text).ok())
-        .filter(|s| s.config_hash == config_hash)
-    else {
+    let Ok(text) = fs::read_to_string(dir.join(STATE)) else {
         return (model, optim, None);
+    };
+    let state = match serde_json::from_str::<State>(&text) {
+        Ok(state) if state.config_hash == config_hash => state,
+        // A checkpoint of another config (the config changed): not this run's.
+        Ok(_) => return (model, optim, None),
+        Err(e) => {
+            warn_damaged(dir, &e.to_string());
+            return (model, optim, None);
+        }
     };
     let loaded = (|| -> anyhow::Result<(Network, ModuleOptimizer, Checkpoint)> {
         let model = model.clone().try_load_file(dir.join(MODEL)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let optim = optim.clone().load(dir.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let checkpoint = Checkpoint {
-            epochs: read(&dir.join("epochs.csv"))?,
-            gradients: read(&dir.join("gradients.csv"))?,
-            activations: read(&dir.join("activations.csv"))?,
+            epochs: read(&dir.join(Table::Epochs.file_name()))?,
+            gradients: read(&dir.join(Table::Gradients.file_name()))?,
+            activations: read(&dir.join(Table::Activations.file_name()))?,
             state,
         };
         Ok((model, optim, checkpoint))
     })();
     match loaded {
         Ok((model, optim, checkpoint)) => (model, optim, Some(checkpoint)),
-        // A damaged checkpoint: start the run over rather than fail it.
-        Err(_) => (model, optim, None),
+        // A damaged checkpoint: start the run over rather than fail it, and say so.
+        Err(e) => {
+            warn_damaged(dir, &format!("{e:#}"));
+            (model, optim, None)
+        }
     }
+}
+
+fn warn_damaged(dir: &Path, why: &str) {
+    eprintln!("warning: checkpoint '{}' is damaged ({why}); the run starts over", dir.display());
 }
 
 pub fn remove(dir: &Path) {

@@ -1,5 +1,6 @@
-//! The command line: argument parsing and the commands' output. The work is
-//! done by `experiment` and `activation`.
+//! The command line: argument parsing, one dispatch of every command (each
+//! returns its exit code), and the commands' output. The work is done by
+//! `run`, `report`, `check`, `rerun`, `activation`, `fetch` and `bench`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,11 +10,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::activation::{self, ActivationKind, catalog};
 use crate::backend;
-use crate::config::{BackendKind, Config, DatasetKind};
+use crate::config::{BackendKind, Config};
+use crate::data::DatasetKind;
 use crate::data::files;
-use crate::experiment::{self, Options};
 use crate::progress::Mode;
 use crate::records::RunSummary;
+use crate::results_dir::ResultsDir;
+use crate::run::Options;
 
 /// Folder searched for a config given by bare name.
 const CONFIG_DIR: &str = "configs";
@@ -178,23 +181,49 @@ struct ActivationsArgs {
     backend: BackendArg,
 }
 
-/// Runs the command line; `Ok(code)` is the exit code to end with.
-pub fn main() -> anyhow::Result<ExitCode> {
+impl Command {
+    /// The exit code of a failure: `check` keeps 1 for a regression and
+    /// says 2 for bad input, so CI can tell the two apart.
+    fn failure_code(&self) -> u8 {
+        match self {
+            Command::Check(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Runs the command line and gives the exit code to end with; an error is
+/// printed as one `Error: ...` line.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Check(args)) = &cli.command {
-        return Ok(match check(args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(err) => {
-                eprintln!("Error: {err:#}");
-                ExitCode::from(2)
-            }
-        });
+    let command = cli.command.unwrap_or(Command::Run(cli.run));
+    let failure = command.failure_code();
+    match dispatch(command) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::from(failure)
+        }
     }
-    if let Some(Command::Rerun(args)) = &cli.command {
-        return rerun(args);
+}
+
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => run(args),
+        Command::Activations(args) => activations(args),
+        Command::Report(args) => report(&args),
+        Command::PlotActivations(args) => plot_activations(&args.out),
+        Command::Check(args) => check(&args),
+        Command::Rerun(args) => rerun(&args),
+        Command::Fetch(args) => fetch(&args),
+        Command::Bench(args) => bench(&args),
     }
-    command(cli).map(|()| ExitCode::SUCCESS)
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    crate::report::build(&args.dir)?;
+    println!("wrote aggregate.csv, plots/ and report.md in {}", args.dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
@@ -218,37 +247,20 @@ fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check(args: &CheckArgs) -> anyhow::Result<bool> {
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let current = match &args.current {
         Some(dir) => dir.clone(),
         None => {
-            let config = Config::load(&args.baseline.join(crate::experiment::CONFIG_FILE))?;
+            let config = Config::load(&ResultsDir::new(&args.baseline).config())?;
             Path::new("results").join(config.experiment.name)
         }
     };
     let verdict = crate::check::check(&args.baseline, &current)?;
     print!("{}", verdict.table());
-    Ok(verdict.passed())
+    Ok(if verdict.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn command(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Some(Command::Run(args)) => run(args),
-        Some(Command::Activations(args)) => activations(args),
-        Some(Command::Report(args)) => {
-            crate::report::build(&args.dir)?;
-            println!("wrote aggregate.csv, plots/ and report.md in {}", args.dir.display());
-            Ok(())
-        }
-        Some(Command::PlotActivations(args)) => plot_activations(&args.out),
-        Some(Command::Fetch(args)) => fetch(&args),
-        Some(Command::Bench(args)) => bench(&args),
-        Some(Command::Check(_) | Command::Rerun(_)) => unreachable!("handled in main"),
-        None => run(cli.run),
-    }
-}
-
-fn run(args: RunArgs) -> anyhow::Result<()> {
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Some(given) = args.config else {
         bail!("no experiment given: try `actbench --config relu_vs_sigmoid.toml` (configs/ holds the examples)");
     };
@@ -259,7 +271,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let data_dir = files::data_dir(args.data_dir.as_deref());
     let mut command_line =
         format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
-    if config.data.dataset.image().is_some() && config.data.dataset != DatasetKind::Digits {
+    if config.data.dataset.files().is_some() {
         command_line.push_str(&format!(" --data-dir {}", data_dir.display()));
     }
     let options = Options {
@@ -272,7 +284,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         jobs: args.jobs as usize,
     };
     crate::interrupt::install();
-    let outcome = experiment::run(&config, &options)?;
+    let outcome = crate::run::run(&config, &options)?;
     if !args.quiet {
         print_table(&outcome.summaries);
         println!(
@@ -283,10 +295,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             out.display()
         );
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let device = backend::device(args.backend.into())?;
     crate::interrupt::install();
     let rows = crate::bench::run(&args.workloads, args.repeats, &device, &mut |line| eprintln!("{line}"))?;
@@ -301,14 +313,13 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.csv {
         crate::export::csv::write_rows(path, &rows).with_context(|| format!("cannot write '{}'", path.display()))?;
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
-    let downloadable = [DatasetKind::Mnist, DatasetKind::FashionMnist, DatasetKind::Cifar10];
+fn fetch(args: &FetchArgs) -> anyhow::Result<ExitCode> {
+    let downloadable: Vec<DatasetKind> = DatasetKind::all().filter(|d| d.files().is_some()).collect();
     let names: Vec<&str> = downloadable.iter().map(|d| d.name()).collect();
-    let wanted = args.dataset.replace('-', "_");
-    let Some(&dataset) = downloadable.iter().find(|d| d.name() == wanted) else {
+    let Some(dataset) = DatasetKind::lookup(&args.dataset).filter(|d| downloadable.contains(d)) else {
         bail!("unknown dataset `{}`: fetch one of {}", args.dataset, names.join(", "));
     };
     let data_dir = files::data_dir(args.data_dir.as_deref());
@@ -329,7 +340,7 @@ fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
             files::dataset_dir(&data_dir, dataset).display()
         );
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `given` as is if it exists; else, for a bare name, `configs/<name>` (with
@@ -393,18 +404,18 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-fn activations(args: ActivationsArgs) -> anyhow::Result<()> {
+fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
     if args.properties {
         let device = backend::device(args.backend.into())?;
         print!("{}", crate::activation::properties::table(&device));
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     if !args.csv {
         if args.points.is_some() {
             bail!("--points goes with --csv: try `actbench activations --csv --points \"-3,0,3\"`");
         }
         print_catalog();
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let points = match &args.points {
         Some(text) => parse_points(text)?,
@@ -420,7 +431,7 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<()> {
         }
     }
     print!("{out}");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_points(text: &str) -> anyhow::Result<Vec<f32>> {
@@ -455,7 +466,7 @@ fn print_catalog() {
     }
 }
 
-fn plot_activations(out: &Path) -> anyhow::Result<()> {
+fn plot_activations(out: &Path) -> anyhow::Result<ExitCode> {
     use crate::report::plots;
     let device = backend::device(BackendKind::Flex)?;
     // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
@@ -472,5 +483,5 @@ fn plot_activations(out: &Path) -> anyhow::Result<()> {
     plots::save(&plots::Shapes { curves: curves.clone() }, out, "activations")?;
     plots::save(&plots::AllShapes { curves }, out, "all_activations")?;
     println!("wrote activations.svg/.png and all_activations.svg/.png in {}", out.display());
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -17,25 +17,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use md5::{Digest, Md5};
 
-use crate::config::DatasetKind;
-use crate::data::{cifar, files, idx};
+use crate::data::catalog::Download;
+use crate::data::{DatasetKind, files};
 use crate::export::atomic;
 
 /// Tries per address before moving to the next mirror; each try resumes.
 const ATTEMPTS: usize = 3;
-
-/// Mirrors of MNIST: PyTorch's copy (torchvision's first choice) and
-/// Google's CVDF copy (TensorFlow's); the original yann.lecun.com address
-/// now often refuses downloads.
-const MNIST_MIRRORS: &[&str] =
-    &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"];
-/// Zalando's own bucket (the address in github.com/zalandoresearch/fashion-mnist).
-const FASHION_MNIST_MIRRORS: &[&str] = &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"];
-/// The authors' page, www.cs.toronto.edu/~kriz/cifar.html (no mirror).
-const CIFAR10_MIRRORS: &[&str] = &["https://www.cs.toronto.edu/~kriz/"];
-const CIFAR10_ARCHIVE: &str = "cifar-10-binary.tar.gz";
-/// The MD5 published on the CIFAR page (its only published checksum).
-const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
 
 /// What one `fetch` did, file by file.
 #[derive(Debug, Default)]
@@ -44,14 +31,10 @@ pub struct Fetched {
     pub already_there: Vec<PathBuf>,
 }
 
-/// The canonical addresses of a dataset's files.
+/// The canonical addresses of a dataset's files (none for a dataset that is
+/// built in or generated).
 pub fn mirrors(dataset: DatasetKind) -> &'static [&'static str] {
-    match dataset {
-        DatasetKind::Mnist => MNIST_MIRRORS,
-        DatasetKind::FashionMnist => FASHION_MNIST_MIRRORS,
-        DatasetKind::Cifar10 => CIFAR10_MIRRORS,
-        _ => &[],
-    }
+    dataset.files().map_or(&[], |files| files.mirrors)
 }
 
 /// Fetches `dataset` into `<data_dir>/<dataset>/`; `mirrors` replaces the
@@ -62,21 +45,21 @@ pub fn fetch(
     mirrors: &[String],
     log: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Fetched> {
+    let Some(files) = dataset.files() else {
+        bail!("dataset `{}` is not downloaded: it is built in or generated from the seed", dataset.name());
+    };
     let bases: Vec<String> = if mirrors.is_empty() {
-        self::mirrors(dataset).iter().map(|m| m.to_string()).collect()
+        files.mirrors.iter().map(|m| m.to_string()).collect()
     } else {
         mirrors.iter().map(|m| if m.ends_with('/') { m.clone() } else { format!("{m}/") }).collect()
     };
-    if bases.is_empty() {
-        bail!("dataset `{}` is not downloaded: it is built in or generated from the seed", dataset.name());
-    }
     let dir = files::dataset_dir(data_dir, dataset);
     fs::create_dir_all(dir.join(PARTS)).with_context(|| format!("cannot create data folder '{}'", dir.display()))?;
     let agent = agent();
     let mut fetched = Fetched::default();
-    match dataset {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => {
-            for (name, sha256) in idx::files_of(dataset).all() {
+    match files.download {
+        Download::GzipEach(list) => {
+            for &(name, sha256) in list {
                 let dest = dir.join(name);
                 if fs::read(&dest).is_ok_and(|b| files::sha256_hex(&b) == sha256) {
                     log(&format!("{name}: already there, checksum ok"));
@@ -99,19 +82,18 @@ pub fn fetch(
                 fetched.written.push(dest);
             }
         }
-        DatasetKind::Cifar10 => {
-            let names: Vec<&str> = cifar::TRAIN_FILES.iter().copied().chain([cifar::TEST_FILE]).collect();
+        Download::Archive { name: archive, md5, members: names } => {
             if names.iter().all(|n| dir.join(n).is_file()) {
-                log("all six batch files already there");
+                log(&format!("all {} files already there", names.len()));
                 fetched.already_there.extend(names.iter().map(|n| dir.join(n)));
                 return Ok(fetched);
             }
-            let members = from_mirrors(&agent, &bases, CIFAR10_ARCHIVE, &dir, log, |part| {
+            let members = from_mirrors(&agent, &bases, archive, &dir, log, |part| {
                 let found = files::hex(&Md5::digest(fs::read(part)?));
-                if found != CIFAR10_MD5 {
-                    bail!("MD5 is {found}, expected {CIFAR10_MD5}");
+                if found != md5 {
+                    bail!("MD5 is {found}, expected {md5}");
                 }
-                unpack(part, &names)
+                unpack(part, names)
             })?;
             for (name, bytes) in members {
                 let dest = dir.join(name);
@@ -120,7 +102,6 @@ pub fn fetch(
                 fetched.written.push(dest);
             }
         }
-        _ => unreachable!("only downloadable datasets have mirrors"),
     }
     let _ = fs::remove_dir(dir.join(PARTS)); // only when empty
     Ok(fetched)

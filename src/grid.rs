@@ -23,7 +23,7 @@ pub fn expand(config: &Config) -> Vec<RunSpec> {
     let mut runs = Vec::new();
     for entry in &config.activations {
         let lrs = entry.lr.as_ref().unwrap_or(&config.training.lr);
-        let init = entry.init.unwrap_or(config.model.init).resolve(entry.kind);
+        let init = crate::model::resolve_init(entry.init.unwrap_or(config.model.init), entry.kind);
         for &lr in &lrs.0 {
             for &seed in &config.experiment.seeds.0 {
                 let mut id = entry.kind.name().to_string();

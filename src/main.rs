@@ -1,11 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match actbench::cli::main() {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("Error: {err:#}");
-            ExitCode::from(1)
-        }
-    }
+    actbench::cli::main()
 }

@@ -2,8 +2,9 @@
 //! (`layers.0.weight`), and global-norm gradient clipping.
 //!
 //! The reductions of all parameters are queued on the device and read back
-//! together with the loss in one transfer per step (`train::step_scalars`),
-//! not one sync per parameter.
+//! together with the loss in one transfer per step (the training loop's
+//! `read` of one concatenated tensor, src/train/mod.rs), not one sync per
+//! parameter.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -120,7 +121,7 @@ mod tests {
             conv: None,
             hidden: vec![4, 4],
             classes: 2,
-            activation: ActivationKind::Tanh,
+            activation: ActivationKind::with("tanh", &[]).unwrap(),
             init: InitScheme::Glorot,
         };
         let model = Network::new(&spec, 7, &device);

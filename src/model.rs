@@ -2,8 +2,9 @@
 //! LeNet-style), then hidden linear layers each followed by the activation,
 //! then a linear output (softmax lives in the cross-entropy loss). With no
 //! convolution block it is the plain MLP. Weights are drawn on the host from
-//! the run's seed, so every backend starts from the same numbers (wgpu's own
-//! generator differs: ../shared/burn-0.22-notes.md).
+//! the run's seed, so every backend starts from the same numbers (Burn's
+//! device generator gives the same weights on flex and ndarray for a seed,
+//! but other numbers on wgpu).
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -13,12 +14,24 @@ use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
+use crate::activation::catalog::AutoInit;
 use crate::activation::{Activation, ActivationKind};
-use crate::config::{InitScheme, Padding, PoolKind};
+use crate::config::{self, InitScheme, Padding, PoolKind};
 use crate::rng::{self, Stream};
 
 /// Pooling window and stride of every convolution block (LeNet's 2x2).
-pub const POOL: usize = 2;
+pub const POOL: usize = config::POOL;
+
+/// The concrete scheme of `scheme` for an activation: `auto` becomes the
+/// activation's own (its catalog entry's `auto_init`).
+pub fn resolve_init(scheme: InitScheme, kind: ActivationKind) -> InitScheme {
+    match (scheme, kind.info().auto_init) {
+        (InitScheme::Auto, AutoInit::He) => InitScheme::He,
+        (InitScheme::Auto, AutoInit::Lecun) => InitScheme::Lecun,
+        (InitScheme::Auto, AutoInit::Glorot) => InitScheme::Glorot,
+        (other, _) => other,
+    }
+}
 
 #[derive(Module, Debug)]
 pub struct Network {
@@ -55,22 +68,7 @@ impl ConvSpec {
     /// `[channels, height, width]` after each block, or the first block
     /// (0-based) whose output would be empty.
     pub fn shapes(&self) -> Result<Vec<[usize; 3]>, usize> {
-        let [_, mut h, mut w] = self.image;
-        let mut shapes = Vec::with_capacity(self.channels.len());
-        for (i, (&c, &k)) in self.channels.iter().zip(&self.kernel_sizes).enumerate() {
-            if self.padding == Padding::Valid {
-                if h < k || w < k {
-                    return Err(i);
-                }
-                (h, w) = (h - k + 1, w - k + 1);
-            }
-            (h, w) = (h / POOL, w / POOL);
-            if h == 0 || w == 0 {
-                return Err(i);
-            }
-            shapes.push([c, h, w]);
-        }
-        Ok(shapes)
+        config::conv_shapes(self.image, &self.channels, &self.kernel_sizes, self.padding)
     }
 
     /// Features that reach the first linear layer.
@@ -131,7 +129,7 @@ impl Network {
             let mut maps = self.to_image(h);
             for (conv, activation) in self.convs.iter().zip(&self.conv_activations) {
                 let z = crate::fused::conv::forward(conv, maps);
-                maps = if activation.kind() == ActivationKind::Relu && !self.avg_pool {
+                maps = if activation.kind().name() == "relu" && !self.avg_pool {
                     // The same numbers as pool(relu(z)) in one pass (see the function).
                     crate::fused::pool::max_pool_2x2_relu(z)
                 } else {

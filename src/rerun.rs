@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::{BackendKind, Config};
-use crate::experiment::{
-    self, ACTIVATIONS_FILE, EPOCHS_FILE, GRADIENTS_FILE, MANIFEST_FILE, Options, RUNS_DIR, SUMMARY_FILE,
-};
 use crate::manifest;
 use crate::progress::Mode;
+use crate::results_dir::{ResultsDir, RunDir, Table};
+use crate::run::{self, Options};
 
 pub struct Rerun {
     pub run_id: String,
@@ -20,7 +19,8 @@ pub struct Rerun {
 }
 
 pub fn rerun(run_dir: &Path, out: &Path, data_dir: &Path) -> anyhow::Result<Rerun> {
-    let path = run_dir.join(MANIFEST_FILE);
+    let given = RunDir::new(run_dir);
+    let path = given.manifest();
     let manifest = manifest::read(&path).with_context(|| {
         format!("'{}' is missing or unreadable: give a run folder such as results/NAME/runs/RUN_ID", path.display())
     })?;
@@ -39,12 +39,12 @@ pub fn rerun(run_dir: &Path, out: &Path, data_dir: &Path) -> anyhow::Result<Reru
         data_dir: data_dir.to_path_buf(),
         jobs: 1,
     };
-    experiment::run(&config, &options)?;
-    let again = out.join(RUNS_DIR).join(&manifest.run_id);
+    run::run(&config, &options)?;
+    let again = ResultsDir::new(out).run(&manifest.run_id);
     let mut differences = Vec::new();
-    for file in [EPOCHS_FILE, GRADIENTS_FILE, ACTIVATIONS_FILE, SUMMARY_FILE] {
-        if let Some(diff) = first_difference(&run_dir.join(file), &again.join(file))? {
-            differences.push(format!("{file}: {diff}"));
+    for table in Table::ALL {
+        if let Some(diff) = first_difference(&given.table(table), &again.table(table))? {
+            differences.push(format!("{}: {diff}", table.file_name()));
         }
     }
     Ok(Rerun { run_id: manifest.run_id, differences, out: out.to_path_buf() })

@@ -30,7 +30,7 @@ pub enum Table {
 impl Table {
     pub const ALL: [Table; 4] = [Table::Epochs, Table::Gradients, Table::Activations, Table::Summary];
 
-    pub fn file_name(self) -> &'static str {
+    pub const fn file_name(self) -> &'static str {
         match self {
             Table::Epochs => "epochs.csv",
             Table::Gradients => "gradients.csv",
@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn a_run_lives_under_runs() {
         let out = ResultsDir::new("results/x");
-        assert_eq!(out.run("relu-lr0.1-s0").table(Table::Summary), Path::new("results/x/runs/relu-lr0.1-s0/summary.csv"));
+        assert_eq!(
+            out.run("relu-lr0.1-s0").table(Table::Summary),
+            Path::new("results/x/runs/relu-lr0.1-s0/summary.csv")
+        );
         assert_eq!(out.run("a").checkpoint(), Path::new("results/x/runs/a/checkpoint"));
     }
 }

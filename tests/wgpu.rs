@@ -8,6 +8,7 @@
 use std::fs;
 use std::path::Path;
 
+#[path = "it/common.rs"]
 mod common;
 use common::{TempDir, actbench};
 

@@ -1,55 +1,29 @@
-//! [`ActivationKind`]: which activation, with its parameters resolved. Plain
-//! data (candle's style): `module.rs` turns it into computation with one
-//! `match`, the config parser builds it from a name or a table.
+//! [`ActivationKind`]: a catalog entry with its parameters' values. Plain
+//! data (candle's style): `module.rs` turns it into computation, the config
+//! parser builds it from a name or a table.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::catalog::{self, ActivationInfo, ParamDefault};
+use super::catalog::{self, ActivationInfo, MAX_PARAMS, ParamDefault, Rule};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ActivationKind {
-    Identity,
-    Step {
-        straight_through: bool,
-    },
-    Sigmoid,
-    Tanh,
-    Relu,
-    LeakyRelu {
-        slope: f64,
-    },
-    /// `slope`: the learned slope's initial value.
-    PRelu {
-        slope: f64,
-    },
-    Elu {
-        alpha: f64,
-    },
-    Selu,
-    Celu {
-        alpha: f64,
-    },
-    Gelu,
-    GeluTanh,
-    Silu {
-        beta: f64,
-    },
-    Mish,
-    Softplus {
-        beta: f64,
-        threshold: f64,
-    },
-    Softsign,
-    HardSigmoid,
-    HardSwish,
-    HardTanh {
-        min: f64,
-        max: f64,
-    },
-    Relu6,
-    LogSigmoid,
-    Tanhshrink,
+/// Which activation, with every parameter resolved (booleans held as 0 or 1).
+#[derive(Clone, Copy)]
+pub struct ActivationKind {
+    info: &'static ActivationInfo,
+    values: [f64; MAX_PARAMS],
+}
+
+impl PartialEq for ActivationKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.info.name == other.info.name && self.values == other.values
+    }
+}
+
+impl fmt::Debug for ActivationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
 }
 
 /// A parameter value as written in a config.
@@ -102,103 +76,90 @@ impl ActivationKind {
                 return Err(KindError::UnknownParam { activation: info.name, param: key.clone(), allowed });
             }
         }
-        let p = Params { info, given };
-        let kind = match info.name {
-            "identity" => Self::Identity,
-            "step" => Self::Step { straight_through: p.flag("straight_through")? },
-            "sigmoid" => Self::Sigmoid,
-            "tanh" => Self::Tanh,
-            "relu" => Self::Relu,
-            "leaky_relu" => Self::LeakyRelu { slope: p.float("slope")? },
-            "prelu" => Self::PRelu { slope: p.float("slope")? },
-            "elu" => Self::Elu { alpha: p.float("alpha")? },
-            "selu" => Self::Selu,
-            "celu" => Self::Celu { alpha: p.nonzero("alpha")? },
-            "gelu" => Self::Gelu,
-            "gelu_tanh" => Self::GeluTanh,
-            "silu" => Self::Silu { beta: p.float("beta")? },
-            "mish" => Self::Mish,
-            "softplus" => Self::Softplus { beta: p.positive("beta")?, threshold: p.float("threshold")? },
-            "softsign" => Self::Softsign,
-            "hard_sigmoid" => Self::HardSigmoid,
-            "hard_swish" => Self::HardSwish,
-            "hard_tanh" => {
-                let (min, max) = (p.float("min")?, p.float("max")?);
-                if min >= max {
-                    return Err(KindError::BadValue {
-                        activation: info.name,
-                        param: "min",
-                        reason: "must be below `max`",
-                    });
+        let mut values = [0.0; MAX_PARAMS];
+        for (slot, param) in values.iter_mut().zip(info.params) {
+            let wrong = |expected| KindError::WrongType { activation: info.name, param: param.name.into(), expected };
+            *slot = match (given.get(param.name).copied(), param.default) {
+                (Some(ParamValue::Float(v)), ParamDefault::Float(_)) | (None, ParamDefault::Float(v)) => v,
+                (Some(ParamValue::Bool(b)), ParamDefault::Bool(_)) | (None, ParamDefault::Bool(b)) => {
+                    f64::from(u8::from(b))
                 }
-                Self::HardTanh { min, max }
-            }
-            "relu6" => Self::Relu6,
-            "log_sigmoid" => Self::LogSigmoid,
-            "tanhshrink" => Self::Tanhshrink,
-            other => unreachable!("catalog entry `{other}` has no ActivationKind"),
-        };
-        Ok(kind)
+                (Some(_), ParamDefault::Float(_)) => return Err(wrong("number")),
+                (Some(_), ParamDefault::Bool(_)) => return Err(wrong("boolean (true or false)")),
+            };
+            let reason = match param.rule {
+                Rule::Positive if *slot <= 0.0 => "must be > 0",
+                Rule::NonZero if *slot == 0.0 => "must not be 0",
+                _ => continue,
+            };
+            return Err(KindError::BadValue { activation: info.name, param: param.name, reason });
+        }
+        if let Some(Err((param, reason))) = info.check.map(|check| check(&values)) {
+            return Err(KindError::BadValue { activation: info.name, param, reason });
+        }
+        Ok(Self { info, values })
+    }
+
+    /// A built-in by name with some parameters, for code and tests:
+    /// `ActivationKind::with("leaky_relu", &[("slope", 0.2)])`; booleans as 0 or 1.
+    pub fn with(name: &str, params: &[(&str, f64)]) -> Result<Self, KindError> {
+        let info = catalog::lookup(name).ok_or_else(|| KindError::UnknownName {
+            name: name.to_string(),
+            suggestion: String::new(),
+            known: catalog::names().join(", "),
+        })?;
+        let given = params
+            .iter()
+            .map(|&(key, v)| {
+                let value = match info.params.iter().find(|p| p.name == key).map(|p| p.default) {
+                    Some(ParamDefault::Bool(_)) => ParamValue::Bool(v != 0.0),
+                    _ => ParamValue::Float(v),
+                };
+                (key.to_string(), value)
+            })
+            .collect();
+        Self::from_parts(name, &given)
     }
 
     /// The built-in activation with all parameters at their defaults.
-    pub fn default_for(info: &ActivationInfo) -> Self {
+    pub fn default_for(info: &'static ActivationInfo) -> Self {
         Self::from_parts(info.name, &BTreeMap::new()).expect("catalog defaults are valid")
     }
 
     pub fn info(&self) -> &'static ActivationInfo {
-        catalog::lookup(self.name()).expect("every kind is in the catalog")
+        self.info
     }
 
     /// Canonical name, as in the catalog.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::Identity => "identity",
-            Self::Step { .. } => "step",
-            Self::Sigmoid => "sigmoid",
-            Self::Tanh => "tanh",
-            Self::Relu => "relu",
-            Self::LeakyRelu { .. } => "leaky_relu",
-            Self::PRelu { .. } => "prelu",
-            Self::Elu { .. } => "elu",
-            Self::Selu => "selu",
-            Self::Celu { .. } => "celu",
-            Self::Gelu => "gelu",
-            Self::GeluTanh => "gelu_tanh",
-            Self::Silu { .. } => "silu",
-            Self::Mish => "mish",
-            Self::Softplus { .. } => "softplus",
-            Self::Softsign => "softsign",
-            Self::HardSigmoid => "hard_sigmoid",
-            Self::HardSwish => "hard_swish",
-            Self::HardTanh { .. } => "hard_tanh",
-            Self::Relu6 => "relu6",
-            Self::LogSigmoid => "log_sigmoid",
-            Self::Tanhshrink => "tanhshrink",
-        }
+        self.info.name
+    }
+
+    /// The parameters' values in catalog order, as the forward pass sees them.
+    pub fn values(&self) -> &[f64; MAX_PARAMS] {
+        &self.values
     }
 
     /// Every parameter with its value, in catalog order.
     pub fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        use ParamValue::{Bool, Float};
-        match *self {
-            Self::Step { straight_through } => vec![("straight_through", Bool(straight_through))],
-            Self::LeakyRelu { slope } => vec![("slope", Float(slope))],
-            Self::PRelu { slope } => vec![("slope", Float(slope))],
-            Self::Elu { alpha } | Self::Celu { alpha } => vec![("alpha", Float(alpha))],
-            Self::Silu { beta } => vec![("beta", Float(beta))],
-            Self::Softplus { beta, threshold } => {
-                vec![("beta", Float(beta)), ("threshold", Float(threshold))]
-            }
-            Self::HardTanh { min, max } => vec![("min", Float(min)), ("max", Float(max))],
-            _ => vec![],
-        }
+        self.info
+            .params
+            .iter()
+            .zip(self.values)
+            .map(|(p, v)| {
+                let value = match p.default {
+                    ParamDefault::Float(_) => ParamValue::Float(v),
+                    ParamDefault::Bool(_) => ParamValue::Bool(v != 0.0),
+                };
+                (p.name, value)
+            })
+            .collect()
     }
 
     /// Parameters that differ from their defaults, as `slope=0.1;beta=2`
     /// (empty when all are defaults).
     pub fn params_string(&self) -> String {
-        let defaults = Self::default_for(self.info()).params();
+        let defaults = Self::default_for(self.info).params();
         self.params()
             .iter()
             .zip(defaults.iter())
@@ -216,75 +177,6 @@ impl ActivationKind {
             self.name().to_string()
         } else {
             format!("{}({})", self.name(), params.replace(';', ","))
-        }
-    }
-
-    /// Activations whose positive side is linear (ReLU family): they take He
-    /// initialisation by default (He et al. 2015).
-    pub fn is_relu_family(&self) -> bool {
-        matches!(
-            self,
-            Self::Relu
-                | Self::LeakyRelu { .. }
-                | Self::PRelu { .. }
-                | Self::Elu { .. }
-                | Self::Celu { .. }
-                | Self::Relu6
-                | Self::Gelu
-                | Self::GeluTanh
-                | Self::Silu { .. }
-                | Self::Mish
-                | Self::HardSwish
-                | Self::Softplus { .. }
-        )
-    }
-}
-
-struct Params<'a> {
-    info: &'static ActivationInfo,
-    given: &'a BTreeMap<String, ParamValue>,
-}
-
-impl Params<'_> {
-    fn default_of(&self, name: &str) -> ParamDefault {
-        self.info.params.iter().find(|p| p.name == name).map(|p| p.default).expect("parameter is in the catalog")
-    }
-
-    fn float(&self, name: &'static str) -> Result<f64, KindError> {
-        match (self.given.get(name), self.default_of(name)) {
-            (Some(ParamValue::Float(v)), _) => Ok(*v),
-            (None, ParamDefault::Float(v)) => Ok(v),
-            _ => Err(KindError::WrongType { activation: self.info.name, param: name.to_string(), expected: "number" }),
-        }
-    }
-
-    fn flag(&self, name: &'static str) -> Result<bool, KindError> {
-        match (self.given.get(name), self.default_of(name)) {
-            (Some(ParamValue::Bool(v)), _) => Ok(*v),
-            (None, ParamDefault::Bool(v)) => Ok(v),
-            _ => Err(KindError::WrongType {
-                activation: self.info.name,
-                param: name.to_string(),
-                expected: "boolean (true or false)",
-            }),
-        }
-    }
-
-    fn positive(&self, name: &'static str) -> Result<f64, KindError> {
-        let v = self.float(name)?;
-        if v > 0.0 {
-            Ok(v)
-        } else {
-            Err(KindError::BadValue { activation: self.info.name, param: name, reason: "must be > 0" })
-        }
-    }
-
-    fn nonzero(&self, name: &'static str) -> Result<f64, KindError> {
-        let v = self.float(name)?;
-        if v != 0.0 {
-            Ok(v)
-        } else {
-            Err(KindError::BadValue { activation: self.info.name, param: name, reason: "must not be 0" })
         }
     }
 }
@@ -310,7 +202,8 @@ mod tests {
     #[test]
     fn parameters_override_defaults_and_show_in_the_label() {
         let kind = ActivationKind::from_parts("leaky_relu", &params(&[("slope", ParamValue::Float(0.1))])).unwrap();
-        assert_eq!(kind, ActivationKind::LeakyRelu { slope: 0.1 });
+        assert_eq!(kind, ActivationKind::with("leaky_relu", &[("slope", 0.1)]).unwrap());
+        assert_eq!(kind.values()[0], 0.1);
         assert_eq!(kind.label(), "leaky_relu(slope=0.1)");
     }
 

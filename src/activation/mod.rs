@@ -1,9 +1,8 @@
 //! Activation functions: the catalog (names, formulas, defaults), the resolved
-//! kind with its parameters, the Burn module that computes it, and the
-//! vectorised kernels of the smooth ones.
+//! kind with its parameters, and the Burn module that computes it (on flex
+//! through the fused kernels of `crate::fused`).
 
 pub mod catalog;
-pub mod kernels;
 mod kind;
 mod module;
 pub mod properties;

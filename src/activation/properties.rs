@@ -114,33 +114,33 @@ mod tests {
     #[test]
     fn known_properties_are_measured() {
         let device = Device::flex();
-        let sigmoid = measure(ActivationKind::Sigmoid, &device);
+        let sigmoid = measure(ActivationKind::with("sigmoid", &[]).unwrap(), &device);
         assert_eq!(sigmoid.saturating, "both");
         assert!(sigmoid.monotonic && sigmoid.smooth && !sigmoid.zero_centred);
         assert!((sigmoid.max_derivative - 0.25).abs() < 1e-4);
         assert!(sigmoid.range.0 >= 0.0 && sigmoid.range.1 <= 1.0);
 
-        let relu = measure(ActivationKind::Relu, &device);
+        let relu = measure(ActivationKind::with("relu", &[]).unwrap(), &device);
         assert!(!relu.smooth && relu.monotonic);
         assert_eq!(relu.saturating, "left");
         assert_eq!(relu.range.1, f64::INFINITY);
         assert_eq!(relu.derivative_at_0, 0.0);
 
-        let leaky = measure(ActivationKind::LeakyRelu { slope: 0.01 }, &device);
+        let leaky = measure(ActivationKind::with("leaky_relu", &[("slope", 0.01)]).unwrap(), &device);
         assert_eq!(leaky.range, (f64::NEG_INFINITY, f64::INFINITY));
         assert!(!leaky.zero_centred);
         // E[relu(X)] = 1 / sqrt(2 pi).
         assert!((relu.mean_normal - 0.398_942).abs() < 1e-4, "{}", relu.mean_normal);
-        let softsign = measure(ActivationKind::Softsign, &device);
+        let softsign = measure(ActivationKind::with("softsign", &[]).unwrap(), &device);
         assert!(softsign.range.0 > -1.0 && softsign.range.1 < 1.0);
-        let step = measure(ActivationKind::Step { straight_through: false }, &device);
+        let step = measure(ActivationKind::with("step", &[]).unwrap(), &device);
         assert!(!step.smooth);
 
-        let tanh = measure(ActivationKind::Tanh, &device);
+        let tanh = measure(ActivationKind::with("tanh", &[]).unwrap(), &device);
         assert!(tanh.zero_centred);
         assert!((tanh.derivative_at_0 - 1.0).abs() < 1e-6);
 
-        let silu = measure(ActivationKind::Silu { beta: 1.0 }, &device);
+        let silu = measure(ActivationKind::with("silu", &[]).unwrap(), &device);
         assert!(!silu.monotonic && silu.smooth);
         assert!((silu.max_derivative - 1.0998).abs() < 1e-3, "{}", silu.max_derivative);
     }

@@ -8,6 +8,8 @@ mod values;
 pub use error::ConfigError;
 pub use values::{ActivationEntry, Count, Fraction, InitScheme, KernelSizes, LearningRates, NonNegative, Seeds};
 
+pub use crate::data::{DatasetKind, Normalize};
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -78,6 +80,7 @@ impl BackendKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Data {
+    /// A name from the dataset table (data/catalog.rs).
     pub dataset: DatasetKind,
     /// Share of the samples held out for the final test accuracy.
     pub test_split: Fraction,
@@ -100,7 +103,7 @@ pub struct Data {
 impl Default for Data {
     fn default() -> Self {
         Self {
-            dataset: DatasetKind::Digits,
+            dataset: DatasetKind::named("digits"),
             test_split: Fraction(0.2),
             validation_split: Fraction(0.1),
             samples: Count(1000),
@@ -113,88 +116,10 @@ impl Default for Data {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum DatasetKind {
-    /// The 8x8 handwritten digits (1797 images, 10 classes), embedded in the binary.
-    #[default]
-    Digits,
-    /// Two interleaved spirals, 2 classes.
-    Spirals,
-    /// XOR / checkerboard of the four quadrants, 2 classes.
-    Xor,
-    /// Two concentric circles, 2 classes.
-    Circles,
-    /// MNIST handwritten digits, 28x28 grey, 60000 + 10000 (files in `<data>/mnist`).
-    Mnist,
-    /// Zalando's Fashion-MNIST, 28x28 grey, 60000 + 10000 (files in `<data>/fashion_mnist`).
-    FashionMnist,
-    /// CIFAR-10, 32x32 colour, 50000 + 10000 (files in `<data>/cifar10`).
-    Cifar10,
-}
-
-/// How inputs are scaled before training (pixels are loaded in [0, 1]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Normalize {
-    /// As loaded.
-    None,
-    /// Per channel: (x - mean) / std, with `data.mean` and `data.std`.
-    Standard,
-    /// 2x - 1, i.e. pixels in [-1, 1] (torchvision `Normalize(0.5, 0.5)`).
-    Symmetric,
-}
-
-impl DatasetKind {
-    /// Number of classes, for the chance level.
-    pub fn classes(self) -> usize {
-        match self {
-            DatasetKind::Digits | DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10 => 10,
-            DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles => 2,
-        }
-    }
-
-    /// `[channels, height, width]` of an image set.
-    pub fn image(self) -> Option<[usize; 3]> {
-        match self {
-            DatasetKind::Digits => Some([1, 8, 8]),
-            DatasetKind::Mnist | DatasetKind::FashionMnist => Some([1, 28, 28]),
-            DatasetKind::Cifar10 => Some([3, 32, 32]),
-            DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles => None,
-        }
-    }
-
-    /// Values per sample that `data.mean`/`data.std` describe: channels, or features.
-    pub fn channels(self) -> usize {
-        self.image().map_or(2, |[c, _, _]| c)
-    }
-
-    /// The normalisation used when the config names none: the benchmark sets
-    /// are standardised (as torchvision's examples do), the small sets keep
-    /// their scale.
-    pub fn default_normalize(self) -> Normalize {
-        match self {
-            DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10 => Normalize::Standard,
-            _ => Normalize::None,
-        }
-    }
-
-    /// Whether the dataset comes with its own test set (the benchmark files);
-    /// `data.test_split` then does not apply.
-    pub fn has_own_test_set(self) -> bool {
-        matches!(self, DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            DatasetKind::Digits => "digits",
-            DatasetKind::Spirals => "spirals",
-            DatasetKind::Xor => "xor",
-            DatasetKind::Circles => "circles",
-            DatasetKind::Mnist => "mnist",
-            DatasetKind::FashionMnist => "fashion_mnist",
-            DatasetKind::Cifar10 => "cifar10",
-        }
+impl Data {
+    /// The dataset as loaded (see `data::load`): a generated set drawn from `seed`.
+    pub fn load(&self, data_dir: &Path, seed: u64) -> Result<crate::data::Source, crate::data::DataError> {
+        crate::data::load(self.dataset, self.samples.0, self.noise.0, data_dir, seed)
     }
 }
 
@@ -264,6 +189,36 @@ impl Padding {
             Padding::Valid => "valid",
         }
     }
+}
+
+/// Pooling window and stride of every convolution block (LeNet's 2x2).
+pub const POOL: usize = 2;
+
+/// `[channels, height, width]` after each convolution block (conv, then
+/// POOL x POOL pooling) of `image`, or the first block (0-based) whose
+/// output would be empty: the config check and the model share it.
+pub fn conv_shapes(
+    image: [usize; 3],
+    channels: &[usize],
+    kernel_sizes: &[usize],
+    padding: Padding,
+) -> Result<Vec<[usize; 3]>, usize> {
+    let [_, mut h, mut w] = image;
+    let mut shapes = Vec::with_capacity(channels.len());
+    for (i, (&c, &k)) in channels.iter().zip(kernel_sizes).enumerate() {
+        if padding == Padding::Valid {
+            if h < k || w < k {
+                return Err(i);
+            }
+            (h, w) = (h - k + 1, w - k + 1);
+        }
+        (h, w) = (h / POOL, w / POOL);
+        if h == 0 || w == 0 {
+            return Err(i);
+        }
+        shapes.push([c, h, w]);
+    }
+    Ok(shapes)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -531,14 +486,8 @@ impl Config {
         if model.padding == Padding::Same && kernels.iter().any(|k| k % 2 == 0) {
             return fail("model.kernel_size", "must be odd with `padding = \"same\"`, e.g. 3 or 5".into());
         }
-        let spec = crate::model::ConvSpec {
-            image,
-            channels: model.channels.iter().map(|c| c.0).collect(),
-            kernel_sizes: model.kernel_sizes(),
-            padding: model.padding,
-            pool: model.pool,
-        };
-        if let Err(block) = spec.shapes() {
+        let channels: Vec<usize> = model.channels.iter().map(|c| c.0).collect();
+        if let Err(block) = conv_shapes(image, &channels, &model.kernel_sizes(), model.padding) {
             let [_, h, w] = image;
             return fail(
                 "model.channels",

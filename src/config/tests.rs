@@ -26,10 +26,10 @@ fn an_empty_file_is_all_defaults() {
 #[test]
 fn activations_are_names_or_tables() {
     let c = parse(r#"activations = ["relu", { name = "leaky_relu", slope = 0.1, lr = 0.05 }, "swish"]"#).unwrap();
-    assert_eq!(c.activations[0].kind, ActivationKind::Relu);
-    assert_eq!(c.activations[1].kind, ActivationKind::LeakyRelu { slope: 0.1 });
+    assert_eq!(c.activations[0].kind, ActivationKind::with("relu", &[]).unwrap());
+    assert_eq!(c.activations[1].kind, ActivationKind::with("leaky_relu", &[("slope", 0.1)]).unwrap());
     assert_eq!(c.activations[1].lr, Some(LearningRates(vec![0.05])));
-    assert_eq!(c.activations[2].kind, ActivationKind::Silu { beta: 1.0 });
+    assert_eq!(c.activations[2].kind, ActivationKind::with("silu", &[]).unwrap());
 }
 
 #[test]

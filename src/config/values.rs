@@ -168,7 +168,9 @@ impl From<Seeds> for Vec<u64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum InitScheme {
-    /// He for the ReLU family, LeCun normal for SELU, Glorot for the rest.
+    /// The activation's own (its catalog entry's `auto_init`, resolved by
+    /// `model::resolve_init`): He for the ReLU family, LeCun normal for SELU,
+    /// Glorot for the rest.
     #[default]
     Auto,
     /// He/Kaiming normal, std = sqrt(2 / fan_in) (He et al. 2015).
@@ -184,16 +186,6 @@ pub enum InitScheme {
 }
 
 impl InitScheme {
-    /// The concrete scheme for an activation (`auto` resolved).
-    pub fn resolve(self, kind: ActivationKind) -> InitScheme {
-        match self {
-            InitScheme::Auto if matches!(kind, ActivationKind::Selu) => InitScheme::Lecun,
-            InitScheme::Auto if kind.is_relu_family() => InitScheme::He,
-            InitScheme::Auto => InitScheme::Glorot,
-            other => other,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             InitScheme::Auto => "auto",

@@ -7,13 +7,16 @@
 
 use std::path::{Path, PathBuf};
 
+use super::DatasetKind;
 use super::files::{self, DataError, DataFile};
 use super::{Dataset, Source};
-use crate::config::DatasetKind;
 
 pub const TRAIN_FILES: [&str; 5] =
     ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
 pub const TEST_FILE: &str = "test_batch.bin";
+/// Every batch file, training first.
+pub const FILES: [&str; 6] =
+    [TRAIN_FILES[0], TRAIN_FILES[1], TRAIN_FILES[2], TRAIN_FILES[3], TRAIN_FILES[4], TEST_FILE];
 pub const RECORDS_PER_FILE: usize = 10_000;
 const CHANNELS: usize = 3;
 const SIDE: usize = 32;
@@ -23,21 +26,21 @@ const CLASSES: usize = 10;
 
 /// The folder with the batch files: `<data>/cifar10`, or the folder the
 /// archive unpacks to inside it (`cifar-10-batches-bin`).
-pub fn batches_dir(data_dir: &Path) -> PathBuf {
-    let dir = files::dataset_dir(data_dir, DatasetKind::Cifar10);
+pub fn batches_dir(dataset: DatasetKind, data_dir: &Path) -> PathBuf {
+    let dir = files::dataset_dir(data_dir, dataset);
     let unpacked = dir.join("cifar-10-batches-bin");
     if !dir.join(TEST_FILE).exists() && unpacked.join(TEST_FILE).exists() { unpacked } else { dir }
 }
 
 /// The 50000 training and 10000 test images, pixels scaled to [0, 1].
-pub fn load(data_dir: &Path) -> Result<Source, DataError> {
-    let dir = batches_dir(data_dir);
+pub fn load(dataset: DatasetKind, data_dir: &Path) -> Result<Source, DataError> {
+    let dir = batches_dir(dataset, data_dir);
     let mut train = empty(RECORDS_PER_FILE * TRAIN_FILES.len());
     for name in TRAIN_FILES {
-        append(&mut train, &files::read(DatasetKind::Cifar10, &dir, name)?)?;
+        append(&mut train, dataset, &files::read(dataset, &dir, name)?)?;
     }
     let mut test = empty(RECORDS_PER_FILE);
-    append(&mut test, &files::read(DatasetKind::Cifar10, &dir, TEST_FILE)?)?;
+    append(&mut test, dataset, &files::read(dataset, &dir, TEST_FILE)?)?;
     Ok(Source::Fixed { train, test })
 }
 
@@ -52,8 +55,7 @@ fn empty(capacity: usize) -> Dataset {
 }
 
 /// Appends the records of one batch file, after checking its size and labels.
-fn append(into: &mut Dataset, file: &DataFile) -> Result<(), DataError> {
-    let dataset = DatasetKind::Cifar10;
+fn append(into: &mut Dataset, dataset: DatasetKind, file: &DataFile) -> Result<(), DataError> {
     let expected = RECORDS_PER_FILE * RECORD;
     if file.bytes.len() < expected {
         return Err(DataError::Truncated { path: file.path.clone(), dataset, expected, found: file.bytes.len() });
@@ -101,16 +103,17 @@ mod tests {
         let pixels: Vec<u8> = (0..RECORDS_PER_FILE * PIXELS).map(|i| (i % 251) as u8).collect();
         let bytes = encode(&labels, &pixels);
         let mut d = empty(RECORDS_PER_FILE);
-        append(&mut d, &file(bytes.clone())).unwrap();
+        append(&mut d, DatasetKind::named("cifar10"), &file(bytes.clone())).unwrap();
         assert_eq!(d.labels[..3], [0, 1, 2]);
         assert_eq!(d.features[PIXELS + 1], ((PIXELS + 1) % 251) as f32 / 255.0);
         assert_eq!(d.class_counts(), vec![1000; 10]);
 
-        let err = append(&mut empty(1), &file(bytes[..RECORD * 3 + 5].to_vec())).unwrap_err();
+        let err =
+            append(&mut empty(1), DatasetKind::named("cifar10"), &file(bytes[..RECORD * 3 + 5].to_vec())).unwrap_err();
         assert!(matches!(err, DataError::Truncated { found, .. } if found == RECORD * 3 + 5), "{err}");
         let mut bad = bytes;
         bad[RECORD * 4] = 10;
-        let err = append(&mut empty(1), &file(bad)).unwrap_err();
+        let err = append(&mut empty(1), DatasetKind::named("cifar10"), &file(bad)).unwrap_err();
         assert!(matches!(err, DataError::Label { index: 4, label: 10, .. }), "{err}");
     }
 }

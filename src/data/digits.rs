@@ -39,7 +39,7 @@ mod tests {
         assert_eq!(d.len(), 1797);
         assert_eq!(d.features.len(), 1797 * 64);
         let counts = d.class_counts();
-        // 174-183 per class (../shared/datasets.md).
+        // 174-183 per class, as in scikit-learn's load_digits (its DESCR).
         assert!(counts.iter().all(|&c| (174..=183).contains(&c)), "{counts:?}");
         assert!(d.features.iter().all(|&p| (0.0..=1.0).contains(&p)));
     }

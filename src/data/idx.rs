@@ -3,70 +3,61 @@
 //! 0x00000803 for images, 0x00000801 for labels, then the item count, then
 //! rows and columns for images) followed by one unsigned byte per pixel or
 //! label. One loader serves both datasets; each has its own file list with
-//! the SHA-256 of the uncompressed files (../shared/datasets.md).
+//! the SHA-256 of the uncompressed files (published with the
+//! registries' copies; README "Data" lists them).
 
 use std::path::Path;
 
+use super::DatasetKind;
 use super::files::{self, DataError, DataFile};
 use super::{Dataset, Source};
-use crate::config::DatasetKind;
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 const SIDE: usize = 28;
 const CLASSES: usize = 10;
 
-/// The four files of an MNIST-like dataset.
+/// The four files of an MNIST-like dataset, each `(file name, SHA-256 of
+/// its uncompressed bytes)`, in the order training images, training labels,
+/// test images, test labels.
 pub struct IdxFiles {
-    pub train_images: (&'static str, &'static str),
-    pub train_labels: (&'static str, &'static str),
-    pub test_images: (&'static str, &'static str),
-    pub test_labels: (&'static str, &'static str),
-    /// Training and test items (the same for both datasets).
+    pub files: [(&'static str, &'static str); 4],
+    /// Training and test items.
     pub counts: (usize, usize),
 }
 
-impl IdxFiles {
-    pub fn all(&self) -> [(&'static str, &'static str); 4] {
-        [self.train_images, self.train_labels, self.test_images, self.test_labels]
-    }
-}
-
-/// (file name, SHA-256 of its uncompressed bytes).
 pub const MNIST: IdxFiles = IdxFiles {
-    train_images: ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    train_labels: ("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    test_images: ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    test_labels: ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    files: [
+        ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+        ("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+        ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    ],
     counts: (60_000, 10_000),
 };
 
 pub const FASHION_MNIST: IdxFiles = IdxFiles {
-    train_images: ("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-    train_labels: ("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-    test_images: ("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-    test_labels: ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+    files: [
+        ("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+        ("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+        ("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+        ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+    ],
     counts: (60_000, 10_000),
 };
 
-pub fn files_of(dataset: DatasetKind) -> &'static IdxFiles {
-    match dataset {
-        DatasetKind::FashionMnist => &FASHION_MNIST,
-        _ => &MNIST,
-    }
-}
-
-/// The official training and test sets, pixels scaled to [0, 1].
-pub fn load(dataset: DatasetKind, data_dir: &Path) -> Result<Source, DataError> {
+/// The official training and test sets of `dataset` (whose files `files`
+/// lists), pixels scaled to [0, 1].
+pub fn load(dataset: DatasetKind, files: &IdxFiles, data_dir: &Path) -> Result<Source, DataError> {
     let dir = files::dataset_dir(data_dir, dataset);
-    let files = files_of(dataset);
+    let [train_images, train_labels, test_images, test_labels] = files.files;
     let part = |(images, labels): ((&str, &str), (&str, &str)), count: usize| -> Result<Dataset, DataError> {
         let images = read_checked(dataset, &dir, images)?;
         let labels = read_checked(dataset, &dir, labels)?;
         parse(dataset, &images, &labels, count)
     };
-    let train = part((files.train_images, files.train_labels), files.counts.0)?;
-    let test = part((files.test_images, files.test_labels), files.counts.1)?;
+    let train = part((train_images, train_labels), files.counts.0)?;
+    let test = part((test_images, test_labels), files.counts.1)?;
     Ok(Source::Fixed { train, test })
 }
 
@@ -193,7 +184,8 @@ mod tests {
     fn reads_what_it_writes() {
         let images: Vec<u8> = (0..3 * 784).map(|i| (i % 256) as u8).collect();
         let d =
-            parse(DatasetKind::Mnist, &file(encode_images(&images, 3)), &file(encode_labels(&[7, 0, 9])), 3).unwrap();
+            parse(DatasetKind::named("mnist"), &file(encode_images(&images, 3)), &file(encode_labels(&[7, 0, 9])), 3)
+                .unwrap();
         assert_eq!(d.labels, vec![7, 0, 9]);
         assert_eq!(d.features.len(), 3 * 784);
         assert_eq!(d.features[255], 1.0);
@@ -206,15 +198,16 @@ mod tests {
         let labels = encode_labels(&[1, 2]);
         let mut cut = images.clone();
         cut.truncate(100);
-        let err = parse(DatasetKind::Mnist, &file(cut), &file(labels.clone()), 2).unwrap_err();
+        let err = parse(DatasetKind::named("mnist"), &file(cut), &file(labels.clone()), 2).unwrap_err();
         assert!(matches!(err, DataError::Truncated { expected: 1584, found: 100, .. }), "{err}");
         let mut magic = images.clone();
         magic[3] = 0x01;
-        let err = parse(DatasetKind::Mnist, &file(magic), &file(labels.clone()), 2).unwrap_err();
+        let err = parse(DatasetKind::named("mnist"), &file(magic), &file(labels.clone()), 2).unwrap_err();
         assert!(err.to_string().contains("magic number 0x00000801, expected 0x00000803"), "{err}");
-        let err = parse(DatasetKind::Mnist, &file(images.clone()), &file(encode_labels(&[1, 12])), 2).unwrap_err();
+        let err =
+            parse(DatasetKind::named("mnist"), &file(images.clone()), &file(encode_labels(&[1, 12])), 2).unwrap_err();
         assert!(matches!(err, DataError::Label { index: 1, label: 12, .. }), "{err}");
-        let err = parse(DatasetKind::Mnist, &file(images), &file(labels), 3).unwrap_err();
+        let err = parse(DatasetKind::named("mnist"), &file(images), &file(labels), 3).unwrap_err();
         assert!(err.to_string().contains("2 items, expected 3"), "{err}");
     }
 }

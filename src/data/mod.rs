@@ -1,9 +1,11 @@
 //! Datasets held in memory as flat `f32` features and `i64` labels: the
-//! embedded digits, generated 2-D sets, and the benchmark sets read from
-//! files (MNIST, Fashion-MNIST, CIFAR-10); input normalisation; the seeded
-//! train/validation/test split; augmentation of training batches.
+//! table of datasets (catalog.rs: the embedded digits, generated 2-D sets,
+//! and the benchmark sets read from files, MNIST, Fashion-MNIST, CIFAR-10);
+//! input normalisation; the seeded train/validation/test split;
+//! augmentation of training batches.
 
 pub mod augment;
+pub mod catalog;
 pub mod cifar;
 mod digits;
 pub mod files;
@@ -14,11 +16,10 @@ mod synthetic;
 
 use std::path::Path;
 
+pub use catalog::{DatasetInfo, DatasetKind};
 pub use files::DataError;
-pub use normalize::{Stats, channel_stats};
+pub use normalize::{Normalize, Stats, channel_stats};
 pub use split::{Splits, split_sizes};
-
-use crate::config::{self, DatasetKind, Normalize};
 
 /// Samples in row-major order: `features[i * n_features..][..n_features]` is sample `i`.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,21 +92,14 @@ impl Source {
     }
 }
 
-/// Whether a dataset is generated from the seed (and so differs per seed).
-pub fn is_generated(dataset: DatasetKind) -> bool {
-    matches!(dataset, DatasetKind::Spirals | DatasetKind::Xor | DatasetKind::Circles)
-}
-
-/// The dataset a config names, as loaded (pixels in [0, 1]); generated sets
-/// are drawn from `seed`, file sets are read from `data_dir`.
-pub fn load(data: &config::Data, data_dir: &Path, seed: u64) -> Result<Source, DataError> {
-    Ok(match data.dataset {
-        DatasetKind::Digits => Source::Pooled(digits::load()),
-        DatasetKind::Spirals => Source::Pooled(synthetic::spirals(data.samples.0, data.noise.0, seed)),
-        DatasetKind::Xor => Source::Pooled(synthetic::xor(data.samples.0, data.noise.0, seed)),
-        DatasetKind::Circles => Source::Pooled(synthetic::circles(data.samples.0, data.noise.0, seed)),
-        DatasetKind::Mnist | DatasetKind::FashionMnist => idx::load(data.dataset, data_dir)?,
-        DatasetKind::Cifar10 => cifar::load(data_dir)?,
+/// A dataset as loaded (pixels in [0, 1]): a generated set is drawn from
+/// `seed` (`samples` points with Gaussian `noise`), a file set is read from
+/// `data_dir`.
+pub fn load(dataset: DatasetKind, samples: usize, noise: f64, data_dir: &Path, seed: u64) -> Result<Source, DataError> {
+    Ok(match &dataset.info().origin {
+        catalog::Origin::Embedded(load) => Source::Pooled(load()),
+        catalog::Origin::Generated(generate) => Source::Pooled(generate(samples, noise, seed)),
+        catalog::Origin::Files(files) => (files.read)(dataset, data_dir)?,
     })
 }
 

@@ -2,8 +2,21 @@
 //! mean and standard deviation (as torchvision's `Normalize` with MNIST's
 //! 0.1307/0.3081), or the symmetric [-1, 1] scaling of `Normalize(0.5, 0.5)`.
 
+use serde::{Deserialize, Serialize};
+
 use super::Dataset;
-use crate::config::Normalize;
+
+/// How inputs are scaled before training (pixels are loaded in [0, 1]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// As loaded.
+    None,
+    /// Per channel: (x - mean) / std, with `data.mean` and `data.std`.
+    Standard,
+    /// 2x - 1, i.e. pixels in [-1, 1] (torchvision `Normalize(0.5, 0.5)`).
+    Symmetric,
+}
 
 /// Per-channel mean and standard deviation (per feature when the samples are not images).
 #[derive(Debug, Clone, PartialEq)]

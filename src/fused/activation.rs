@@ -17,8 +17,8 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
+use super::kernels::{self, Pointwise};
 use super::{contiguous, f32_tensor, values};
-use crate::activation::kernels::{self, Pointwise};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedActivation: Backend {

@@ -18,8 +18,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
+use super::kernels::{Path, widest_path};
 use super::{contiguous, f32_tensor, values};
-use crate::activation::kernels::{Path, widest_path};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedSquareSumMaxAbs: Backend {

@@ -17,9 +17,7 @@ use anyhow::Context;
 
 use crate::export::{atomic, csv};
 
-pub const AGGREGATE_FILE: &str = "aggregate.csv";
-pub const REPORT_FILE: &str = "report.md";
-pub const PLOTS_DIR: &str = "plots";
+pub use crate::results_dir::{AGGREGATE_FILE, PLOTS_DIR, REPORT_FILE};
 
 /// Writes aggregate.csv, the plots and report.md into `dir`.
 pub fn build(dir: &Path) -> anyhow::Result<()> {

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{TempDir, actbench};
+use crate::common::{TempDir, actbench};
+use actbench::results_dir::{LOCK_FILE, Table};
 
 /// Four runs of about a second each on 2 cores.
 const GRID: &str = r#"
@@ -31,7 +31,7 @@ fn write_config(dir: &Path) -> String {
 
 /// The experiment's CSV rows without the wall-time columns.
 fn timeless(dir: &Path, file: &str) -> Vec<Vec<String>> {
-    common::timeless(&dir.join(file))
+    crate::common::timeless(&dir.join(file))
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
     // summary.csv written), while the second trains.
     let first = killed.join("runs/relu-lr0.02-s0/summary.csv");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !(first.exists() && killed.join("summary.csv").exists()) {
+    while !(first.exists() && killed.join(Table::Summary.file_name()).exists()) {
         assert!(Instant::now() < deadline, "the first run never finished");
         assert!(child.try_wait().unwrap().is_none(), "the grid ended before it could be killed");
         std::thread::sleep(Duration::from_millis(20));
@@ -58,7 +58,7 @@ fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = fs::metadata(&first).unwrap().modified().unwrap();
-    let summary: Vec<_> = timeless(&killed, "summary.csv");
+    let summary: Vec<_> = timeless(&killed, Table::Summary.file_name());
     assert!(!summary.is_empty() && summary.len() < 4, "killed mid-grid: {} runs done", summary.len());
     // No half-written file anywhere.
     for entry in walk(&killed) {
@@ -74,10 +74,10 @@ fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
     let uninterrupted =
         actbench().args(["--config", &config, "--out", whole.to_str().unwrap(), "--quiet"]).output().unwrap();
     assert!(uninterrupted.status.success());
-    for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
+    for file in Table::ALL.map(Table::file_name) {
         assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file}");
     }
-    assert!(!killed.join(".actbench.lock").exists(), "the lock is released");
+    assert!(!killed.join(LOCK_FILE).exists(), "the lock is released");
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn a_second_writer_on_the_same_folder_is_refused() {
     let out = dir.path().join("out");
     fs::create_dir_all(&out).unwrap();
     // A live process holds the folder: this test's own parent, the test harness.
-    fs::write(out.join(".actbench.lock"), std::process::id().to_string()).unwrap();
+    fs::write(out.join(LOCK_FILE), std::process::id().to_string()).unwrap();
     let o = actbench().args(["--config", "tiny", "--out", out.to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -124,7 +124,7 @@ fn a_second_writer_on_the_same_folder_is_refused() {
         "{stderr}"
     );
     assert_eq!(stderr.trim_end().lines().count(), 1);
-    assert!(!out.join("summary.csv").exists());
+    assert!(!out.join(Table::Summary.file_name()).exists());
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -152,7 +152,7 @@ fn rerun_reproduces_a_run_from_its_manifest_and_notices_a_change() {
     assert_eq!(same.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&same.stderr));
     assert!(text.contains("identical"), "{text}");
     // Alter one recorded loss: the rerun must notice.
-    let epochs = run.join("epochs.csv");
+    let epochs = run.join(Table::Epochs.file_name());
     let text = fs::read_to_string(&epochs).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let mut fields: Vec<String> = lines[1].split(',').map(String::from).collect();
@@ -162,7 +162,7 @@ fn rerun_reproduces_a_run_from_its_manifest_and_notices_a_change() {
     let differs = actbench().args(["rerun", run.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&differs.stdout);
     assert_eq!(differs.status.code(), Some(1), "{text}");
-    assert!(text.contains("DIFFER") && text.contains("epochs.csv"), "{text}");
+    assert!(text.contains("DIFFER") && text.contains(Table::Epochs.file_name()), "{text}");
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn ctrl_c_stops_cleanly_keeping_the_finished_runs() {
         .unwrap();
     let first = out.join("runs/relu-lr0.02-s0/summary.csv");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !(first.exists() && out.join("summary.csv").exists()) {
+    while !(first.exists() && out.join(Table::Summary.file_name()).exists()) {
         assert!(Instant::now() < deadline, "the first run never finished");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -189,9 +189,9 @@ fn ctrl_c_stops_cleanly_keeping_the_finished_runs() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted:") && stderr.contains("run the same command to resume"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    let finished = timeless(&out, "summary.csv");
+    let finished = timeless(&out, Table::Summary.file_name());
     assert!(!finished.is_empty() && finished.len() < 4, "{} runs saved", finished.len());
-    assert!(!out.join(".actbench.lock").exists());
+    assert!(!out.join(LOCK_FILE).exists());
     for entry in walk(&out) {
         assert!(!entry.to_string_lossy().contains(".tmp"), "{}", entry.display());
     }
@@ -236,7 +236,7 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     let uninterrupted = actbench().args(args(&whole)).output().unwrap();
     assert!(uninterrupted.status.success());
-    for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
+    for file in Table::ALL.map(Table::file_name) {
         assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file} (resumed after epoch {epoch})");
     }
     assert!(!killed.join("runs/relu-lr0.001-s0/checkpoint").exists(), "the checkpoint is removed at the end");
@@ -276,7 +276,7 @@ fn a_full_disk_is_a_one_line_error_that_leaves_no_partial_file() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("No space left on device") && stderr.contains("cannot write"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(!out.join(".actbench.lock").exists());
+    assert!(!out.join(LOCK_FILE).exists());
     for entry in walk(&out) {
         assert!(!entry.to_string_lossy().contains(".tmp"), "temporary file left: {}", entry.display());
     }
@@ -295,7 +295,7 @@ fn two_jobs_give_the_same_files_as_one() {
         assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     }
     // Same numbers, same (grid) order of the rows, whatever order the runs finished in.
-    for file in ["summary.csv", "epochs.csv", "gradients.csv", "activations.csv"] {
+    for file in Table::ALL.map(Table::file_name) {
         assert_eq!(timeless(&one, file), timeless(&two, file), "{file}");
     }
     let manifest = fs::read_to_string(two.join("runs/relu-lr0.02-s0/manifest.json")).unwrap();

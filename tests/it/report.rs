@@ -8,11 +8,17 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
-use common::{TempDir, run};
+use crate::common::{TempDir, run};
+use actbench::results_dir::{AGGREGATE_FILE, CONFIG_FILE, REPORT_FILE, Table};
 
 const FIXTURE: &str = "tests/data/report_fixture";
-const CSVS: &[&str] = &["config.toml", "summary.csv", "epochs.csv", "gradients.csv", "activations.csv"];
+const CSVS: &[&str] = &[
+    CONFIG_FILE,
+    Table::Summary.file_name(),
+    Table::Epochs.file_name(),
+    Table::Gradients.file_name(),
+    Table::Activations.file_name(),
+];
 
 fn copy_fixture(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
@@ -47,8 +53,8 @@ fn report_rebuilds_the_same_aggregate_and_markdown() {
     copy_fixture(dir.path());
     let out = run(&["report", dir.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    check_snapshot(&dir.path().join("aggregate.csv"), "aggregate.csv");
-    check_snapshot(&dir.path().join("report.md"), "report.md");
+    check_snapshot(&dir.path().join(AGGREGATE_FILE), AGGREGATE_FILE);
+    check_snapshot(&dir.path().join(REPORT_FILE), REPORT_FILE);
     for (stem, _) in actbench::report::plots::PLOTS {
         let svg = fs::read_to_string(dir.path().join(format!("plots/{stem}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{stem}.svg");

@@ -5,8 +5,8 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
-use common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
+use crate::common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
+use actbench::results_dir::{REPORT_FILE, Table};
 
 const CNN: &str = r#"
 activations = ["relu", "tanh"]
@@ -48,24 +48,24 @@ fn column(path: &Path, name: &str) -> Vec<String> {
 fn a_cnn_learns_the_digits_and_records_its_convolutions() {
     let dir = TempDir::new();
     let out = run(dir.path(), CNN);
-    for accuracy in column(&out.join("summary.csv"), "test_accuracy") {
+    for accuracy in column(&out.join(Table::Summary.file_name()), "test_accuracy") {
         let accuracy: f64 = accuracy.parse().unwrap();
         assert!(accuracy > 0.85, "test accuracy {accuracy}");
     }
-    let parameters = column(&out.join("gradients.csv"), "parameter");
+    let parameters = column(&out.join(Table::Gradients.file_name()), "parameter");
     for name in ["convs.0.weight", "convs.0.bias", "convs.1.weight", "layers.0.weight", "output.weight"] {
         assert!(parameters.iter().any(|p| p == name), "{name} missing from gradients.csv");
     }
     // Three hidden layers (two convolution blocks, one linear); a convolution's units are its channels.
-    let layers = column(&out.join("activations.csv"), "layer");
-    let units = column(&out.join("activations.csv"), "units");
+    let layers = column(&out.join(Table::Activations.file_name()), "layer");
+    let units = column(&out.join(Table::Activations.file_name()), "units");
     let at_init: Vec<(String, String)> = layers.into_iter().zip(units).take(3).collect();
     assert_eq!(at_init, [("0", "8"), ("1", "16"), ("2", "32")].map(|(a, b)| (a.to_string(), b.to_string())));
     // The first/last gradient ratio starts at the first convolution.
-    let ratios = column(&out.join("summary.csv"), "grad_ratio_first_last");
+    let ratios = column(&out.join(Table::Summary.file_name()), "grad_ratio_first_last");
     assert!(ratios.iter().all(|r| r.parse::<f64>().unwrap() > 0.0), "{ratios:?}");
     // The report describes the network that ran (digits: split from one pool).
-    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    let report = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
     let model = "| model | CNN: conv blocks of [8, 16] channels, kernel 3, padding same, 2x2 max pooling; \
                  then hidden layers [32], init auto |";
     assert!(report.contains(model), "{report}");
@@ -78,8 +78,16 @@ fn augmentation_is_seeded() {
     let plain = CNN.replace("\"tanh\"", "");
     let (a, b, c) = (TempDir::new(), TempDir::new(), TempDir::new());
     let (a, b, c) = (run(a.path(), &augmented), run(b.path(), &augmented), run(c.path(), &plain));
-    assert_eq!(timeless(&a.join("epochs.csv")), timeless(&b.join("epochs.csv")), "same seed, same augmented run");
-    assert_ne!(timeless(&a.join("epochs.csv")), timeless(&c.join("epochs.csv")), "augmentation changes the run");
+    assert_eq!(
+        timeless(&a.join(Table::Epochs.file_name())),
+        timeless(&b.join(Table::Epochs.file_name())),
+        "same seed, same augmented run"
+    );
+    assert_ne!(
+        timeless(&a.join(Table::Epochs.file_name())),
+        timeless(&c.join(Table::Epochs.file_name())),
+        "augmentation changes the run"
+    );
 }
 
 /// The fused flex ops (src/fused/) split work

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests (in place of dev-dependencies, see Cargo.toml).
 #![allow(dead_code)]
 
+use actbench::results_dir::Table;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,7 +57,12 @@ pub fn train_with_threads(dir: &Path, config: &str, threads: &str) -> std::path:
 }
 
 /// The run files whose rows (wall times aside) must not depend on the machine's threads.
-pub const RUN_FILES: [&str; 4] = ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"];
+pub const RUN_FILES: [&str; 4] = [
+    Table::Epochs.file_name(),
+    Table::Gradients.file_name(),
+    Table::Activations.file_name(),
+    Table::Summary.file_name(),
+];
 
 /// A CSV file's rows without the wall-time (`*_seconds`) columns: what two
 /// runs of the same config and seed must agree on.

@@ -11,8 +11,8 @@ use std::time::Instant;
 use actbench::config::{Config, DatasetKind};
 use actbench::data::{self, Source, cifar};
 
-mod common;
-use common::{TempDir, actbench};
+use crate::common::{TempDir, actbench};
+use actbench::results_dir::{CONFIG_FILE, REPORT_FILE, Table};
 
 /// The repository's data folder, where scripts/setup.sh puts the real files.
 fn real_data(dataset: &str) -> PathBuf {
@@ -40,9 +40,9 @@ fn fixed(source: Source) -> (data::Dataset, data::Dataset) {
 fn mnist_has_the_published_class_counts() {
     let dir = real_data("mnist");
     let started = Instant::now();
-    let (train, test) = fixed(data::load(&config("[data]\ndataset = \"mnist\"").data, &dir, 0).unwrap());
+    let (train, test) = fixed(config("[data]\ndataset = \"mnist\"").data.load(&dir, 0).unwrap());
     eprintln!("MNIST (70000 images, checksums verified) loaded in {:.3} s", started.elapsed().as_secs_f64());
-    // ../shared/datasets.md
+    // The published per-class counts of MNIST's training and test sets.
     assert_eq!(train.class_counts(), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
     assert_eq!(test.class_counts(), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     assert_eq!((train.n_features, train.image), (784, Some([1, 28, 28])));
@@ -54,7 +54,7 @@ fn mnist_has_the_published_class_counts() {
 #[test]
 fn fashion_mnist_has_6000_and_1000_images_per_class() {
     let dir = real_data("fashion_mnist");
-    let (train, test) = fixed(data::load(&config("[data]\ndataset = \"fashion_mnist\"").data, &dir, 0).unwrap());
+    let (train, test) = fixed(config("[data]\ndataset = \"fashion_mnist\"").data.load(&dir, 0).unwrap());
     assert_eq!(train.class_counts(), vec![6000; 10]);
     assert_eq!(test.class_counts(), vec![1000; 10]);
 }
@@ -90,15 +90,15 @@ every_steps = 50
         .output()
         .unwrap();
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    let mut reader = csv::Reader::from_path(out.join("summary.csv")).unwrap();
+    let mut reader = csv::Reader::from_path(out.join(Table::Summary.file_name())).unwrap();
     let column = reader.headers().unwrap().iter().position(|h| h == "test_accuracy").unwrap();
     let accuracy: f64 = reader.records().next().unwrap().unwrap()[column].parse().unwrap();
     assert!(accuracy > 0.90, "test accuracy {accuracy} after one epoch");
     // The normalisation measured on the training set is in the resolved config.
-    let resolved = fs::read_to_string(out.join("config.toml")).unwrap();
+    let resolved = fs::read_to_string(out.join(CONFIG_FILE)).unwrap();
     assert!(resolved.contains("normalize = \"standard\"") && resolved.contains("mean = [0.1306"), "{resolved}");
     // MNIST's test set is its own 10000 images, not a share of the pool.
-    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    let report = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
     assert!(report.contains("| data | mnist (its own test set, validation share 0.1) |"), "{report}");
     assert!(report.contains("| model | MLP, hidden layers [128], init auto |"), "{report}");
 }
@@ -211,8 +211,8 @@ fn gzipped_files_read_like_plain_ones() {
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
     let files: Vec<(String, Vec<u8>)> = names.iter().map(|n| (format!("{n}.gz"), gz(real(n)))).collect();
     let dir = mnist_folder(&files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect::<Vec<_>>());
-    let source = data::load(&config("[data]\ndataset = \"mnist\"").data, dir.path(), 0).unwrap();
-    let plain = data::load(&config("[data]\ndataset = \"mnist\"").data, &real_data("mnist"), 0).unwrap();
+    let source = config("[data]\ndataset = \"mnist\"").data.load(dir.path(), 0).unwrap();
+    let plain = config("[data]\ndataset = \"mnist\"").data.load(&real_data("mnist"), 0).unwrap();
     assert!(source == plain, "the .gz files must give the same dataset");
 }
 
@@ -245,7 +245,7 @@ fn cifar_folder(nested: bool) -> TempDir {
 fn cifar10_batches_load_and_train() {
     for nested in [false, true] {
         let dir = cifar_folder(nested);
-        let source = data::load(&config("[data]\ndataset = \"cifar10\"").data, dir.path(), 0).unwrap();
+        let source = config("[data]\ndataset = \"cifar10\"").data.load(dir.path(), 0).unwrap();
         let (train, test) = fixed(source);
         assert_eq!((train.len(), test.len(), train.image), (50_000, 10_000, Some([3, 32, 32])));
         assert_eq!(train.class_counts(), vec![5000; 10]);
@@ -253,7 +253,7 @@ fn cifar10_batches_load_and_train() {
     let dir = cifar_folder(false);
     let (code, stderr, out, _work) = run_on(dir.path(), "cifar10");
     assert_eq!(code, Some(0), "{stderr}");
-    let resolved = fs::read_to_string(out.join("config.toml")).unwrap();
+    let resolved = fs::read_to_string(out.join(CONFIG_FILE)).unwrap();
     assert!(resolved.contains("dataset = \"cifar10\"") && resolved.contains("std = ["), "{resolved}");
 }
 
@@ -281,5 +281,5 @@ fn the_data_folder_comes_from_the_flag_then_the_environment() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains(&empty.path().join("fashion_mnist").display().to_string()), "{stderr}");
-    assert_eq!(DatasetKind::FashionMnist.name(), "fashion_mnist");
+    assert_eq!(DatasetKind::named("fashion_mnist").name(), "fashion_mnist");
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-mod common;
-use common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
+use crate::common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
+use actbench::results_dir::{CONFIG_FILE, Table};
 
 /// Writes `config` into `dir/exp.toml` and runs it into `dir/out`.
 fn run_config(dir: &Path, config: &str) -> std::process::Output {
@@ -45,7 +45,7 @@ fn a_tiny_config_writes_the_documented_files() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let results = dir.path().join("out");
 
-    let (header, epochs) = read_csv(&results.join("epochs.csv"));
+    let (header, epochs) = read_csv(&results.join(Table::Epochs.file_name()));
     assert_eq!(
         header,
         [
@@ -63,7 +63,7 @@ fn a_tiny_config_writes_the_documented_files() {
     );
     assert_eq!(epochs.len(), 4, "2 runs x 2 epochs");
 
-    let (header, gradients) = read_csv(&results.join("gradients.csv"));
+    let (header, gradients) = read_csv(&results.join(Table::Gradients.file_name()));
     assert_eq!(
         header,
         [
@@ -92,12 +92,12 @@ fn a_tiny_config_writes_the_documented_files() {
     assert_eq!(relu_steps, 2 * 20 * 6);
     assert!(gradients.iter().all(|r| r["grad_l2"].parse::<f64>().unwrap() >= 0.0));
 
-    let (header, summary) = read_csv(&results.join("summary.csv"));
+    let (header, summary) = read_csv(&results.join(Table::Summary.file_name()));
     assert_eq!(header[..4], ["run_id", "activation", "seed", "lr"]);
     assert!(header.contains(&"test_accuracy".to_string()) && header.contains(&"diverged".to_string()));
     let ids: Vec<&str> = summary.iter().map(|r| r["run_id"].as_str()).collect();
     assert_eq!(ids, ["relu-lr0.01-s0", "tanh-lr0.01-s0"]);
-    assert!(results.join("config.toml").is_file());
+    assert!(results.join(CONFIG_FILE).is_file());
     assert!(results.join("runs/relu-lr0.01-s0/summary.csv").is_file());
     // No temporary file is left behind.
     let leftovers: Vec<_> = fs::read_dir(&results)
@@ -135,7 +135,7 @@ fn the_same_config_and_seed_give_identical_csvs() {
         let out = run_config(dir.path(), TINY);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    for file in ["epochs.csv", "gradients.csv", "activations.csv", "summary.csv"] {
+    for file in Table::ALL.map(Table::file_name) {
         let (rows_a, rows_b) = (timeless(&a.path().join("out").join(file)), timeless(&b.path().join("out").join(file)));
         assert!(!rows_a.is_empty(), "{file} is empty");
         assert_eq!(rows_a, rows_b, "{file} differs");
@@ -168,7 +168,7 @@ fn a_bare_name_is_found_in_configs() {
     let dir = TempDir::new();
     let out = actbench().args(["--config", "tiny", "--out", dir.path().to_str().unwrap(), "--quiet"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("summary.csv").is_file());
+    assert!(dir.path().join(Table::Summary.file_name()).is_file());
 }
 
 #[test]
@@ -179,7 +179,7 @@ fn run_subcommand_is_the_same_as_the_bare_form() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("summary.csv").is_file());
+    assert!(dir.path().join(Table::Summary.file_name()).is_file());
 }
 
 /// Bad input: one line on stderr naming the problem, exit code 1, nothing written.

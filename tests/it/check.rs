@@ -3,8 +3,8 @@
 
 use std::fs;
 
-mod common;
-use common::{TempDir, actbench, run};
+use crate::common::{TempDir, actbench, run};
+use actbench::results_dir::CONFIG_FILE;
 
 const BASELINE: &str = "results/baselines/ci_regression";
 
@@ -50,7 +50,7 @@ fn bad_input_exits_2_with_one_line() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("config.toml"), "{stderr}");
+    assert!(stderr.contains(CONFIG_FILE), "{stderr}");
     let out = run(&["check", "--baseline", BASELINE, "--current", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no summary.csv"));

@@ -77,12 +77,17 @@ fn derivatives_match_finite_differences() {
 #[test]
 fn parameters_change_the_function() {
     let device = Device::flex();
-    let (v, d) = activation::evaluate(ActivationKind::LeakyRelu { slope: 0.2 }, &[-2.0, 2.0], &device);
+    let (v, d) =
+        activation::evaluate(ActivationKind::with("leaky_relu", &[("slope", 0.2)]).unwrap(), &[-2.0, 2.0], &device);
     assert_eq!((v, d), (vec![-0.4, 2.0], vec![0.2, 1.0]));
-    let (v, _) = activation::evaluate(ActivationKind::Silu { beta: 2.0 }, &[1.0], &device);
+    let (v, _) = activation::evaluate(ActivationKind::with("silu", &[("beta", 2.0)]).unwrap(), &[1.0], &device);
     let want = 1.0 / (1.0 + (-2.0f64).exp());
     assert!((v[0] as f64 - want).abs() < 1e-6);
-    let (v, d) = activation::evaluate(ActivationKind::HardTanh { min: -2.0, max: 2.0 }, &[-3.0, 1.5, 3.0], &device);
+    let (v, d) = activation::evaluate(
+        ActivationKind::with("hard_tanh", &[("min", -2.0), ("max", 2.0)]).unwrap(),
+        &[-3.0, 1.5, 3.0],
+        &device,
+    );
     assert_eq!((v, d), (vec![-2.0, 1.5, 2.0], vec![0.0, 1.0, 0.0]));
 }
 
@@ -90,10 +95,11 @@ fn parameters_change_the_function() {
 fn step_has_zero_gradient_unless_straight_through() {
     let device = Device::flex();
     let xs = [-2.0, -0.5, 0.0, 0.5, 2.0];
-    let (v, d) = activation::evaluate(ActivationKind::Step { straight_through: false }, &xs, &device);
+    let (v, d) = activation::evaluate(ActivationKind::with("step", &[]).unwrap(), &xs, &device);
     assert_eq!(v, vec![0.0, 0.0, 0.0, 1.0, 1.0]);
     assert_eq!(d, vec![0.0; 5]);
-    let (v, d) = activation::evaluate(ActivationKind::Step { straight_through: true }, &xs, &device);
+    let (v, d) =
+        activation::evaluate(ActivationKind::with("step", &[("straight_through", 1.0)]).unwrap(), &xs, &device);
     for (got, want) in v.iter().zip([0.0, 0.0, 0.0, 1.0, 1.0]) {
         assert!((got - want).abs() < 1e-6, "{v:?}");
     }

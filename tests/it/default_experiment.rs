@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-mod common;
-use common::{TempDir, run};
+use crate::common::{TempDir, run};
+use actbench::results_dir::Table;
 
 #[test]
 fn relu_vs_sigmoid_shows_vanishing_gradients() {
@@ -16,7 +16,7 @@ fn relu_vs_sigmoid_shows_vanishing_gradients() {
 
     // (a) mean test accuracy per activation.
     let mut acc: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut summary = csv::Reader::from_path(dir.path().join("summary.csv")).unwrap();
+    let mut summary = csv::Reader::from_path(dir.path().join(Table::Summary.file_name())).unwrap();
     for row in summary.deserialize::<BTreeMap<String, String>>() {
         let row = row.unwrap();
         acc.entry(row["activation"].clone()).or_default().push(row["test_accuracy"].parse().unwrap());
@@ -29,7 +29,7 @@ fn relu_vs_sigmoid_shows_vanishing_gradients() {
 
     // (b) first-layer / last-layer weight-gradient norm, averaged over steps.
     let mut norms: BTreeMap<(String, String, String), f64> = BTreeMap::new();
-    let mut gradients = csv::Reader::from_path(dir.path().join("gradients.csv")).unwrap();
+    let mut gradients = csv::Reader::from_path(dir.path().join(Table::Gradients.file_name())).unwrap();
     for row in gradients.deserialize::<BTreeMap<String, String>>() {
         let row = row.unwrap();
         if row["parameter"] == "layers.0.weight" || row["parameter"] == "output.weight" {

@@ -4,9 +4,9 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-pub const LOCK_FILE: &str = ".actbench.lock";
+use crate::results_dir::ResultsDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -25,8 +25,8 @@ pub struct Lock {
 }
 
 impl Lock {
-    pub fn acquire(dir: &Path) -> Result<Lock, LockError> {
-        let path = dir.join(LOCK_FILE);
+    pub fn acquire(out: &ResultsDir) -> Result<Lock, LockError> {
+        let (dir, path) = (out.root(), out.lock());
         let io = |source| LockError::Io { path: path.display().to_string(), source };
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -78,16 +78,17 @@ mod tests {
     fn a_second_lock_on_a_live_holder_is_refused_and_a_stale_one_taken_over() {
         let dir = std::env::temp_dir().join(format!("actbench-lock-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let out = ResultsDir::new(&dir);
         // PID 1 always runs: the folder looks busy.
-        std::fs::write(dir.join(LOCK_FILE), "1").unwrap();
-        let err = Lock::acquire(&dir).unwrap_err();
+        std::fs::write(out.lock(), "1").unwrap();
+        let err = Lock::acquire(&out).unwrap_err();
         assert!(err.to_string().contains("PID 1"), "{err}");
         // A PID that cannot exist: stale, taken over, removed on drop.
-        std::fs::write(dir.join(LOCK_FILE), "4294967").unwrap();
-        let lock = Lock::acquire(&dir).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.join(LOCK_FILE)).unwrap(), std::process::id().to_string());
+        std::fs::write(out.lock(), "4294967").unwrap();
+        let lock = Lock::acquire(&out).unwrap();
+        assert_eq!(std::fs::read_to_string(out.lock()).unwrap(), std::process::id().to_string());
         drop(lock);
-        assert!(!dir.join(LOCK_FILE).exists());
+        assert!(!out.lock().exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,127 @@
+//! An experiment end to end, in three stages that data flows through one way:
+//! - [`plan`]: config -> the grid of runs, with everything resolved that every
+//!   run must share (the normalisation and its statistics) and each run's
+//!   config hash; nothing is written yet, so bad input loses nothing;
+//! - [`execute`]: trains a given subset of the plan (the `--jobs` scheduler);
+//! - [`finalize`]: combines the per-run folders into the experiment's tables,
+//!   then builds the report.
+//!
+//! Each finished run is written at once ([`store`]), so an interruption loses
+//! at most the runs in progress; running the same config again skips the runs
+//! already finished (same config hash) and trains the rest.
+
+mod data_cache;
+pub mod execute;
+pub mod finalize;
+mod lock;
+pub mod plan;
+pub mod store;
+
+pub use plan::{Plan, PlannedRun};
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::backend;
+use crate::config::{BackendKind, Config};
+use crate::manifest::{self, Manifest};
+use crate::progress::{GridProgress, Mode};
+use crate::records::RunSummary;
+use crate::results_dir::ResultsDir;
+use execute::Trained;
+use lock::Lock;
+
+pub struct Options {
+    pub out: PathBuf,
+    pub backend: BackendKind,
+    pub progress: Mode,
+    /// Train runs again even when their results are already in `out`.
+    pub force: bool,
+    /// How this experiment was started, for the manifests.
+    pub command_line: String,
+    /// The folder holding the dataset folders (`files::data_dir`).
+    pub data_dir: PathBuf,
+    /// Runs trained at the same time, the threads divided between them.
+    pub jobs: usize,
+}
+
+pub struct Outcome {
+    pub summaries: Vec<RunSummary>,
+    pub seconds: f64,
+}
+
+/// Plans, trains what is not finished yet, and finalizes.
+pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let device = backend::device(options.backend)?;
+    // Everything that needs the data comes before anything is written.
+    let (plan, data) = plan::plan(config, &options.data_dir)?;
+    let out = ResultsDir::new(&options.out);
+    store::create(&out)?;
+    let _lock = Lock::acquire(&out)?;
+    store::remove_stale_temporaries(&out);
+    store::write_config(&out, &plan.config, options.backend)?;
+
+    let mut progress = GridProgress::new(options.progress, plan.runs.len());
+    let mut summaries: Vec<Option<RunSummary>> = vec![None; plan.runs.len()];
+    let mut pending = Vec::new();
+    for (i, run) in plan.runs.iter().enumerate() {
+        match store::finished(&out, run).filter(|_| !options.force) {
+            Some(summary) => {
+                progress.skip_run(&summary);
+                summaries[i] = Some(summary);
+            }
+            None => pending.push(i),
+        }
+    }
+    if summaries.iter().any(Option::is_some) {
+        finalize::combine(&out, &plan)?;
+    }
+
+    let executed = execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, |trained| {
+        let run = &plan.runs[trained.index];
+        let manifest = manifest(&plan, run, options, &device, trained);
+        store::write_run(&out, run, &trained.records, &manifest)?;
+        finalize::combine(&out, &plan)?;
+        summaries[trained.index] = Some(trained.records.summary.clone());
+        Ok(())
+    });
+    progress.finish();
+    let interrupted = executed?;
+    let saved = summaries.iter().filter(|s| s.is_some()).count();
+    if interrupted || saved < plan.runs.len() {
+        anyhow::bail!(
+            "interrupted: {saved} of {} runs finished and saved in '{}'; run the same command to resume",
+            plan.runs.len(),
+            out.root().display()
+        );
+    }
+    finalize::report(&out)?;
+    Ok(Outcome { summaries: summaries.into_iter().flatten().collect(), seconds: started.elapsed().as_secs_f64() })
+}
+
+/// What a run was and where it ran.
+fn manifest(
+    plan: &Plan,
+    run: &PlannedRun,
+    options: &Options,
+    device: &burn::tensor::Device,
+    trained: &Trained,
+) -> Manifest {
+    Manifest {
+        run_id: run.spec.id.clone(),
+        config_hash: run.hash.clone(),
+        run_config: manifest::run_config(&plan.config, &run.spec).to_toml(),
+        actbench_version: env!("CARGO_PKG_VERSION").into(),
+        git_revision: manifest::git_revision().into(),
+        burn_version: manifest::BURN_VERSION.into(),
+        backend: options.backend.name().into(),
+        device: format!("{device:?}"),
+        deterministic: backend::is_deterministic(options.backend),
+        cpu_model: manifest::cpu_model(),
+        threads: trained.threads,
+        started_at: trained.started_at.clone(),
+        finished_at: manifest::now(),
+        command_line: options.command_line.clone(),
+    }
+}

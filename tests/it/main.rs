@@ -1,0 +1,20 @@
+//! The integration tests, as one binary (ripgrep's layout): one link of
+//! Burn instead of one per file. Each module is one area; `common` holds the
+//! helpers (in place of dev-dependencies, see Cargo.toml). The wgpu test is
+//! its own binary (tests/wgpu.rs) because it needs the `wgpu` feature.
+//!
+//! Run one area with `cargo test --release --test it cli::`.
+
+mod common;
+
+mod activations_reference;
+mod check;
+mod cli;
+mod cnn;
+mod config_fuzz;
+mod datasets;
+mod default_experiment;
+mod fetch;
+mod report;
+mod resume;
+mod stats_reference;

@@ -9,7 +9,7 @@ each point on its own as a 0-d tensor:
     y = f(x); y.sum().backward(); x.grad
 
 tests/data/activations_torch.csv is this script's output with PyTorch 2.15.0
-(CPU); tests/activations_reference.rs compares actbench's values and
+(CPU); tests/it/activations_reference.rs compares actbench's values and
 derivatives against that file. Regenerate it from the repository root:
 
     python3 -m venv .venv-torch \
@@ -37,7 +37,7 @@ round-trip form, e.g. `-6.0`, `0.25`, `2.4576547405302974e-05`, `-0.0`);
 lines end in CRLF, as Python's csv module writes them.
 
 `step` (actbench's 22nd built-in) has no torch.nn counterpart and is not in
-the file; tests/activations_reference.rs tests it on its own.
+the file; tests/it/activations_reference.rs tests it on its own.
 """
 
 import argparse

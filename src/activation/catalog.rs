@@ -52,10 +52,10 @@ pub const MAX_PARAMS: usize = 2;
 
 /// The values an activation's forward pass sees: its parameters in catalog
 /// order (booleans as 0 or 1), and the learned tensor of an entry with
-/// `learned` (PReLU's slope, shape `[1]`).
+/// `learned` (PReLU's slope), shaped to broadcast against the input.
 pub struct Args {
     pub values: [f64; MAX_PARAMS],
-    pub learned: Option<Tensor<1>>,
+    pub learned: Option<Tensor<2>>,
 }
 
 /// A check across an activation's parameters: `Err((parameter, reason))`.
@@ -195,7 +195,7 @@ pub const CATALOG: &[ActivationInfo] = &[
         forward: |x, a| {
             let alpha = a.learned.clone().expect("PReLU has its slope");
             let negative = x.clone().lower_equal_elem(0.0);
-            let scaled = x.clone() * alpha.unsqueeze::<2>();
+            let scaled = x.clone() * alpha;
             x.mask_where(negative, scaled)
         },
         ..BASE

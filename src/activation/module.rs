@@ -50,16 +50,30 @@ impl Activation {
     /// on every backend: what `forward` runs where no fused kernel applies,
     /// and the reference the fused kernels are tested against.
     pub fn forward_composed<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let args = Args { values: *self.kind.values(), learned: self.alpha.as_ref().map(Param::val) };
         let forward = self.kind.info().forward;
+        let alpha = self.alpha.as_ref().map(Param::val);
         if D == 2 {
             // The hidden layers' case: the same tensor, only its static rank named.
+            let args = Args { values: *self.kind.values(), learned: alpha.map(|a| a.unsqueeze::<2>()) };
             return Tensor::from_dispatch(forward(Tensor::from_dispatch(x.into_dispatch()), &args).into_dispatch());
         }
-        // Element-wise, so any 2-D view of the values will do: [first dim, the rest].
+        // Element-wise, so a 2-D view of the values will do: [first dim, the rest].
         let dims = x.dims();
         let rows = if D == 1 { 1 } else { dims[0] };
         let columns = dims.iter().product::<usize>() / rows.max(1);
+        // The learned tensor broadcast over the other dims in the input's own
+        // shape, then viewed in 2-D: its gradient is then reduced dim by dim
+        // as for an input of rank D (Burn sums broadcast dims one at a time),
+        // the same numbers as without the view.
+        let learned = alpha.map(|a| match D {
+            1 => a.reshape([1, 1]),
+            _ => {
+                let mut shape = dims;
+                shape[0] = 1;
+                a.reshape([1; D]).expand(shape).reshape([1, columns])
+            }
+        });
+        let args = Args { values: *self.kind.values(), learned };
         forward(x.reshape([rows, columns]), &args).reshape(dims)
     }
 }

@@ -15,11 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::export::csv::{self, read_rows as read};
 use crate::model::Network;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord};
-use crate::results_dir::Table;
-
-const STATE: &str = "state.json";
-const MODEL: &str = "model";
-const OPTIMIZER: &str = "optimizer";
+use crate::results_dir::{CheckpointDir, Table};
 
 /// Where the training loop stands after an epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,18 +49,18 @@ pub fn save(
     gradients: &[GradientRecord],
     activations: &[ActivationRecord],
 ) -> anyhow::Result<()> {
-    let next = sibling(dir, "next");
-    let _ = fs::remove_dir_all(&next);
-    fs::create_dir_all(&next)?;
-    model.clone().save_file(next.join(MODEL)).map_err(|e| anyhow::anyhow!("model: {e:?}"))?;
-    optim.save(next.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("optimizer: {e:?}"))?;
-    csv::write_rows(&next.join(Table::Epochs.file_name()), epochs)?;
-    csv::write_rows(&next.join(Table::Gradients.file_name()), gradients)?;
-    csv::write_rows(&next.join(Table::Activations.file_name()), activations)?;
+    let next = CheckpointDir::new(sibling(dir, "next"));
+    let _ = fs::remove_dir_all(next.path());
+    fs::create_dir_all(next.path())?;
+    model.clone().save_file(next.model()).map_err(|e| anyhow::anyhow!("model: {e:?}"))?;
+    optim.save(next.optimizer()).map_err(|e| anyhow::anyhow!("optimizer: {e:?}"))?;
+    csv::write_rows(&next.table(Table::Epochs), epochs)?;
+    csv::write_rows(&next.table(Table::Gradients), gradients)?;
+    csv::write_rows(&next.table(Table::Activations), activations)?;
     // The state last: a folder without it is not a checkpoint.
-    fs::write(next.join(STATE), serde_json::to_string(state)?)?;
+    fs::write(next.state(), serde_json::to_string(state)?)?;
     let _ = fs::remove_dir_all(dir);
-    fs::rename(&next, dir)?;
+    fs::rename(next.path(), dir)?;
     Ok(())
 }
 
@@ -76,7 +72,8 @@ pub fn load(
     model: Network,
     optim: ModuleOptimizer,
 ) -> (Network, ModuleOptimizer, Option<Checkpoint>) {
-    let Ok(text) = fs::read_to_string(dir.join(STATE)) else {
+    let files = CheckpointDir::new(dir);
+    let Ok(text) = fs::read_to_string(files.state()) else {
         return (model, optim, None);
     };
     let state = match serde_json::from_str::<State>(&text) {
@@ -89,12 +86,12 @@ pub fn load(
         }
     };
     let loaded = (|| -> anyhow::Result<(Network, ModuleOptimizer, Checkpoint)> {
-        let model = model.clone().try_load_file(dir.join(MODEL)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let optim = optim.clone().load(dir.join(OPTIMIZER)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let model = model.clone().try_load_file(files.model()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let optim = optim.clone().load(files.optimizer()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let checkpoint = Checkpoint {
-            epochs: read(&dir.join(Table::Epochs.file_name()))?,
-            gradients: read(&dir.join(Table::Gradients.file_name()))?,
-            activations: read(&dir.join(Table::Activations.file_name()))?,
+            epochs: read(&files.table(Table::Epochs))?,
+            gradients: read(&files.table(Table::Gradients))?,
+            activations: read(&files.table(Table::Activations))?,
             state,
         };
         Ok((model, optim, checkpoint))

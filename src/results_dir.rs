@@ -56,6 +56,11 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Held by the one process writing the folder.
 pub const LOCK_FILE: &str = ".actbench.lock";
+/// In a checkpoint: where the training loop stands (written last).
+pub const CHECKPOINT_STATE_FILE: &str = "state.json";
+/// In a checkpoint: the model's and the optimizer's records (Burn's file format adds the extension).
+pub const CHECKPOINT_MODEL: &str = "model";
+pub const CHECKPOINT_OPTIMIZER: &str = "optimizer";
 
 /// A results folder (`--out`, by default `results/<experiment name>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,8 +136,42 @@ impl RunDir {
         self.dir.join(table.file_name())
     }
 
-    pub fn checkpoint(&self) -> PathBuf {
-        self.dir.join(CHECKPOINT_DIR)
+    pub fn checkpoint(&self) -> CheckpointDir {
+        CheckpointDir::new(self.dir.join(CHECKPOINT_DIR))
+    }
+}
+
+/// A checkpoint of a run in progress (`<out>/runs/<id>/checkpoint`): the
+/// tables so far, the model, the optimizer, and the state, written last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointDir {
+    dir: PathBuf,
+}
+
+impl CheckpointDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT_STATE_FILE)
+    }
+
+    pub fn model(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT_MODEL)
+    }
+
+    pub fn optimizer(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT_OPTIMIZER)
+    }
+
+    /// The rows of one table recorded so far.
+    pub fn table(&self, table: Table) -> PathBuf {
+        self.dir.join(table.file_name())
     }
 }
 
@@ -157,6 +196,6 @@ mod tests {
             out.run("relu-lr0.1-s0").table(Table::Summary),
             Path::new("results/x/runs/relu-lr0.1-s0/summary.csv")
         );
-        assert_eq!(out.run("a").checkpoint(), Path::new("results/x/runs/a/checkpoint"));
+        assert_eq!(out.run("a").checkpoint().state(), Path::new("results/x/runs/a/checkpoint/state.json"));
     }
 }

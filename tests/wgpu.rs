@@ -10,6 +10,7 @@ use std::path::Path;
 
 #[path = "it/common.rs"]
 mod common;
+use actbench::results_dir::ResultsDir;
 use common::{TempDir, actbench};
 
 const CONFIG: &str = r#"
@@ -47,7 +48,8 @@ fn wgpu_trains_the_same_run_as_flex() {
             .unwrap();
         assert!(result.status.success(), "{backend}: {}", String::from_utf8_lossy(&result.stderr));
     }
-    let manifest = fs::read_to_string(dir.path().join("wgpu/runs/relu-lr0.05-s0/manifest.json")).unwrap();
+    let manifest =
+        fs::read_to_string(ResultsDir::new(dir.path().join("wgpu")).run("relu-lr0.05-s0").manifest()).unwrap();
     assert!(manifest.contains("\"backend\": \"wgpu\"") && manifest.contains("\"deterministic\": false"), "{manifest}");
     // Stated tolerance: |a - b| <= 1e-4 + 1e-3 |a| for every recorded step loss.
     let (flex, wgpu) = (

@@ -113,7 +113,7 @@ fn train_one(
     let dir = out.run(&run.spec.id);
     std::fs::create_dir_all(dir.path()).with_context(|| format!("cannot create '{}'", dir.path().display()))?;
     let checkpoint = dir.checkpoint();
-    let mut train = || train::run(config, &run.spec, &split, device, Some((&checkpoint, &run.hash)), &mut bar);
+    let mut train = || train::run(config, &run.spec, &split, device, Some((checkpoint.path(), &run.hash)), &mut bar);
     let records = match pool {
         Some(pool) => pool.install(train),
         None => train(),

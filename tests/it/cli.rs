@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::activations_reference::NOT_IN_TORCH;
 use crate::common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
 use actbench::activation::catalog;
-use actbench::results_dir::{CONFIG_FILE, Table};
+use actbench::results_dir::{CONFIG_FILE, ResultsDir, Table};
 
 /// Writes `config` into `dir/exp.toml` and runs it into `dir/out`.
 fn run_config(dir: &Path, config: &str) -> std::process::Output {
@@ -100,7 +100,7 @@ fn a_tiny_config_writes_the_documented_files() {
     let ids: Vec<&str> = summary.iter().map(|r| r["run_id"].as_str()).collect();
     assert_eq!(ids, ["relu-lr0.01-s0", "tanh-lr0.01-s0"]);
     assert!(results.join(CONFIG_FILE).is_file());
-    assert!(results.join("runs/relu-lr0.01-s0/summary.csv").is_file());
+    assert!(ResultsDir::new(&results).run("relu-lr0.01-s0").table(Table::Summary).is_file());
     // No temporary file is left behind.
     let leftovers: Vec<_> = fs::read_dir(&results)
         .unwrap()

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::{TempDir, actbench};
-use actbench::results_dir::{LOCK_FILE, Table};
+use actbench::results_dir::{LOCK_FILE, ResultsDir, Table};
 
 /// Four runs of about a second each on 2 cores.
 const GRID: &str = r#"
@@ -48,7 +48,7 @@ fn a_grid_killed_with_sigkill_resumes_to_the_same_results() {
         .unwrap();
     // Kill it once the first run has finished (its files and the experiment's
     // summary.csv written), while the second trains.
-    let first = killed.join("runs/relu-lr0.02-s0/summary.csv");
+    let first = ResultsDir::new(&killed).run("relu-lr0.02-s0").table(Table::Summary);
     let deadline = Instant::now() + Duration::from_secs(120);
     while !(first.exists() && killed.join(Table::Summary.file_name()).exists()) {
         assert!(Instant::now() < deadline, "the first run never finished");
@@ -97,7 +97,8 @@ fn force_trains_finished_runs_again_and_a_changed_config_is_not_skipped() {
     assert!(run(&[]).contains("already finished"));
     assert!(!run(&["--force"]).contains("already finished"));
     let manifest: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("runs/relu-lr0.01-s0/manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(ResultsDir::new(&out).run("relu-lr0.01-s0").manifest()).unwrap())
+            .unwrap();
     for key in
         ["config_hash", "run_config", "burn_version", "backend", "device", "cpu_model", "started_at", "command_line"]
     {
@@ -107,6 +108,42 @@ fn force_trains_finished_runs_again_and_a_changed_config_is_not_skipped() {
     // More epochs: same run id, another config hash, so it trains again.
     fs::write(&config, "activations = [\"relu\"]\n[model]\nhidden = [8]\n[training]\nepochs = 2\n").unwrap();
     assert!(!run(&[]).contains("already finished"));
+}
+
+#[test]
+fn a_damaged_manifest_or_checkpoint_is_said_and_the_run_trained_again() {
+    let dir = TempDir::new();
+    let out = dir.path().join("out");
+    let config = dir.path().join("tiny.toml");
+    fs::write(&config, "activations = [\"relu\"]\n[model]\nhidden = [8]\n[training]\nepochs = 1\n").unwrap();
+    let run = || {
+        let o = actbench()
+            .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let results = ResultsDir::new(&out);
+    let one = results.run("relu-lr0.01-s0");
+    assert_eq!(run(), "", "--quiet prints nothing when all is well");
+    fs::write(one.manifest(), "{ not json").unwrap();
+    let said = run();
+    assert!(
+        said.contains("warning:") && said.contains(one.manifest().to_str().unwrap()) && said.contains("trained again"),
+        "{said}"
+    );
+    assert!(fs::read_to_string(one.manifest()).unwrap().contains("config_hash"), "the run was written again");
+
+    // A checkpoint whose state cannot be read: said, and the run starts over.
+    fs::remove_dir_all(one.path()).unwrap();
+    let checkpoint = one.checkpoint();
+    fs::create_dir_all(checkpoint.path()).unwrap();
+    fs::write(checkpoint.state(), "garbage").unwrap();
+    let said = run();
+    assert!(said.contains("warning: checkpoint") && said.contains("damaged") && said.contains("starts over"), "{said}");
+    assert!(one.table(Table::Summary).is_file());
+    assert!(!checkpoint.path().exists(), "the checkpoint is removed at the end");
 }
 
 #[test]
@@ -146,7 +183,7 @@ fn rerun_reproduces_a_run_from_its_manifest_and_notices_a_change() {
     let out = dir.path().join("out");
     let o = actbench().args(["--config", "tiny", "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = out.join("runs/relu-lr0.01-s0");
+    let run = ResultsDir::new(&out).run("relu-lr0.01-s0").path().to_path_buf();
     let same = actbench().args(["rerun", run.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&same.stdout);
     assert_eq!(same.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&same.stderr));
@@ -176,7 +213,7 @@ fn ctrl_c_stops_cleanly_keeping_the_finished_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let first = out.join("runs/relu-lr0.02-s0/summary.csv");
+    let first = ResultsDir::new(&out).run("relu-lr0.02-s0").table(Table::Summary);
     let deadline = Instant::now() + Duration::from_secs(120);
     while !(first.exists() && out.join(Table::Summary.file_name()).exists()) {
         assert!(Instant::now() < deadline, "the first run never finished");
@@ -218,7 +255,7 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
         ]
     };
     let mut child = actbench().args(args(&killed)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let state = killed.join("runs/relu-lr0.001-s0/checkpoint/state.json");
+    let state = ResultsDir::new(&killed).run("relu-lr0.001-s0").checkpoint().state();
     let deadline = Instant::now() + Duration::from_secs(120);
     while !state.exists() {
         assert!(Instant::now() < deadline, "no checkpoint was written");
@@ -227,7 +264,10 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!killed.join("runs/relu-lr0.001-s0/summary.csv").exists(), "killed before the run finished");
+    assert!(
+        !ResultsDir::new(&killed).run("relu-lr0.001-s0").table(Table::Summary).exists(),
+        "killed before the run finished"
+    );
     let saved: serde_json::Value = serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
     let epoch = saved["epoch"].as_u64().unwrap();
     assert!((1..6).contains(&epoch), "checkpoint at epoch {epoch}");
@@ -239,7 +279,10 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     for file in Table::ALL.map(Table::file_name) {
         assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file} (resumed after epoch {epoch})");
     }
-    assert!(!killed.join("runs/relu-lr0.001-s0/checkpoint").exists(), "the checkpoint is removed at the end");
+    assert!(
+        !ResultsDir::new(&killed).run("relu-lr0.001-s0").checkpoint().path().exists(),
+        "the checkpoint is removed at the end"
+    );
 }
 
 /// A small tmpfs, unmounted on drop.
@@ -298,7 +341,7 @@ fn two_jobs_give_the_same_files_as_one() {
     for file in Table::ALL.map(Table::file_name) {
         assert_eq!(timeless(&one, file), timeless(&two, file), "{file}");
     }
-    let manifest = fs::read_to_string(two.join("runs/relu-lr0.02-s0/manifest.json")).unwrap();
+    let manifest = fs::read_to_string(ResultsDir::new(&two).run("relu-lr0.02-s0").manifest()).unwrap();
     let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1);
     assert!(manifest.contains(&format!("\"threads\": {threads}")), "{manifest}");
 }

@@ -1,13 +1,15 @@
 //! Activation functions: the catalog (names, formulas, defaults), the resolved
-//! kind with its parameters, the Burn module that computes it, and the
-//! vectorised kernels of the smooth ones.
+//! kind with its parameters, the Burn module that computes it, the
+//! vectorised kernels of the smooth ones, and the figures of their shapes.
 
 pub mod catalog;
+mod figures;
 pub mod kernels;
 mod kind;
 mod module;
 pub mod properties;
 
+pub use figures::{AllShapes, Shape, Shapes};
 pub use kind::{ActivationKind, KindError, ParamValue};
 pub use module::Activation;
 

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::chart;
 use crate::export::{atomic, csv};
 
 pub const AGGREGATE_FILE: &str = "aggregate.csv";
@@ -35,10 +36,10 @@ pub fn build(dir: &Path) -> anyhow::Result<()> {
         .map(|g| if several_lrs { format!("{} @ lr {}", g.activation, g.lr) } else { g.activation.clone() })
         .collect();
     let plots = dir.join(PLOTS_DIR);
-    plots::save(&plots::Curves::new(&results, &groups, &labels), &plots, "curves")?;
-    plots::save(&plots::GradientFlow::new(&results, &groups, &labels), &plots, "gradient_flow")?;
-    plots::save(&plots::DeadSaturated::new(&results, &groups, &labels), &plots, "dead_saturated")?;
-    plots::save(&plots::Accuracy::new(&rows, &groups, &labels), &plots, "accuracy")?;
+    chart::save(&plots::Curves::new(&results, &groups, &labels), &plots, "curves")?;
+    chart::save(&plots::GradientFlow::new(&results, &groups, &labels), &plots, "gradient_flow")?;
+    chart::save(&plots::DeadSaturated::new(&results, &groups, &labels), &plots, "dead_saturated")?;
+    chart::save(&plots::Accuracy::new(&rows, &groups, &labels), &plots, "accuracy")?;
 
     let path = dir.join(REPORT_FILE);
     atomic::write_string(&path, &markdown::render(&results, &groups, &rows))

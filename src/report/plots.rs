@@ -1,16 +1,12 @@
-//! The figures, each written as SVG and PNG (plotters) through a temporary
-//! file and a rename. Data are prepared first (means and spreads over
-//! seeds), then drawn by a backend-independent `Plot`.
+//! The report's figures. Data are prepared first (means and spreads over
+//! seeds), then drawn by a backend-independent `chart::Plot`.
 
-use std::path::Path;
-use std::sync::Once;
-
-use anyhow::{Context, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::aggregate::{AggregateRow, Group};
 use super::load::Results;
+use crate::chart::{Plot, PlotResult, band, color, grid, layer_color, range};
 
 /// Figures of a report: file stem and title.
 pub const PLOTS: &[(&str, &str)] = &[
@@ -19,116 +15,6 @@ pub const PLOTS: &[(&str, &str)] = &[
     ("dead_saturated", "Dead and saturated units per layer"),
     ("accuracy", "Final test accuracy with 95% confidence interval"),
 ];
-
-type PlotResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Something drawable on any plotters backend.
-pub trait Plot {
-    fn size(&self) -> (u32, u32);
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
-    where
-        DB::ErrorType: 'static;
-}
-
-/// DejaVu Sans (assets/fonts, Bitstream Vera licence), compiled in so text
-/// renders the same on every machine, with no system font lookup.
-fn register_font() {
-    static FONT: Once = Once::new();
-    FONT.call_once(|| {
-        let bytes: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-        // The bytes are a valid TrueType font; failure would be a build error in disguise.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, bytes);
-    });
-}
-
-/// Writes `dir/<stem>.svg` and `dir/<stem>.png`.
-pub fn save(plot: &impl Plot, dir: &Path, stem: &str) -> anyhow::Result<()> {
-    register_font();
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
-    for ext in ["svg", "png"] {
-        let path = dir.join(format!("{stem}.{ext}"));
-        let tmp = dir.join(format!(".{stem}.tmp.{ext}"));
-        let drawn = if ext == "svg" {
-            let root = SVGBackend::new(&tmp, plot.size()).into_drawing_area();
-            plot.draw(&root).and_then(|_| root.present().map_err(Into::into))
-        } else {
-            let root = BitMapBackend::new(&tmp, plot.size()).into_drawing_area();
-            plot.draw(&root).and_then(|_| root.present().map_err(Into::into))
-        };
-        drawn
-            .map_err(|e| anyhow!("{e}"))
-            .and_then(|_| std::fs::rename(&tmp, &path).map_err(Into::into))
-            .with_context(|| format!("cannot write '{}'", path.display()))
-            .inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })?;
-    }
-    Ok(())
-}
-
-fn color(i: usize) -> RGBColor {
-    // Tableau 10, readable on white and distinguishable in print.
-    const TABLEAU: [(u8, u8, u8); 10] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
-    ];
-    let (r, g, b) = TABLEAU[i % TABLEAU.len()];
-    RGBColor(r, g, b)
-}
-
-/// Colour of layer `i` of `n`, from blue (input side) to red (output side).
-fn layer_color(i: usize, n: usize) -> RGBColor {
-    let t = if n > 1 { i as f64 / (n - 1) as f64 } else { 0.0 };
-    RGBColor((30.0 + 200.0 * t) as u8, (60.0 + 40.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8, (220.0 - 190.0 * t) as u8)
-}
-
-/// Columns of a panel grid for `n` panels.
-fn grid(n: usize) -> (usize, usize) {
-    let cols = n.clamp(1, 3);
-    (n.div_ceil(cols).max(1), cols)
-}
-
-/// Mean, min and max at each x of several series.
-fn band(series: &[Vec<(f64, f64)>]) -> Vec<(f64, f64, f64, f64)> {
-    let mut xs: Vec<f64> = series.iter().flatten().map(|p| p.0).collect();
-    xs.sort_by(f64::total_cmp);
-    xs.dedup();
-    xs.into_iter()
-        .filter_map(|x| {
-            let ys: Vec<f64> = series
-                .iter()
-                .filter_map(|s| s.iter().find(|p| p.0 == x))
-                .map(|p| p.1)
-                .filter(|y| y.is_finite())
-                .collect();
-            if ys.is_empty() {
-                return None;
-            }
-            let mean = ys.iter().sum::<f64>() / ys.len() as f64;
-            let min = ys.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            Some((x, mean, min, max))
-        })
-        .collect()
-}
-
-fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
-    let (lo, hi) =
-        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let span = (hi - lo).max(1e-9);
-    (lo - pad * span, hi + pad * span)
-}
 
 // ---------------------------------------------------------------- curves
 
@@ -301,7 +187,7 @@ fn bin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 impl Plot for GradientFlow {
     fn size(&self) -> (u32, u32) {
-        let (rows, cols) = grid(self.panels.len());
+        let (rows, cols) = grid(self.panels.len(), 3);
         (430 * cols as u32, 340 * rows as u32)
     }
 
@@ -316,7 +202,7 @@ impl Plot for GradientFlow {
         let lo = positive().fold(f64::INFINITY, f64::min);
         let hi = positive().fold(0.0f64, f64::max);
         let (lo, hi) = if lo.is_finite() { (lo / 2.0, hi * 2.0) } else { (1e-8, 1.0) };
-        for (area, (label, lines)) in root.split_evenly(grid(self.panels.len())).iter().zip(&self.panels) {
+        for (area, (label, lines)) in root.split_evenly(grid(self.panels.len(), 3)).iter().zip(&self.panels) {
             let x1 = lines.iter().flat_map(|l| l.1.iter()).map(|p| p.0).fold(1.0f64, f64::max);
             let mut chart = ChartBuilder::on(area)
                 .caption(label, ("sans-serif", 18))
@@ -531,107 +417,6 @@ impl Plot for Accuracy {
             )))?;
             chart.draw_series(std::iter::once(Circle::new((*mean, y), 5, c.filled())))?;
         }
-        Ok(())
-    }
-}
-
-// ----------------------------------------------------- activation shapes
-
-/// An activation's name and its (x, f(x), f'(x)) points.
-pub type Shape = (String, Vec<(f64, f64, f64)>);
-
-/// Each activation and its derivative on an interval, one panel each.
-pub struct Shapes {
-    pub curves: Vec<Shape>,
-}
-
-impl Plot for Shapes {
-    fn size(&self) -> (u32, u32) {
-        let (rows, cols) = shape_grid(self.curves.len());
-        (320 * cols as u32, 250 * rows as u32)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        for (area, (name, points)) in root.split_evenly(shape_grid(self.curves.len())).iter().zip(&self.curves) {
-            let (x0, x1) = range(points.iter().map(|p| p.0), 0.0);
-            let (y0, y1) = range(points.iter().flat_map(|p| [p.1, p.2]), 0.08);
-            let mut chart = ChartBuilder::on(area)
-                .caption(name, ("sans-serif", 16))
-                .margin(8)
-                .x_label_area_size(25)
-                .y_label_area_size(40)
-                .build_cartesian_2d(x0..x1, y0..y1)?;
-            chart.configure_mesh().label_style(("sans-serif", 11)).draw()?;
-            chart
-                .draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), color(0).stroke_width(2)))?
-                .label("f(x)")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color(0).stroke_width(2)));
-            chart
-                .draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.2)), color(1).stroke_width(2)))?
-                .label("f'(x)")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color(1).stroke_width(2)));
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(("sans-serif", 11))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
-        }
-        Ok(())
-    }
-}
-
-fn shape_grid(n: usize) -> (usize, usize) {
-    let cols = n.clamp(1, 4);
-    (n.div_ceil(cols).max(1), cols)
-}
-
-/// All activations' values in one figure.
-pub struct AllShapes {
-    pub curves: Vec<Shape>,
-}
-
-impl Plot for AllShapes {
-    fn size(&self) -> (u32, u32) {
-        (1100, 750)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        let points = || self.curves.iter().flat_map(|c| c.1.iter());
-        let (x0, x1) = range(points().map(|p| p.0), 0.0);
-        let (y0, y1) = range(points().map(|p| p.1), 0.05);
-        let mut chart = ChartBuilder::on(root)
-            .caption("activation functions", ("sans-serif", 22))
-            .margin(14)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart.configure_mesh().x_desc("x").y_desc("f(x)").label_style(("sans-serif", 13)).draw()?;
-        for (i, (name, pts)) in self.curves.iter().enumerate() {
-            // Past ten colours, dashes would be clearer; alternate widths keep neighbours apart.
-            let c = color(i);
-            let width = if i < 10 { 2 } else { 1 };
-            chart
-                .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c.stroke_width(width)))?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
         Ok(())
     }
 }

@@ -288,7 +288,7 @@ fn stats_of(config: &Config) -> data::Stats {
 /// Temporary files a killed writer left behind (`.<name>.tmp-<pid>`); safe
 /// to remove while holding the folder's lock.
 fn remove_stale_temporaries(out: &Path) {
-    let mut dirs = vec![out.to_path_buf(), out.join(crate::report::PLOTS_DIR)];
+    let mut dirs = vec![out.to_path_buf(), out.join(crate::results_dir::PLOTS_DIR)];
     if let Ok(runs) = std::fs::read_dir(out.join(RUNS_DIR)) {
         dirs.extend(runs.flatten().map(|e| e.path()));
     }

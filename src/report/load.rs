@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
-use crate::experiment::{ACTIVATIONS_FILE, CONFIG_FILE, EPOCHS_FILE, GRADIENTS_FILE, SUMMARY_FILE};
 use crate::export::csv::read_rows as read;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
+use crate::results_dir::{ResultsDir, Table};
 
 /// Everything a report is built from.
 pub struct Results {
@@ -21,22 +21,23 @@ pub struct Results {
 }
 
 impl Results {
-    pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        if !dir.join(SUMMARY_FILE).is_file() {
+    pub fn load(dir: &ResultsDir) -> anyhow::Result<Self> {
+        let summary = dir.table(Table::Summary);
+        if !summary.is_file() {
             anyhow::bail!(
-                "'{}' holds no {SUMMARY_FILE}: give the folder an experiment wrote (e.g. results/relu_vs_sigmoid)",
-                dir.display()
+                "'{}' holds no {}: give the folder an experiment wrote (e.g. results/relu_vs_sigmoid)",
+                dir.root().display(),
+                Table::Summary.file_name()
             );
         }
-        let config_path = dir.join(CONFIG_FILE);
-        let config = Config::load(&config_path)?;
+        let config = Config::load(&dir.config())?;
         Ok(Self {
-            dir: dir.to_path_buf(),
+            dir: dir.root().to_path_buf(),
             config,
-            summaries: read(&dir.join(SUMMARY_FILE))?,
-            epochs: read(&dir.join(EPOCHS_FILE))?,
-            gradients: read_optional(&dir.join(GRADIENTS_FILE))?,
-            activations: read_optional(&dir.join(ACTIVATIONS_FILE))?,
+            summaries: read(&summary)?,
+            epochs: read(&dir.table(Table::Epochs))?,
+            gradients: read_optional(&dir.table(Table::Gradients))?,
+            activations: read_optional(&dir.table(Table::Activations))?,
         })
     }
 }

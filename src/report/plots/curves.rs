@@ -6,13 +6,24 @@ use plotters::prelude::*;
 
 use super::Figure;
 use crate::chart::{Plot, PlotResult, band, color, range};
+use crate::records::EpochRecord;
 use crate::report::Analysis;
 
-const CURVE_METRICS: [(&str, &str); 4] = [
-    ("train_loss", "train loss"),
-    ("val_loss", "validation loss"),
-    ("train_accuracy", "train accuracy"),
-    ("val_accuracy", "validation accuracy"),
+/// One panel: its title, the value it reads off an epoch, and the corner
+/// its legend takes (losses fall and accuracies rise, so each keeps its
+/// legend in the corner its lines leave free).
+struct Metric {
+    title: &'static str,
+    value: fn(&EpochRecord) -> f64,
+    legend: SeriesLabelPosition,
+}
+
+/// The panels, in a 2x2 grid: losses on top, accuracies below.
+const METRICS: [Metric; 4] = [
+    Metric { title: "train loss", value: |e| e.train_loss, legend: SeriesLabelPosition::UpperRight },
+    Metric { title: "validation loss", value: |e| e.val_loss, legend: SeriesLabelPosition::UpperRight },
+    Metric { title: "train accuracy", value: |e| e.train_accuracy, legend: SeriesLabelPosition::LowerRight },
+    Metric { title: "validation accuracy", value: |e| e.val_accuracy, legend: SeriesLabelPosition::LowerRight },
 ];
 
 /// A group's label and, per metric, its band over seeds: (x, mean, low, high) points.
@@ -33,9 +44,9 @@ impl Figure for Curves {
             .iter()
             .zip(&analysis.labels)
             .map(|(g, label)| {
-                let bands = CURVE_METRICS
+                let bands = METRICS
                     .iter()
-                    .map(|(metric, _)| {
+                    .map(|metric| {
                         let series: Vec<Vec<(f64, f64)>> = g
                             .run_ids
                             .iter()
@@ -43,15 +54,7 @@ impl Figure for Curves {
                                 epochs
                                     .iter()
                                     .filter(|e| &e.run_id == id)
-                                    .map(|e| {
-                                        let y = match *metric {
-                                            "train_loss" => e.train_loss,
-                                            "val_loss" => e.val_loss,
-                                            "train_accuracy" => e.train_accuracy,
-                                            _ => e.val_accuracy,
-                                        };
-                                        (e.epoch as f64, y)
-                                    })
+                                    .map(|e| (e.epoch as f64, (metric.value)(e)))
                                     .collect()
                             })
                             .collect();
@@ -75,8 +78,8 @@ impl Plot for Curves {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        for (m, area) in root.split_evenly((2, 2)).iter().enumerate() {
-            let (_, title) = CURVE_METRICS[m];
+        for (m, (area, metric)) in root.split_evenly((2, 2)).iter().zip(&METRICS).enumerate() {
+            let title = metric.title;
             let points = self.groups.iter().flat_map(|(_, b)| b[m].iter());
             let (x0, x1) = range(points.clone().map(|p| p.0), 0.0);
             let (y0, y1) = range(points.flat_map(|p| [p.2, p.3]), 0.05);
@@ -106,7 +109,7 @@ impl Plot for Curves {
             }
             chart
                 .configure_series_labels()
-                .position(if m < 2 { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight })
+                .position(metric.legend.clone())
                 .label_font(("sans-serif", 14))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.3))

@@ -22,7 +22,8 @@ fn render(analysis: &Analysis) -> String {
     let Analysis { results, groups, rows, labels } = analysis;
     let c = &results.config;
     let mut md = String::new();
-    let activations: Vec<&str> = c.activations.iter().map(|a| a.kind.name()).collect();
+    // Labels, not kind names: two leaky_relu entries with different slopes are two activations.
+    let activations: Vec<String> = c.activations.iter().map(|a| a.label()).collect();
     let lrs = distinct(groups.iter().map(|g| g.lr));
     let seeds: Vec<String> = c.experiment.seeds.0.iter().map(u64::to_string).collect();
     let several_lrs = lrs.len() > 1;
@@ -134,10 +135,10 @@ fn format_p(p: f64) -> String {
     if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
 }
 
-fn join_names(names: &[&str]) -> String {
+fn join_names(names: &[String]) -> String {
     match names {
         [] => String::new(),
-        [one] => one.to_string(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
@@ -150,4 +151,29 @@ fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::report::Results;
+
+    #[test]
+    fn two_entries_of_one_kind_are_named_by_their_labels() {
+        let text = r#"activations = [{ name = "leaky_relu", slope = 0.1 }, { name = "leaky_relu", slope = 0.3 }]"#;
+        let config = Config::parse(text, Path::new("t.toml"), "t").unwrap();
+        let results = Results {
+            dir: PathBuf::new(),
+            config,
+            summaries: Vec::new(),
+            epochs: Vec::new(),
+            gradients: Vec::new(),
+            activations: Vec::new(),
+        };
+        let md = render(&Analysis::new(results));
+        assert!(md.contains("How do leaky_relu(slope=0.1) and leaky_relu(slope=0.3) compare"), "{md}");
+    }
 }

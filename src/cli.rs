@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::activation::{self, ActivationKind, catalog};
 use crate::backend;
+use crate::chart;
 use crate::config::{BackendKind, Config};
 use crate::data::DatasetKind;
 use crate::data::files;
@@ -467,11 +468,10 @@ fn print_catalog() {
 }
 
 fn plot_activations(out: &Path) -> anyhow::Result<ExitCode> {
-    use crate::report::plots;
     let device = backend::device(BackendKind::Flex)?;
     // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
     let xs: Vec<f32> = (0..=600).map(|i| -6.0 + 0.02 * i as f32).collect();
-    let curves: Vec<crate::report::plots::Shape> = catalog::CATALOG
+    let curves: Vec<activation::Shape> = catalog::CATALOG
         .iter()
         .map(|info| {
             let (values, derivatives) = activation::evaluate(ActivationKind::default_for(info), &xs, &device);
@@ -480,8 +480,8 @@ fn plot_activations(out: &Path) -> anyhow::Result<ExitCode> {
             (info.name.to_string(), points)
         })
         .collect();
-    plots::save(&plots::Shapes { curves: curves.clone() }, out, "activations")?;
-    plots::save(&plots::AllShapes { curves }, out, "all_activations")?;
+    chart::save(&activation::Shapes { curves: curves.clone() }, out, "activations")?;
+    chart::save(&activation::AllShapes { curves }, out, "all_activations")?;
     println!("wrote activations.svg/.png and all_activations.svg/.png in {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,7 @@
 pub mod activation;
 pub mod backend;
 pub mod bench;
-
+pub mod chart;
 pub mod check;
 pub mod checkpoint;
 pub mod cli;

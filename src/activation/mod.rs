@@ -1,12 +1,14 @@
 //! Activation functions: the catalog (names, formulas, defaults), the resolved
-//! kind with its parameters, and the Burn module that computes it (on flex
-//! through the fused kernels of `crate::fused`).
+//! kind with its parameters, the Burn module that computes it (on flex
+//! through the fused kernels of `crate::fused`), and the figures of their shapes.
 
 pub mod catalog;
+mod figures;
 mod kind;
 mod module;
 pub mod properties;
 
+pub use figures::{AllShapes, Shape, Shapes};
 pub use kind::{ActivationKind, KindError, ParamValue};
 pub use module::Activation;
 

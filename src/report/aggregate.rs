@@ -4,10 +4,14 @@
 //! activation (Welch's t-test, Holm-corrected over the comparisons) and a
 //! rank. One row per group and metric: aggregate.csv.
 
+use anyhow::Context;
 use serde::Serialize;
 
+use super::Analysis;
 use super::load::Results;
+use crate::export::csv;
 use crate::records::Columns;
+use crate::results_dir::ResultsDir;
 use crate::stats;
 
 /// The metrics, in the order of aggregate.csv; `true` when higher is better.
@@ -80,6 +84,12 @@ impl Columns for AggregateRow {
         "p_holm",
         "rank",
     ];
+}
+
+/// Writes aggregate.csv.
+pub fn write(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {
+    let path = dir.aggregate();
+    csv::write_rows(&path, &analysis.rows).with_context(|| format!("cannot write '{}'", path.display()))
 }
 
 /// Groups in the order their first run appears in summary.csv.

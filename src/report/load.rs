@@ -21,23 +21,23 @@ pub struct Results {
 }
 
 impl Results {
-    pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let out = ResultsDir::new(dir);
-        if !out.table(Table::Summary).is_file() {
+    pub fn load(dir: &ResultsDir) -> anyhow::Result<Self> {
+        let summary = dir.table(Table::Summary);
+        if !summary.is_file() {
             anyhow::bail!(
                 "'{}' holds no {}: give the folder an experiment wrote (e.g. results/relu_vs_sigmoid)",
-                dir.display(),
+                dir.root().display(),
                 Table::Summary.file_name()
             );
         }
-        let config = Config::load(&out.config())?;
+        let config = Config::load(&dir.config())?;
         Ok(Self {
-            dir: dir.to_path_buf(),
+            dir: dir.root().to_path_buf(),
             config,
-            summaries: read(&out.table(Table::Summary))?,
-            epochs: read(&out.table(Table::Epochs))?,
-            gradients: read_optional(&out.table(Table::Gradients))?,
-            activations: read_optional(&out.table(Table::Activations))?,
+            summaries: read(&summary)?,
+            epochs: read(&dir.table(Table::Epochs))?,
+            gradients: read_optional(&dir.table(Table::Gradients))?,
+            activations: read_optional(&dir.table(Table::Activations))?,
         })
     }
 }

@@ -3,16 +3,27 @@
 
 use std::fmt::Write;
 
-use super::aggregate::{AggregateRow, Group};
-use super::load::Results;
-use super::notes::notes;
-use super::plots::PLOTS;
-use crate::config::ModelKind;
+use anyhow::Context;
 
-pub fn render(results: &Results, groups: &[Group], rows: &[AggregateRow]) -> String {
+use super::aggregate::{AggregateRow, Group};
+use super::notes::notes;
+use super::{Analysis, figures};
+use crate::config::ModelKind;
+use crate::export::atomic;
+use crate::results_dir::{AGGREGATE_FILE, PLOTS_DIR, ResultsDir};
+
+/// Writes report.md.
+pub fn write(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {
+    let path = dir.report();
+    atomic::write_string(&path, &render(analysis)).with_context(|| format!("cannot write '{}'", path.display()))
+}
+
+fn render(analysis: &Analysis) -> String {
+    let Analysis { results, groups, rows, labels } = analysis;
     let c = &results.config;
     let mut md = String::new();
-    let activations: Vec<&str> = c.activations.iter().map(|a| a.kind.name()).collect();
+    // Labels, not kind names: two leaky_relu entries with different slopes are two activations.
+    let activations: Vec<String> = c.activations.iter().map(|a| a.label()).collect();
     let lrs = distinct(groups.iter().map(|g| g.lr));
     let seeds: Vec<String> = c.experiment.seeds.0.iter().map(u64::to_string).collect();
     let several_lrs = lrs.len() > 1;
@@ -76,8 +87,7 @@ pub fn render(results: &Results, groups: &[Group], rows: &[AggregateRow]) -> Str
         md,
         "| activation | test acc (mean ± std) | 95% CI | relative to baseline | p | epochs to target |\n|---|---|---|---|---|---|"
     );
-    for g in groups {
-        let name = label(g, several_lrs);
+    for (g, name) in groups.iter().zip(labels) {
         let test = find(rows, g, "test_accuracy");
         let epochs = find(rows, g, "epochs_to_target");
         let (acc, ci) = match (test.mean, test.std, test.ci95_low, test.ci95_high) {
@@ -101,16 +111,16 @@ pub fn render(results: &Results, groups: &[Group], rows: &[AggregateRow]) -> Str
     }
     let _ = writeln!(
         md,
-        "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `aggregate.csv`.\n"
+        "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
     );
 
     let _ = writeln!(md, "## Notable behaviour\n");
-    for g in groups {
-        let _ = writeln!(md, "- **{}**: {}", label(g, several_lrs), notes(results, g).join("; "));
+    for (g, name) in groups.iter().zip(labels) {
+        let _ = writeln!(md, "- **{name}**: {}", notes(results, g).join("; "));
     }
     let _ = writeln!(md, "\n## Plots\n");
-    for (file, title) in PLOTS {
-        let _ = writeln!(md, "### {title}\n\n![{title}](plots/{file}.svg)\n");
+    for (stem, title) in figures() {
+        let _ = writeln!(md, "### {title}\n\n![{title}]({PLOTS_DIR}/{stem}.svg)\n");
     }
     md
 }
@@ -121,18 +131,14 @@ fn find<'a>(rows: &'a [AggregateRow], g: &Group, metric: &str) -> &'a AggregateR
         .expect("every group has a row per metric")
 }
 
-fn label(g: &Group, with_lr: bool) -> String {
-    if with_lr { format!("{} @ lr {}", g.activation, g.lr) } else { g.activation.clone() }
-}
-
 fn format_p(p: f64) -> String {
     if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
 }
 
-fn join_names(names: &[&str]) -> String {
+fn join_names(names: &[String]) -> String {
     match names {
         [] => String::new(),
-        [one] => one.to_string(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
@@ -145,4 +151,29 @@ fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::report::Results;
+
+    #[test]
+    fn two_entries_of_one_kind_are_named_by_their_labels() {
+        let text = r#"activations = [{ name = "leaky_relu", slope = 0.1 }, { name = "leaky_relu", slope = 0.3 }]"#;
+        let config = Config::parse(text, Path::new("t.toml"), "t").unwrap();
+        let results = Results {
+            dir: PathBuf::new(),
+            config,
+            summaries: Vec::new(),
+            epochs: Vec::new(),
+            gradients: Vec::new(),
+            activations: Vec::new(),
+        };
+        let md = render(&Analysis::new(results));
+        assert!(md.contains("How do leaky_relu(slope=0.1) and leaky_relu(slope=0.3) compare"), "{md}");
+    }
 }

@@ -1,44 +1,123 @@
 //! Analysis of a finished experiment, from its CSV files alone:
 //! aggregate.csv (statistics across seeds), plots/ (SVG and PNG) and
 //! report.md. `actbench report DIR` rebuilds them without training.
+//!
+//! The report is the list [`ARTIFACTS`]: the data every artifact needs
+//! ([`Analysis`]) are computed once, then each artifact writes its file.
+//! Adding one is one entry there (and, for a figure, its file in plots/).
 
 mod aggregate;
 mod load;
 mod markdown;
 mod notes;
-pub mod plots;
+mod plots;
 
-pub use aggregate::{AggregateRow, METRICS};
+pub use aggregate::{AggregateRow, Group, METRICS};
 pub use load::Results;
 
 use std::path::Path;
 
-use anyhow::Context;
+use plots::{Accuracy, Curves, DeadSaturated, Figure, GradientFlow};
 
-use crate::export::{atomic, csv};
+use crate::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
 
-pub use crate::results_dir::{AGGREGATE_FILE, PLOTS_DIR, REPORT_FILE};
+/// The report, in the order it is written: report.md last, after the
+/// figures it links.
+pub const ARTIFACTS: &[Artifact] = &[
+    Artifact { output: Output::File(AGGREGATE_FILE), write: aggregate::write },
+    Artifact::figure::<Curves>(),
+    Artifact::figure::<GradientFlow>(),
+    Artifact::figure::<DeadSaturated>(),
+    Artifact::figure::<Accuracy>(),
+    Artifact { output: Output::File(REPORT_FILE), write: markdown::write },
+];
 
-/// Writes aggregate.csv, the plots and report.md into `dir`.
+/// One item of the report: what it writes, and how.
+pub struct Artifact {
+    pub output: Output,
+    pub write: fn(&Analysis, &ResultsDir) -> anyhow::Result<()>,
+}
+
+/// What an artifact writes into the results folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// A file at the top of the folder.
+    File(&'static str),
+    /// `plots/<stem>.svg` and `.png`, shown in report.md under `title`.
+    Figure { stem: &'static str, title: &'static str },
+}
+
+impl Artifact {
+    const fn figure<F: Figure>() -> Self {
+        Self { output: Output::Figure { stem: F::STEM, title: F::TITLE }, write: plots::write::<F> }
+    }
+}
+
+/// Stem and title of every figure, in report order.
+pub fn figures() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ARTIFACTS.iter().filter_map(|a| match a.output {
+        Output::Figure { stem, title } => Some((stem, title)),
+        Output::File(_) => None,
+    })
+}
+
+/// What the artifacts are made from, computed once.
+pub struct Analysis {
+    pub results: Results,
+    /// Runs that differ only by seed, in the order of summary.csv.
+    pub groups: Vec<Group>,
+    /// aggregate.csv: one row per group and metric.
+    pub rows: Vec<AggregateRow>,
+    /// Per group, its name in legends and tables: the activation, with the
+    /// learning rate when the experiment has several.
+    pub labels: Vec<String>,
+}
+
+impl Analysis {
+    pub fn new(results: Results) -> Self {
+        let groups = aggregate::groups(&results);
+        let rows = aggregate::rows(&results, &groups);
+        let several_lrs = groups.iter().any(|g| g.lr != groups[0].lr);
+        let labels = groups
+            .iter()
+            .map(|g| if several_lrs { format!("{} @ lr {}", g.activation, g.lr) } else { g.activation.clone() })
+            .collect();
+        Self { results, groups, rows, labels }
+    }
+}
+
+/// Writes every artifact into `dir`.
 pub fn build(dir: &Path) -> anyhow::Result<()> {
-    let results = Results::load(dir)?;
-    let groups = aggregate::groups(&results);
-    let rows = aggregate::rows(&results, &groups);
-    let path = dir.join(AGGREGATE_FILE);
-    csv::write_rows(&path, &rows).with_context(|| format!("cannot write '{}'", path.display()))?;
+    let dir = ResultsDir::new(dir);
+    let analysis = Analysis::new(Results::load(&dir)?);
+    for artifact in ARTIFACTS {
+        (artifact.write)(&analysis, &dir)?;
+    }
+    Ok(())
+}
 
-    let several_lrs = groups.iter().any(|g| g.lr != groups[0].lr);
-    let labels: Vec<String> = groups
-        .iter()
-        .map(|g| if several_lrs { format!("{} @ lr {}", g.activation, g.lr) } else { g.activation.clone() })
-        .collect();
-    let plots = dir.join(PLOTS_DIR);
-    plots::save(&plots::Curves::new(&results, &groups, &labels), &plots, "curves")?;
-    plots::save(&plots::GradientFlow::new(&results, &groups, &labels), &plots, "gradient_flow")?;
-    plots::save(&plots::DeadSaturated::new(&results, &groups, &labels), &plots, "dead_saturated")?;
-    plots::save(&plots::Accuracy::new(&rows, &groups, &labels), &plots, "accuracy")?;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    let path = dir.join(REPORT_FILE);
-    atomic::write_string(&path, &markdown::render(&results, &groups, &rows))
-        .with_context(|| format!("cannot write '{}'", path.display()))
+    #[test]
+    fn every_artifact_writes_its_own_file() {
+        let mut names: Vec<&str> = ARTIFACTS
+            .iter()
+            .map(|a| match a.output {
+                Output::File(name) => name,
+                Output::Figure { stem, .. } => stem,
+            })
+            .collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn report_md_is_written_after_the_figures_it_links() {
+        let last = ARTIFACTS.last().map(|a| a.output);
+        assert_eq!(last, Some(Output::File(REPORT_FILE)));
+    }
 }

@@ -1,0 +1,150 @@
+//! What every figure shares, on top of plotters: the `Plot` trait, the
+//! compiled-in font, `save` (SVG and PNG through a temporary file and a
+//! rename), the colours and the layout helpers. A leaf: it imports nothing
+//! else from the crate, so the report's figures and the activation figures
+//! can both use it without importing each other.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{Context, anyhow};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Something drawable on any plotters backend.
+pub trait Plot {
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// DejaVu Sans (assets/fonts, Bitstream Vera licence), compiled in so text
+/// renders the same on every machine, with no system font lookup.
+fn register_font() {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+        // The bytes are a valid TrueType font; failure would be a build error in disguise.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, bytes);
+    });
+}
+
+/// Writes `dir/<stem>.svg` and `dir/<stem>.png`.
+pub fn save(plot: &impl Plot, dir: &Path, stem: &str) -> anyhow::Result<()> {
+    register_font();
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+    for ext in ["svg", "png"] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        let tmp = dir.join(format!(".{stem}.tmp.{ext}"));
+        let drawn = if ext == "svg" {
+            let root = SVGBackend::new(&tmp, plot.size()).into_drawing_area();
+            plot.draw(&root).and_then(|_| root.present().map_err(Into::into))
+        } else {
+            let root = BitMapBackend::new(&tmp, plot.size()).into_drawing_area();
+            plot.draw(&root).and_then(|_| root.present().map_err(Into::into))
+        };
+        drawn
+            .map_err(|e| anyhow!("{e}"))
+            .and_then(|_| std::fs::rename(&tmp, &path).map_err(Into::into))
+            .with_context(|| format!("cannot write '{}'", path.display()))
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
+    }
+    Ok(())
+}
+
+/// Colour of series `i`.
+pub fn color(i: usize) -> RGBColor {
+    // Tableau 10, readable on white and distinguishable in print.
+    const TABLEAU: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    let (r, g, b) = TABLEAU[i % TABLEAU.len()];
+    RGBColor(r, g, b)
+}
+
+/// Colour of layer `i` of `n`, from blue (input side) to red (output side).
+pub fn layer_color(i: usize, n: usize) -> RGBColor {
+    let t = if n > 1 { i as f64 / (n - 1) as f64 } else { 0.0 };
+    RGBColor((30.0 + 200.0 * t) as u8, (60.0 + 40.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8, (220.0 - 190.0 * t) as u8)
+}
+
+/// (rows, columns) of a grid for `n` panels, at most `max_cols` wide.
+pub fn grid(n: usize, max_cols: usize) -> (usize, usize) {
+    let cols = n.clamp(1, max_cols);
+    (n.div_ceil(cols).max(1), cols)
+}
+
+/// Mean, min and max at each x of several series.
+pub fn band(series: &[Vec<(f64, f64)>]) -> Vec<(f64, f64, f64, f64)> {
+    let mut xs: Vec<f64> = series.iter().flatten().map(|p| p.0).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs.into_iter()
+        .filter_map(|x| {
+            let ys: Vec<f64> = series
+                .iter()
+                .filter_map(|s| s.iter().find(|p| p.0 == x))
+                .map(|p| p.1)
+                .filter(|y| y.is_finite())
+                .collect();
+            if ys.is_empty() {
+                return None;
+            }
+            let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+            let min = ys.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            Some((x, mean, min, max))
+        })
+        .collect()
+}
+
+/// The finite values' range, widened by `pad` times its span on each side;
+/// (0, 1) when no value is finite.
+pub fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let span = (hi - lo).max(1e-9);
+    (lo - pad * span, hi + pad * span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_band_skips_missing_and_non_finite_points() {
+        let series = vec![vec![(0.0, 1.0), (1.0, 3.0)], vec![(0.0, 3.0), (1.0, f64::NAN)], vec![(2.0, 5.0)]];
+        assert_eq!(band(&series), vec![(0.0, 2.0, 1.0, 3.0), (1.0, 3.0, 3.0, 3.0), (2.0, 5.0, 5.0, 5.0)]);
+    }
+
+    #[test]
+    fn a_grid_fills_rows_up_to_the_column_limit() {
+        assert_eq!(grid(0, 3), (1, 1));
+        assert_eq!(grid(3, 3), (1, 3));
+        assert_eq!(grid(4, 3), (2, 3));
+        assert_eq!(grid(9, 4), (3, 4));
+    }
+
+    #[test]
+    fn a_range_of_nothing_finite_is_the_unit_interval() {
+        assert_eq!(range([f64::NAN, f64::INFINITY].into_iter(), 0.1), (0.0, 1.0));
+        assert_eq!(range([1.0, 3.0].into_iter(), 0.5), (0.0, 4.0));
+    }
+}

@@ -223,7 +223,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 
 fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     crate::report::build(&args.dir)?;
-    println!("wrote aggregate.csv, plots/ and report.md in {}", args.dir.display());
+    let names: Vec<String> = crate::report::ARTIFACTS.iter().map(|a| a.output.to_string()).collect();
+    println!("wrote {} in {}", names.join(", "), args.dir.display());
     Ok(ExitCode::SUCCESS)
 }
 

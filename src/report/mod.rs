@@ -47,6 +47,16 @@ pub enum Output {
     Figure { stem: &'static str, title: &'static str },
 }
 
+impl std::fmt::Display for Output {
+    /// The path inside the results folder, e.g. `aggregate.csv`, `plots/curves.{svg,png}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::File(name) => f.write_str(name),
+            Output::Figure { stem, .. } => write!(f, "{}/{stem}.{{svg,png}}", crate::results_dir::PLOTS_DIR),
+        }
+    }
+}
+
 impl Artifact {
     const fn figure<F: Figure>() -> Self {
         Self { output: Output::Figure { stem: F::STEM, title: F::TITLE }, write: plots::write::<F> }

@@ -1,7 +1,7 @@
 //! Reads a results folder back: the resolved config and the CSVs, so a
 //! report can be rebuilt without training again.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
@@ -12,7 +12,6 @@ use crate::results_dir::{ResultsDir, Table};
 
 /// Everything a report is built from.
 pub struct Results {
-    pub dir: PathBuf,
     pub config: Config,
     pub summaries: Vec<RunSummary>,
     pub epochs: Vec<EpochRecord>,
@@ -32,7 +31,6 @@ impl Results {
         }
         let config = Config::load(&dir.config())?;
         Ok(Self {
-            dir: dir.root().to_path_buf(),
             config,
             summaries: read(&summary)?,
             epochs: read(&dir.table(Table::Epochs))?,

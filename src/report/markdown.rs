@@ -155,7 +155,7 @@ fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::*;
     use crate::config::Config;
@@ -166,7 +166,6 @@ mod tests {
         let text = r#"activations = [{ name = "leaky_relu", slope = 0.1 }, { name = "leaky_relu", slope = 0.3 }]"#;
         let config = Config::parse(text, Path::new("t.toml"), "t").unwrap();
         let results = Results {
-            dir: PathBuf::new(),
             config,
             summaries: Vec::new(),
             epochs: Vec::new(),

@@ -59,8 +59,9 @@ pub fn write_run(out: &ResultsDir, run: &PlannedRun, records: &RunRecords, manif
     Ok(())
 }
 
-/// Temporary files a killed writer left behind (`.<name>.tmp-<pid>`); safe
-/// to remove while holding the folder's lock.
+/// Temporary files a killed writer left behind (export::atomic's
+/// `.<name>.tmp-<pid>`, chart's `.<stem>.tmp.<ext>`); safe to remove while
+/// holding the folder's lock.
 pub fn remove_stale_temporaries(out: &ResultsDir) {
     let mut dirs = vec![out.root().to_path_buf(), out.plots()];
     if let Ok(runs) = std::fs::read_dir(out.runs()) {

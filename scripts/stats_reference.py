@@ -10,7 +10,7 @@ If statsmodels is installed too (`pip install statsmodels`), the Holm values
 computed here are also checked against statsmodels' multipletests(method="holm").
 
 Output: CSV with the header `kind,case,a,b,field,value`, one row per expected
-value, read by tests/stats_reference.rs.
+value, read by tests/it/stats_reference.rs.
   kind   summary | welch | holm | trapezoid
   case   a short name, unique within its kind
   a, b   the inputs as `;`-separated numbers (b is empty except for welch;

@@ -4,7 +4,7 @@
 //! under a learning curve.
 //!
 //! The Student t distribution comes from `statrs`. Every function is checked
-//! against scipy, numpy and statsmodels in tests/stats_reference.rs (values in
+//! against scipy, numpy and statsmodels in tests/it/stats_reference.rs (values in
 //! tests/data/stats_scipy.csv, written by scripts/stats_reference.py).
 //!
 //! Non-finite inputs (NaN, a diverged run's infinite loss) are skipped by

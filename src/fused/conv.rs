@@ -14,7 +14,7 @@
 //! Determinism: every sample's output and input gradient is computed by one
 //! thread; the weight gradient sums the samples in fixed groups of `GROUP`,
 //! then the groups in order, so the result does not depend on the number of
-//! threads (tests/resume.rs checks that).
+//! threads (tests/it/resume.rs checks that).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -10,7 +10,7 @@
 //! profile in `erff`/`expf`).
 //!
 //! Accuracy (checked against f64 in the tests below and against PyTorch in
-//! tests/activations_reference.rs): `exp` is Cephes' `expf` polynomial (about
+//! tests/it/activations_reference.rs): `exp` is Cephes' `expf` polynomial (about
 //! 2 ulp); `erf` is Abramowitz & Stegun 7.1.26 (absolute error 1.5e-7), the
 //! same formula as PyTorch's vectorised CPU `erf` (aten/src/ATen/cpu/vec/
 //! vec256/vec256_float.h, `Vectorized<float>::erf`).

@@ -34,7 +34,7 @@ const SPLIT_FROM: usize = 64 * 64 * 64;
 
 /// Rows of `out` per block. Fixed, not derived from the thread count: every
 /// output row is computed by the same gemm call whatever the number of
-/// threads, so results do not depend on it (tests/cli.rs runs 1 and 2 threads).
+/// threads, so results do not depend on it (tests/it/cli.rs runs 1 and 2 threads).
 const BLOCK_ROWS: usize = 64;
 
 #[backend_extension(Flex, Autodiff)]

@@ -28,39 +28,34 @@ pub fn dataset_dir(data_dir: &Path, dataset: DatasetKind) -> PathBuf {
     data_dir.join(dataset.name())
 }
 
-/// How to get a dataset's files, for error messages.
-pub fn fetch_hint(dataset: DatasetKind) -> String {
-    dataset.fetch_hint()
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error(
         "data folder '{}' for dataset `{}` does not exist: {}, or point --data-dir or {DATA_ENV} at the folder that holds `{}/`",
-        .dir.display(), .dataset.name(), fetch_hint(*.dataset), .dataset.name()
+        .dir.display(), .dataset.name(), .dataset.fetch_hint(), .dataset.name()
     )]
     MissingFolder { dir: PathBuf, dataset: DatasetKind },
-    #[error("data file '{}' is missing (nor is there a .gz of it): {}", .path.display(), fetch_hint(*.dataset))]
+    #[error("data file '{}' is missing (nor is there a .gz of it): {}", .path.display(), .dataset.fetch_hint())]
     MissingFile { path: PathBuf, dataset: DatasetKind },
     #[error("cannot read data file '{}': {source}", .path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("data file '{}' is not valid gzip ({source}): delete it and {}", .path.display(), fetch_hint(*.dataset))]
+    #[error("data file '{}' is not valid gzip ({source}): delete it and {}", .path.display(), .dataset.fetch_hint())]
     Gzip { path: PathBuf, dataset: DatasetKind, source: std::io::Error },
     #[error(
         "data file '{}' is truncated: {found} bytes where its header promises {expected}; delete it and {}",
-        .path.display(), fetch_hint(*.dataset)
+        .path.display(), .dataset.fetch_hint()
     )]
     Truncated { path: PathBuf, dataset: DatasetKind, expected: usize, found: usize },
-    #[error("data file '{}' is corrupt: {what}; delete it and {}", .path.display(), fetch_hint(*.dataset))]
+    #[error("data file '{}' is corrupt: {what}; delete it and {}", .path.display(), .dataset.fetch_hint())]
     Corrupt { path: PathBuf, dataset: DatasetKind, what: String },
     #[error(
         "data file '{}' has label {label} at item {index}, outside 0..{classes}: the file is corrupt; delete it and {}",
-        .path.display(), fetch_hint(*.dataset)
+        .path.display(), .dataset.fetch_hint()
     )]
     Label { path: PathBuf, dataset: DatasetKind, index: usize, label: u8, classes: usize },
     #[error(
         "data file '{}' fails its checksum (SHA-256 {found}, expected {expected}): it is corrupt or another version; delete it and {}",
-        .path.display(), fetch_hint(*.dataset)
+        .path.display(), .dataset.fetch_hint()
     )]
     Checksum { path: PathBuf, dataset: DatasetKind, expected: String, found: String },
 }

@@ -104,6 +104,12 @@ pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict>
     let config = Config::load(&ResultsDir::new(baseline_dir).config())?;
     let tolerances = &config.check;
     let (base_rows, current_rows) = (load(baseline_dir)?, load(current_dir)?);
+    if base_rows.iter().all(|r| !r.test_accuracy.is_finite()) {
+        bail!(
+            "baseline '{}' has no finite test accuracy (every run diverged or has none): it cannot be checked against; run its config.toml again and keep that as the baseline",
+            baseline_dir.display()
+        );
+    }
     let mut lrs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for r in &base_rows {
         let seen = lrs.entry(&r.activation).or_default();

@@ -38,7 +38,7 @@ pub fn expand(config: &Config) -> Vec<RunSpec> {
                 if let Some(init) = entry.init {
                     id.push_str(&format!("-init_{init}"));
                 }
-                id.push_str(&format!("-lr{lr}-s{seed}"));
+                id.push_str(&format!("-lr{}-s{seed}", crate::activation::format_number(lr)));
                 runs.push(RunSpec { id, label: entry.label(), activation: entry.kind, lr, seed, init });
             }
         }
@@ -97,5 +97,21 @@ mod tests {
         let ids: Vec<_> = expand(&c).into_iter().map(|r| r.id).collect();
         assert_eq!(ids[3], "sigmoid-init_he-lr0.01-s0");
         assert_eq!(ids[4], "step-straight_through-lr0.01-s0");
+    }
+
+    #[test]
+    fn extreme_numbers_keep_ids_short() {
+        let c = config(
+            "activations = [{ name = \"leaky_relu\", slope = 1e-300 }]\n[training]\nlr = [1e308, 1e-300, 0.05]\n",
+        );
+        let ids: Vec<String> = expand(&c).into_iter().map(|r| r.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "leaky_relu-slope1e-300-lr1e308-s0",
+                "leaky_relu-slope1e-300-lr1e-300-s0",
+                "leaky_relu-slope1e-300-lr0.05-s0"
+            ]
+        );
     }
 }

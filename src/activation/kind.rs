@@ -33,10 +33,18 @@ pub enum ParamValue {
     Bool(bool),
 }
 
+/// A number as labels and run ids write it: Rust's shortest form (`0.1`,
+/// `1e-5` reads `0.00001`), or scientific notation where that would run
+/// long (`1e308`, `1e-300`), so an id stays a usable file name.
+pub fn format_number(x: f64) -> String {
+    let plain = x.to_string();
+    if plain.len() > 24 { format!("{x:e}") } else { plain }
+}
+
 impl fmt::Display for ParamValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParamValue::Float(v) => write!(f, "{v}"),
+            ParamValue::Float(v) => f.write_str(&format_number(*v)),
             ParamValue::Bool(v) => write!(f, "{v}"),
         }
     }
@@ -88,6 +96,7 @@ impl ActivationKind {
                 (Some(_), ParamDefault::Bool(_)) => return Err(wrong("boolean (true or false)")),
             };
             let reason = match param.rule {
+                _ if !slot.is_finite() => "must be a finite number",
                 Rule::Positive if *slot <= 0.0 => "must be > 0",
                 Rule::NonZero if *slot == 0.0 => "must not be 0",
                 _ => continue,

@@ -9,7 +9,7 @@ mod module;
 pub mod properties;
 
 pub use figures::{AllShapes, Shape, Shapes};
-pub use kind::{ActivationKind, KindError, ParamValue};
+pub use kind::{ActivationKind, KindError, ParamValue, format_number};
 pub use module::Activation;
 
 use burn::tensor::{Device, Tensor, TensorData};

@@ -17,7 +17,7 @@ impl ConfigError {
     pub(super) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Self {
         let (line, column) = err.span().map(|span| line_column(text, span.start)).unwrap_or((1, 1));
         let key = key_at(text, err.span().map(|s| s.start));
-        let mut message = err.message().trim().replace('\n', " ");
+        let mut message = shorten_quoted(&err.message().trim().replace('\n', " "));
         if let Some(key) = key
             && !message.contains(&format!("`{key}`"))
         {
@@ -28,6 +28,30 @@ impl ConfigError {
         }
         ConfigError::Parse { path: path.to_path_buf(), line, column, message }
     }
+}
+
+/// Longest quoted text (`...`) an error echoes; longer is cut, so a huge
+/// name or key in a file still gives a readable one-line error.
+const MAX_ECHO: usize = 60;
+
+/// `message` with every backtick-quoted span longer than [`MAX_ECHO`]
+/// characters cut to its start and its length.
+pub(super) fn shorten_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are inside backticks.
+        let chars = part.chars().count();
+        if i % 2 == 1 && chars > MAX_ECHO {
+            out.extend(part.chars().take(MAX_ECHO));
+            out.push_str(&format!("... ({chars} characters)"));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// 1-based line and column of a byte offset.
@@ -74,6 +98,15 @@ mod tests {
         assert_eq!(line_column(text, 0), (1, 1));
         assert_eq!(line_column(text, 6), (2, 1));
         assert_eq!(line_column(text, 11), (2, 6));
+    }
+
+    #[test]
+    fn long_quoted_text_is_cut() {
+        let long = "x".repeat(10_000);
+        let cut = shorten_quoted(&format!("unknown activation `{long}`; known: relu"));
+        assert!(cut.len() < 200, "{cut}");
+        assert!(cut.contains("(10000 characters)`; known: relu"), "{cut}");
+        assert_eq!(shorten_quoted("key `a`: `b` c"), "key `a`: `b` c");
     }
 
     #[test]

@@ -397,7 +397,7 @@ impl Config {
         config.validate().map_err(|(key, message)| ConfigError::Invalid {
             path: origin.to_path_buf(),
             key,
-            message,
+            message: error::shorten_quoted(&message),
         })?;
         Ok(config)
     }
@@ -435,6 +435,19 @@ impl Config {
         let dataset = data.dataset.name();
         if data.augment && data.dataset.image().is_none() {
             return fail("data.augment", format!("needs an image dataset; `{dataset}` is not one: remove the key"));
+        }
+        // A share of 0 holds out no sample: the accuracy measured on it would be NaN.
+        if data.test_split.0 == 0.0 && !data.dataset.has_own_test_set() {
+            return fail(
+                "data.test_split",
+                format!("is 0, which leaves `{dataset}` (no test set of its own) nothing to test on: use e.g. 0.2"),
+            );
+        }
+        if data.validation_split.0 == 0.0 {
+            return fail(
+                "data.validation_split",
+                "is 0, but every epoch's validation accuracy and the activation statistics are measured on it: use e.g. 0.1".into(),
+            );
         }
         let standard = data.normalize.unwrap_or(data.dataset.default_normalize()) == Normalize::Standard;
         for (key, values) in [("data.mean", &data.mean), ("data.std", &data.std)] {

@@ -170,3 +170,34 @@ fn flush_denormals_defaults_to_true_and_stays_out_of_the_resolved_file() {
     let msg = error("[training]\nflush_denormals = \"yes\"");
     assert!(msg.contains("training.flush_denormals") && msg.contains("boolean"), "{msg}");
 }
+
+#[test]
+fn values_that_would_train_nonsense_are_rejected() {
+    for (text, key, what) in [
+        ("[training]\nlr = [0.05, 0.05]\n", "training.lr", "twice"),
+        ("[training]\nlr = [1, 1.0]\n", "training.lr", "twice"),
+        ("activations = [{ name = \"relu\", lr = [0.1, 0.2, 0.1] }]\n", "activations", "twice"),
+        ("activations = [{ name = \"leaky_relu\", slope = nan }]\n", "activations", "finite"),
+        ("activations = [{ name = \"hard_tanh\", min = nan }]\n", "activations", "finite"),
+        ("activations = [{ name = \"elu\", alpha = inf }]\n", "activations", "finite"),
+        ("activations = [{ name = \"softplus\", threshold = -inf }]\n", "activations", "finite"),
+        ("[data]\ntest_split = 0.0\n", "data.test_split", "nothing to test on"),
+        ("[data]\ndataset = \"spirals\"\ntest_split = 0\n", "data.test_split", "nothing to test on"),
+        ("[data]\nvalidation_split = 0.0\n", "data.validation_split", "is 0"),
+    ] {
+        let msg = error(text);
+        assert!(msg.contains(key) && msg.contains(what), "{text:?}: {msg}");
+    }
+    // A dataset with its own test set needs no test share.
+    assert!(parse("[data]\ndataset = \"mnist\"\ntest_split = 0.0\n").is_ok());
+}
+
+#[test]
+fn a_huge_name_is_cut_in_the_error() {
+    let name = "q".repeat(100_000);
+    let msg = error(&format!("activations = [\"{name}\"]\n"));
+    assert!(msg.len() < 1000, "{} characters", msg.len());
+    assert!(msg.contains("(100000 characters)") && msg.contains("known: identity"), "{msg}");
+    let msg = error(&format!("[data]\ndataset = \"{name}\"\n"));
+    assert!(msg.len() < 1000 && msg.contains("data.dataset"), "{msg}");
+}

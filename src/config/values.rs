@@ -85,6 +85,10 @@ impl TryFrom<toml::Value> for LearningRates {
         if let Some(bad) = values.iter().find(|x| !(**x > 0.0 && x.is_finite())) {
             return Err(format!("every learning rate must be > 0, got {bad}"));
         }
+        // The same rate twice would be the same runs twice (one run id), counted as two seeds' worth.
+        if let Some((i, x)) = values.iter().enumerate().find(|(i, x)| values[..*i].contains(x)) {
+            return Err(format!("lists the learning rate {x} twice (entry {}): each must differ", i + 1));
+        }
         Ok(LearningRates(values))
     }
 }

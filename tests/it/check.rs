@@ -4,7 +4,7 @@
 use std::fs;
 
 use crate::common::{TempDir, actbench, run};
-use actbench::results_dir::CONFIG_FILE;
+use actbench::results_dir::{CONFIG_FILE, ResultsDir, Table};
 
 const BASELINE: &str = "results/baselines/ci_regression";
 
@@ -54,4 +54,28 @@ fn bad_input_exits_2_with_one_line() {
     let out = run(&["check", "--baseline", BASELINE, "--current", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no summary.csv"));
+}
+
+#[test]
+fn a_baseline_without_a_finite_accuracy_is_bad_input() {
+    // The committed baseline with every test accuracy replaced by NaN.
+    let dir = TempDir::new();
+    let (from, nan) = (ResultsDir::new(BASELINE), ResultsDir::new(dir.path().join("nan")));
+    fs::create_dir_all(nan.root()).unwrap();
+    fs::copy(from.config(), nan.config()).unwrap();
+    let mut reader = csv::Reader::from_path(from.table(Table::Summary)).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = header.iter().position(|h| h == "test_accuracy").unwrap();
+    let mut writer = csv::Writer::from_path(nan.table(Table::Summary)).unwrap();
+    writer.write_record(&header).unwrap();
+    for row in reader.records().map(Result::unwrap) {
+        let fields: Vec<&str> = row.iter().enumerate().map(|(i, f)| if i == column { "NaN" } else { f }).collect();
+        writer.write_record(&fields).unwrap();
+    }
+    writer.flush().unwrap();
+    let out = run(&["check", "--baseline", nan.root().to_str().unwrap(), "--current", BASELINE]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no finite test accuracy"), "{stderr}");
 }

@@ -290,3 +290,14 @@ fn results_do_not_depend_on_the_thread_count() {
         assert_eq!(rows[0], rows[2], "{file}: 1 and 2 threads differ");
     }
 }
+
+#[test]
+fn extreme_learning_rates_train_into_short_run_ids() {
+    let dir = TempDir::new();
+    let config = "activations = [\"relu\"]\n[model]\nhidden = [8]\n[training]\nepochs = 1\nlr = [1e308, 1e-300]\n";
+    let out = train_with_threads(dir.path(), config, "1");
+    let results = ResultsDir::new(&out);
+    for id in ["relu-lr1e308-s0", "relu-lr1e-300-s0"] {
+        assert!(results.run(id).table(Table::Summary).is_file(), "{id}");
+    }
+}

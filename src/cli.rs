@@ -229,9 +229,10 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
-    let temporary = args.out.is_none();
-    let out =
-        args.out.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("actbench-rerun-{}", std::process::id())));
+    let (out, temporary) = match &args.out {
+        Some(out) => (out.clone(), false),
+        None => (new_temporary_dir("actbench-rerun")?, true),
+    };
     let result = crate::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref()));
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
@@ -247,6 +248,21 @@ fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::from(1))
     }
+}
+
+/// A folder of our own under the system's temporary folder (created here,
+/// so removing it afterwards removes nobody else's files).
+fn new_temporary_dir(prefix: &str) -> anyhow::Result<PathBuf> {
+    let base = std::env::temp_dir();
+    let mut last = None;
+    for attempt in 0..100 {
+        let dir = base.join(format!("{prefix}-{}-{attempt}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("at least one attempt")).with_context(|| format!("cannot create a folder in '{}'", base.display()))
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {

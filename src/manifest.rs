@@ -2,6 +2,7 @@
 //! (the resolved config of that one run, its hash, the versions, the
 //! machine, the command line).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,6 +34,26 @@ pub struct Manifest {
     pub started_at: String,
     pub finished_at: String,
     pub command_line: String,
+    /// Size and checksum of each of the run's tables as written (the
+    /// manifest is written after them): a file that no longer matches was
+    /// damaged after the run finished, and the run is trained again. Absent from
+    /// older manifests, whose tables are checked by parsing alone.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileDigest>,
+}
+
+/// What a file was when written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    pub bytes: u64,
+    /// FNV-1a 64 of the bytes, as hex.
+    pub fnv1a: String,
+}
+
+impl FileDigest {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self { bytes: bytes.len() as u64, fnv1a: fnv1a_bytes(bytes) }
+    }
 }
 
 /// The experiment config narrowed to one run of its grid.
@@ -54,8 +75,12 @@ pub fn run_config(config: &Config, spec: &RunSpec) -> Config {
 /// FNV-1a, 64 bits (Fowler, Noll, Vo): stable across versions and platforms,
 /// which is all an identity hash needs.
 pub fn fnv1a(text: &str) -> String {
+    fnv1a_bytes(text.as_bytes())
+}
+
+pub fn fnv1a_bytes(bytes: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
+    for &byte in bytes {
         hash ^= byte as u64;
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

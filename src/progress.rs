@@ -102,6 +102,11 @@ impl GridProgress {
         }
     }
 
+    /// A warning, on stderr in every mode (`--quiet` included).
+    pub fn warn(&self, message: &str) {
+        self.multi.suspend(|| eprintln!("warning: {message}"));
+    }
+
     pub fn finish(&self) {
         self.grid.finish_and_clear();
     }

@@ -12,6 +12,22 @@ pub trait Columns {
     const COLUMNS: &'static [&'static str];
 }
 
+/// A row of one of a run's tables, which names its run.
+pub trait Row: Serialize + serde::de::DeserializeOwned + Columns {
+    fn run_id(&self) -> &str;
+}
+
+macro_rules! rows {
+    ($($t:ty),*) => {$(
+        impl Row for $t {
+            fn run_id(&self) -> &str {
+                &self.run_id
+            }
+        }
+    )*};
+}
+rows!(EpochRecord, GradientRecord, RunSummary, ActivationRecord);
+
 /// One row of epochs.csv.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {

@@ -18,7 +18,16 @@ pub struct Rerun {
     pub out: PathBuf,
 }
 
+/// Trains the run in `run_dir` again into `out`, which must be a new or
+/// empty folder: a rerun never writes over an experiment (`--out` naming the
+/// run's own experiment would replace its tables with the one run's).
 pub fn rerun(run_dir: &Path, out: &Path, data_dir: &Path) -> anyhow::Result<Rerun> {
+    if out.exists() && (!out.is_dir() || std::fs::read_dir(out).map_or(true, |mut d| d.next().is_some())) {
+        anyhow::bail!(
+            "--out '{}' already exists and is not an empty folder: a rerun writes a results folder of its own; give a new path",
+            out.display()
+        );
+    }
     let given = RunDir::new(run_dir);
     let path = given.manifest();
     let manifest = manifest::read(&path).with_context(|| {

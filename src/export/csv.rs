@@ -32,30 +32,60 @@ pub fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<
         .collect()
 }
 
-/// Concatenates CSV files that share `T`'s header into `path`, atomically.
-/// Missing inputs are skipped; a header that differs is an error.
-pub fn concat<T: Columns>(path: &Path, inputs: &[std::path::PathBuf]) -> io::Result<()> {
-    let header = T::COLUMNS.join(",");
+/// The rows of `rows` as CSV, without the header: a table's body, which
+/// [`write_tables`] puts under its header.
+pub fn body<T: Serialize>(rows: &[T]) -> String {
+    let mut w = ::csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row).expect("a record serialises into memory");
+    }
+    String::from_utf8(w.into_inner().expect("an in-memory writer flushes")).expect("CSV of UTF-8 fields is UTF-8")
+}
+
+/// The header line of `T`'s table, newline included.
+pub fn header<T: Columns>() -> String {
+    T::COLUMNS.join(",") + "\n"
+}
+
+/// Writes `T`'s header and then `bodies` (each from [`body`]) into `path`, atomically.
+pub fn write_tables<'a, T: Columns>(path: &Path, bodies: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
     write_atomic(path, |out| {
         use io::Write;
-        writeln!(out, "{header}")?;
-        for input in inputs {
-            let text = match std::fs::read_to_string(input) {
-                Ok(text) => text,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-            if first.trim_end() != header {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("'{}' has another header than expected ({header})", input.display()),
-                ));
-            }
-            out.write_all(rest.as_bytes())?;
+        out.write_all(header::<T>().as_bytes())?;
+        for body in bodies {
+            out.write_all(body.as_bytes())?;
         }
         Ok(())
     })
+}
+
+/// Parses the bytes of a file written by [`write_rows`]: the header must be
+/// `T`'s and every row must parse. The error says what is wrong and where
+/// (the caller names the file).
+pub fn parse_rows<T: serde::de::DeserializeOwned + Columns>(bytes: &[u8]) -> Result<Vec<T>, String> {
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let headers = reader.byte_headers().map_err(|e| format!("unreadable header ({e})"))?.clone();
+    if headers.iter().ne(T::COLUMNS.iter().map(|c| c.as_bytes())) {
+        return Err(format!("its header is not `{}`", T::COLUMNS.join(",")));
+    }
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        return Err("its last row is cut short (no final newline)".into());
+    }
+    let mut rows = Vec::new();
+    for (i, row) in reader.byte_records().enumerate() {
+        let parsed =
+            row.map_err(|e| e.to_string()).and_then(|r| r.deserialize(Some(&headers)).map_err(|e| e.to_string()));
+        rows.push(parsed.map_err(|e| format!("row {} does not parse ({})", i + 2, cut(&e, 120)))?);
+    }
+    Ok(rows)
+}
+
+/// At most `max` characters of `text` (a parser's message may quote a whole field).
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -72,18 +102,7 @@ mod tests {
 
     #[test]
     fn declared_columns_match_the_serialised_fields() {
-        let e = EpochRecord {
-            run_id: "r".into(),
-            activation: "relu".into(),
-            seed: 0,
-            lr: 0.1,
-            epoch: 1,
-            train_loss: 1.0,
-            train_accuracy: 0.5,
-            val_loss: 1.0,
-            val_accuracy: 0.5,
-            epoch_seconds: 0.1,
-        };
+        let e = epoch("r");
         assert_eq!(header_of(&e), EpochRecord::COLUMNS.join(","));
         let g = GradientRecord {
             run_id: "r".into(),
@@ -121,31 +140,29 @@ mod tests {
         assert_eq!(header_of(&s), RunSummary::COLUMNS.join(","));
     }
 
+    fn epoch(id: &str) -> EpochRecord {
+        EpochRecord {
+            run_id: id.into(),
+            activation: "relu".into(),
+            seed: 0,
+            lr: 0.1,
+            epoch: 1,
+            train_loss: 1.0,
+            train_accuracy: 0.5,
+            val_loss: 1.0,
+            val_accuracy: 0.5,
+            epoch_seconds: 0.25,
+        }
+    }
+
     #[test]
-    fn concat_keeps_one_header_and_skips_missing_files() {
-        let dir = std::env::temp_dir().join(format!("actbench-concat-{}", std::process::id()));
+    fn tables_are_one_header_and_the_bodies() {
+        let dir = std::env::temp_dir().join(format!("actbench-tables-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let a = dir.join("a.csv");
-        let rows = |id: &str| {
-            vec![EpochRecord {
-                run_id: id.into(),
-                activation: "relu".into(),
-                seed: 0,
-                lr: 0.1,
-                epoch: 1,
-                train_loss: 1.0,
-                train_accuracy: 0.5,
-                val_loss: 1.0,
-                val_accuracy: 0.5,
-                epoch_seconds: 0.25,
-            }]
-        };
-        write_rows(&a, &rows("a")).unwrap();
-        let b = dir.join("b.csv");
-        write_rows(&b, &rows("b")).unwrap();
         let out = dir.join("all.csv");
-        concat::<EpochRecord>(&out, &[a, dir.join("missing.csv"), b]).unwrap();
-        let text = std::fs::read_to_string(out).unwrap();
+        let (a, b) = (body(&[epoch("a")]), body(&[epoch("b")]));
+        write_tables::<EpochRecord>(&out, [a.as_str(), "", b.as_str()]).unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(
             text,
@@ -153,5 +170,26 @@ mod tests {
              a,relu,0,0.1,1,1.0,0.5,1.0,0.5,0.25\n\
              b,relu,0,0.1,1,1.0,0.5,1.0,0.5,0.25\n"
         );
+        let rows: Vec<EpochRecord> = parse_rows(text.as_bytes()).unwrap();
+        assert_eq!(rows, vec![epoch("a"), epoch("b")]);
+        // What parses serialises back to the same bytes (floats print shortest round-trip).
+        assert_eq!(header::<EpochRecord>() + &body(&rows), text);
+    }
+
+    #[test]
+    fn damaged_tables_do_not_parse() {
+        let good = header::<EpochRecord>() + &body(&[epoch("a"), epoch("b")]);
+        assert!(parse_rows::<EpochRecord>(good.as_bytes()).is_ok());
+        let cut = &good[..good.len() - 5];
+        assert!(parse_rows::<EpochRecord>(cut.as_bytes()).unwrap_err().contains("cut short"));
+        let extra = good.clone() + "a,relu,0\n";
+        assert!(parse_rows::<EpochRecord>(extra.as_bytes()).unwrap_err().contains("row 4"));
+        let other = good.replacen("epoch_seconds", "seconds", 1);
+        assert!(parse_rows::<EpochRecord>(other.as_bytes()).unwrap_err().contains("header"));
+        let mut bytes = good.into_bytes();
+        let i = bytes.len() - 3;
+        bytes[i] = 0xff;
+        assert!(parse_rows::<EpochRecord>(&bytes).is_err());
+        assert!(parse_rows::<EpochRecord>(b"").is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! Stage three: the per-run folders -> the experiment's tables (in grid
+//! Stage three: the finished runs -> the experiment's tables (in grid
 //! order), then the report.
 
 use anyhow::Context;
@@ -7,19 +7,20 @@ use crate::export::csv;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 
-use super::plan::Plan;
-use super::store::write;
+use super::store::{SavedRun, write};
 
-/// Rebuilds the experiment-level tables from the runs of `plan` finished in `out`.
-pub fn combine(out: &ResultsDir, plan: &Plan) -> anyhow::Result<()> {
+/// Writes the experiment-level tables from the finished runs, given in grid
+/// order (`None`: not finished). The rows come from memory, already parsed
+/// (store::finished) or just trained, so no run folder is read again and a
+/// combined file is never malformed.
+pub fn combine(out: &ResultsDir, runs: &[Option<SavedRun>]) -> anyhow::Result<()> {
     for table in Table::ALL {
-        let inputs: Vec<_> = plan.runs.iter().map(|r| out.run(&r.spec.id).table(table)).collect();
-        let path = out.table(table);
-        write(&path, |p| match table {
-            Table::Epochs => csv::concat::<EpochRecord>(p, &inputs),
-            Table::Gradients => csv::concat::<GradientRecord>(p, &inputs),
-            Table::Activations => csv::concat::<ActivationRecord>(p, &inputs),
-            Table::Summary => csv::concat::<RunSummary>(p, &inputs),
+        let bodies = runs.iter().flatten().map(|run| run.body(table));
+        write(&out.table(table), |p| match table {
+            Table::Epochs => csv::write_tables::<EpochRecord>(p, bodies),
+            Table::Gradients => csv::write_tables::<GradientRecord>(p, bodies),
+            Table::Activations => csv::write_tables::<ActivationRecord>(p, bodies),
+            Table::Summary => csv::write_tables::<RunSummary>(p, bodies),
         })?;
     }
     Ok(())

@@ -20,7 +20,7 @@ pub mod store;
 pub use plan::{Plan, PlannedRun};
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::backend;
 use crate::config::{BackendKind, Config};
@@ -30,6 +30,11 @@ use crate::records::RunSummary;
 use crate::results_dir::ResultsDir;
 use execute::Trained;
 use lock::Lock;
+use store::{Found, SavedRun};
+
+/// How often, at most, the combined tables are rewritten while a grid trains
+/// (and once more when it stops).
+const COMBINE_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Options {
     pub out: PathBuf,
@@ -63,41 +68,60 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     store::write_config(&out, &plan.config, options.backend)?;
 
     let mut progress = GridProgress::new(options.progress, plan.runs.len());
-    let mut summaries: Vec<Option<RunSummary>> = vec![None; plan.runs.len()];
+    let mut saved: Vec<Option<SavedRun>> = vec![None; plan.runs.len()];
     let mut pending = Vec::new();
     for (i, run) in plan.runs.iter().enumerate() {
-        match store::finished(&out, run).filter(|_| !options.force) {
-            Some(summary) => {
-                progress.skip_run(&summary);
-                summaries[i] = Some(summary);
+        let found = if options.force { Found::Nothing } else { store::finished(&out, run) };
+        match found {
+            Found::Finished(run) => {
+                progress.skip_run(&run.summary);
+                saved[i] = Some(*run);
             }
-            None => pending.push(i),
+            Found::Damaged(why) => {
+                progress.warn(&format!("run `{}` is damaged: {why}; it is trained again", run.spec.id));
+                pending.push(i);
+            }
+            Found::Nothing | Found::Other => pending.push(i),
         }
     }
-    if summaries.iter().any(Option::is_some) {
-        finalize::combine(&out, &plan)?;
+    if saved.iter().any(Option::is_some) {
+        finalize::combine(&out, &saved)?;
     }
 
+    let mut last_combine: Option<Instant> = None;
     let executed = execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, |trained| {
         let run = &plan.runs[trained.index];
         let manifest = manifest(&plan, run, options, &device, trained);
-        store::write_run(&out, run, &trained.records, &manifest)?;
-        finalize::combine(&out, &plan)?;
-        summaries[trained.index] = Some(trained.records.summary.clone());
+        let run_saved = SavedRun::new(&trained.records);
+        store::write_run(&out, run, &run_saved, manifest)?;
+        saved[trained.index] = Some(run_saved);
+        // Rewriting the combined tables after every run would cost O(runs^2)
+        // on a large grid; after the first and then every few seconds keeps
+        // them fresh enough to look at.
+        if last_combine.is_none_or(|t| t.elapsed() >= COMBINE_EVERY) {
+            finalize::combine(&out, &saved)?;
+            last_combine = Some(Instant::now());
+        }
         Ok(())
     });
+    // Whatever stopped the grid, the combined tables hold every run saved.
+    let combined = finalize::combine(&out, &saved);
     progress.finish();
     let interrupted = executed?;
-    let saved = summaries.iter().filter(|s| s.is_some()).count();
-    if interrupted || saved < plan.runs.len() {
+    combined?;
+    let finished = saved.iter().filter(|s| s.is_some()).count();
+    if interrupted || finished < plan.runs.len() {
         anyhow::bail!(
-            "interrupted: {saved} of {} runs finished and saved in '{}'; run the same command to resume",
+            "interrupted: {finished} of {} runs finished and saved in '{}'; run the same command to resume",
             plan.runs.len(),
             out.root().display()
         );
     }
     finalize::report(&out)?;
-    Ok(Outcome { summaries: summaries.into_iter().flatten().collect(), seconds: started.elapsed().as_secs_f64() })
+    Ok(Outcome {
+        summaries: saved.into_iter().flatten().map(|r| r.summary).collect(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// What a run was and where it ran.
@@ -123,5 +147,6 @@ fn manifest(
         started_at: trained.started_at.clone(),
         finished_at: manifest::now(),
         command_line: options.command_line.clone(),
+        files: Default::default(),
     }
 }

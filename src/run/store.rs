@@ -1,6 +1,6 @@
-//! The run folders of a results folder: writing a finished run (its
-//! manifest, then its tables, the summary last), recognising one already
-//! finished, and clearing what a killed writer left behind.
+//! The run folders of a results folder: writing a finished run (its tables,
+//! then its manifest with their checksums), reading one back only when every
+//! file is intact, and clearing what a killed writer left behind.
 
 use std::path::Path;
 
@@ -8,8 +8,8 @@ use anyhow::Context;
 
 use crate::config::{BackendKind, Config};
 use crate::export::{atomic, csv};
-use crate::manifest::{self, Manifest};
-use crate::records::{RunRecords, RunSummary};
+use crate::manifest::{FileDigest, Manifest};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, Row, RunRecords, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 
 use super::plan::PlannedRun;
@@ -27,36 +27,152 @@ pub fn write_config(out: &ResultsDir, config: &Config, backend: BackendKind) -> 
     write(&out.config(), |p| atomic::write_string(p, &resolved.to_toml()))
 }
 
-/// The summary of `run` when it is already in `out` with the same config
-/// hash; `None` means "train it". A manifest that exists but cannot be read
-/// is said on stderr, as the run is then trained again.
-pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Option<RunSummary> {
-    let dir = out.run(&run.spec.id);
-    let path = dir.manifest();
-    if !path.is_file() {
-        return None;
-    }
-    let Some(manifest) = manifest::read(&path) else {
-        eprintln!("warning: '{}' is damaged; run `{}` is trained again", path.display(), run.spec.id);
-        return None;
-    };
-    if manifest.config_hash != run.hash {
-        return None;
-    }
-    let mut reader = ::csv::Reader::from_path(dir.table(Table::Summary)).ok()?;
-    reader.deserialize().next()?.ok()
+/// A finished run as it is combined: each table's rows as CSV without the
+/// header, in [`Table::ALL`]'s order (well-formed by construction: written
+/// from records, or parsed and written again), and its summary.
+#[derive(Debug, Clone)]
+pub struct SavedRun {
+    pub summary: RunSummary,
+    pub bodies: [String; 4],
 }
 
-pub fn write_run(out: &ResultsDir, run: &PlannedRun, records: &RunRecords, manifest: &Manifest) -> anyhow::Result<()> {
+impl SavedRun {
+    pub fn new(records: &RunRecords) -> Self {
+        let bodies = Table::ALL.map(|table| match table {
+            Table::Epochs => csv::body(&records.epochs),
+            Table::Gradients => csv::body(&records.gradients),
+            Table::Activations => csv::body(&records.activations),
+            Table::Summary => csv::body(std::slice::from_ref(&records.summary)),
+        });
+        Self { summary: records.summary.clone(), bodies }
+    }
+
+    pub fn body(&self, table: Table) -> &str {
+        &self.bodies[Table::ALL.iter().position(|t| *t == table).expect("every table is in Table::ALL")]
+    }
+}
+
+/// What a run's folder holds.
+#[derive(Debug)]
+pub enum Found {
+    /// Nothing finished (no manifest): train it.
+    Nothing,
+    /// A run of another config (the config changed): train it again.
+    Other,
+    /// A finished run whose files were damaged since: what is wrong, naming the file.
+    Damaged(String),
+    Finished(Box<SavedRun>),
+}
+
+/// Reads `run` back from `out`: finished only when its manifest (written
+/// last) has the run's config hash and every table is there, matches the
+/// size and checksum the manifest recorded, and parses, every row naming the run.
+pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
+    let dir = out.run(&run.spec.id);
+    let path = dir.manifest();
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Found::Nothing,
+        Err(e) => return Found::Damaged(format!("cannot read '{}': {e}", path.display())),
+    };
+    let Ok(manifest) = serde_json::from_slice::<Manifest>(&text) else {
+        return Found::Damaged(format!("'{}' is not a valid manifest", path.display()));
+    };
+    if manifest.config_hash != run.hash {
+        return Found::Other;
+    }
+    if manifest.run_id != run.spec.id {
+        return Found::Damaged(format!("'{}' names run `{}`", path.display(), manifest.run_id));
+    }
+    let mut bodies: [String; 4] = Default::default();
+    let mut summary = None;
+    for (i, table) in Table::ALL.into_iter().enumerate() {
+        let path = dir.table(table);
+        let damaged = |why: String| Found::Damaged(format!("'{}' {why}", path.display()));
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return damaged("is missing".into()),
+            Err(e) => return damaged(format!("cannot be read ({e})")),
+        };
+        if !manifest.files.is_empty() {
+            let found = FileDigest::of(&bytes);
+            match manifest.files.get(table.file_name()) {
+                Some(written) if *written == found => {}
+                Some(written) if written.bytes == found.bytes => {
+                    return damaged("changed after the run finished (same size, other bytes)".into());
+                }
+                Some(written) => {
+                    return damaged(format!(
+                        "changed after the run finished ({} bytes; {} were written)",
+                        found.bytes, written.bytes
+                    ));
+                }
+                None => return damaged(format!("is not listed in '{}'", dir.manifest().display())),
+            }
+        }
+        let parsed = match table {
+            Table::Epochs => reparse::<EpochRecord>(&bytes, &run.spec.id).map(|(b, _)| b),
+            Table::Gradients => reparse::<GradientRecord>(&bytes, &run.spec.id).map(|(b, _)| b),
+            Table::Activations => reparse::<ActivationRecord>(&bytes, &run.spec.id).map(|(b, _)| b),
+            Table::Summary => {
+                reparse::<RunSummary>(&bytes, &run.spec.id).and_then(|(b, rows)| match <[_; 1]>::try_from(rows) {
+                    Ok([one]) => {
+                        summary = Some(one);
+                        Ok(b)
+                    }
+                    Err(rows) => Err(format!("holds {} rows, not one", rows.len())),
+                })
+            }
+        };
+        match parsed {
+            Ok(body) => bodies[i] = body,
+            Err(why) => return damaged(why),
+        }
+    }
+    let summary = summary.expect("the summary is one of the tables");
+    Found::Finished(Box::new(SavedRun { summary, bodies }))
+}
+
+/// A table's rows, parsed and written again, when every row is the run's.
+fn reparse<T: Row>(bytes: &[u8], id: &str) -> Result<(String, Vec<T>), String> {
+    let rows: Vec<T> = csv::parse_rows(bytes)?;
+    if let Some(i) = rows.iter().position(|r| r.run_id() != id) {
+        return Err(format!("row {} belongs to another run", i + 2));
+    }
+    Ok((csv::body(&rows), rows))
+}
+
+/// Writes a finished run: its tables first, then the manifest with their
+/// checksums (its presence marks the run finished). A manifest already
+/// there is removed first, so a run cut off half-way is never taken for
+/// the old one.
+pub fn write_run(out: &ResultsDir, run: &PlannedRun, saved: &SavedRun, mut manifest: Manifest) -> anyhow::Result<()> {
     let dir = out.run(&run.spec.id);
     std::fs::create_dir_all(dir.path()).with_context(|| format!("cannot create '{}'", dir.path().display()))?;
-    let json = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
-    write(&dir.manifest(), |p| atomic::write_string(p, &(json + "\n")))?;
-    for table in Table::ALL {
-        // In Table::ALL's order: the summary last, its presence marks a finished run.
-        write(&dir.table(table), |p| write_table(records, table, p))?;
+    match std::fs::remove_file(dir.manifest()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot replace '{}'", dir.manifest().display()));
+        }
+        _ => {}
     }
-    Ok(())
+    manifest.files.clear();
+    for table in Table::ALL {
+        let text = header_of(table) + saved.body(table);
+        write(&dir.table(table), |p| atomic::write_string(p, &text))?;
+        manifest.files.insert(table.file_name().to_string(), FileDigest::of(text.as_bytes()));
+    }
+    let json = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
+    write(&dir.manifest(), |p| atomic::write_string(p, &(json + "\n")))
+}
+
+/// The header line of a table.
+pub fn header_of(table: Table) -> String {
+    match table {
+        Table::Epochs => csv::header::<EpochRecord>(),
+        Table::Gradients => csv::header::<GradientRecord>(),
+        Table::Activations => csv::header::<ActivationRecord>(),
+        Table::Summary => csv::header::<RunSummary>(),
+    }
 }
 
 /// Temporary files a killed writer left behind (export::atomic's
@@ -74,16 +190,6 @@ pub fn remove_stale_temporaries(out: &ResultsDir) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-    }
-}
-
-/// One of a run's tables, as CSV.
-fn write_table(records: &RunRecords, table: Table, path: &Path) -> std::io::Result<()> {
-    match table {
-        Table::Epochs => csv::write_rows(path, &records.epochs),
-        Table::Gradients => csv::write_rows(path, &records.gradients),
-        Table::Activations => csv::write_rows(path, &records.activations),
-        Table::Summary => csv::write_rows(path, std::slice::from_ref(&records.summary)),
     }
 }
 

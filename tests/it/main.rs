@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod cnn;
 mod config_fuzz;
+mod damaged_results;
 mod datasets;
 mod default_experiment;
 mod fetch;

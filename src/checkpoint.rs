@@ -64,11 +64,53 @@ pub fn save(
     Ok(())
 }
 
+/// What a checkpoint of this run must hold: everything read from disk is
+/// checked against it before it reaches the training loop.
+pub struct Expected<'a> {
+    pub config_hash: &'a str,
+    pub run_id: &'a str,
+    pub epochs: usize,
+    /// Training samples: the batch order is a permutation of `0..samples`.
+    pub samples: usize,
+    pub steps_per_epoch: usize,
+}
+
+impl Expected<'_> {
+    /// Why `checkpoint` cannot be this run's, if it cannot.
+    fn mismatch(&self, c: &Checkpoint) -> Option<String> {
+        let s = &c.state;
+        if s.epoch == 0 || s.epoch >= self.epochs {
+            return Some(format!("epoch {} is outside 1..{}", s.epoch, self.epochs));
+        }
+        if Some(s.step) != s.epoch.checked_mul(self.steps_per_epoch) {
+            return Some(format!("step {} after {} epochs of {} steps", s.step, s.epoch, self.steps_per_epoch));
+        }
+        if s.order.len() != self.samples {
+            return Some(format!("the batch order holds {} indices for {} samples", s.order.len(), self.samples));
+        }
+        let mut seen = vec![false; self.samples];
+        for &i in &s.order {
+            match usize::try_from(i).ok().filter(|&i| i < self.samples) {
+                Some(i) if !seen[i] => seen[i] = true,
+                _ => return Some(format!("the batch order is not a permutation (index {i})")),
+            }
+        }
+        if c.epochs.len() != s.epoch || c.epochs.iter().enumerate().any(|(i, r)| r.epoch != i + 1) {
+            return Some(format!("{} holds {} rows for {} epochs", Table::Epochs.file_name(), c.epochs.len(), s.epoch));
+        }
+        let ids = c.epochs.iter().map(|r| &r.run_id).chain(c.gradients.iter().map(|r| &r.run_id));
+        if ids.chain(c.activations.iter().map(|r| &r.run_id)).any(|id| id != self.run_id) {
+            return Some(format!("rows of another run than `{}`", self.run_id));
+        }
+        None
+    }
+}
+
 /// Loads the checkpoint in `dir` into `model` and `optim`, when there is one
-/// for this config.
+/// for this run and config.
 pub fn load(
     dir: &Path,
-    config_hash: &str,
+    expected: &Expected,
     model: Network,
     optim: ModuleOptimizer,
 ) -> (Network, ModuleOptimizer, Option<Checkpoint>) {
@@ -77,7 +119,7 @@ pub fn load(
         return (model, optim, None);
     };
     let state = match serde_json::from_str::<State>(&text) {
-        Ok(state) if state.config_hash == config_hash => state,
+        Ok(state) if state.config_hash == expected.config_hash => state,
         // A checkpoint of another config (the config changed): not this run's.
         Ok(_) => return (model, optim, None),
         Err(e) => {
@@ -86,15 +128,19 @@ pub fn load(
         }
     };
     let loaded = (|| -> anyhow::Result<(Network, ModuleOptimizer, Checkpoint)> {
-        let model = model.clone().try_load_file(files.model()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let optim = optim.clone().load(files.optimizer()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let checkpoint = Checkpoint {
             epochs: read(&files.table(Table::Epochs))?,
             gradients: read(&files.table(Table::Gradients))?,
             activations: read(&files.table(Table::Activations))?,
             state,
         };
-        Ok((model, optim, checkpoint))
+        if let Some(why) = expected.mismatch(&checkpoint) {
+            anyhow::bail!("{why}");
+        }
+        // Burn checks every tensor's shape against the model's.
+        let loaded_model = model.clone().try_load_file(files.model()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let optim = optim.clone().load(files.optimizer()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok((loaded_model, optim, checkpoint))
     })();
     match loaded {
         Ok((model, optim, checkpoint)) => (model, optim, Some(checkpoint)),

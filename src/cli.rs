@@ -63,8 +63,8 @@ struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
     /// Timed epochs per workload; the median is reported.
-    #[arg(long, default_value_t = 3)]
-    repeats: usize,
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    repeats: u16,
     #[arg(long, value_enum, default_value = "flex")]
     backend: BackendArg,
     /// Also write the rows to this CSV file.
@@ -319,7 +319,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let device = backend::device(args.backend.into())?;
     crate::interrupt::install();
-    let rows = crate::bench::run(&args.workloads, args.repeats, &device, &mut |line| eprintln!("{line}"))?;
+    let rows = crate::bench::run(&args.workloads, args.repeats.into(), &device, &mut |line| eprintln!("{line}"))?;
     println!(
         "Training: 1 epoch x {} samples, batch 128, backend {}, {} threads; median of {} runs",
         crate::bench::TRAIN_SAMPLES,

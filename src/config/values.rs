@@ -137,11 +137,18 @@ impl From<KernelSizes> for toml::Value {
 #[serde(try_from = "toml::Value", into = "Vec<u64>")]
 pub struct Seeds(pub Vec<u64>);
 
+/// The most seeds one experiment may name: far beyond any statistics an
+/// activation study needs, and a bound before the list is built.
+pub const MAX_SEEDS: usize = 100_000;
+
 impl TryFrom<toml::Value> for Seeds {
     type Error = String;
     fn try_from(v: toml::Value) -> Result<Self, String> {
+        let too_many = || format!("names more than {MAX_SEEDS} seeds: one experiment holds at most that many");
         let seeds: Vec<u64> = match v {
+            toml::Value::Integer(n) if n as u64 > MAX_SEEDS as u64 => return Err(too_many()),
             toml::Value::Integer(n) if n >= 1 => (0..n as u64).collect(),
+            toml::Value::Array(items) if items.len() > MAX_SEEDS => return Err(too_many()),
             toml::Value::Array(items) => items
                 .iter()
                 .map(|i| i.as_integer().filter(|n| *n >= 0).map(|n| n as u64))

@@ -26,6 +26,9 @@ pub struct DatasetInfo {
     pub image: Option<[usize; 3]>,
     /// The scaling used when the config names none.
     pub default_normalize: Normalize,
+    /// Samples in all (training and test) of a fixed set; `None` for a set
+    /// generated from the seed, whose size is the config's `data.samples`.
+    pub samples: Option<usize>,
     pub origin: Origin,
 }
 
@@ -72,6 +75,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         classes: 10,
         image: Some([1, 8, 8]),
         default_normalize: Normalize::None,
+        samples: Some(1797),
         origin: Origin::Embedded(digits::load),
     },
     DatasetInfo {
@@ -80,6 +84,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         classes: 2,
         image: None,
         default_normalize: Normalize::None,
+        samples: None,
         origin: Origin::Generated(synthetic::spirals),
     },
     DatasetInfo {
@@ -88,6 +93,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         classes: 2,
         image: None,
         default_normalize: Normalize::None,
+        samples: None,
         origin: Origin::Generated(synthetic::xor),
     },
     DatasetInfo {
@@ -96,6 +102,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         classes: 2,
         image: None,
         default_normalize: Normalize::None,
+        samples: None,
         origin: Origin::Generated(synthetic::circles),
     },
     DatasetInfo {
@@ -105,6 +112,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: Some([1, 28, 28]),
         // Standardised, as torchvision's examples do with the benchmark sets.
         default_normalize: Normalize::Standard,
+        samples: Some(70_000),
         origin: Origin::Files(Files {
             read: |dataset, dir| idx::load(dataset, &idx::MNIST, dir),
             download: Download::GzipEach(&idx::MNIST.files),
@@ -123,6 +131,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         classes: 10,
         image: Some([1, 28, 28]),
         default_normalize: Normalize::Standard,
+        samples: Some(70_000),
         origin: Origin::Files(Files {
             read: |dataset, dir| idx::load(dataset, &idx::FASHION_MNIST, dir),
             download: Download::GzipEach(&idx::FASHION_MNIST.files),
@@ -137,6 +146,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         classes: 10,
         image: Some([3, 32, 32]),
         default_normalize: Normalize::Standard,
+        samples: Some(60_000),
         origin: Origin::Files(Files {
             read: cifar::load,
             download: Download::Archive {
@@ -193,6 +203,16 @@ impl DatasetKind {
     /// Values per sample that `data.mean`/`data.std` describe: channels, or features.
     pub fn channels(self) -> usize {
         self.0.image.map_or(2, |[c, _, _]| c)
+    }
+
+    /// Samples in all: the fixed set's, else `configured` (`data.samples`).
+    pub fn samples(self, configured: usize) -> usize {
+        self.0.samples.unwrap_or(configured)
+    }
+
+    /// Input features per sample.
+    pub fn features(self) -> usize {
+        self.0.image.map_or(2, |shape| shape.iter().product())
     }
 
     pub fn default_normalize(self) -> Normalize {
@@ -296,6 +316,17 @@ mod tests {
             match d.files() {
                 Some(files) => assert!(!files.mirrors.is_empty(), "{d}"),
                 None => assert!(!d.has_own_test_set(), "{d}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_sets_know_their_size_and_generated_ones_take_the_configs() {
+        for d in DATASETS {
+            match &d.origin {
+                Origin::Generated(_) => assert_eq!(d.samples, None, "{}", d.name),
+                Origin::Embedded(load) => assert_eq!(d.samples, Some(load().len()), "{}", d.name),
+                Origin::Files(_) => assert!(d.samples.is_some(), "{}", d.name),
             }
         }
     }

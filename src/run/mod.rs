@@ -10,6 +10,7 @@
 //! at most the runs in progress; running the same config again skips the runs
 //! already finished (same config hash) and trains the rest.
 
+mod budget;
 mod data_cache;
 pub mod execute;
 pub mod finalize;
@@ -59,6 +60,7 @@ pub struct Outcome {
 pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let device = backend::device(options.backend)?;
+    budget::check(config, options.jobs)?;
     // Everything that needs the data comes before anything is written.
     let (plan, data) = plan::plan(config, &options.data_dir)?;
     let out = ResultsDir::new(&options.out);

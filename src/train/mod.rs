@@ -23,7 +23,7 @@ use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, 
 use crate::rng::{self, Stream};
 
 /// Evaluation runs in chunks of this many samples to bound memory on large sets.
-const EVAL_CHUNK: usize = 4096;
+pub const EVAL_CHUNK: usize = 4096;
 
 /// Told about progress inside a run (drives the per-run progress bar).
 pub trait RunObserver {
@@ -69,7 +69,14 @@ pub fn run(
     // Resume from the last finished epoch when a checkpoint of this config exists.
     let mut resumed = None;
     if let Some((dir, hash)) = checkpoint {
-        let (m, o, c) = checkpoints::load(dir, hash, model, optim);
+        let expected = checkpoints::Expected {
+            config_hash: hash,
+            run_id: &spec.id,
+            epochs,
+            samples: splits.train.len(),
+            steps_per_epoch: splits.train.len().div_ceil(config.training.batch_size.0),
+        };
+        let (m, o, c) = checkpoints::load(dir, &expected, model, optim);
         (model, optim, resumed) = (m, o, c);
     }
     let (mut epoch_records, mut gradient_records, mut activation_records, first_epoch, mut step) = match resumed {
@@ -79,7 +86,7 @@ pub fn run(
             order = c.state.order;
             (c.epochs, c.gradients, c.activations, c.state.epoch + 1, c.state.step)
         }
-        None => (Vec::with_capacity(epochs), Vec::new(), Vec::new(), 1, 0),
+        None => (Vec::new(), Vec::new(), Vec::new(), 1, 0),
     };
     // The probe: the first validation samples (the split is already shuffled by the seed).
     let probe = (config.logging.activation_stats && !splits.validation.is_empty()).then(|| {

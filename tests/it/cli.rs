@@ -301,3 +301,32 @@ fn extreme_learning_rates_train_into_short_run_ids() {
         assert!(results.run(id).table(Table::Summary).is_file(), "{id}");
     }
 }
+
+#[test]
+fn sizes_no_machine_can_hold_are_one_line_errors_before_anything_is_allocated() {
+    let dir = TempDir::new();
+    let results = dir.path().join("out");
+    let max = i64::MAX;
+    for (config, expected) in [
+        ("[experiment]\nseeds = 1000000000\n".to_string(), vec!["exp.toml:2:", "experiment.seeds", "100000"]),
+        (format!("[experiment]\nseeds = {max}\n"), vec!["experiment.seeds"]),
+        ("[model]\nhidden = [100000000000]\n".to_string(), vec!["`model.hidden`", "parameters", "memory"]),
+        (format!("[model]\nhidden = [{max}, {max}]\n"), vec!["`model.hidden`", "memory"]),
+        (format!("[training]\nepochs = {max}\n"), vec!["`logging.every_steps`", "recorded rows"]),
+        ("[training]\nepochs = 1000000000000000\n[logging]\nevery_steps = 0\n".to_string(), vec!["`training.epochs`"]),
+        ("[data]\ndataset = \"spirals\"\nsamples = 100000000000000000\n".to_string(), vec!["`data.samples`"]),
+        (format!("[data]\ndataset = \"spirals\"\nsamples = {max}\n"), vec!["`data.samples`"]),
+        (
+            "[model]\nkind = \"cnn\"\nchannels = [1000000000]\nhidden = []\n".to_string(),
+            vec!["`model.channels`", "memory"],
+        ),
+        (
+            "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 100000\n[training]\nlr = [1, 2, 3, 4, 5, 6]\n"
+                .to_string(),
+            vec!["1200000 runs", "split it"],
+        ),
+    ] {
+        let out = run_config(dir.path(), &config);
+        assert_clean_failure(&out, &expected, &results);
+    }
+}

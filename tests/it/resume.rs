@@ -272,10 +272,33 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     let epoch = saved["epoch"].as_u64().unwrap();
     assert!((1..6).contains(&epoch), "checkpoint at epoch {epoch}");
 
-    let resumed = actbench().args(args(&killed)).output().unwrap();
-    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     let uninterrupted = actbench().args(args(&whole)).output().unwrap();
     assert!(uninterrupted.status.success());
+
+    // A damaged checkpoint (a batch-order index out of range, which would
+    // reach a tensor op) starts the run over, with the same numbers.
+    let run = ResultsDir::new(&killed).run("relu-lr0.001-s0");
+    let pristine = dir.path().join("pristine");
+    fs::rename(run.checkpoint().path(), &pristine).unwrap();
+    copy_dir(&pristine, run.checkpoint().path());
+    let mut damaged = saved.clone();
+    damaged["order"][3] = serde_json::json!(1_000_000_000);
+    fs::write(&state, damaged.to_string()).unwrap();
+    let restarted = actbench().args(args(&killed)).output().unwrap();
+    let said = String::from_utf8_lossy(&restarted.stderr);
+    assert!(restarted.status.success(), "{said}");
+    assert!(said.contains("damaged") && said.contains("not a permutation") && said.contains("starts over"), "{said}");
+    for file in Table::ALL.map(Table::file_name) {
+        assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file} (started over)");
+    }
+
+    // The checkpoint as written resumes from its epoch, to the same numbers.
+    fs::remove_dir_all(run.path()).unwrap();
+    fs::create_dir_all(run.path()).unwrap();
+    fs::rename(&pristine, run.checkpoint().path()).unwrap();
+    let resumed = actbench().args(args(&killed)).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(resumed.stderr.is_empty(), "{}", String::from_utf8_lossy(&resumed.stderr));
     for file in Table::ALL.map(Table::file_name) {
         assert_eq!(timeless(&killed, file), timeless(&whole, file), "{file} (resumed after epoch {epoch})");
     }
@@ -283,6 +306,14 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
         !ResultsDir::new(&killed).run("relu-lr0.001-s0").checkpoint().path().exists(),
         "the checkpoint is removed at the end"
     );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
 }
 
 /// A small tmpfs, unmounted on drop.

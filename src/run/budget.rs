@@ -1,0 +1,266 @@
+//! Sizes checked before anything is allocated: a grid, a dataset, a network
+//! or a run's records too large for this machine are a one-line error naming
+//! the key and the memory it would need, not a `capacity overflow` panic or
+//! an allocation abort (which would leave a stale lock behind). The
+//! estimates are in f64, so no count near the integer limits can overflow
+//! them; they are deliberately rough (within a factor of about two) and are
+//! compared with the machine's whole memory, so only a config that cannot
+//! fit is refused.
+
+use crate::config::{Config, ModelKind};
+use crate::data::split_sizes;
+use crate::train::EVAL_CHUNK;
+
+/// The most runs one experiment may hold (each is a folder of its own).
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// Bytes of one f32.
+const F32: f64 = 4.0;
+/// Copies of the data alive while training: the dataset as read, its
+/// normalised split, and the training, validation and test tensors.
+const DATA_COPIES: f64 = 3.0;
+/// Per parameter: the weight, its gradient and up to two optimizer moments (Adam).
+const PARAMETER_COPIES: f64 = 4.0;
+/// Per unit of a batch: the pre-activation, the output and their gradients.
+const ACTIVATION_COPIES: f64 = 4.0;
+/// A recorded row in memory: the struct, its strings, and its CSV text for the combined tables.
+const ROW_BYTES: f64 = 400.0;
+
+/// What part of a run needs the memory, and the key that sizes it.
+struct Need {
+    key: &'static str,
+    what: String,
+    bytes: f64,
+    advice: &'static str,
+}
+
+/// Checks `config` trained `jobs` runs at a time against this machine.
+pub fn check(config: &Config, jobs: usize) -> anyhow::Result<()> {
+    check_against(config, jobs, machine_memory())
+}
+
+/// Checks `config` against `memory` bytes (`None`: unknown, only the grid's size is checked).
+fn check_against(config: &Config, jobs: usize, memory: Option<f64>) -> anyhow::Result<()> {
+    let seeds = config.experiment.seeds.0.len() as f64;
+    let grid: f64 =
+        config.activations.iter().map(|a| a.lr.as_ref().unwrap_or(&config.training.lr).0.len() as f64 * seeds).sum();
+    if grid > MAX_RUNS as f64 {
+        anyhow::bail!(
+            "key `experiment.seeds`: the grid holds {grid:.0} runs (activations x learning rates x seeds), more than the {MAX_RUNS} one experiment may hold: split it into several experiments"
+        );
+    }
+    let Some(memory) = memory else { return Ok(()) };
+    let jobs = jobs.max(1) as f64;
+    for need in needs(config, grid, jobs) {
+        if need.bytes > memory {
+            anyhow::bail!(
+                "key `{}`: {} would need about {} of memory, more than this machine's {}: {}",
+                need.key,
+                need.what,
+                human(need.bytes),
+                human(memory),
+                need.advice
+            );
+        }
+    }
+    let total: f64 = needs(config, grid, jobs).iter().map(|n| n.bytes).sum();
+    if total > memory {
+        anyhow::bail!(
+            "the experiment would need about {} of memory in all (data, {jobs} network(s) in training and their records), more than this machine's {}: use smaller layers, fewer samples or fewer --jobs",
+            human(total),
+            human(memory)
+        );
+    }
+    Ok(())
+}
+
+fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
+    let data = &config.data;
+    let dataset = data.dataset;
+    let samples = dataset.samples(data.samples.0) as f64;
+    let features = dataset.features() as f64;
+    let network = Network::of(config);
+    let batch = config.training.batch_size.0 as f64;
+    let (train, validation, test) =
+        split_sizes(dataset.samples(data.samples.0), data.test_split.0, data.validation_split.0);
+    let train = train.max(1) as f64;
+    // Evaluation runs in chunks: the largest block of samples through the network at once.
+    let evaluated = validation.max(test).min(EVAL_CHUNK) as f64;
+    let at_once = batch.min(train).max(evaluated);
+    let steps = (train / batch).ceil().max(1.0);
+    let every = config.logging.every_steps;
+    let recorded_steps = if every == 0 { 0.0 } else { (steps / every as f64).ceil() };
+    let layers =
+        (network.layers + config.model.channels.len() * usize::from(config.model.kind == ModelKind::Cnn)) as f64;
+    let probe_rows = if config.logging.activation_stats { layers } else { 0.0 };
+    let rows_per_epoch = 1.0 + probe_rows + recorded_steps * network.tensors;
+    let rows = config.training.epochs.0 as f64 * rows_per_epoch;
+    let layer_key = if network.conv_units > network.hidden_units { "model.channels" } else { "model.hidden" };
+    vec![
+        Need {
+            key: "data.samples",
+            what: format!("{samples:.0} samples of {features:.0} features"),
+            bytes: samples * features * F32 * DATA_COPIES,
+            advice: "generate fewer samples",
+        },
+        Need {
+            key: layer_key,
+            what: format!("a network of {:.0} parameters{}", network.parameters, times(jobs)),
+            bytes: network.parameters * F32 * PARAMETER_COPIES * jobs,
+            advice: "use smaller layers",
+        },
+        Need {
+            key: if evaluated > batch { layer_key } else { "training.batch_size" },
+            what: format!("{at_once:.0} samples at once through {:.0} units each{}", network.units(), times(jobs)),
+            bytes: at_once * network.units() * F32 * ACTIVATION_COPIES * jobs,
+            advice: if evaluated > batch { "use smaller layers" } else { "use a smaller batch or smaller layers" },
+        },
+        Need {
+            key: if every > 0 && recorded_steps * network.tensors > probe_rows + 1.0 {
+                "logging.every_steps"
+            } else {
+                "training.epochs"
+            },
+            what: format!("{rows:.0} recorded rows per run, {:.0} for the grid", rows * grid),
+            bytes: rows * ROW_BYTES * (grid + jobs),
+            advice: "train fewer epochs, or record gradients less often (a larger logging.every_steps, 0 for never)",
+        },
+    ]
+}
+
+/// ` (x N jobs)` when several runs train at once.
+fn times(jobs: f64) -> String {
+    if jobs > 1.0 { format!(" (x {jobs} jobs)") } else { String::new() }
+}
+
+/// Sizes of the network a config describes, counted without building it.
+struct Network {
+    parameters: f64,
+    /// Parameter tensors (a weight and a bias per layer): rows of gradients.csv per recorded step.
+    tensors: f64,
+    /// Hidden linear layers.
+    layers: usize,
+    hidden_units: f64,
+    /// Outputs of the convolutions per sample (before pooling).
+    conv_units: f64,
+}
+
+impl Network {
+    fn of(config: &Config) -> Self {
+        let model = &config.model;
+        let dataset = config.data.dataset;
+        let mut n =
+            Network { parameters: 0.0, tensors: 0.0, layers: model.hidden.len(), hidden_units: 0.0, conv_units: 0.0 };
+        let mut fan_in = dataset.features() as f64;
+        if model.kind == ModelKind::Cnn
+            && let Some([channels, height, width]) = dataset.image()
+        {
+            let (mut c_in, mut h, mut w) = (channels as f64, height as f64, width as f64);
+            for (&c, k) in model.channels.iter().map(|c| &c.0).zip(model.kernel_sizes()) {
+                let (c, k) = (c as f64, k as f64);
+                n.parameters += c_in * k * k * c + c;
+                n.tensors += 2.0;
+                n.conv_units += c * h * w;
+                // Each block pools 2x2 (the config check rejects maps that vanish).
+                (c_in, h, w) = (c, (h / 2.0).floor().max(1.0), (w / 2.0).floor().max(1.0));
+            }
+            fan_in = c_in * h * w;
+        }
+        for &width in model.hidden.iter().map(|c| &c.0) {
+            let width = width as f64;
+            n.parameters += fan_in * width + width;
+            n.tensors += 2.0;
+            n.hidden_units += width;
+            fan_in = width;
+        }
+        let classes = dataset.classes() as f64;
+        n.parameters += fan_in * classes + classes;
+        n.tensors += 2.0;
+        n
+    }
+
+    fn units(&self) -> f64 {
+        self.hidden_units + self.conv_units
+    }
+}
+
+/// The memory this process may use: the machine's, or its cgroup's limit when lower.
+fn machine_memory() -> Option<f64> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb * 1024.0)
+    })?;
+    let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<f64>().ok());
+    Some(limit.map_or(total, |l| l.min(total)))
+}
+
+/// Bytes in binary units, e.g. `1.2 TiB`.
+fn human(bytes: f64) -> String {
+    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value >= 1024.0 { format!("{bytes:.1e} bytes") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, Path::new("t.toml"), "t").unwrap()
+    }
+
+    #[test]
+    fn the_parameter_count_is_the_networks() {
+        // 64 -> 32 -> 10 on the 8x8 digits: 64*32 + 32 + 32*10 + 10.
+        let n = Network::of(&config("activations = [\"relu\"]\n[model]\nhidden = [32]\n"));
+        assert_eq!(n.parameters, (64 * 32 + 32 + 32 * 10 + 10) as f64);
+        assert_eq!(n.tensors, 4.0);
+        // LeNet-like on MNIST, `same` padding: 1->6 (5x5), pool to 14x14; 6->16, pool to 7x7; 784 -> 10.
+        let cnn = config(
+            "activations = [\"relu\"]\n[data]\ndataset = \"mnist\"\n[model]\nkind = \"cnn\"\nchannels = [6, 16]\nhidden = []\n",
+        );
+        let n = Network::of(&cnn);
+        assert_eq!(n.parameters, (6 * 25 + 6 + 6 * 16 * 25 + 16 + 16 * 7 * 7 * 10 + 10) as f64);
+    }
+
+    #[test]
+    fn sizes_are_in_binary_units() {
+        assert_eq!(human(512.0), "512.0 bytes");
+        assert_eq!(human(1536.0), "1.5 KiB");
+        assert_eq!(human(3.0 * 1024f64.powi(4)), "3.0 TiB");
+        assert_eq!(human(1e30), "1.0e30 bytes");
+    }
+
+    const SIXTEEN_GIB: Option<f64> = Some(16.0 * 1024.0 * 1024.0 * 1024.0);
+
+    #[test]
+    fn what_cannot_fit_names_its_key() {
+        let big = |section: &str, line: &str| {
+            let text = format!("activations = [\"relu\"]\n[{section}]\n{line}\n");
+            check_against(&config(&text), 1, SIXTEEN_GIB).map_err(|e| e.to_string())
+        };
+        assert!(big("model", "hidden = [32]").is_ok());
+        assert!(big("model", "hidden = [100000000]").unwrap_err().contains("`model.hidden`"));
+        assert!(big("training", "epochs = 1000000000000").unwrap_err().contains("`logging.every_steps`"));
+        assert!(
+            check_against(
+                &config("activations = [\"relu\"]\n[training]\nepochs = 1000000000000\n[logging]\nevery_steps = 0\n"),
+                1,
+                SIXTEEN_GIB
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("`training.epochs`")
+        );
+        let spirals = "activations = [\"relu\"]\n[data]\ndataset = \"spirals\"\nsamples = 9223372036854775807\n";
+        assert!(check_against(&config(spirals), 1, SIXTEEN_GIB).unwrap_err().to_string().contains("`data.samples`"));
+        let grid = "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 100000\n[training]\nlr = [0.1, 0.01, 0.001, 0.0001, 0.00001, 0.000001]\n";
+        assert!(check_against(&config(grid), 1, None).unwrap_err().to_string().contains("1200000 runs"));
+    }
+}

@@ -58,19 +58,21 @@ pub fn fetch(
     let agent = agent();
     let mut fetched = Fetched::default();
     match files.download {
-        Download::GzipEach(list) => {
+        Download::GzipEach { files: list, max_bytes } => {
+            // Deflate adds at most a few bytes per 16 KiB block to data it cannot shrink.
+            let max_download = max_bytes as u64 + max_bytes as u64 / 100 + (1 << 16);
             for &(name, sha256) in list {
                 let dest = dir.join(name);
-                if fs::read(&dest).is_ok_and(|b| files::sha256_hex(&b) == sha256) {
+                if fs::metadata(&dest).is_ok_and(|m| m.len() <= max_bytes as u64)
+                    && fs::read(&dest).is_ok_and(|b| files::sha256_hex(&b) == sha256)
+                {
                     log(&format!("{name}: already there, checksum ok"));
                     fetched.already_there.push(dest);
                     continue;
                 }
-                let bytes = from_mirrors(&agent, &bases, &format!("{name}.gz"), &dir, log, |part| {
-                    let mut bytes = Vec::new();
-                    flate2::read::GzDecoder::new(File::open(part)?)
-                        .read_to_end(&mut bytes)
-                        .map_err(|e| anyhow::anyhow!("not valid gzip ({e})"))?;
+                let source = Source { file: format!("{name}.gz"), max_bytes: max_download };
+                let bytes = from_mirrors(&agent, &bases, &source, &dir, log, |part| {
+                    let bytes = inflate(part, max_bytes)?;
                     let found = files::sha256_hex(&bytes);
                     if found != sha256 {
                         bail!("SHA-256 of the decompressed file is {found}, expected {sha256}");
@@ -82,18 +84,21 @@ pub fn fetch(
                 fetched.written.push(dest);
             }
         }
-        Download::Archive { name: archive, md5, members: names } => {
+        Download::Archive { name: archive, md5, max_bytes, members: names, member_bytes } => {
             if names.iter().all(|n| dir.join(n).is_file()) {
                 log(&format!("all {} files already there", names.len()));
                 fetched.already_there.extend(names.iter().map(|n| dir.join(n)));
                 return Ok(fetched);
             }
-            let members = from_mirrors(&agent, &bases, archive, &dir, log, |part| {
-                let found = files::hex(&Md5::digest(fs::read(part)?));
+            let source = Source { file: archive.to_string(), max_bytes };
+            let members = from_mirrors(&agent, &bases, &source, &dir, log, |part| {
+                let mut hasher = Md5::new();
+                io::copy(&mut File::open(part)?, &mut hasher)?;
+                let found = files::hex(&hasher.finalize());
                 if found != md5 {
                     bail!("MD5 is {found}, expected {md5}");
                 }
-                unpack(part, names)
+                unpack(part, names, member_bytes)
             })?;
             for (name, bytes) in members {
                 let dest = dir.join(name);
@@ -110,24 +115,44 @@ pub fn fetch(
 /// Folder of the partial downloads inside a dataset folder.
 const PARTS: &str = ".download";
 
-/// Downloads `file` from the first mirror that gives bytes `check` accepts.
+/// A file to download: its name on the mirrors, and the most bytes it can have.
+struct Source {
+    file: String,
+    max_bytes: u64,
+}
+
+/// The file decompressed, at most `max_bytes` of it (inflated as it is read).
+fn inflate(part: &Path, max_bytes: usize) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(io::BufReader::new(File::open(part)?))
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("not valid gzip ({e})"))?;
+    if bytes.len() > max_bytes {
+        bail!("it inflates to more than {max_bytes} bytes, more than the file can hold");
+    }
+    Ok(bytes)
+}
+
+/// Downloads `source` from the first mirror that gives bytes `check` accepts.
 /// A download that fails its check is deleted (the next try starts afresh);
 /// one broken off is kept and resumed.
 fn from_mirrors<T>(
     agent: &ureq::Agent,
     bases: &[String],
-    file: &str,
+    source: &Source,
     dir: &Path,
     log: &mut dyn FnMut(&str),
     check: impl Fn(&Path) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    let file = source.file.as_str();
     let mut failures = Vec::new();
     for base in bases {
         let url = format!("{base}{file}");
         // One partial file per address: another mirror may serve other bytes.
         let part = dir.join(PARTS).join(format!("{}-{file}", &files::sha256_hex(url.as_bytes())[..12]));
         log(&format!("{file}: downloading {url}"));
-        match download(agent, &url, &part, log) {
+        match download(agent, &url, &part, source.max_bytes, log) {
             Ok(bytes) => match check(&part) {
                 Ok(value) => {
                     log(&format!("{file}: {bytes} bytes, checksum ok"));
@@ -146,11 +171,21 @@ fn from_mirrors<T>(
             }
         }
     }
-    bail!(
-        "could not fetch {file}: {}; partial downloads are kept in '{}' and resumed by the next `actbench fetch`",
-        failures.join("; "),
-        dir.join(PARTS).display()
-    )
+    let parts = dir.join(PARTS);
+    let kept = fs::read_dir(&parts).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(file) && e.metadata().is_ok_and(|m| m.len() > 0))
+    });
+    if kept {
+        bail!(
+            "could not fetch {file}: {}; the partial download is kept in '{}' and resumed by the next `actbench fetch`",
+            failures.join("; "),
+            parts.display()
+        )
+    }
+    let _ = fs::remove_dir(&parts); // only when empty
+    bail!("could not fetch {file}: {}", failures.join("; "))
 }
 
 fn agent() -> ureq::Agent {
@@ -166,10 +201,16 @@ fn agent() -> ureq::Agent {
 
 /// Downloads `url` into `part`, resuming from what `part` already holds;
 /// returns the complete size.
-fn download(agent: &ureq::Agent, url: &str, part: &Path, log: &mut dyn FnMut(&str)) -> anyhow::Result<u64> {
+fn download(
+    agent: &ureq::Agent,
+    url: &str,
+    part: &Path,
+    max_bytes: u64,
+    log: &mut dyn FnMut(&str),
+) -> anyhow::Result<u64> {
     let mut last = None;
     for attempt in 1..=ATTEMPTS {
-        match download_once(agent, url, part) {
+        match download_once(agent, url, part, max_bytes) {
             Ok(size) => return Ok(size),
             Err(Attempt::Fatal(e)) => return Err(e),
             Err(Attempt::Retry(e)) => {
@@ -190,7 +231,8 @@ enum Attempt {
     Fatal(anyhow::Error),
 }
 
-fn download_once(agent: &ureq::Agent, url: &str, part: &Path) -> Result<u64, Attempt> {
+/// One request; more than `max_bytes` in all is refused (the part is deleted).
+fn download_once(agent: &ureq::Agent, url: &str, part: &Path, max_bytes: u64) -> Result<u64, Attempt> {
     let retry = |e: anyhow::Error| Attempt::Retry(e);
     let have = fs::metadata(part).map_or(0, |m| m.len());
     let mut request = agent.get(url);
@@ -222,14 +264,26 @@ fn download_once(agent: &ureq::Agent, url: &str, part: &Path) -> Result<u64, Att
         _ => return Err(Attempt::Fatal(anyhow::anyhow!("HTTP {status}"))),
     };
     let expected = response.body().content_length().map(|n| n + offset);
+    let too_large = |n: u64| {
+        let _ = fs::remove_file(part);
+        Attempt::Fatal(anyhow::anyhow!(
+            "the server sends {n} bytes or more, more than the {max_bytes} this file can have"
+        ))
+    };
+    if let Some(n) = expected.filter(|&n| n > max_bytes) {
+        return Err(too_large(n));
+    }
     let file = OpenOptions::new().create(true).write(true).truncate(offset == 0).append(offset > 0).open(part);
     let mut file =
         file.map_err(|e| Attempt::Fatal(anyhow::Error::new(e).context(format!("cannot write '{}'", part.display()))))?;
-    let mut reader = response.body_mut().as_reader();
+    let mut reader = response.body_mut().as_reader().take(max_bytes.saturating_sub(offset) + 1);
     let copied = io::copy(&mut reader, &mut file);
     file.sync_all().map_err(|e| Attempt::Fatal(e.into()))?;
     copied.map_err(|e| retry(anyhow::anyhow!("connection broken: {e}")))?;
     let size = fs::metadata(part).map_err(|e| Attempt::Fatal(e.into()))?.len();
+    if size > max_bytes {
+        return Err(too_large(size));
+    }
     match expected {
         Some(n) if n != size => Err(retry(anyhow::anyhow!("got {size} of {n} bytes"))),
         _ => Ok(size),
@@ -237,7 +291,8 @@ fn download_once(agent: &ureq::Agent, url: &str, part: &Path) -> Result<u64, Att
 }
 
 /// The `names` members of a .tar.gz (wherever they sit in it), in `names` order.
-fn unpack(archive: &Path, names: &[&str]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+/// None larger than `member_bytes` (the size in a member's header is not trusted).
+fn unpack(archive: &Path, names: &[&str], member_bytes: usize) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let gz = flate2::read::GzDecoder::new(File::open(archive)?);
     let mut found: Vec<Option<Vec<u8>>> = vec![None; names.len()];
     for entry in tar::Archive::new(gz).entries()? {
@@ -245,8 +300,11 @@ fn unpack(archive: &Path, names: &[&str]) -> anyhow::Result<Vec<(String, Vec<u8>
         let path = entry.path()?.into_owned();
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else { continue };
         if let Some(i) = names.iter().position(|n| *n == file_name) {
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut bytes)?;
+            let mut bytes = Vec::new();
+            (&mut entry).take(member_bytes as u64 + 1).read_to_end(&mut bytes)?;
+            if bytes.len() > member_bytes {
+                bail!("its member {file_name} is larger than the {member_bytes} bytes it should hold");
+            }
             found[i] = Some(bytes);
         }
     }
@@ -284,13 +342,16 @@ mod tests {
             builder.append_data(&mut header, path, body).unwrap();
         }
         builder.into_inner().unwrap().finish().unwrap();
-        let members = unpack(&archive, &["data_batch_1.bin", "test_batch.bin"]).unwrap();
+        let members = unpack(&archive, &["data_batch_1.bin", "test_batch.bin"], 4).unwrap();
         assert_eq!(
             members,
             vec![("data_batch_1.bin".into(), b"one".to_vec()), ("test_batch.bin".into(), b"test".to_vec())]
         );
-        let missing = unpack(&archive, &["data_batch_2.bin"]).unwrap_err();
+        let missing = unpack(&archive, &["data_batch_2.bin"], 4).unwrap_err();
         assert!(missing.to_string().contains("lacks data_batch_2.bin"), "{missing}");
+        // A member larger than it can be is not read to its end.
+        let large = unpack(&archive, &["test_batch.bin"], 3).unwrap_err();
+        assert!(large.to_string().contains("larger than the 3 bytes"), "{large}");
         // The published CIFAR-10 checksum is an MD5: RFC 1321's test vector.
         assert_eq!(files::hex(&Md5::digest(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
         fs::remove_dir_all(&dir).unwrap();

@@ -60,11 +60,19 @@ pub struct Files {
 #[derive(Debug)]
 pub enum Download {
     /// Every file as `<name>.gz`, each checked against the SHA-256 of its
-    /// uncompressed bytes: `(name, sha256)`.
-    GzipEach(&'static [(&'static str, &'static str)]),
-    /// One `.tar.gz` archive checked against its published MD5, of which
-    /// these members are kept (by file name).
-    Archive { name: &'static str, md5: &'static str, members: &'static [&'static str] },
+    /// uncompressed bytes: `(name, sha256)`; none is larger than `max_bytes`
+    /// uncompressed (a download is stopped once it passes that).
+    GzipEach { files: &'static [(&'static str, &'static str)], max_bytes: usize },
+    /// One `.tar.gz` archive of at most `max_bytes`, checked against its
+    /// published MD5, of which these members are kept (by file name), each
+    /// at most `member_bytes`.
+    Archive {
+        name: &'static str,
+        md5: &'static str,
+        max_bytes: u64,
+        members: &'static [&'static str],
+        member_bytes: usize,
+    },
 }
 
 /// Every dataset, in the order error messages list them.
@@ -115,7 +123,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         samples: Some(70_000),
         origin: Origin::Files(Files {
             read: |dataset, dir| idx::load(dataset, &idx::MNIST, dir),
-            download: Download::GzipEach(&idx::MNIST.files),
+            download: Download::GzipEach { files: &idx::MNIST.files, max_bytes: idx::MNIST.largest_file() },
             // PyTorch's copy (torchvision's first choice) and Google's CVDF copy
             // (TensorFlow's); the original yann.lecun.com address now often refuses.
             mirrors: &[
@@ -134,7 +142,10 @@ pub const DATASETS: &[DatasetInfo] = &[
         samples: Some(70_000),
         origin: Origin::Files(Files {
             read: |dataset, dir| idx::load(dataset, &idx::FASHION_MNIST, dir),
-            download: Download::GzipEach(&idx::FASHION_MNIST.files),
+            download: Download::GzipEach {
+                files: &idx::FASHION_MNIST.files,
+                max_bytes: idx::FASHION_MNIST.largest_file(),
+            },
             // Zalando's own bucket (the address in github.com/zalandoresearch/fashion-mnist).
             mirrors: &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
             in_registries: true,
@@ -153,7 +164,10 @@ pub const DATASETS: &[DatasetInfo] = &[
                 name: "cifar-10-binary.tar.gz",
                 // The MD5 published on the authors' page (its only published checksum).
                 md5: "c32a1d4ab5d03f1284b67883e8d87530",
+                // The archive is about 170 MB; a response past 200 MB is not it.
+                max_bytes: 200_000_000,
                 members: &cifar::FILES,
+                member_bytes: cifar::FILE_BYTES,
             },
             // The authors' page, www.cs.toronto.edu/~kriz/cifar.html (no mirror).
             mirrors: &["https://www.cs.toronto.edu/~kriz/"],

@@ -23,6 +23,8 @@ const SIDE: usize = 32;
 const PIXELS: usize = CHANNELS * SIDE * SIDE;
 const RECORD: usize = 1 + PIXELS;
 const CLASSES: usize = 10;
+/// Bytes of every batch file.
+pub const FILE_BYTES: usize = RECORDS_PER_FILE * RECORD;
 
 /// The folder with the batch files: `<data>/cifar10`, or the folder the
 /// archive unpacks to inside it (`cifar-10-batches-bin`).
@@ -37,10 +39,10 @@ pub fn load(dataset: DatasetKind, data_dir: &Path) -> Result<Source, DataError> 
     let dir = batches_dir(dataset, data_dir);
     let mut train = empty(RECORDS_PER_FILE * TRAIN_FILES.len());
     for name in TRAIN_FILES {
-        append(&mut train, dataset, &files::read(dataset, &dir, name)?)?;
+        append(&mut train, dataset, &files::read(dataset, &dir, name, FILE_BYTES)?)?;
     }
     let mut test = empty(RECORDS_PER_FILE);
-    append(&mut test, dataset, &files::read(dataset, &dir, TEST_FILE)?)?;
+    append(&mut test, dataset, &files::read(dataset, &dir, TEST_FILE, FILE_BYTES)?)?;
     Ok(Source::Fixed { train, test })
 }
 
@@ -56,7 +58,7 @@ fn empty(capacity: usize) -> Dataset {
 
 /// Appends the records of one batch file, after checking its size and labels.
 fn append(into: &mut Dataset, dataset: DatasetKind, file: &DataFile) -> Result<(), DataError> {
-    let expected = RECORDS_PER_FILE * RECORD;
+    let expected = FILE_BYTES;
     if file.bytes.len() < expected {
         return Err(DataError::Truncated { path: file.path.clone(), dataset, expected, found: file.bytes.len() });
     }

@@ -42,10 +42,15 @@ pub enum DataError {
     #[error("data file '{}' is not valid gzip ({source}): delete it and {}", .path.display(), .dataset.fetch_hint())]
     Gzip { path: PathBuf, dataset: DatasetKind, source: std::io::Error },
     #[error(
-        "data file '{}' is truncated: {found} bytes where its header promises {expected}; delete it and {}",
+        "data file '{}' is truncated: {found} of the {expected} bytes it should hold; delete it and {}",
         .path.display(), .dataset.fetch_hint()
     )]
     Truncated { path: PathBuf, dataset: DatasetKind, expected: usize, found: usize },
+    #[error(
+        "data file '{}' holds more than the {limit} bytes a file of `{}` can (read no further): it is corrupt or another dataset's; delete it and {}",
+        .path.display(), .dataset.name(), .dataset.fetch_hint()
+    )]
+    TooLarge { path: PathBuf, dataset: DatasetKind, limit: usize },
     #[error("data file '{}' is corrupt: {what}; delete it and {}", .path.display(), .dataset.fetch_hint())]
     Corrupt { path: PathBuf, dataset: DatasetKind, what: String },
     #[error(
@@ -66,26 +71,41 @@ pub struct DataFile {
     pub bytes: Vec<u8>,
 }
 
-/// Reads `<dir>/<name>`, or `<dir>/<name>.gz` decompressed.
-pub fn read(dataset: DatasetKind, dir: &Path, name: &str) -> Result<DataFile, DataError> {
+/// Reads `<dir>/<name>`, or `<dir>/<name>.gz` decompressed, holding at most
+/// `max_len` bytes: a plain file is measured before it is read, and a gzip
+/// stream is inflated as it is read and stops once it passes `max_len`, so a
+/// small file that inflates to gigabytes costs no more memory than a good one.
+pub fn read(dataset: DatasetKind, dir: &Path, name: &str, max_len: usize) -> Result<DataFile, DataError> {
     if !dir.is_dir() {
         return Err(DataError::MissingFolder { dir: dir.to_path_buf(), dataset });
     }
     let plain = dir.join(name);
     let gz = dir.join(format!("{name}.gz"));
-    if plain.is_file() {
-        let bytes = std::fs::read(&plain).map_err(|source| DataError::Io { path: plain.clone(), source })?;
-        return Ok(DataFile { path: plain, bytes });
+    let (path, gzipped) = if plain.is_file() {
+        (plain, false)
+    } else if gz.is_file() {
+        (gz, true)
+    } else {
+        return Err(DataError::MissingFile { path: plain, dataset });
+    };
+    let io = |source| DataError::Io { path: path.clone(), source };
+    let file = std::fs::File::open(&path).map_err(io)?;
+    let too_large = || DataError::TooLarge { path: path.clone(), dataset, limit: max_len };
+    if !gzipped && file.metadata().map_err(io)?.len() > max_len as u64 {
+        return Err(too_large());
     }
-    if gz.is_file() {
-        let compressed = std::fs::read(&gz).map_err(|source| DataError::Io { path: gz.clone(), source })?;
-        let mut bytes = Vec::with_capacity(compressed.len() * 4);
-        flate2::read::GzDecoder::new(compressed.as_slice())
-            .read_to_end(&mut bytes)
-            .map_err(|source| DataError::Gzip { path: gz.clone(), dataset, source })?;
-        return Ok(DataFile { path: gz, bytes });
+    let mut bytes = Vec::new();
+    let limit = max_len as u64 + 1;
+    let read = if gzipped {
+        flate2::read::GzDecoder::new(std::io::BufReader::new(file)).take(limit).read_to_end(&mut bytes)
+    } else {
+        file.take(limit).read_to_end(&mut bytes)
+    };
+    read.map_err(|source| if gzipped { DataError::Gzip { path: path.clone(), dataset, source } } else { io(source) })?;
+    if bytes.len() > max_len {
+        return Err(too_large());
     }
-    Err(DataError::MissingFile { path: plain, dataset })
+    Ok(DataFile { path, bytes })
 }
 
 /// SHA-256 as lowercase hex.

@@ -26,6 +26,19 @@ pub struct IdxFiles {
     pub counts: (usize, usize),
 }
 
+impl IdxFiles {
+    /// Bytes of the largest of the four files (the training images).
+    pub const fn largest_file(&self) -> usize {
+        let most = if self.counts.0 > self.counts.1 { self.counts.0 } else { self.counts.1 };
+        file_len(IMAGES_MAGIC, most)
+    }
+}
+
+/// Bytes of an IDX file of `count` items: the header, then the items.
+const fn file_len(magic: u32, count: usize) -> usize {
+    if magic == IMAGES_MAGIC { 16 + count * SIDE * SIDE } else { 8 + count }
+}
+
 pub const MNIST: IdxFiles = IdxFiles {
     files: [
         ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
@@ -52,8 +65,8 @@ pub fn load(dataset: DatasetKind, files: &IdxFiles, data_dir: &Path) -> Result<S
     let dir = files::dataset_dir(data_dir, dataset);
     let [train_images, train_labels, test_images, test_labels] = files.files;
     let part = |(images, labels): ((&str, &str), (&str, &str)), count: usize| -> Result<Dataset, DataError> {
-        let images = read_checked(dataset, &dir, images)?;
-        let labels = read_checked(dataset, &dir, labels)?;
+        let images = read_checked(dataset, &dir, images, count)?;
+        let labels = read_checked(dataset, &dir, labels, count)?;
         parse(dataset, &images, &labels, count)
     };
     let train = part((train_images, train_labels), files.counts.0)?;
@@ -63,9 +76,15 @@ pub fn load(dataset: DatasetKind, files: &IdxFiles, data_dir: &Path) -> Result<S
 
 /// Reads a file; its structure is checked by `parse`, its checksum here
 /// (after the structure, so a cut file reads as truncated, not as "corrupt").
-fn read_checked(dataset: DatasetKind, dir: &Path, (name, sha256): (&str, &str)) -> Result<DataFile, DataError> {
-    let file = files::read(dataset, dir, name)?;
+fn read_checked(
+    dataset: DatasetKind,
+    dir: &Path,
+    (name, sha256): (&str, &str),
+    count: usize,
+) -> Result<DataFile, DataError> {
     let magic = if name.contains("images") { IMAGES_MAGIC } else { LABELS_MAGIC };
+    // No more than the file of `count` items holds: a longer one is not this dataset's.
+    let file = files::read(dataset, dir, name, file_len(magic, count))?;
     header(dataset, &file, magic)?;
     if magic == LABELS_MAGIC {
         check_labels(dataset, &file)?;

@@ -72,3 +72,17 @@ pub fn timeless(path: &Path) -> Vec<Vec<String>> {
     let keep: Vec<usize> = (0..header.len()).filter(|&i| !header[i].ends_with("_seconds")).collect();
     reader.records().map(|r| keep.iter().map(|&i| r.as_ref().unwrap()[i].to_string()).collect()).collect()
 }
+
+/// A gzip file of 1 GiB of zeros (about 1 MB compressed), made once per test binary.
+pub fn gzip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            gz.write_all(&zeros).unwrap();
+        }
+        gz.finish().unwrap()
+    })
+}

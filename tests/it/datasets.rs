@@ -165,7 +165,32 @@ fn a_truncated_file_is_named_with_its_sizes() {
     assert_clean_failure(
         run_on(dir.path(), "mnist"),
         "train-images-idx3-ubyte",
-        "truncated: 1000000 bytes where its header promises 47040016",
+        "truncated: 1000000 of the 47040016 bytes it should hold",
+    );
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_after_reading_no_more_than_the_file_can_hold() {
+    let dir = mnist_folder(&[]);
+    fs::write(dir.path().join("mnist").join("train-images-idx3-ubyte.gz"), crate::common::gzip_bomb()).unwrap();
+    let work = TempDir::new();
+    let config = work.path().join("exp.toml");
+    fs::write(&config, "activations = [\"relu\"]\n[data]\ndataset = \"mnist\"\n").unwrap();
+    let out = work.path().join("out");
+    // Under a 700 MB address-space limit: inflating the 1 GiB whole would abort the process.
+    let script = format!(
+        "ulimit -v 700000 && exec '{}' --config '{}' --out '{}' --data-dir '{}' --quiet",
+        env!("CARGO_BIN_EXE_actbench"),
+        config.display(),
+        out.display(),
+        dir.path().display()
+    );
+    let result = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    assert_clean_failure(
+        (result.status.code(), stderr, out, work),
+        "train-images-idx3-ubyte.gz",
+        "holds more than the 47040016 bytes a file of `mnist` can",
     );
 }
 

@@ -22,6 +22,10 @@ enum Behaviour {
     Corrupt,
     /// The first response for each file stops half-way and closes the connection.
     DropHalfway,
+    /// The training images are a small gzip file that inflates to 1 GiB.
+    Bomb,
+    /// The training images never end (no length, zeros until the client hangs up).
+    Endless,
 }
 
 /// A request's path and its Range header.
@@ -68,6 +72,17 @@ fn serve(behaviour: Behaviour) -> Server {
                 continue;
             };
             let mut body = body.clone();
+            let images = path == "/train-images-idx3-ubyte.gz";
+            if behaviour == Behaviour::Bomb && images {
+                body = crate::common::gzip_bomb().to_vec();
+            }
+            if behaviour == Behaviour::Endless && images {
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                let zeros = vec![0u8; 1 << 16];
+                while stream.write_all(&zeros).is_ok() {}
+                continue;
+            }
             if behaviour == Behaviour::Corrupt {
                 let middle = body.len() / 2;
                 body[middle] ^= 0xff;
@@ -227,6 +242,37 @@ fn the_next_mirror_is_tried_when_one_fails() {
     let out = fetch(dir.path(), &[&dead, &corrupt.url, &good.url]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_identical_to_the_real_files(dir.path());
+}
+
+#[test]
+fn a_bomb_or_an_endless_download_is_cut_off_at_what_the_file_can_hold() {
+    for (behaviour, said) in [
+        (Behaviour::Bomb, "inflates to more than 47040016 bytes"),
+        (Behaviour::Endless, "more than the 47575952 this file can have"),
+    ] {
+        let server = serve(behaviour);
+        let dir = TempDir::new();
+        let out = fetch(dir.path(), &[&server.url]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let last = stderr(&out).trim().lines().last().unwrap_or_default().to_string();
+        assert!(last.starts_with("Error:") && last.contains(said), "{last}");
+        assert!(!last.contains("partial download"), "nothing is kept: {last}");
+        assert!(listing(&dir.path().join("mnist")).is_empty(), "no file may be left: {:?}", listing(dir.path()));
+    }
+}
+
+#[test]
+fn a_mirror_that_cannot_be_reached_is_not_said_to_leave_a_partial_download() {
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", l.local_addr().unwrap())
+    };
+    let dir = TempDir::new();
+    let out = fetch(dir.path(), &[&dead]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let last = stderr(&out).trim().lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("Error: could not fetch") && !last.contains("partial"), "{last}");
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
 }
 
 #[test]

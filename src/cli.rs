@@ -368,6 +368,12 @@ fn find_config(given: &Path) -> anyhow::Result<PathBuf> {
         return Ok(given.to_path_buf());
     }
     let bare = given.components().count() == 1;
+    let folder = |given: &Path| {
+        anyhow::anyhow!(
+            "config '{}' is a folder, not a file: give the path of a .toml file (e.g. {CONFIG_DIR}/tiny.toml)",
+            given.display()
+        )
+    };
     if bare {
         let mut candidate = Path::new(CONFIG_DIR).join(given);
         if candidate.is_file() {
@@ -379,10 +385,16 @@ fn find_config(given: &Path) -> anyhow::Result<PathBuf> {
                 return Ok(candidate);
             }
         }
+        if given.is_dir() {
+            return Err(folder(given));
+        }
         bail!(
             "config '{}' not found (looked for ./{0} and {CONFIG_DIR}/{0}): give a path to a .toml file",
             given.display()
         );
+    }
+    if given.is_dir() {
+        return Err(folder(given));
     }
     bail!("config '{}' not found: give a path to a .toml file", given.display())
 }

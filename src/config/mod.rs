@@ -378,6 +378,29 @@ fn default_activations() -> Vec<ActivationEntry> {
         .collect()
 }
 
+/// The longest experiment name, in characters: it names a folder, and file
+/// systems allow 255 bytes per name.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Whether `name` can name the results folder on every common file system;
+/// the error quotes it escaped (a NUL or a newline is never printed).
+fn check_folder_name(name: &str) -> Result<(), String> {
+    let quoted = format!("{name:?}");
+    let chars = name.chars().count();
+    let why = if chars > MAX_NAME_CHARS {
+        format!("is {chars} characters long; keep it to {MAX_NAME_CHARS}")
+    } else if name.chars().any(char::is_control) {
+        format!("{quoted} holds a control character (a NUL, a newline, ...)")
+    } else if name.contains(['/', '\\', '<', '>', ':', '"', '|', '?', '*']) || name == "." || name == ".." {
+        format!("{quoted} cannot name a folder")
+    } else if name.trim() != name || name.starts_with('.') {
+        format!("{quoted} starts or ends with a space, or starts with a dot")
+    } else {
+        return Ok(());
+    };
+    Err(format!("{why}: use letters, digits, `-` and `_`, e.g. \"relu_vs_sigmoid\""))
+}
+
 impl Config {
     /// Reads, parses and validates an experiment file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -408,9 +431,8 @@ impl Config {
         if self.activations.is_empty() {
             return fail("activations", "lists no activation: name at least one, e.g. [\"relu\", \"sigmoid\"]".into());
         }
-        let name = &self.experiment.name;
-        if name.contains(['/', '\\']) || name == "." || name == ".." {
-            return fail("experiment.name", format!("`{name}` cannot name a folder: use letters, digits, `-` and `_`"));
+        if let Err(why) = check_folder_name(&self.experiment.name) {
+            return fail("experiment.name", why);
         }
         let held_out = self.data.test_split.0 + self.data.validation_split.0;
         if held_out >= 0.9 {

@@ -201,3 +201,24 @@ fn a_huge_name_is_cut_in_the_error() {
     let msg = error(&format!("[data]\ndataset = \"{name}\"\n"));
     assert!(msg.len() < 1000 && msg.contains("data.dataset"), "{msg}");
 }
+
+#[test]
+fn an_experiment_name_must_be_able_to_name_a_folder() {
+    for (name, said) in [
+        ("a".repeat(300), "300 characters long"),
+        ("a\\u0000b".into(), "control character"),
+        ("a\\nb".into(), "control character"),
+        ("runs/../x".into(), "cannot name a folder"),
+        ("a:b".into(), "cannot name a folder"),
+        ("..".into(), "cannot name a folder"),
+        (" x".into(), "starts or ends with a space"),
+        (".hidden".into(), "starts with a dot"),
+    ] {
+        let msg = error(&format!("[experiment]\nname = \"{name}\"\n"));
+        assert!(msg.contains("experiment.name") && msg.contains(said), "{name}: {msg}");
+        assert!(!msg.contains('\0') && msg.len() < 300, "{msg}");
+    }
+    for good in ["relu_vs_sigmoid", "mnist-cnn 2", "étude_α"] {
+        assert_eq!(parse(&format!("[experiment]\nname = \"{good}\"\n")).unwrap().experiment.name, good);
+    }
+}

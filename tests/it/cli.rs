@@ -330,3 +330,10 @@ fn sizes_no_machine_can_hold_are_one_line_errors_before_anything_is_allocated() 
         assert_clean_failure(&out, &expected, &results);
     }
 }
+
+#[test]
+fn a_config_path_that_is_a_folder_says_so() {
+    let dir = TempDir::new();
+    let out = actbench().args(["--config", dir.path().to_str().unwrap()]).output().unwrap();
+    assert_clean_failure(&out, &["is a folder, not a file", dir.path().to_str().unwrap()], &dir.path().join("out"));
+}

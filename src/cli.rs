@@ -49,6 +49,9 @@ enum Command {
     PlotActivations(PlotActivationsArgs),
     /// Compare a finished experiment with a baseline; exit 1 on a regression, 2 on bad input.
     Check(CheckArgs),
+    /// Update a baseline from a finished experiment, or show one.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Train one run again from its manifest.json; exit 1 if its results differ.
     Rerun(RerunArgs),
     /// Download a dataset (mnist, fashion_mnist, cifar10) into the data folder, verified.
@@ -107,6 +110,37 @@ struct CheckArgs {
     /// The experiment to check [default: results/<the baseline's experiment name>].
     #[arg(long)]
     current: Option<PathBuf>,
+    /// What to write: the text table, the verdict as JSON, JUnit XML (one
+    /// test case per group) or Markdown (a CI job summary).
+    #[arg(long, value_enum, default_value = "text")]
+    format: crate::check::Format,
+    /// Write that to FILE (the text table still goes to stdout) instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum BaselineCommand {
+    /// Copy what `check` needs (config.toml, summary.csv) from a finished experiment into a baseline folder, and print the change per group.
+    Update {
+        /// The finished experiment, e.g. results/ci_regression.
+        #[arg(long)]
+        from: PathBuf,
+        /// The baseline folder (new, or an existing baseline), e.g. results/baselines/ci_regression.
+        #[arg(long)]
+        to: PathBuf,
+        /// Keep an experiment some of whose runs are missing.
+        #[arg(long)]
+        allow_incomplete: bool,
+        /// Keep an experiment that diverged in more runs than the baseline it replaces.
+        #[arg(long)]
+        allow_diverged: bool,
+    },
+    /// The groups, seeds and tolerances of a baseline.
+    Show {
+        /// A baseline folder.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -215,6 +249,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report(&args),
         Command::PlotActivations(args) => plot_activations(&args.out),
         Command::Check(args) => check(&args),
+        Command::Baseline(command) => baseline(command),
         Command::Rerun(args) => rerun(&args),
         Command::Fetch(args) => fetch(&args),
         Command::Bench(args) => bench(&args),
@@ -274,8 +309,26 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let verdict = crate::check::check(&args.baseline, &current)?;
-    print!("{}", verdict.table());
+    match &args.output {
+        Some(path) => {
+            crate::export::atomic::write_string(path, &verdict.render(args.format))
+                .with_context(|| format!("--output: cannot write '{}'", path.display()))?;
+            print!("{}", verdict.table());
+        }
+        None => print!("{}", verdict.render(args.format)),
+    }
     Ok(if verdict.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn baseline(command: BaselineCommand) -> anyhow::Result<ExitCode> {
+    let text = match command {
+        BaselineCommand::Update { from, to, allow_incomplete, allow_diverged } => {
+            crate::baseline::update(&from, &to, &crate::baseline::UpdateOptions { allow_incomplete, allow_diverged })?
+        }
+        BaselineCommand::Show { dir } => crate::baseline::show(&dir)?,
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

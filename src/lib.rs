@@ -24,6 +24,7 @@
 
 pub mod activation;
 pub mod backend;
+pub mod baseline;
 pub mod bench;
 pub mod chart;
 pub mod check;

@@ -9,6 +9,7 @@ mod common;
 
 mod activations_reference;
 mod check;
+mod ci_docs;
 mod cli;
 mod cnn;
 mod config_fuzz;

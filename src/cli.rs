@@ -112,8 +112,9 @@ struct CheckArgs {
     current: Option<PathBuf>,
     /// What to write: the text table, the verdict as JSON, JUnit XML (one
     /// test case per group) or Markdown (a CI job summary).
-    #[arg(long, value_enum, default_value = "text")]
-    format: crate::check::Format,
+    /// Values: text, json, junit, markdown (checked by `check`, so a wrong one is one line, exit 2).
+    #[arg(long, default_value = "text")]
+    format: String,
     /// Write that to FILE (the text table still goes to stdout) instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -308,14 +309,17 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             Path::new("results").join(config.experiment.name)
         }
     };
+    let format = <crate::check::Format as clap::ValueEnum>::from_str(&args.format, true).map_err(|_| {
+        anyhow::anyhow!("--format `{}` is not one of text, json, junit, markdown", args.format.escape_debug())
+    })?;
     let verdict = crate::check::check(&args.baseline, &current)?;
     match &args.output {
         Some(path) => {
-            crate::export::atomic::write_string(path, &verdict.render(args.format))
+            crate::export::atomic::write_string(path, &verdict.render(format))
                 .with_context(|| format!("--output: cannot write '{}'", path.display()))?;
             print!("{}", verdict.table());
         }
-        None => print!("{}", verdict.render(args.format)),
+        None => print!("{}", verdict.render(format)),
     }
     Ok(if verdict.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -203,7 +203,8 @@ fn bad_formats_and_outputs_exit_2_and_write_nothing() {
     let out = run(&["check", "--baseline", BASELINE, "--current", BASELINE, "--format", "xml"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.lines().next().unwrap().contains("'xml'") && stderr.contains("junit"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("`xml`") && stderr.contains("junit"), "{stderr}");
     let dir = TempDir::new();
     let path = dir.path().join("no/such/folder/check.xml");
     let out = run(&[

@@ -49,6 +49,10 @@ enum Command {
     PlotActivations(PlotActivationsArgs),
     /// Compare a finished experiment with a baseline; exit 1 on a regression, 2 on bad input.
     Check(CheckArgs),
+    /// Combine the runs that workers trained into the experiment's tables and report; exit 1 while some are missing.
+    Merge(MergeArgs),
+    /// The grid of an experiment, run by run, and which runs are already finished in its results folder.
+    Plan(PlanArgs),
     /// Update a baseline from a finished experiment, or show one.
     #[command(subcommand)]
     Baseline(BaselineCommand),
@@ -145,6 +149,28 @@ enum BaselineCommand {
 }
 
 #[derive(Args, Debug)]
+struct MergeArgs {
+    /// The results folder the workers share.
+    dir: PathBuf,
+    /// Write the tables and the report of the runs finished so far even when some are missing.
+    #[arg(long)]
+    partial: bool,
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    /// Experiment file; a bare name not found as given is looked up in configs/.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Results folder to look in [default: results/<experiment name>/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder that holds the dataset folders [default: $ACTBENCH_DATA, else ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 struct ReportArgs {
     /// A folder written by `actbench run`, e.g. results/relu_vs_sigmoid.
     dir: PathBuf,
@@ -181,6 +207,13 @@ struct RunArgs {
     /// Runs trained at the same time; the CPU threads are divided between them.
     #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// One of several workers sharing --out (any hosts): claim runs one at a
+    /// time and train them until none is left; no combined tables (`actbench merge` writes them).
+    #[arg(long)]
+    worker: bool,
+    /// A worker that trains only the runs with grid index I-1 modulo N, e.g. 1/4.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -251,6 +284,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::PlotActivations(args) => plot_activations(&args.out),
         Command::Check(args) => check(&args),
         Command::Baseline(command) => baseline(command),
+        Command::Merge(args) => merge(&args),
+        Command::Plan(args) => plan(&args),
         Command::Rerun(args) => rerun(&args),
         Command::Fetch(args) => fetch(&args),
         Command::Bench(args) => bench(&args),
@@ -359,6 +394,24 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         jobs: args.jobs as usize,
     };
     crate::interrupt::install();
+    if args.worker || args.shard.is_some() {
+        let shard = args.shard.as_deref().map(crate::run::Shard::parse).transpose().map_err(anyhow::Error::msg)?;
+        let worked = crate::run::work(&config, &options, shard)?;
+        if !args.quiet {
+            println!(
+                "worker: trained {} of the {} runs of its share ({} were finished already); {}",
+                worked.trained.len(),
+                worked.share,
+                worked.finished_before,
+                if worked.claimed_by_others.is_empty() {
+                    format!("run `actbench merge {}` once every worker is done", out.display())
+                } else {
+                    format!("{} held by other workers", worked.claimed_by_others.len())
+                }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = crate::run::run(&config, &options)?;
     if !args.quiet {
         print_table(&outcome.summaries);
@@ -370,6 +423,41 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             out.display()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let merged = crate::run::merge(&args.dir, args.partial)?;
+    for (id, why) in &merged.unfinished {
+        println!("{id}: {why}");
+    }
+    let state = format!("{} of {} runs finished", merged.finished, merged.runs);
+    if merged.unfinished.is_empty() {
+        println!("{state}; tables and report written in {}", args.dir.display());
+        Ok(ExitCode::SUCCESS)
+    } else if merged.written {
+        println!("{state}; tables and report of those written in {} (--partial)", args.dir.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "Error: {state} in '{}': train the rest (the same workers again), or pass --partial",
+            args.dir.display()
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let path = find_config(&args.config)?;
+    let config = Config::load(&path)?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
+    let rows = crate::run::merge::status(&config, &files::data_dir(args.data_dir.as_deref()), &out)?;
+    println!("{:<48} state", "run");
+    for (id, state) in &rows {
+        println!("{id:<48} {state}");
+    }
+    let finished = rows.iter().filter(|(_, s)| s == "finished").count();
+    println!("{} runs; {finished} finished in {}, {} to train", rows.len(), out.display(), rows.len() - finished);
     Ok(ExitCode::SUCCESS)
 }
 

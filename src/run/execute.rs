@@ -31,6 +31,15 @@ pub struct Trained {
 /// What a worker hands back; `Ok(None)` when a stop was requested before the run finished.
 type Outcome = anyhow::Result<Option<(Trained, RunProgress)>>;
 
+/// Decides, right before a run trains, whether this process trains it
+/// (`run --worker` claims it, claim.rs), and is told when it is done with it.
+pub trait Gate: Sync {
+    /// Whether to train the run at `index` now; `false` skips it.
+    fn enter(&self, index: usize) -> anyhow::Result<bool>;
+    /// The run at `index` is saved, dropped or failed.
+    fn leave(&self, index: usize);
+}
+
 /// Trains the runs of `plan` at `subset` (indices into `plan.runs`), calling
 /// `save` for each as it finishes. Returns whether a stop (Ctrl-C) left some
 /// untrained; the first error stops the workers and is returned.
@@ -43,6 +52,7 @@ pub(super) fn execute(
     device: &burn::tensor::Device,
     out: &ResultsDir,
     progress: &mut GridProgress,
+    gate: Option<&dyn Gate>,
     mut save: impl FnMut(&Trained) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
     let jobs = jobs.clamp(1, subset.len().max(1));
@@ -64,8 +74,19 @@ pub(super) fn execute(
                 });
                 while !stop.load(Ordering::SeqCst) {
                     let Some(index) = queue.lock().expect("queue").pop_front() else { break };
+                    match gate.map_or(Ok(true), |g| g.enter(index)) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            let _ = sender.send(Err(e));
+                            break;
+                        }
+                    }
                     let result = train_one(plan, index, threads, out, data, progress, device, pool.as_ref());
                     let done = matches!(result, Ok(Some(_)));
+                    if !done && let Some(g) = gate {
+                        g.leave(index);
+                    }
                     if sender.send(result).is_err() || !done {
                         break;
                     }
@@ -75,7 +96,13 @@ pub(super) fn execute(
         drop(sender);
         for outcome in finished {
             let saved = match outcome {
-                Ok(Some((trained, bar))) => save(&trained).map(|()| (trained, bar)),
+                Ok(Some((trained, bar))) => {
+                    let saved = save(&trained);
+                    if let Some(g) = gate {
+                        g.leave(trained.index);
+                    }
+                    saved.map(|()| (trained, bar))
+                }
                 Ok(None) => {
                     interrupted = true;
                     continue;

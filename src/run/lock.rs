@@ -63,7 +63,7 @@ impl Drop for Lock {
 
 /// Whether a process with this PID exists (Linux: /proc/PID; a zombie
 /// counts as gone).
-fn is_running(pid: u32) -> bool {
+pub(super) fn is_running(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
         Err(_) => false,

@@ -11,14 +11,19 @@
 //! already finished (same config hash) and trains the rest.
 
 mod budget;
+mod claim;
 mod data_cache;
 pub mod execute;
 pub mod finalize;
 mod lock;
+pub mod merge;
 pub mod plan;
 pub mod store;
+pub mod worker;
 
+pub use merge::{Merged, merge};
 pub use plan::{Plan, PlannedRun};
+pub use worker::{Shard, Worked, work};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -91,21 +96,22 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     }
 
     let mut last_combine: Option<Instant> = None;
-    let executed = execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, |trained| {
-        let run = &plan.runs[trained.index];
-        let manifest = manifest(&plan, run, options, &device, trained);
-        let run_saved = SavedRun::new(&trained.records);
-        store::write_run(&out, run, &run_saved, manifest)?;
-        saved[trained.index] = Some(run_saved);
-        // Rewriting the combined tables after every run would cost O(runs^2)
-        // on a large grid; after the first and then every few seconds keeps
-        // them fresh enough to look at.
-        if last_combine.is_none_or(|t| t.elapsed() >= COMBINE_EVERY) {
-            finalize::combine(&out, &saved)?;
-            last_combine = Some(Instant::now());
-        }
-        Ok(())
-    });
+    let executed =
+        execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, None, |trained| {
+            let run = &plan.runs[trained.index];
+            let manifest = manifest(&plan, run, options, &device, trained);
+            let run_saved = SavedRun::new(&trained.records);
+            store::write_run(&out, run, &run_saved, manifest)?;
+            saved[trained.index] = Some(run_saved);
+            // Rewriting the combined tables after every run would cost O(runs^2)
+            // on a large grid; after the first and then every few seconds keeps
+            // them fresh enough to look at.
+            if last_combine.is_none_or(|t| t.elapsed() >= COMBINE_EVERY) {
+                finalize::combine(&out, &saved)?;
+                last_combine = Some(Instant::now());
+            }
+            Ok(())
+        });
     // Whatever stopped the grid, the combined tables hold every run saved.
     let combined = finalize::combine(&out, &saved);
     progress.finish();

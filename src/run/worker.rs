@@ -1,0 +1,170 @@
+//! `run --worker` (and `--shard I/N`): one of any number of processes, on
+//! any number of hosts, training the runs of one plan into one shared
+//! results folder. Each run is claimed right before it trains (claim.rs), so
+//! runs that differ 10x in cost balance themselves without a static
+//! partition; `--shard I/N` restricts a worker to the runs whose grid index
+//! is I-1 modulo N. Workers take no folder lock and write no combined table:
+//! `actbench merge DIR` does that once they are done (merge.rs).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::config::Config;
+use crate::progress::GridProgress;
+use crate::records::RunSummary;
+use crate::results_dir::ResultsDir;
+
+use super::claim::{self, Claimed, Held};
+use super::execute::{self, Gate};
+use super::store::{self, Found, SavedRun};
+use super::{Options, Plan, plan};
+
+/// A fixed share of the grid: runs whose index is `index - 1` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// `I/N` with 1 <= I <= N.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard `{}`: give I/N with 1 <= I <= N, e.g. 1/4", text.escape_debug());
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) =
+            (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn contains(&self, grid_index: usize) -> bool {
+        grid_index % self.count == self.index - 1
+    }
+}
+
+/// What one worker did.
+pub struct Worked {
+    pub trained: Vec<RunSummary>,
+    /// Runs of its share already finished when it looked.
+    pub finished_before: usize,
+    /// Runs of its share held by other live workers when it last looked.
+    pub claimed_by_others: Vec<String>,
+    pub share: usize,
+}
+
+/// Claims runs of the plan one at a time and trains them until none is left.
+pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow::Result<Worked> {
+    let device = crate::backend::device(options.backend)?;
+    super::budget::check(config, options.jobs)?;
+    let (plan, data) = plan::plan(config, &options.data_dir)?;
+    let out = ResultsDir::new(&options.out);
+    store::create(&out)?;
+    // Every worker writes the same resolved config (atomically).
+    store::write_config(&out, &plan.config, options.backend)?;
+    let share: Vec<usize> = (0..plan.runs.len()).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect();
+    let mut progress = GridProgress::new(options.progress, share.len());
+    let mut pending = Vec::new();
+    let mut finished_before = 0;
+    for &i in &share {
+        match if options.force { Found::Nothing } else { store::finished(&out, &plan.runs[i]) } {
+            Found::Finished(run) => {
+                progress.skip_run(&run.summary);
+                finished_before += 1;
+            }
+            Found::Damaged(why) => {
+                progress.warn(&format!("run `{}` is damaged: {why}; it is trained again", plan.runs[i].spec.id));
+                pending.push(i);
+            }
+            Found::Nothing | Found::Other => pending.push(i),
+        }
+    }
+    let gate =
+        Claims { plan: &plan, out: &out, held: Held::start(), others: Mutex::new(Vec::new()), force: options.force };
+    let mut trained = Vec::new();
+    let saved = AtomicUsize::new(0);
+    let executed =
+        execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, Some(&gate), |t| {
+            let run = &plan.runs[t.index];
+            let manifest = super::manifest(&plan, run, options, &device, t);
+            store::write_run(&out, run, &SavedRun::new(&t.records), manifest)?;
+            trained.push(t.records.summary.clone());
+            saved.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+    progress.finish();
+    if executed? {
+        anyhow::bail!(
+            "interrupted: this worker saved {} runs in '{}'; its run in progress was dropped and its claim released",
+            saved.load(Ordering::SeqCst),
+            out.root().display()
+        );
+    }
+    let mut claimed_by_others = gate.others.into_inner().expect("claims");
+    claimed_by_others.sort();
+    claimed_by_others.dedup();
+    Ok(Worked { trained, finished_before, claimed_by_others, share: share.len() })
+}
+
+/// The worker's gate: claim a run before training it, release it after.
+struct Claims<'a> {
+    plan: &'a Plan,
+    out: &'a ResultsDir,
+    held: Held,
+    /// Runs another live worker held when this one wanted them.
+    others: Mutex<Vec<String>>,
+    force: bool,
+}
+
+impl Gate for Claims<'_> {
+    fn enter(&self, index: usize) -> anyhow::Result<bool> {
+        let run = &self.plan.runs[index];
+        let dir = self.out.run(&run.spec.id);
+        let claimed = claim::claim(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot claim run `{}` in '{}': {e}", run.spec.id, dir.path().display()))?;
+        match claimed {
+            Claimed::Theirs(owner) => {
+                self.others.lock().expect("claims").push(format!("{} ({})", run.spec.id, owner.describe()));
+                Ok(false)
+            }
+            Claimed::Mine { took_over } => {
+                // Another worker may have finished it since this one looked.
+                if !self.force && matches!(store::finished(self.out, run), Found::Finished(_)) {
+                    claim::release(&dir);
+                    return Ok(false);
+                }
+                if let Some(owner) = took_over {
+                    eprintln!(
+                        "warning: run `{}`: took over the claim of {}, which is gone",
+                        run.spec.id,
+                        owner.describe()
+                    );
+                }
+                self.held.add(&dir);
+                Ok(true)
+            }
+        }
+    }
+
+    fn leave(&self, index: usize) {
+        self.held.release(&self.out.run(&self.plan.runs[index].spec.id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_grid_and_bad_ones_are_refused() {
+        let a = Shard::parse("1/2").unwrap();
+        let b = Shard::parse(" 2 / 2 ").unwrap();
+        assert_eq!((0..5).filter(|&i| a.contains(i)).collect::<Vec<_>>(), [0, 2, 4]);
+        assert_eq!((0..5).filter(|&i| b.contains(i)).collect::<Vec<_>>(), [1, 3]);
+        for bad in ["3/2", "0/2", "1/0", "x", "1/", "-1/2"] {
+            assert!(Shard::parse(bad).unwrap_err().contains("1 <= I <= N"), "{bad}");
+        }
+    }
+}

@@ -51,6 +51,8 @@ enum Command {
     Check(CheckArgs),
     /// Combine the runs that workers trained into the experiment's tables and report; exit 1 while some are missing.
     Merge(MergeArgs),
+    /// Write (and with --submit, submit) a SLURM job array of workers and a merge job that follows it.
+    Slurm(SlurmArgs),
     /// The grid of an experiment, run by run, and which runs are already finished in its results folder.
     Plan(PlanArgs),
     /// Update a baseline from a finished experiment, or show one.
@@ -155,6 +157,41 @@ struct MergeArgs {
     /// Write the tables and the report of the runs finished so far even when some are missing.
     #[arg(long)]
     partial: bool,
+}
+
+#[derive(Args, Debug)]
+struct SlurmArgs {
+    /// Experiment file; a bare name not found as given is looked up in configs/.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Results folder the workers share (on a file system every node sees) [default: results/<experiment name>/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Array tasks, i.e. workers.
+    #[arg(long, default_value_t = 4)]
+    tasks: usize,
+    /// CPUs per worker (its threads).
+    #[arg(long, default_value_t = 1)]
+    cpus_per_task: usize,
+    /// Time limit per worker (sbatch --time, e.g. 04:00:00).
+    #[arg(long)]
+    time: Option<String>,
+    #[arg(long)]
+    partition: Option<String>,
+    #[arg(long)]
+    account: Option<String>,
+    /// Memory per worker (sbatch --mem, e.g. 4G).
+    #[arg(long)]
+    mem: Option<String>,
+    /// Backend of the workers, overriding the config's.
+    #[arg(long, value_enum)]
+    backend: Option<BackendArg>,
+    /// Folder that holds the dataset folders [default: $ACTBENCH_DATA, else ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Submit both jobs with sbatch and print their ids.
+    #[arg(long)]
+    submit: bool,
 }
 
 #[derive(Args, Debug)]
@@ -286,6 +323,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Baseline(command) => baseline(command),
         Command::Merge(args) => merge(&args),
         Command::Plan(args) => plan(&args),
+        Command::Slurm(args) => slurm(&args),
         Command::Rerun(args) => rerun(&args),
         Command::Fetch(args) => fetch(&args),
         Command::Bench(args) => bench(&args),
@@ -445,6 +483,42 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
+    let path = find_config(&args.config)?;
+    let config = Config::load(&path)?;
+    if args.submit && !crate::slurm::sbatch_available() {
+        bail!(
+            "sbatch was not found on PATH: --submit needs SLURM's client; without --submit the scripts are written for you to submit"
+        );
+    }
+    let absolute = |p: &Path| std::path::absolute(p).with_context(|| format!("cannot resolve '{}'", p.display()));
+    let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
+    let request = crate::slurm::Request {
+        config: absolute(&path)?,
+        out: absolute(&out)?,
+        data_dir: absolute(&files::data_dir(args.data_dir.as_deref()))?,
+        name: config.experiment.name.clone(),
+        tasks: args.tasks,
+        cpus_per_task: args.cpus_per_task,
+        time: args.time.clone(),
+        partition: args.partition.clone(),
+        account: args.account.clone(),
+        mem: args.mem.clone(),
+        backend: args.backend.map(|b| BackendKind::from(b).name().to_string()),
+    };
+    let scripts = crate::slurm::write(&request)?;
+    if args.submit {
+        let (array, merge) = crate::slurm::submit(&scripts)?;
+        println!("submitted array job {array} ({} workers) and merge job {merge} (after it)", args.tasks);
+        println!("watch: squeue -j {array},{merge}; results in {}", request.out.display());
+    } else {
+        println!("wrote {} and {}; submit with:", scripts.array.display(), scripts.merge.display());
+        println!("  array=$(sbatch --parsable {})", scripts.array.display());
+        println!("  sbatch --dependency=afterany:$array {}", scripts.merge.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {

@@ -49,5 +49,6 @@ pub mod rerun;
 pub mod results_dir;
 pub mod rng;
 pub mod run;
+pub mod slurm;
 pub mod stats;
 pub mod train;

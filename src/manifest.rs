@@ -40,6 +40,9 @@ pub struct Manifest {
     /// older manifests, whose tables are checked by parsing alone.
     #[serde(default)]
     pub files: BTreeMap<String, FileDigest>,
+    /// SLURM's job id and array task id when a SLURM job trained it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_job: Option<String>,
 }
 
 /// What a file was when written.
@@ -112,13 +115,23 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Threads Burn's CPU backends may use: RAYON_NUM_THREADS, else the cores.
+/// Threads Burn's CPU backends may use: RAYON_NUM_THREADS, else SLURM's
+/// SLURM_CPUS_PER_TASK, else the cores.
 pub fn threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n: &usize| *n > 0)
+    ["RAYON_NUM_THREADS", "SLURM_CPUS_PER_TASK"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse().ok()).filter(|n: &usize| *n > 0))
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// `JOB_TASK` (an array task) or `JOB` when running under SLURM.
+pub fn slurm_job() -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID"), var("SLURM_JOB_ID")) {
+        (Some(job), Some(task), _) => Some(format!("{job}_{task}")),
+        (_, _, Some(job)) => Some(job),
+        _ => None,
+    }
 }
 
 /// Now, as an RFC 3339 UTC timestamp (second precision).

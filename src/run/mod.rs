@@ -156,5 +156,6 @@ fn manifest(
         finished_at: manifest::now(),
         command_line: options.command_line.clone(),
         files: Default::default(),
+        slurm_job: manifest::slurm_job(),
     }
 }

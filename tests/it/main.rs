@@ -20,3 +20,4 @@ mod fetch;
 mod report;
 mod resume;
 mod stats_reference;
+mod workers;

@@ -1,0 +1,188 @@
+//! Workers sharing one results folder (`run --worker`, `--shard`), then
+//! `merge`: no run trained twice, a killed worker's claim taken over, no
+//! finished run lost, and the merged tables equal one local run's.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{TempDir, actbench, timeless};
+use actbench::results_dir::{ResultsDir, Table};
+
+/// Eight quick runs.
+const QUICK: &str =
+    "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 4\n[model]\nhidden = [32, 32]\n[training]\nepochs = 3\n";
+/// Four runs of about a second each on 2 cores (resume.rs's grid).
+const SLOW: &str = "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 2\n[model]\nhidden = [128, 128, 128]\n[training]\nepochs = 12\nbatch_size = 16\nlr = 0.02\n";
+
+fn config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("grid.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn worker(config: &Path, out: &Path, extra: &[&str]) -> Child {
+    actbench()
+        .env("RAYON_NUM_THREADS", "1")
+        .args(["run", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--worker"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The run ids a worker's per-run lines say it trained.
+fn trained(o: &Output) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    stderr
+        .lines()
+        .filter(|l| l.contains("  test acc "))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(String::from)
+        .collect()
+}
+
+fn merge(out: &Path) -> Output {
+    actbench().args(["merge", out.to_str().unwrap()]).output().unwrap()
+}
+
+/// The combined tables of `out` equal a local `run` of `config` (wall times aside).
+fn assert_same_as_local(config: &Path, out: &Path, dir: &Path) {
+    let local = dir.join("local");
+    let o = actbench()
+        .args(["--config", config.to_str().unwrap(), "--out", local.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for table in Table::ALL {
+        let (a, b) = (ResultsDir::new(out).table(table), ResultsDir::new(&local).table(table));
+        assert_eq!(timeless(&a), timeless(&b), "{}", table.file_name());
+    }
+}
+
+#[test]
+fn two_workers_on_one_folder_never_train_the_same_run_twice() {
+    let dir = TempDir::new();
+    let config = config(dir.path(), QUICK);
+    let out = dir.path().join("out");
+    let (a, b) = (worker(&config, &out, &[]), worker(&config, &out, &[]));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let (ta, tb) = (trained(&a), trained(&b));
+    let all: BTreeSet<&String> = ta.iter().chain(&tb).collect();
+    assert_eq!(ta.len() + tb.len(), 8, "trained twice or not at all: {ta:?} {tb:?}");
+    assert_eq!(all.len(), 8, "{ta:?} {tb:?}");
+    assert!(!ResultsDir::new(&out).table(Table::Summary).exists(), "workers write no combined table");
+    let m = merge(&out);
+    assert_eq!(
+        m.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&m.stdout),
+        String::from_utf8_lossy(&m.stderr)
+    );
+    assert!(String::from_utf8_lossy(&m.stdout).contains("8 of 8 runs finished"));
+    assert_same_as_local(&config, &out, dir.path());
+}
+
+#[test]
+fn a_killed_workers_claim_is_taken_over_and_no_finished_run_is_lost() {
+    let dir = TempDir::new();
+    let config = config(dir.path(), SLOW);
+    let out = dir.path().join("out");
+    let mut child = worker(&config, &out, &["--quiet"]);
+    let results = ResultsDir::new(&out);
+    let first = results.run("relu-lr0.02-s0").manifest();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !first.exists() {
+        assert!(Instant::now() < deadline, "the first run never finished");
+        assert!(child.try_wait().unwrap().is_none(), "the worker ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Killed while it trains the second run, whose claim it holds.
+    let second = results.run("relu-lr0.02-s1");
+    while !second.path().join(".claim").exists() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = fs::metadata(&first).unwrap().modified().unwrap();
+
+    // merge names what is missing, and exits 1 without writing.
+    let m = merge(&out);
+    let said = String::from_utf8_lossy(&m.stdout);
+    assert_eq!(m.status.code(), Some(1), "{said}");
+    assert!(said.contains("relu-lr0.02-s1: claimed by") && said.contains("tanh-lr0.02-s1: missing"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&m.stderr).contains("1 of 4 runs finished"),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    assert!(!results.table(Table::Summary).exists());
+
+    // A new worker takes the dead one's claim over and trains only what is missing.
+    let again = worker(&config, &out, &[]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains("took over the claim"), "{stderr}");
+    assert_eq!(trained(&again).len(), 3, "{stderr}");
+    assert_eq!(fs::metadata(&first).unwrap().modified().unwrap(), before, "a finished run was trained again");
+    assert!(!second.path().join(".claim").exists(), "claims are released");
+    assert_eq!(merge(&out).status.code(), Some(0));
+    assert_same_as_local(&config, &out, dir.path());
+}
+
+#[test]
+fn shards_split_the_grid_and_a_bad_one_is_refused() {
+    let dir = TempDir::new();
+    let config = config(dir.path(), QUICK);
+    let out = dir.path().join("out");
+    let one = worker(&config, &out, &["--shard", "1/2"]).wait_with_output().unwrap();
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    assert_eq!(trained(&one), ["relu-lr0.01-s0", "relu-lr0.01-s2", "tanh-lr0.01-s0", "tanh-lr0.01-s2"]);
+    let m = merge(&out);
+    assert_eq!(m.status.code(), Some(1));
+    let partial = actbench().args(["merge", out.to_str().unwrap(), "--partial"]).output().unwrap();
+    assert_eq!(partial.status.code(), Some(0), "{}", String::from_utf8_lossy(&partial.stderr));
+    assert_eq!(
+        timeless(&ResultsDir::new(&out).table(Table::Summary)).len(),
+        4,
+        "the partial tables hold the finished runs"
+    );
+    let two = worker(&config, &out, &["--shard", "2/2"]).wait_with_output().unwrap();
+    assert_eq!(trained(&two).len(), 4);
+    assert_eq!(merge(&out).status.code(), Some(0));
+
+    let bad = worker(&config, &out, &["--shard", "3/2"]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr.trim_end().lines().count() == 1 && stderr.contains("--shard `3/2`"), "{stderr}");
+    let none = merge(dir.path());
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("is not a results folder"));
+}
+
+#[test]
+fn plan_lists_every_run_and_what_is_finished() {
+    let dir = TempDir::new();
+    let config = config(dir.path(), QUICK);
+    let out = dir.path().join("out");
+    let _ = worker(&config, &out, &["--shard", "1/2"]).wait_with_output().unwrap();
+    let o = actbench()
+        .args(["plan", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.lines().any(|l| l.starts_with("relu-lr0.01-s0") && l.ends_with("finished")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("relu-lr0.01-s1") && l.ends_with("to train")), "{text}");
+    assert!(text.contains("8 runs; 4 finished"), "{text}");
+}

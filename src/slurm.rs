@@ -33,6 +33,7 @@ pub struct Request {
 }
 
 /// The two scripts, written.
+#[derive(Debug)]
 pub struct Scripts {
     pub array: PathBuf,
     pub merge: PathBuf,

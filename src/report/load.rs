@@ -30,9 +30,13 @@ impl Results {
             );
         }
         let config = Config::load(&dir.config())?;
+        let summaries: Vec<RunSummary> = read(&summary)?;
+        if summaries.is_empty() {
+            anyhow::bail!("'{}' holds no run: train the experiment first", summary.display());
+        }
         Ok(Self {
             config,
-            summaries: read(&summary)?,
+            summaries,
             epochs: read(&dir.table(Table::Epochs))?,
             gradients: read_optional(&dir.table(Table::Gradients))?,
             activations: read_optional(&dir.table(Table::Activations))?,
@@ -40,6 +44,6 @@ impl Results {
     }
 }
 
-fn read_optional<T: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+fn read_optional<T: DeserializeOwned + crate::records::Columns>(path: &Path) -> anyhow::Result<Vec<T>> {
     if path.is_file() { read(path) } else { Ok(Vec::new()) }
 }

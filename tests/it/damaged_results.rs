@@ -231,3 +231,25 @@ fn rerun_never_writes_over_an_experiment() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(ResultsDir::new(&new).run("relu-lr0.01-s0").manifest().is_file());
 }
+
+#[test]
+fn report_and_check_name_a_damaged_combined_table() {
+    let e = Experiment::new();
+    let summary = e.results().table(Table::Summary);
+    for garbage in [&b"\xff\xfe garbage\n"[..], b"run_id,activation\nx,y\n", b""] {
+        fs::write(&summary, garbage).unwrap();
+        for args in [
+            vec!["report", e.out.to_str().unwrap()],
+            vec!["check", "--baseline", e.out.to_str().unwrap(), "--current", e.out.to_str().unwrap()],
+        ] {
+            let o = actbench().args(&args).output().unwrap();
+            let said = stderr(&o);
+            assert!(!o.status.success() && said.trim_end().lines().count() == 1, "{args:?}: {said}");
+            assert!(said.contains(summary.to_str().unwrap()), "{args:?}: {said}");
+        }
+    }
+    // Running the experiment again rebuilds the combined tables from the run folders.
+    let o = e.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(timeless(&summary).len(), 4);
+}

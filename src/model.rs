@@ -115,8 +115,10 @@ impl Network {
             fan_in = width;
         }
         let activations = spec.hidden.iter().map(|_| Activation::new(spec.activation, device)).collect();
-        // The output feeds softmax, not the activation: Glorot suits it whatever the hidden units.
-        let output = linear(fan_in, spec.classes, InitScheme::Glorot, &mut rng, device);
+        // The output feeds softmax, not the activation: Glorot suits it whatever
+        // the hidden units (PyTorch's default init covers it too).
+        let output_init = if spec.init == InitScheme::Pytorch { InitScheme::Pytorch } else { InitScheme::Glorot };
+        let output = linear(fan_in, spec.classes, output_init, &mut rng, device);
         Self { convs, conv_activations, layers, activations, output, image, avg_pool }
     }
 
@@ -190,15 +192,24 @@ fn conv2d(
     let weights = init_values(n, channels_in * area, channels_out * area, scheme, rng);
     let weight = Tensor::<4>::from_data(TensorData::new(weights, [channels_out, channels_in, kernel, kernel]), device);
     conv.weight = Param::from_tensor(weight);
-    conv.bias = Some(Param::from_tensor(Tensor::<1>::zeros([channels_out], device)));
+    let bias = init_bias(channels_out, channels_in * area, scheme, rng);
+    conv.bias = Some(Param::from_tensor(Tensor::<1>::from_data(TensorData::new(bias, [channels_out]), device)));
     conv
 }
 
-/// A linear layer with weight `[fan_in, fan_out]` drawn by `scheme` and zero bias.
+/// Biases: zero, but for PyTorch's default (uniform in +-1/sqrt(fan_in)).
+fn init_bias(n: usize, fan_in: usize, scheme: InitScheme, rng: &mut impl Rng) -> Vec<f32> {
+    match scheme {
+        InitScheme::Pytorch => init_values(n, fan_in, n, scheme, rng),
+        _ => vec![0.0; n],
+    }
+}
+
+/// A linear layer with weight `[fan_in, fan_out]` drawn by `scheme`, and its bias (init_bias).
 fn linear(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng, device: &Device) -> Linear {
     let weights = init_weights(fan_in, fan_out, scheme, rng);
     let weight = Tensor::<2>::from_data(TensorData::new(weights, [fan_in, fan_out]), device);
-    let bias = Tensor::<1>::zeros([fan_out], device);
+    let bias = Tensor::<1>::from_data(TensorData::new(init_bias(fan_out, fan_in, scheme, rng), [fan_out]), device);
     Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) }
 }
 
@@ -222,6 +233,8 @@ fn init_values(n: usize, fan_in: usize, fan_out: usize, scheme: InitScheme, rng:
         InitScheme::Lecun => normal((1.0 / fi).sqrt(), &mut || rng::normal(rng)),
         InitScheme::Glorot => uniform((6.0 / (fi + fo)).sqrt(), &mut || rng.random::<f64>()),
         InitScheme::GlorotNormal => normal((2.0 / (fi + fo)).sqrt(), &mut || rng::normal(rng)),
+        // kaiming_uniform_(a = sqrt(5)): gain sqrt(2 / (1 + 5)), bound gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in).
+        InitScheme::Pytorch => uniform(1.0 / fi.sqrt(), &mut || rng.random::<f64>()),
         InitScheme::Auto => unreachable!("init is resolved before the model is built"),
     }
 }
@@ -245,10 +258,35 @@ mod tests {
             (InitScheme::Lecun, (1.0f64 / 400.0).sqrt()),
             (InitScheme::Glorot, (6.0f64 / 500.0).sqrt() / 3f64.sqrt()),
             (InitScheme::GlorotNormal, (2.0f64 / 500.0).sqrt()),
+            (InitScheme::Pytorch, (1.0f64 / 400.0).sqrt() / 3f64.sqrt()),
         ];
         for (scheme, want) in cases {
             let got = std_of(&init_weights(fi, fo, scheme, &mut rng));
             assert!((got / want - 1.0).abs() < 0.03, "{scheme}: std {got}, want {want}");
         }
+    }
+
+    #[test]
+    fn pytorch_init_draws_weights_and_biases_within_one_over_sqrt_fan_in() {
+        // nn.Linear(400, 300): weight and bias uniform in +-1/20, variance 1/(3 * 400).
+        let (fan_in, fan_out) = (400, 300);
+        let device = Device::default();
+        let mut rng = rng::stream(1, Stream::Init);
+        let layer = linear(fan_in, fan_out, InitScheme::Pytorch, &mut rng, &device);
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        for (name, values) in [
+            ("weight", layer.weight.val().into_data().try_to_vec::<f32>().unwrap()),
+            ("bias", layer.bias.as_ref().unwrap().val().into_data().try_to_vec::<f32>().unwrap()),
+        ] {
+            let max = values.iter().fold(0f64, |m, &v| m.max((v as f64).abs()));
+            assert!(max <= bound && max > 0.95 * bound, "{name}: max |x| {max}, bound {bound}");
+            let var = std_of(&values).powi(2);
+            let want = bound * bound / 3.0;
+            let tolerance = if name == "bias" { 0.25 } else { 0.03 };
+            assert!((var / want - 1.0).abs() < tolerance, "{name}: variance {var}, want {want}");
+        }
+        // Other schemes keep zero biases.
+        let he = linear(fan_in, fan_out, InitScheme::He, &mut rng, &device);
+        assert!(he.bias.unwrap().val().into_data().try_to_vec::<f32>().unwrap().iter().all(|&b| b == 0.0));
     }
 }

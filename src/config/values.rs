@@ -194,6 +194,11 @@ pub enum InitScheme {
     Glorot,
     /// Glorot/Xavier normal, std = sqrt(2 / (fan_in + fan_out)).
     GlorotNormal,
+    /// PyTorch's default for nn.Linear and nn.Conv2d: weights and biases
+    /// uniform in +-1/sqrt(fan_in) (`kaiming_uniform_(a = sqrt(5))`, and
+    /// `reset_parameters`' bias rule), the output layer included. Studies
+    /// written in PyTorch use it without saying so.
+    Pytorch,
 }
 
 impl InitScheme {
@@ -205,6 +210,7 @@ impl InitScheme {
             InitScheme::Lecun => "lecun",
             InitScheme::Glorot => "glorot",
             InitScheme::GlorotNormal => "glorot_normal",
+            InitScheme::Pytorch => "pytorch",
         }
     }
 }

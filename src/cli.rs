@@ -251,6 +251,9 @@ struct RunArgs {
     /// A worker that trains only the runs with grid index I-1 modulo N, e.g. 1/4.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// Override one key of the experiment file (repeatable): `--set training.epochs=2`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -413,7 +416,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!("no experiment given: try `actbench --config relu_vs_sigmoid.toml` (configs/ holds the examples)");
     };
     let path = find_config(&given)?;
-    let config = Config::load(&path)?;
+    let config = Config::load_with(&path, &args.set)?;
     let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
     let data_dir = files::data_dir(args.data_dir.as_deref());
@@ -421,6 +424,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
     if config.data.dataset.files().is_some() {
         command_line.push_str(&format!(" --data-dir {}", data_dir.display()));
+    }
+    for set in &args.set {
+        command_line.push_str(&format!(" --set '{set}'"));
     }
     let options = Options {
         out: out.clone(),

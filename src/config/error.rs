@@ -11,6 +11,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{}: key `{key}` {message}", path.display())]
     Invalid { path: PathBuf, key: String, message: String },
+    #[error("--set `{arg}`: {message}")]
+    Set { arg: String, message: String },
 }
 
 impl ConfigError {

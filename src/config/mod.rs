@@ -3,6 +3,7 @@
 //! with the file and line.
 
 mod error;
+mod overrides;
 mod values;
 
 pub use error::ConfigError;
@@ -408,6 +409,39 @@ impl Config {
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
         Self::parse(&text, path, stem)
+    }
+
+    /// Reads an experiment file with command-line overrides applied, each
+    /// `dotted.key=value` (`--set training.epochs=2`): the value is TOML
+    /// (`2`, `1e-3`, `[128, 128]`, `true`, `"adam"`) or else a bare word taken
+    /// as a string (`adam`). Each override is type-checked on its own, so an
+    /// error names it; the checks across keys then run on the whole.
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        if overrides.is_empty() {
+            return Self::load(path);
+        }
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))?;
+        for arg in overrides {
+            let set_error = |message: String| ConfigError::Set { arg: error::shorten_quoted(arg), message };
+            let (key, value) = overrides::parse(arg).map_err(set_error)?;
+            let mut alone = toml::Table::new();
+            overrides::apply(&mut alone, &key, value.clone()).map_err(set_error)?;
+            let alone = toml::to_string(&alone).map_err(|e| set_error(e.to_string()))?;
+            // Types and key names only: the checks across keys need the whole config.
+            if let Err(ConfigError::Parse { message, .. }) = Self::parse(&alone, path, stem) {
+                return Err(set_error(message));
+            }
+            overrides::apply(&mut table, &key, value).map_err(set_error)?;
+        }
+        let merged = toml::to_string(&table)
+            .map_err(|e| ConfigError::Set { arg: overrides.join(" "), message: e.to_string() })?;
+        Self::parse(&merged, path, stem).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Set { arg: overrides.join(" "), message },
+            other => other,
+        })
     }
 
     /// Parses and validates TOML text; `origin` names it in errors, `stem`

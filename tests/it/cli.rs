@@ -337,3 +337,36 @@ fn a_config_path_that_is_a_folder_says_so() {
     let out = actbench().args(["--config", dir.path().to_str().unwrap()]).output().unwrap();
     assert_clean_failure(&out, &["is a folder, not a file", dir.path().to_str().unwrap()], &dir.path().join("out"));
 }
+
+#[test]
+fn set_overrides_keys_from_the_command_line_and_is_recorded() {
+    let dir = TempDir::new();
+    let out = dir.path().join("out");
+    let o = actbench()
+        .args(["--config", "tiny", "--out", out.to_str().unwrap(), "--quiet"])
+        .args(["--set", "training.epochs=1", "--set", "model.hidden=[8]", "--set", "training.optimizer=sgd"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let resolved = fs::read_to_string(ResultsDir::new(&out).config()).unwrap();
+    for line in ["epochs = 1", "hidden = [8]", "optimizer = \"sgd\""] {
+        assert!(resolved.lines().any(|l| l == line), "{line} not in:\n{resolved}");
+    }
+    let epochs = timeless(&ResultsDir::new(&out).table(Table::Epochs));
+    assert_eq!(epochs.len(), 2, "one epoch per run: {epochs:?}");
+    let manifest = fs::read_to_string(ResultsDir::new(&out).run("relu-lr0.01-s0").manifest()).unwrap();
+    assert!(manifest.contains("--set 'training.epochs=1'"), "{manifest}");
+
+    let results = dir.path().join("none");
+    for (set, said) in [
+        ("training.epoch=1", "unknown field `epoch`"),
+        ("training.epochs=x", "expected i64"),
+        ("training.epochs", "give KEY=VALUE"),
+        ("training.epochs=0", "at least 1"),
+        ("training.epochs.x=1", "--set `training.epochs.x=1`"),
+    ] {
+        let o =
+            actbench().args(["--config", "tiny", "--out", results.to_str().unwrap(), "--set", set]).output().unwrap();
+        assert_clean_failure(&o, &[&format!("--set `{set}`"), said], &results);
+    }
+}

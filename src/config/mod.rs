@@ -83,9 +83,12 @@ impl BackendKind {
 pub struct Data {
     /// A name from the dataset table (data/catalog.rs).
     pub dataset: DatasetKind,
-    /// Share of the samples held out for the final test accuracy.
+    /// Share of the samples held out for the final test accuracy (ignored
+    /// by a dataset with its own test set).
     pub test_split: Fraction,
-    /// Share of the samples held out for validation after every epoch.
+    /// Share of the samples held out for validation after every epoch: of
+    /// the whole pool, or of the official training set where a dataset has
+    /// its own test set (data::split; tested in data/mod.rs).
     pub validation_split: Fraction,
     /// Synthetic sets only: number of points generated.
     pub samples: Count,

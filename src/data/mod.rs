@@ -76,11 +76,13 @@ pub enum Source {
 }
 
 impl Source {
-    /// The samples that statistics such as the normalisation may see.
-    pub fn training_part(&self) -> &Dataset {
+    /// The samples that statistics such as the normalisation may see: the
+    /// official training set, or for a pooled set the training split of
+    /// `seed` (as `split` draws it), never its validation or test samples.
+    pub fn training_part(&self, test_share: f64, validation_share: f64, seed: u64) -> std::borrow::Cow<'_, Dataset> {
         match self {
-            Source::Pooled(all) => all,
-            Source::Fixed { train, .. } => train,
+            Source::Pooled(all) => std::borrow::Cow::Owned(split::split(all, test_share, validation_share, seed).train),
+            Source::Fixed { train, .. } => std::borrow::Cow::Borrowed(train),
         }
     }
 
@@ -121,5 +123,30 @@ pub fn split(source: &Source, test_share: f64, validation_share: f64, seed: u64)
             parts.test = test.clone();
             parts
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(n: usize) -> Dataset {
+        Dataset {
+            features: (0..n).map(|i| i as f32).collect(),
+            labels: (0..n).map(|i| (i % 2) as i64).collect(),
+            n_features: 1,
+            n_classes: 2,
+            image: None,
+        }
+    }
+
+    #[test]
+    fn validation_is_a_share_of_the_pool_or_of_the_official_training_set() {
+        // As the README's config reference says: a pool gives up both shares of all its samples...
+        let pooled = split(&Source::Pooled(numbered(1000)), 0.2, 0.1, 0);
+        assert_eq!((pooled.train.len(), pooled.validation.len(), pooled.test.len()), (700, 100, 200));
+        // ... a set with its own test set gives up the validation share of its training set.
+        let fixed = split(&Source::Fixed { train: numbered(1000), test: numbered(300) }, 0.2, 0.1, 0);
+        assert_eq!((fixed.train.len(), fixed.validation.len(), fixed.test.len()), (900, 100, 300));
     }
 }

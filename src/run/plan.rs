@@ -37,7 +37,7 @@ pub(super) fn plan(config: &Config, data_dir: &Path) -> anyhow::Result<(Plan, Da
     // A set generated from the seed is measured on the grid's first seed, as the experiment's own.
     let first_seed = specs.first().map_or(0, |r| r.seed);
     let source = config.data.load(data_dir, first_seed)?;
-    resolve_normalization(&mut config, &source);
+    resolve_normalization(&mut config, &source, first_seed);
     let cache = DataCache::new(&config, source, data_dir);
     let batch = config.training.batch_size.0;
     let train_samples = cache.train_samples(&config);
@@ -53,12 +53,15 @@ pub(super) fn plan(config: &Config, data_dir: &Path) -> anyhow::Result<(Plan, Da
 
 /// Writes the normalisation into `config` (the dataset's default when the
 /// config names none) and, for `standard` without given values, the mean
-/// and std measured on the training part of `source`.
-fn resolve_normalization(config: &mut Config, source: &data::Source) {
+/// and std measured on the training part of `source` (a pooled set's
+/// training split of the grid's first seed: one set of statistics for every
+/// run, and no test sample in it).
+fn resolve_normalization(config: &mut Config, source: &data::Source, first_seed: u64) {
     let how = config.data.normalize.unwrap_or(config.data.dataset.default_normalize());
     config.data.normalize = Some(how);
     if how == Normalize::Standard && (config.data.mean.is_none() || config.data.std.is_none()) {
-        let stats = data::channel_stats(source.training_part());
+        let part = source.training_part(config.data.test_split.0, config.data.validation_split.0, first_seed);
+        let stats = data::channel_stats(&part);
         config.data.mean.get_or_insert(stats.mean);
         config.data.std.get_or_insert(stats.std);
     }
@@ -67,4 +70,24 @@ fn resolve_normalization(config: &mut Config, source: &data::Source) {
 /// The resolved config's normalisation statistics.
 pub(super) fn stats_of(config: &Config) -> data::Stats {
     data::Stats { mean: config.data.mean.clone().unwrap_or_default(), std: config.data.std.clone().unwrap_or_default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_statistics_of_a_pool_come_from_its_training_split_alone() {
+        let config = Config::parse("[data]\nnormalize = \"standard\"\n", Path::new("t.toml"), "t").unwrap();
+        let dir = Path::new("data");
+        let (plan, _) = plan(&config, dir).unwrap();
+        let source = config.data.load(dir, 0).unwrap();
+        let data::Source::Pooled(all) = &source else { panic!("digits is one pool") };
+        let (test, validation) = (config.data.test_split.0, config.data.validation_split.0);
+        let train = data::split(&source, test, validation, 0).train;
+        let (from_train, from_pool) = (data::channel_stats(&train), data::channel_stats(all));
+        assert_eq!(plan.config.data.mean, Some(from_train.mean.clone()));
+        assert_eq!(plan.config.data.std, Some(from_train.std));
+        assert_ne!(from_train.mean, from_pool.mean, "the pool's statistics include the test samples");
+    }
 }

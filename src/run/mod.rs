@@ -67,7 +67,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let device = backend::device(options.backend)?;
     budget::check(config, options.jobs)?;
     // Everything that needs the data comes before anything is written.
-    let (plan, data) = plan::plan(config, &options.data_dir)?;
+    let (plan, mut data) = plan::plan(config, &options.data_dir)?;
     let out = ResultsDir::new(&options.out);
     store::create(&out)?;
     let _lock = Lock::acquire(&out)?;
@@ -97,7 +97,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
 
     let mut last_combine: Option<Instant> = None;
     let executed =
-        execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, None, |trained| {
+        execute::execute(&plan, &pending, options.jobs, &mut data, &device, &out, &mut progress, None, |trained| {
             let run = &plan.runs[trained.index];
             let manifest = manifest(&plan, run, options, &device, trained);
             let run_saved = SavedRun::new(&trained.records);

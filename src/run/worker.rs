@@ -7,7 +7,6 @@
 //! `actbench merge DIR` does that once they are done (merge.rs).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Config;
 use crate::progress::GridProgress;
@@ -59,7 +58,7 @@ pub struct Worked {
 pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow::Result<Worked> {
     let device = crate::backend::device(options.backend)?;
     super::budget::check(config, options.jobs)?;
-    let (plan, data) = plan::plan(config, &options.data_dir)?;
+    let (plan, mut data) = plan::plan(config, &options.data_dir)?;
     let out = ResultsDir::new(&options.out);
     store::create(&out)?;
     // Every worker writes the same resolved config (atomically).
@@ -83,25 +82,50 @@ pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow:
     }
     let gate =
         Claims { plan: &plan, out: &out, held: Held::start(), others: Mutex::new(Vec::new()), force: options.force };
-    let mut trained = Vec::new();
-    let saved = AtomicUsize::new(0);
-    let executed =
-        execute::execute(&plan, &pending, options.jobs, data, &device, &out, &mut progress, Some(&gate), |t| {
-            let run = &plan.runs[t.index];
-            let manifest = super::manifest(&plan, run, options, &device, t);
-            store::write_run(&out, run, &SavedRun::new(&t.records), manifest)?;
-            trained.push(t.records.summary.clone());
-            saved.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        });
-    progress.finish();
-    if executed? {
-        anyhow::bail!(
-            "interrupted: this worker saved {} runs in '{}'; its run in progress was dropped and its claim released",
-            saved.load(Ordering::SeqCst),
-            out.root().display()
+    let mut trained: Vec<(usize, RunSummary)> = Vec::new();
+    // Passes over what is left: a run another worker held in one pass may be
+    // free in the next (that worker was stopped and released it).
+    for pass in 0.. {
+        gate.others.lock().expect("claims").clear();
+        let executed = execute::execute(
+            &plan,
+            &pending,
+            options.jobs,
+            &mut data,
+            &device,
+            &out,
+            &mut progress,
+            Some(&gate),
+            |t| {
+                let run = &plan.runs[t.index];
+                let manifest = super::manifest(&plan, run, options, &device, t);
+                store::write_run(&out, run, &SavedRun::new(&t.records), manifest)?;
+                trained.push((t.index, t.records.summary.clone()));
+                Ok(())
+            },
         );
+        if executed? {
+            progress.finish();
+            anyhow::bail!(
+                "interrupted: this worker saved {} runs in '{}'; its run in progress was dropped and its claim released",
+                trained.len(),
+                out.root().display()
+            );
+        }
+        // What is neither trained here nor finished by another worker, and not held by a live one.
+        pending.retain(|&i| {
+            !trained.iter().any(|(t, _)| *t == i)
+                && !matches!(store::finished(&out, &plan.runs[i]), Found::Finished(_))
+                && claim::holder(&out.run(&plan.runs[i].spec.id)).is_none()
+        });
+        // Each pass claims what the last one left free; the cap only guards
+        // against workers that keep releasing runs without training them.
+        if pending.is_empty() || pass >= share.len() {
+            break;
+        }
     }
+    progress.finish();
+    let trained: Vec<RunSummary> = trained.into_iter().map(|(_, s)| s).collect();
     let mut claimed_by_others = gate.others.into_inner().expect("claims");
     claimed_by_others.sort();
     claimed_by_others.dedup();

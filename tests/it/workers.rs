@@ -186,3 +186,57 @@ fn plan_lists_every_run_and_what_is_finished() {
     assert!(text.lines().any(|l| l.starts_with("relu-lr0.01-s1") && l.ends_with("to train")), "{text}");
     assert!(text.contains("8 runs; 4 finished"), "{text}");
 }
+
+/// The PID in a run's claim, if one is held.
+fn claimant(results: &ResultsDir, id: &str) -> Option<u32> {
+    let text = fs::read_to_string(results.run(id).path().join(".claim")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["pid"].as_u64().map(|p| p as u32)
+}
+
+#[test]
+fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
+    let dir = TempDir::new();
+    let config = config(dir.path(), SLOW);
+    let out = dir.path().join("out");
+    let results = ResultsDir::new(&out);
+    let mut workers = [worker(&config, &out, &["--quiet"]), worker(&config, &out, &["--quiet"])];
+    // Wait until one worker holds relu-lr0.02-s1 while the other has moved on past it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (stopped, other) = loop {
+        assert!(Instant::now() < deadline, "the workers never got there");
+        let holder = claimant(&results, "relu-lr0.02-s1");
+        let later = ["tanh-lr0.02-s0", "tanh-lr0.02-s1"].iter().find_map(|id| claimant(&results, id));
+        if let (Some(h), Some(l)) = (holder, later)
+            && h != l
+        {
+            let i = workers.iter().position(|w| w.id() == h).expect("a worker's claim");
+            break (i, 1 - i);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // SIGTERM, as SLURM sends at a time limit: the run is dropped and its claim released.
+    let pid = workers[stopped].id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let stopped =
+        std::mem::replace(&mut workers[stopped], actbench().arg("--version").stdout(Stdio::null()).spawn().unwrap());
+    let stopped = stopped.wait_with_output().unwrap();
+    assert_eq!(stopped.status.code(), Some(1), "{}", String::from_utf8_lossy(&stopped.stderr));
+    assert!(String::from_utf8_lossy(&stopped.stderr).contains("claim released"));
+    let other =
+        std::mem::replace(&mut workers[other], actbench().arg("--version").stdout(Stdio::null()).spawn().unwrap());
+    let other = other.wait_with_output().unwrap();
+    assert!(other.status.success(), "{}", String::from_utf8_lossy(&other.stderr));
+    for w in &mut workers {
+        w.wait().unwrap();
+    }
+    // The remaining worker went back for the dropped run: the grid is complete without a third.
+    let m = merge(&out);
+    assert_eq!(
+        m.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&m.stdout),
+        String::from_utf8_lossy(&m.stderr)
+    );
+    assert_same_as_local(&config, &out, dir.path());
+}

@@ -76,12 +76,7 @@ pub fn claim(run: &RunDir) -> std::io::Result<Claimed> {
         let owner: Option<Owner> = serde_json::from_slice(&seen).ok();
         let age =
             fs::metadata(&file).and_then(|m| m.modified()).ok().and_then(|t| SystemTime::now().duration_since(t).ok());
-        let gone = match &owner {
-            Some(o) if o.host == me.host && o.pid == me.pid => false,
-            Some(o) if o.host == me.host => !super::lock::is_running(o.pid),
-            // Another host's, or unreadable (a writer died between create and write).
-            _ => age.is_some_and(|a| a > STALE_AFTER) || (owner.is_none() && age.is_some_and(|a| a > REFRESH_EVERY)),
-        };
+        let gone = is_gone(owner.as_ref(), age, &me);
         if !gone {
             let owner = owner.unwrap_or(Owner { host: "?".into(), pid: 0, started_at: "?".into() });
             return Ok(Claimed::Theirs(owner));
@@ -106,6 +101,32 @@ pub fn claim(run: &RunDir) -> std::io::Result<Claimed> {
     }
     let owner = fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok());
     Ok(Claimed::Theirs(owner.unwrap_or(Owner { host: "?".into(), pid: 0, started_at: "?".into() })))
+}
+
+/// Whether a claim's owner is gone: this host's with a PID that no longer
+/// runs, or any not refreshed for STALE_AFTER (REFRESH_EVERY for one that
+/// cannot be read: its writer died between creating and writing it).
+fn is_gone(owner: Option<&Owner>, age: Option<Duration>, me: &Owner) -> bool {
+    match owner {
+        Some(o) if o.host == me.host && o.pid == me.pid => false,
+        Some(o) if o.host == me.host => !super::lock::is_running(o.pid),
+        Some(_) => age.is_some_and(|a| a > STALE_AFTER),
+        None => age.is_some_and(|a| a > REFRESH_EVERY),
+    }
+}
+
+/// The owner of a live claim on `run` (one whose owner is not gone).
+pub fn live_holder(run: &RunDir) -> Option<Owner> {
+    let (owner, age) = holder(run)?;
+    (!is_gone(Some(&owner), Some(age), &Owner::me())).then_some(owner)
+}
+
+/// Removes a claim whose owner is gone (a killed worker's), as the one
+/// writer of a folder may.
+pub fn remove_if_gone(run: &RunDir) {
+    if holder(run).is_some() && live_holder(run).is_none() {
+        let _ = fs::remove_file(path(run));
+    }
 }
 
 fn claim_new(file: &Path, text: &str) -> std::io::Result<Claimed> {

@@ -71,7 +71,21 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let out = ResultsDir::new(&options.out);
     store::create(&out)?;
     let _lock = Lock::acquire(&out)?;
+    // Workers may be training into this folder: a second writer would train the same runs.
+    if let Some((id, owner)) = plan.runs.iter().find_map(|run| {
+        let id = &run.spec.id;
+        claim::live_holder(&out.run(id)).map(|owner| (id, owner))
+    }) {
+        anyhow::bail!(
+            "run `{id}` in '{}' is claimed by a worker ({}): wait for the workers, or join them with --worker",
+            out.root().display(),
+            owner.describe()
+        );
+    }
     store::remove_stale_temporaries(&out);
+    for run in &plan.runs {
+        claim::remove_if_gone(&out.run(&run.spec.id));
+    }
     store::write_config(&out, &plan.config, options.backend)?;
 
     let mut progress = GridProgress::new(options.progress, plan.runs.len());

@@ -240,3 +240,32 @@ fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
     );
     assert_same_as_local(&config, &out, dir.path());
 }
+
+#[test]
+fn a_plain_run_refuses_a_folder_workers_are_training() {
+    let dir = TempDir::new();
+    let config = config(dir.path(), QUICK);
+    let out = dir.path().join("out");
+    let run = ResultsDir::new(&out).run("tanh-lr0.01-s1");
+    fs::create_dir_all(run.path()).unwrap();
+    // PID 1 of this host always runs: a live worker's claim.
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let claim = serde_json::json!({ "host": host, "pid": 1, "started_at": "2026-12-01T00:00:00Z" });
+    fs::write(run.path().join(".claim"), claim.to_string()).unwrap();
+    let o = actbench().args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.trim_end().lines().count() == 1 && stderr.contains("claimed by a worker") && stderr.contains("PID 1"),
+        "{stderr}"
+    );
+    assert!(fs::read_dir(ResultsDir::new(&out).runs()).unwrap().count() == 1, "nothing trained");
+    // A claim whose owner is gone does not stand in the way.
+    let dead = serde_json::json!({ "host": host, "pid": 4_294_967, "started_at": "2026-12-01T00:00:00Z" });
+    fs::write(run.path().join(".claim"), dead.to_string()).unwrap();
+    let o = actbench()
+        .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

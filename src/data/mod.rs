@@ -126,19 +126,21 @@ pub fn split(source: &Source, test_share: f64, validation_share: f64, seed: u64)
     }
 }
 
+/// `n` samples of one feature, numbered, two classes (for tests).
+#[cfg(test)]
+pub(crate) fn numbered(n: usize) -> Dataset {
+    Dataset {
+        features: (0..n).map(|i| i as f32).collect(),
+        labels: (0..n).map(|i| (i % 2) as i64).collect(),
+        n_features: 1,
+        n_classes: 2,
+        image: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn numbered(n: usize) -> Dataset {
-        Dataset {
-            features: (0..n).map(|i| i as f32).collect(),
-            labels: (0..n).map(|i| (i % 2) as i64).collect(),
-            n_features: 1,
-            n_classes: 2,
-            image: None,
-        }
-    }
 
     #[test]
     fn validation_is_a_share_of_the_pool_or_of_the_official_training_set() {

@@ -35,15 +35,7 @@ pub fn split_sizes(n: usize, test_share: f64, validation_share: f64) -> (usize, 
 mod tests {
     use super::*;
 
-    fn numbered(n: usize) -> Dataset {
-        Dataset {
-            features: (0..n).map(|i| i as f32).collect(),
-            labels: (0..n).map(|i| (i % 2) as i64).collect(),
-            n_features: 1,
-            n_classes: 2,
-            image: None,
-        }
-    }
+    use crate::data::numbered;
 
     #[test]
     fn parts_are_disjoint_and_cover_everything() {

@@ -192,6 +192,9 @@ struct SlurmArgs {
     /// Submit both jobs with sbatch and print their ids.
     #[arg(long)]
     submit: bool,
+    /// Override one key of the experiment file for every worker (repeatable), as `run --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -205,6 +208,9 @@ struct PlanArgs {
     /// Folder that holds the dataset folders [default: $ACTBENCH_DATA, else ./data].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Override one key of the experiment file (repeatable), as `run --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -493,7 +499,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 
 fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
     let path = find_config(&args.config)?;
-    let config = Config::load(&path)?;
+    let config = Config::load_with(&path, &args.set)?;
     if args.submit && !crate::slurm::sbatch_available() {
         bail!(
             "sbatch was not found on PATH: --submit needs SLURM's client; without --submit the scripts are written for you to submit"
@@ -513,6 +519,7 @@ fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
         account: args.account.clone(),
         mem: args.mem.clone(),
         backend: args.backend.map(|b| BackendKind::from(b).name().to_string()),
+        set: args.set.clone(),
     };
     let scripts = crate::slurm::write(&request)?;
     if args.submit {
@@ -529,7 +536,7 @@ fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
 
 fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let path = find_config(&args.config)?;
-    let config = Config::load(&path)?;
+    let config = Config::load_with(&path, &args.set)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
     let rows = crate::run::merge::status(&config, &files::data_dir(args.data_dir.as_deref()), &out)?;
     println!("{:<48} state", "run");

@@ -30,6 +30,8 @@ pub struct Request {
     pub mem: Option<String>,
     /// Backend flag passed to the workers, when given.
     pub backend: Option<String>,
+    /// `--set KEY=VALUE` overrides passed to every worker.
+    pub set: Vec<String>,
 }
 
 /// The two scripts, written.
@@ -79,8 +81,12 @@ pub fn write(request: &Request) -> anyhow::Result<Scripts> {
 }
 
 /// `'text'` for a POSIX shell.
-fn quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+fn quote_path(path: &Path) -> String {
+    quote(&path.display().to_string())
 }
 
 fn header(out: &mut String, request: &Request, job: &str) {
@@ -108,14 +114,17 @@ fn array_script(request: &Request, exe: &Path, dir: &Path) -> String {
     let _ = writeln!(out, "#SBATCH --signal=B:TERM@{SIGNAL_BEFORE_LIMIT}");
     let _ = writeln!(out, "#SBATCH --requeue");
     let _ = writeln!(out, "export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-1}}\"");
-    let backend = request.backend.as_ref().map_or(String::new(), |b| format!(" --backend {b}"));
+    let mut extra = request.backend.as_ref().map_or(String::new(), |b| format!(" --backend {b}"));
+    for set in &request.set {
+        extra.push_str(&format!(" --set {}", quote(set)));
+    }
     let _ = writeln!(
         out,
-        "exec {} run --config {} --out {} --data-dir {} --worker --quiet{backend}",
-        quote(exe),
-        quote(&request.config),
-        quote(&request.out),
-        quote(&request.data_dir)
+        "exec {} run --config {} --out {} --data-dir {} --worker --quiet{extra}",
+        quote_path(exe),
+        quote_path(&request.config),
+        quote_path(&request.out),
+        quote_path(&request.data_dir)
     );
     out
 }
@@ -125,7 +134,7 @@ fn merge_script(request: &Request, exe: &Path, dir: &Path) -> String {
     header(&mut out, request, &format!("actbench-{}-merge", job_name(&request.name)));
     let _ = writeln!(out, "#SBATCH --cpus-per-task=1");
     let _ = writeln!(out, "#SBATCH --output={}", dir.join("merge-%j.log").display());
-    let _ = writeln!(out, "exec {} merge {}", quote(exe), quote(&request.out));
+    let _ = writeln!(out, "exec {} merge {}", quote_path(exe), quote_path(&request.out));
     out
 }
 
@@ -178,6 +187,7 @@ mod tests {
             account: None,
             mem: Some("4G".into()),
             backend: None,
+            set: vec!["training.epochs=2".into(), "data.dataset=it's".into()],
         }
     }
 
@@ -192,7 +202,7 @@ mod tests {
             "#SBATCH --mem=4G",
             "#SBATCH --signal=B:TERM@120",
             "#SBATCH --requeue",
-            "exec '/bin/actbench' run --config '/x/exp.toml' --out '/x/it'\\''s out' --data-dir '/x/data' --worker --quiet",
+            "exec '/bin/actbench' run --config '/x/exp.toml' --out '/x/it'\\''s out' --data-dir '/x/data' --worker --quiet --set 'training.epochs=2' --set 'data.dataset=it'\\''s'",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
         }

@@ -89,22 +89,8 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     store::write_config(&out, &plan.config, options.backend)?;
 
     let mut progress = GridProgress::new(options.progress, plan.runs.len());
-    let mut saved: Vec<Option<SavedRun>> = vec![None; plan.runs.len()];
-    let mut pending = Vec::new();
-    for (i, run) in plan.runs.iter().enumerate() {
-        let found = if options.force { Found::Nothing } else { store::finished(&out, run) };
-        match found {
-            Found::Finished(run) => {
-                progress.skip_run(&run.summary);
-                saved[i] = Some(*run);
-            }
-            Found::Damaged(why) => {
-                progress.warn(&format!("run `{}` is damaged: {why}; it is trained again", run.spec.id));
-                pending.push(i);
-            }
-            Found::Nothing | Found::Other => pending.push(i),
-        }
-    }
+    let all: Vec<usize> = (0..plan.runs.len()).collect();
+    let (mut saved, pending) = sort_runs(&plan, &out, &all, options.force, &mut progress);
     if saved.iter().any(Option::is_some) {
         finalize::combine(&out, &saved)?;
     }
@@ -144,6 +130,35 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
         summaries: saved.into_iter().flatten().map(|r| r.summary).collect(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The runs of `plan` at `indices`, sorted: those already finished in
+/// `out` (at their place in the grid, shown as skipped) and those to train
+/// (a damaged one said on stderr). With `force`, nothing is read back.
+fn sort_runs(
+    plan: &Plan,
+    out: &ResultsDir,
+    indices: &[usize],
+    force: bool,
+    progress: &mut GridProgress,
+) -> (Vec<Option<SavedRun>>, Vec<usize>) {
+    let mut saved: Vec<Option<SavedRun>> = vec![None; plan.runs.len()];
+    let mut pending = Vec::new();
+    for &i in indices {
+        let run = &plan.runs[i];
+        match if force { Found::Nothing } else { store::finished(out, run) } {
+            Found::Finished(found) => {
+                progress.skip_run(&found.summary);
+                saved[i] = Some(*found);
+            }
+            Found::Damaged(why) => {
+                progress.warn(&format!("run `{}` is damaged: {why}; it is trained again", run.spec.id));
+                pending.push(i);
+            }
+            Found::Nothing | Found::Other => pending.push(i),
+        }
+    }
+    (saved, pending)
 }
 
 /// What a run was and where it ran.

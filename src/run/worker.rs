@@ -65,21 +65,8 @@ pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow:
     store::write_config(&out, &plan.config, options.backend)?;
     let share: Vec<usize> = (0..plan.runs.len()).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect();
     let mut progress = GridProgress::new(options.progress, share.len());
-    let mut pending = Vec::new();
-    let mut finished_before = 0;
-    for &i in &share {
-        match if options.force { Found::Nothing } else { store::finished(&out, &plan.runs[i]) } {
-            Found::Finished(run) => {
-                progress.skip_run(&run.summary);
-                finished_before += 1;
-            }
-            Found::Damaged(why) => {
-                progress.warn(&format!("run `{}` is damaged: {why}; it is trained again", plan.runs[i].spec.id));
-                pending.push(i);
-            }
-            Found::Nothing | Found::Other => pending.push(i),
-        }
-    }
+    let (saved, mut pending) = super::sort_runs(&plan, &out, &share, options.force, &mut progress);
+    let finished_before = saved.iter().flatten().count();
     let gate =
         Claims { plan: &plan, out: &out, held: Held::start(), others: Mutex::new(Vec::new()), force: options.force };
     let mut trained: Vec<(usize, RunSummary)> = Vec::new();

@@ -17,10 +17,13 @@ const QUICK: &str =
 /// Four runs of about a second each on 2 cores (resume.rs's grid).
 const SLOW: &str = "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 2\n[model]\nhidden = [128, 128, 128]\n[training]\nepochs = 12\nbatch_size = 16\nlr = 0.02\n";
 
-fn config(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("grid.toml");
-    fs::write(&path, text).unwrap();
-    path
+/// A temporary folder with `text` as its experiment file, and the results folder to use.
+fn setup(text: &str) -> (TempDir, PathBuf, PathBuf) {
+    let dir = TempDir::new();
+    let config = dir.path().join("grid.toml");
+    fs::write(&config, text).unwrap();
+    let out = dir.path().join("out");
+    (dir, config, out)
 }
 
 fn worker(config: &Path, out: &Path, extra: &[&str]) -> Child {
@@ -65,9 +68,7 @@ fn assert_same_as_local(config: &Path, out: &Path, dir: &Path) {
 
 #[test]
 fn two_workers_on_one_folder_never_train_the_same_run_twice() {
-    let dir = TempDir::new();
-    let config = config(dir.path(), QUICK);
-    let out = dir.path().join("out");
+    let (dir, config, out) = setup(QUICK);
     let (a, b) = (worker(&config, &out, &[]), worker(&config, &out, &[]));
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(
@@ -95,9 +96,7 @@ fn two_workers_on_one_folder_never_train_the_same_run_twice() {
 
 #[test]
 fn a_killed_workers_claim_is_taken_over_and_no_finished_run_is_lost() {
-    let dir = TempDir::new();
-    let config = config(dir.path(), SLOW);
-    let out = dir.path().join("out");
+    let (dir, config, out) = setup(SLOW);
     let mut child = worker(&config, &out, &["--quiet"]);
     let results = ResultsDir::new(&out);
     let first = results.run("relu-lr0.02-s0").manifest();
@@ -142,9 +141,7 @@ fn a_killed_workers_claim_is_taken_over_and_no_finished_run_is_lost() {
 
 #[test]
 fn shards_split_the_grid_and_a_bad_one_is_refused() {
-    let dir = TempDir::new();
-    let config = config(dir.path(), QUICK);
-    let out = dir.path().join("out");
+    let (dir, config, out) = setup(QUICK);
     let one = worker(&config, &out, &["--shard", "1/2"]).wait_with_output().unwrap();
     assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
     assert_eq!(trained(&one), ["relu-lr0.01-s0", "relu-lr0.01-s2", "tanh-lr0.01-s0", "tanh-lr0.01-s2"]);
@@ -172,9 +169,7 @@ fn shards_split_the_grid_and_a_bad_one_is_refused() {
 
 #[test]
 fn plan_lists_every_run_and_what_is_finished() {
-    let dir = TempDir::new();
-    let config = config(dir.path(), QUICK);
-    let out = dir.path().join("out");
+    let (_dir, config, out) = setup(QUICK);
     let _ = worker(&config, &out, &["--shard", "1/2"]).wait_with_output().unwrap();
     let o = actbench()
         .args(["plan", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
@@ -195,9 +190,7 @@ fn claimant(results: &ResultsDir, id: &str) -> Option<u32> {
 
 #[test]
 fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
-    let dir = TempDir::new();
-    let config = config(dir.path(), SLOW);
-    let out = dir.path().join("out");
+    let (dir, config, out) = setup(SLOW);
     let results = ResultsDir::new(&out);
     let mut workers = [worker(&config, &out, &["--quiet"]), worker(&config, &out, &["--quiet"])];
     // Wait until one worker holds relu-lr0.02-s1 while the other has moved on past it.
@@ -243,9 +236,7 @@ fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
 
 #[test]
 fn a_plain_run_refuses_a_folder_workers_are_training() {
-    let dir = TempDir::new();
-    let config = config(dir.path(), QUICK);
-    let out = dir.path().join("out");
+    let (_dir, config, out) = setup(QUICK);
     let run = ResultsDir::new(&out).run("tanh-lr0.01-s1");
     fs::create_dir_all(run.path()).unwrap();
     // PID 1 of this host always runs: a live worker's claim.

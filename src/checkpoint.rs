@@ -45,18 +45,17 @@ pub fn save(
     state: &State,
     model: &Network,
     optim: &ModuleOptimizer,
-    epochs: &[EpochRecord],
-    gradients: &[GradientRecord],
-    activations: &[ActivationRecord],
+    (epochs, gradients, activations): (&[EpochRecord], &[GradientRecord], &[ActivationRecord]),
+    keys: &[String],
 ) -> anyhow::Result<()> {
     let next = CheckpointDir::new(sibling(dir, "next"));
     let _ = fs::remove_dir_all(next.path());
     fs::create_dir_all(next.path())?;
     model.clone().save_file(next.model()).map_err(|e| anyhow::anyhow!("model: {e:?}"))?;
     optim.save(next.optimizer()).map_err(|e| anyhow::anyhow!("optimizer: {e:?}"))?;
-    csv::write_rows(&next.table(Table::Epochs), epochs)?;
-    csv::write_rows(&next.table(Table::Gradients), gradients)?;
-    csv::write_rows(&next.table(Table::Activations), activations)?;
+    csv::write_rows(&next.table(Table::Epochs), epochs, keys)?;
+    csv::write_rows(&next.table(Table::Gradients), gradients, keys)?;
+    csv::write_rows(&next.table(Table::Activations), activations, keys)?;
     // The state last: a folder without it is not a checkpoint.
     fs::write(next.state(), serde_json::to_string(state)?)?;
     let _ = fs::remove_dir_all(dir);

@@ -157,6 +157,9 @@ struct MergeArgs {
     /// Write the tables and the report of the runs finished so far even when some are missing.
     #[arg(long)]
     partial: bool,
+    /// Folder that holds the dataset folders, read only when a sweep over `data.` keys measured normalisation statistics [default: $ACTBENCH_DATA, else ./data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -477,7 +480,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    let merged = crate::run::merge(&args.dir, args.partial)?;
+    let merged = crate::run::merge(&args.dir, &files::data_dir(args.data_dir.as_deref()), args.partial)?;
     for (id, why) in &merged.unfinished {
         println!("{id}: {why}");
     }
@@ -561,7 +564,8 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     );
     print!("{}", crate::bench::table(&rows));
     if let Some(path) = &args.csv {
-        crate::export::csv::write_rows(path, &rows).with_context(|| format!("cannot write '{}'", path.display()))?;
+        crate::export::csv::write_rows(path, &rows, &[])
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

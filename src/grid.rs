@@ -1,4 +1,4 @@
-//! The grid: activations x learning rates x seeds, one run per point, each
+//! The grid: activations x sweep points x learning rates x seeds, one run per point, each
 //! with an id that depends only on what the run is (stable across
 //! invocations and across edits that add or remove other grid points).
 
@@ -12,38 +12,77 @@ pub struct RunSpec {
     /// The activation entry's label as written in every CSV, e.g. `leaky_relu(slope=0.1)`.
     pub label: String,
     pub activation: ActivationKind,
+    /// Index of its sweep point (`Config::points`; 0 without a sweep).
+    pub point: usize,
+    /// The swept keys (`Config::sweep`), one CSV column each.
+    pub sweep_keys: Vec<String>,
+    /// The point's value of each swept key, as its CSV column shows it.
+    pub sweep: Vec<String>,
     pub lr: f64,
     pub seed: u64,
     /// Resolved for this activation (never `Auto`).
     pub init: InitScheme,
 }
 
-/// Every run of the config, activation-major, then learning rate, then seed.
+/// Every run of the config, activation-major, then sweep point, then learning rate, then seed.
 pub fn expand(config: &Config) -> Vec<RunSpec> {
+    let keys = config.sweep.keys();
+    let points: Vec<(Vec<String>, String, Config)> = config
+        .sweep
+        .points()
+        .into_iter()
+        .zip(config.points())
+        .map(|(point, c)| (config.sweep.shown(&point), config.sweep.id_part(&point), c))
+        .collect();
     let mut runs = Vec::new();
     for entry in &config.activations {
-        let lrs = entry.lr.as_ref().unwrap_or(&config.training.lr);
-        let init = crate::model::resolve_init(entry.init.unwrap_or(config.model.init), entry.kind);
-        for &lr in &lrs.0 {
-            for &seed in &config.experiment.seeds.0 {
-                let mut id = entry.kind.name().to_string();
-                for part in entry.kind.params_string().split(';').filter(|p| !p.is_empty()) {
-                    id.push('-');
-                    id.push_str(&match part.split_once('=') {
-                        Some((flag, "true")) => flag.to_string(),
-                        Some((flag, "false")) => format!("no_{flag}"),
-                        _ => part.replace('=', ""),
-                    });
-                }
-                if let Some(init) = entry.init {
-                    id.push_str(&format!("-init_{init}"));
-                }
-                id.push_str(&format!("-lr{}-s{seed}", crate::activation::format_number(lr)));
-                runs.push(RunSpec { id, label: entry.label(), activation: entry.kind, lr, seed, init });
-            }
+        for (p, (shown, id, point_config)) in points.iter().enumerate() {
+            expand_point(entry, p, point_config, (&keys, shown, id), &mut runs);
         }
     }
     runs
+}
+
+/// The runs of one activation entry at sweep point `point` (whose config is
+/// `config`, whose values are `sweep` of `keys`, whose run-id part is `sweep_id`).
+fn expand_point(
+    entry: &crate::config::ActivationEntry,
+    point: usize,
+    config: &Config,
+    (keys, sweep, sweep_id): (&[String], &[String], &str),
+    runs: &mut Vec<RunSpec>,
+) {
+    let lrs = entry.lr.as_ref().unwrap_or(&config.training.lr);
+    let init = crate::model::resolve_init(entry.init.unwrap_or(config.model.init), entry.kind);
+    for &lr in &lrs.0 {
+        for &seed in &config.experiment.seeds.0 {
+            let mut id = entry.kind.name().to_string();
+            for part in entry.kind.params_string().split(';').filter(|p| !p.is_empty()) {
+                id.push('-');
+                id.push_str(&match part.split_once('=') {
+                    Some((flag, "true")) => flag.to_string(),
+                    Some((flag, "false")) => format!("no_{flag}"),
+                    _ => part.replace('=', ""),
+                });
+            }
+            if let Some(init) = entry.init {
+                id.push_str(&format!("-init_{init}"));
+            }
+            id.push_str(sweep_id);
+            id.push_str(&format!("-lr{}-s{seed}", crate::activation::format_number(lr)));
+            runs.push(RunSpec {
+                id,
+                label: entry.label(),
+                activation: entry.kind,
+                point,
+                sweep_keys: keys.to_vec(),
+                sweep: sweep.to_vec(),
+                lr,
+                seed,
+                init,
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -113,5 +152,38 @@ mod tests {
                 "leaky_relu-slope1e-300-lr0.05-s0"
             ]
         );
+    }
+
+    #[test]
+    fn a_sweep_is_a_grid_axis_between_activation_and_lr() {
+        let c = config(
+            r#"activations = ["relu", { name = "tanh", init = "he" }]
+            [training]
+            lr = [0.1, 0.01]
+            [sweep]
+            "training.optimizer" = ["adam", "sgd"]
+            "model.hidden" = [[8], [16, 16]]"#,
+        );
+        let runs = expand(&c);
+        let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), 16);
+        assert_eq!(
+            ids[..5],
+            [
+                "relu-optimizer_adam-hidden_8-lr0.1-s0",
+                "relu-optimizer_adam-hidden_8-lr0.01-s0",
+                "relu-optimizer_adam-hidden_16x16-lr0.1-s0",
+                "relu-optimizer_adam-hidden_16x16-lr0.01-s0",
+                "relu-optimizer_sgd-hidden_8-lr0.1-s0",
+            ]
+        );
+        assert_eq!(ids[8], "tanh-init_he-optimizer_adam-hidden_8-lr0.1-s0");
+        assert_eq!(runs[2].sweep_keys, ["training.optimizer", "model.hidden"]);
+        assert_eq!(runs[2].sweep, ["adam", "[16, 16]"]);
+        let points = c.points();
+        assert_eq!(points.len(), 4);
+        assert_eq!(points[runs[2].point].model.hidden.iter().map(|h| h.0).collect::<Vec<_>>(), [16, 16]);
+        assert_eq!(points[runs[4].point].training.optimizer, crate::config::OptimizerKind::Sgd);
+        assert!(points.iter().all(|p| p.sweep.is_empty()));
     }
 }

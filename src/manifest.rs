@@ -59,9 +59,13 @@ impl FileDigest {
     }
 }
 
-/// The experiment config narrowed to one run of its grid.
+/// The experiment config narrowed to one run of its grid: its sweep point
+/// (give the point's config, resolved, where the plan has one), one
+/// activation, lr and seed, and no `[tuning]` (which chooses among runs,
+/// never changes one).
 pub fn run_config(config: &Config, spec: &RunSpec) -> Config {
-    let mut one = config.clone();
+    let mut one = if config.sweep.is_empty() { config.clone() } else { config.points().swap_remove(spec.point) };
+    one.tuning = None;
     let mut entry = config
         .activations
         .iter()

@@ -13,8 +13,13 @@ pub trait Columns {
 }
 
 /// A row of one of a run's tables, which names its run.
-pub trait Row: Serialize + serde::de::DeserializeOwned + Columns {
+pub trait Row: Serialize + serde::de::DeserializeOwned + Columns + Swept {
     fn run_id(&self) -> &str;
+}
+
+/// A row type with the sweep's columns after `lr` (`sweep`, not in [`Columns::COLUMNS`]).
+pub trait Swept {
+    fn sweep_mut(&mut self) -> &mut Vec<String>;
 }
 
 macro_rules! rows {
@@ -22,6 +27,11 @@ macro_rules! rows {
         impl Row for $t {
             fn run_id(&self) -> &str {
                 &self.run_id
+            }
+        }
+        impl Swept for $t {
+            fn sweep_mut(&mut self) -> &mut Vec<String> {
+                &mut self.sweep
             }
         }
     )*};
@@ -35,6 +45,10 @@ pub struct EpochRecord {
     pub activation: String,
     pub seed: u64,
     pub lr: f64,
+    /// The run's value of each swept key, one CSV column per key (named by
+    /// the key) after `lr`; none without a sweep (export/csv.rs).
+    #[serde(skip_deserializing)]
+    pub sweep: Vec<String>,
     pub epoch: usize,
     pub train_loss: f64,
     pub train_accuracy: f64,
@@ -50,6 +64,10 @@ pub struct GradientRecord {
     pub activation: String,
     pub seed: u64,
     pub lr: f64,
+    /// The run's value of each swept key, one CSV column per key (named by
+    /// the key) after `lr`; none without a sweep (export/csv.rs).
+    #[serde(skip_deserializing)]
+    pub sweep: Vec<String>,
     pub epoch: usize,
     pub step: usize,
     pub loss: f64,
@@ -66,6 +84,10 @@ pub struct RunSummary {
     pub activation: String,
     pub seed: u64,
     pub lr: f64,
+    /// The run's value of each swept key, one CSV column per key (named by
+    /// the key) after `lr`; none without a sweep (export/csv.rs).
+    #[serde(skip_deserializing)]
+    pub sweep: Vec<String>,
     /// Non-default activation parameters, `name=value` joined by `;`.
     pub params: String,
     pub init: String,
@@ -93,6 +115,10 @@ pub struct ActivationRecord {
     pub activation: String,
     pub seed: u64,
     pub lr: f64,
+    /// The run's value of each swept key, one CSV column per key (named by
+    /// the key) after `lr`; none without a sweep (export/csv.rs).
+    #[serde(skip_deserializing)]
+    pub sweep: Vec<String>,
     pub epoch: usize,
     /// 0 = the hidden layer nearest the input.
     pub layer: usize,

@@ -134,7 +134,13 @@ fn merge_script(request: &Request, exe: &Path, dir: &Path) -> String {
     header(&mut out, request, &format!("actbench-{}-merge", job_name(&request.name)));
     let _ = writeln!(out, "#SBATCH --cpus-per-task=1");
     let _ = writeln!(out, "#SBATCH --output={}", dir.join("merge-%j.log").display());
-    let _ = writeln!(out, "exec {} merge {}", quote_path(exe), quote_path(&request.out));
+    let _ = writeln!(
+        out,
+        "exec {} merge {} --data-dir {}",
+        quote_path(exe),
+        quote_path(&request.out),
+        quote_path(&request.data_dir)
+    );
     out
 }
 
@@ -208,7 +214,10 @@ mod tests {
         }
         assert!(!text.contains("--partition"));
         let merge = merge_script(&request(), Path::new("/bin/actbench"), Path::new("/x/out/slurm"));
-        assert!(merge.lines().any(|l| l == "exec '/bin/actbench' merge '/x/it'\\''s out'"), "{merge}");
+        assert!(
+            merge.lines().any(|l| l == "exec '/bin/actbench' merge '/x/it'\\''s out' --data-dir '/x/data'"),
+            "{merge}"
+        );
     }
 
     #[test]

@@ -4,9 +4,11 @@
 
 mod error;
 mod overrides;
+mod sweep;
 mod values;
 
 pub use error::ConfigError;
+pub use sweep::{MAX_POINTS, Sweep};
 pub use values::{ActivationEntry, Count, Fraction, InitScheme, KernelSizes, LearningRates, NonNegative, Seeds};
 
 pub use crate::data::{DatasetKind, Normalize};
@@ -37,6 +39,64 @@ pub struct Config {
     pub report: Report,
     #[serde(default)]
     pub check: Check,
+    /// Keys to vary, each with its values: every combination is a point of the grid.
+    #[serde(default, skip_serializing_if = "Sweep::is_empty")]
+    pub sweep: Sweep,
+    /// Choose each activation's setting of the tuned keys on validation data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<Tuning>,
+}
+
+/// `[tuning]`: which keys each activation is tuned over, and how a setting is chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tuning {
+    /// `training.lr` and/or keys of `[sweep]`.
+    pub tune: Vec<String>,
+    /// The validation metric, averaged over seeds, that picks the setting.
+    #[serde(default)]
+    pub select: Select,
+    /// Which epoch's value of that metric counts: the last, or each run's best.
+    #[serde(default)]
+    pub epoch: SelectEpoch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Select {
+    #[default]
+    ValAccuracy,
+    ValLoss,
+}
+
+impl Select {
+    pub fn name(self) -> &'static str {
+        match self {
+            Select::ValAccuracy => "val_accuracy",
+            Select::ValLoss => "val_loss",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        self == Select::ValAccuracy
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectEpoch {
+    #[default]
+    Last,
+    Best,
+}
+
+impl SelectEpoch {
+    pub fn name(self) -> &'static str {
+        match self {
+            SelectEpoch::Last => "last",
+            SelectEpoch::Best => "best",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -451,10 +511,11 @@ impl Config {
     /// is the default experiment name.
     pub fn parse(text: &str, origin: &Path, stem: &str) -> Result<Self, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
+        config.sweep.order_as_in(text);
         if config.experiment.name.is_empty() {
             config.experiment.name = stem.to_string();
         }
-        config.validate().map_err(|(key, message)| ConfigError::Invalid {
+        config.validate(origin).map_err(|(key, message)| ConfigError::Invalid {
             path: origin.to_path_buf(),
             key,
             message: error::shorten_quoted(&message),
@@ -462,8 +523,99 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks that span several keys (single values check themselves).
-    fn validate(&self) -> Result<(), (String, String)> {
+    /// Checks that span several keys (single values check themselves); with
+    /// a sweep, every point is checked as a file of its own instead.
+    fn validate(&self, origin: &Path) -> Result<(), (String, String)> {
+        self.validate_tuning()?;
+        if self.sweep.is_empty() {
+            return self.validate_point();
+        }
+        self.sweep.check_keys()?;
+        self.check_sweep_values(origin)?;
+        self.sweep.check()?;
+        self.try_points(origin).map(|_| ())
+    }
+
+    fn validate_tuning(&self) -> Result<(), (String, String)> {
+        let Some(tuning) = &self.tuning else { return Ok(()) };
+        let keys = self.sweep.keys();
+        if tuning.tune.is_empty() {
+            return Err(("tuning.tune".into(), "lists no key: e.g. [\"training.lr\"]".into()));
+        }
+        for (i, key) in tuning.tune.iter().enumerate() {
+            if key != "training.lr" && !keys.contains(key) {
+                return Err((
+                    format!("tuning.tune[{i}]"),
+                    format!("`{key}` is not swept: tune `training.lr` or a key of [sweep] ({})", keys.join(", ")),
+                ));
+            }
+            if tuning.tune[..i].contains(key) {
+                return Err((format!("tuning.tune[{i}]"), format!("lists `{key}` twice")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each swept value on its own, as if written in its section: types and key names.
+    fn check_sweep_values(&self, origin: &Path) -> Result<(), (String, String)> {
+        for (key, values) in &self.sweep.0 {
+            let path = overrides::split_key(key).map_err(|why| (format!("sweep.\"{key}\""), why))?;
+            for (i, value) in values.iter().enumerate() {
+                let mut alone = toml::Table::new();
+                let name = format!("sweep.\"{key}\"[{i}]");
+                overrides::apply(&mut alone, &path, value.clone()).map_err(|why| (name.clone(), why))?;
+                let text = toml::to_string(&alone).map_err(|e| (name.clone(), e.to_string()))?;
+                if let Err(ConfigError::Parse { message, .. }) = Self::parse(&text, origin, "sweep") {
+                    let message = message.strip_prefix(&format!("key `{key}`: ")).unwrap_or(&message).to_string();
+                    return Err((name, format!("{message} (each item of a sweep list is one whole value of the key)")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The config of every sweep point (the first key varying slowest), each
+    /// without `[sweep]` and `[tuning]`; a config without a sweep is its one
+    /// point. Every point was checked when the file was read.
+    pub fn points(&self) -> Vec<Config> {
+        self.try_points(Path::new("config")).expect("the points are checked when the config is read")
+    }
+
+    fn try_points(&self, origin: &Path) -> Result<Vec<Config>, (String, String)> {
+        let mut base = self.clone();
+        base.sweep = Sweep::default();
+        base.tuning = None;
+        if self.sweep.is_empty() {
+            return Ok(vec![base]);
+        }
+        let table = toml::Table::try_from(&base).map_err(|e| ("sweep".to_string(), e.to_string()))?;
+        let mut points = Vec::with_capacity(self.sweep.len());
+        for point in self.sweep.points() {
+            let mut table = table.clone();
+            for ((key, values), &i) in self.sweep.0.iter().zip(&point) {
+                let path = overrides::split_key(key).map_err(|why| (format!("sweep.\"{key}\""), why))?;
+                overrides::apply(&mut table, &path, values[i].clone())
+                    .map_err(|why| (format!("sweep.\"{key}\""), why))?;
+            }
+            let at = || {
+                let keys = self.sweep.keys();
+                let shown = self.sweep.shown(&point);
+                keys.iter().zip(&shown).map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+            };
+            let text = toml::to_string(&table).map_err(|e| ("sweep".to_string(), e.to_string()))?;
+            match Self::parse(&text, origin, &self.experiment.name) {
+                Ok(config) => points.push(config),
+                Err(ConfigError::Invalid { key, message, .. }) => {
+                    return Err((key, format!("{message} (at the sweep point {})", at())));
+                }
+                Err(other) => return Err(("sweep".into(), format!("{other} (at the sweep point {})", at()))),
+            }
+        }
+        Ok(points)
+    }
+
+    /// The checks of one point (a config without a sweep).
+    fn validate_point(&self) -> Result<(), (String, String)> {
         let fail = |key: &str, msg: String| Err((key.to_string(), msg));
         if self.activations.is_empty() {
             return fail("activations", "lists no activation: name at least one, e.g. [\"relu\", \"sigmoid\"]".into());

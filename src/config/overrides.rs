@@ -7,16 +7,22 @@ pub(super) fn parse(arg: &str) -> Result<(Vec<String>, toml::Value), String> {
     let Some((key, value)) = arg.split_once('=') else {
         return Err("give KEY=VALUE with a dotted key, e.g. --set training.epochs=2".into());
     };
-    let key: Vec<String> = key.trim().split('.').map(|k| k.trim().to_string()).collect();
-    if key.iter().any(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
-        return Err("the key must be dotted names of letters, digits, `_` and `-`, e.g. training.epochs".into());
-    }
+    let key = split_key(key)?;
     let value = value.trim();
     if value.is_empty() {
         return Err("the value is empty".into());
     }
     let parsed = toml::from_str::<toml::Table>(&format!("v = {value}")).ok().and_then(|mut t| t.remove("v"));
     Ok((key, parsed.unwrap_or_else(|| toml::Value::String(value.to_string()))))
+}
+
+/// `training.epochs` -> ["training", "epochs"].
+pub(super) fn split_key(key: &str) -> Result<Vec<String>, String> {
+    let key: Vec<String> = key.trim().split('.').map(|k| k.trim().to_string()).collect();
+    if key.iter().any(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+        return Err("the key must be dotted names of letters, digits, `_` and `-`, e.g. training.epochs".into());
+    }
+    Ok(key)
 }
 
 /// Sets `key` in `table`, making the sections it names.

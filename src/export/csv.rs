@@ -1,4 +1,6 @@
-//! Tidy CSV files: one header, one observation per row.
+//! Tidy CSV files: one header, one observation per row. A sweep adds one
+//! column per swept key right after `lr` (the rows' `sweep` field,
+//! flattened), named by the key, so pandas can group by it.
 
 use std::io;
 use std::path::Path;
@@ -6,13 +8,22 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::atomic::write_atomic;
-use crate::records::Columns;
+use crate::records::{Columns, Swept};
 
-/// Writes `rows` (header included, even with no rows) atomically.
-pub fn write_rows<T: Serialize + Columns>(path: &Path, rows: &[T]) -> io::Result<()> {
+/// `T`'s columns with the swept `keys` after `lr` (at the end where `T` has no `lr`).
+pub fn columns<T: Columns>(keys: &[String]) -> Vec<String> {
+    let mut columns: Vec<String> = T::COLUMNS.iter().map(|c| c.to_string()).collect();
+    let at = T::COLUMNS.iter().position(|c| *c == "lr").map_or(columns.len(), |i| i + 1);
+    columns.splice(at..at, keys.iter().cloned());
+    columns
+}
+
+/// Writes `rows` (header included, even with no rows) atomically; `keys`
+/// name the sweep columns the rows carry.
+pub fn write_rows<T: Serialize + Columns>(path: &Path, rows: &[T], keys: &[String]) -> io::Result<()> {
     write_atomic(path, |out| {
         let mut w = ::csv::WriterBuilder::new().has_headers(false).from_writer(out);
-        w.write_record(T::COLUMNS)?;
+        w.write_record(columns::<T>(keys))?;
         for row in rows {
             w.serialize(row)?;
         }
@@ -23,7 +34,7 @@ pub fn write_rows<T: Serialize + Columns>(path: &Path, rows: &[T]) -> io::Result
 /// Reads every row of a CSV file written by [`write_rows`] (or
 /// [`write_tables`]): the header must be `T`'s and every row must parse;
 /// errors name the file and what is wrong.
-pub fn read_rows<T: serde::de::DeserializeOwned + Columns>(path: &Path) -> anyhow::Result<Vec<T>> {
+pub fn read_rows<T: serde::de::DeserializeOwned + Columns + Swept>(path: &Path) -> anyhow::Result<Vec<T>> {
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read '{}': {e}", path.display()))?;
     parse_rows(&bytes).map_err(|why| anyhow::anyhow!("'{}' is damaged: {why}", path.display()))
 }
@@ -38,16 +49,22 @@ pub fn body<T: Serialize>(rows: &[T]) -> String {
     String::from_utf8(w.into_inner().expect("an in-memory writer flushes")).expect("CSV of UTF-8 fields is UTF-8")
 }
 
-/// The header line of `T`'s table, newline included.
-pub fn header<T: Columns>() -> String {
-    T::COLUMNS.join(",") + "\n"
+/// The header line of `T`'s table with the sweep's `keys`, newline included.
+pub fn header<T: Columns>(keys: &[String]) -> String {
+    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(columns::<T>(keys)).expect("a header writes into memory");
+    String::from_utf8(w.into_inner().expect("an in-memory writer flushes")).expect("UTF-8 names")
 }
 
-/// Writes `T`'s header and then `bodies` (each from [`body`]) into `path`, atomically.
-pub fn write_tables<'a, T: Columns>(path: &Path, bodies: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
+/// Writes `T`'s header (with the sweep's `keys`) and then `bodies` (each from [`body`]) into `path`, atomically.
+pub fn write_tables<'a, T: Columns>(
+    path: &Path,
+    keys: &[String],
+    bodies: impl IntoIterator<Item = &'a str>,
+) -> io::Result<()> {
     write_atomic(path, |out| {
         use io::Write;
-        out.write_all(header::<T>().as_bytes())?;
+        out.write_all(header::<T>(keys).as_bytes())?;
         for body in bodies {
             out.write_all(body.as_bytes())?;
         }
@@ -56,24 +73,55 @@ pub fn write_tables<'a, T: Columns>(path: &Path, bodies: impl IntoIterator<Item 
 }
 
 /// Parses the bytes of a file written by [`write_rows`]: the header must be
-/// `T`'s and every row must parse. The error says what is wrong and where
+/// `T`'s (with any sweep columns after `lr`) and every row must parse, its
+/// sweep values into its `sweep`. The error says what is wrong and where
 /// (the caller names the file).
-pub fn parse_rows<T: serde::de::DeserializeOwned + Columns>(bytes: &[u8]) -> Result<Vec<T>, String> {
+pub fn parse_rows<T: serde::de::DeserializeOwned + Columns + Swept>(bytes: &[u8]) -> Result<Vec<T>, String> {
     let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let headers = reader.byte_headers().map_err(|e| format!("unreadable header ({e})"))?.clone();
-    if headers.iter().ne(T::COLUMNS.iter().map(|c| c.as_bytes())) {
-        return Err(format!("its header is not `{}`", T::COLUMNS.join(",")));
-    }
+    let (at, swept) = sweep_span::<T>(&headers)?;
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         return Err("its last row is cut short (no final newline)".into());
     }
+    let own = ::csv::ByteRecord::from(T::COLUMNS.to_vec());
     let mut rows = Vec::new();
     for (i, row) in reader.byte_records().enumerate() {
-        let parsed =
-            row.map_err(|e| e.to_string()).and_then(|r| r.deserialize(Some(&headers)).map_err(|e| e.to_string()));
+        let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
+            let outside = r.iter().enumerate().filter(|(j, _)| !(at..at + swept).contains(j)).map(|(_, f)| f);
+            let mut row: T =
+                ::csv::ByteRecord::from_iter(outside).deserialize(Some(&own)).map_err(|e| e.to_string())?;
+            *row.sweep_mut() = (at..at + swept)
+                .map(|j| String::from_utf8(r[j].to_vec()).map_err(|_| format!("field {} is not UTF-8", j + 1)))
+                .collect::<Result<_, _>>()?;
+            Ok(row)
+        });
         rows.push(parsed.map_err(|e| format!("row {} does not parse ({})", i + 2, cut(&e, 120)))?);
     }
     Ok(rows)
+}
+
+/// The sweep's keys in the header of `bytes`, a table of `T` (empty without a sweep).
+pub fn sweep_keys<T: Columns>(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| format!("unreadable header ({e})"))?.clone();
+    let (at, swept) = sweep_span::<T>(headers.as_byte_record())?;
+    Ok(headers.iter().skip(at).take(swept).map(str::to_string).collect())
+}
+
+/// Where the sweep columns are in `headers` and how many there are: the
+/// header must be `T`'s columns with only those inserted after `lr`.
+fn sweep_span<T: Columns>(headers: &::csv::ByteRecord) -> Result<(usize, usize), String> {
+    let own = T::COLUMNS;
+    let at = own.iter().position(|c| *c == "lr").map_or(own.len(), |i| i + 1);
+    let swept = headers.len().checked_sub(own.len());
+    let fits = swept.is_some_and(|swept| {
+        headers.iter().take(at).eq(own[..at].iter().map(|c| c.as_bytes()))
+            && headers.iter().skip(at + swept).eq(own[at..].iter().map(|c| c.as_bytes()))
+    });
+    match swept {
+        Some(swept) if fits => Ok((at, swept)),
+        _ => Err(format!("its header is not `{}`", own.join(","))),
+    }
 }
 
 /// At most `max` characters of `text` (a parser's message may quote a whole field).
@@ -89,11 +137,14 @@ mod tests {
     use super::*;
     use crate::records::{EpochRecord, GradientRecord, RunSummary};
 
+    /// The serialised field names in order, but `sweep` (the sweep's
+    /// columns, named by the keys): from the JSON of a row whose strings hold no quote.
     fn header_of<T: Serialize>(row: &T) -> String {
-        let mut w = ::csv::Writer::from_writer(vec![]);
-        w.serialize(row).unwrap();
-        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        text.lines().next().unwrap().to_string()
+        let json = serde_json::to_string(row).unwrap();
+        let parts: Vec<&str> = json.split('"').collect();
+        let names =
+            parts.windows(2).enumerate().filter(|(i, w)| i % 2 == 1 && w[1].starts_with(':') && w[0] != "sweep");
+        names.map(|(_, w)| w[0]).collect::<Vec<_>>().join(",")
     }
 
     #[test]
@@ -105,6 +156,7 @@ mod tests {
             activation: "relu".into(),
             seed: 0,
             lr: 0.1,
+            sweep: vec![],
             epoch: 1,
             step: 1,
             loss: 1.0,
@@ -119,6 +171,7 @@ mod tests {
             activation: "relu".into(),
             seed: 0,
             lr: 0.1,
+            sweep: vec![],
             params: String::new(),
             init: "he".into(),
             test_accuracy: 0.9,
@@ -142,6 +195,7 @@ mod tests {
             activation: "relu".into(),
             seed: 0,
             lr: 0.1,
+            sweep: vec![],
             epoch: 1,
             train_loss: 1.0,
             train_accuracy: 0.5,
@@ -157,7 +211,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("all.csv");
         let (a, b) = (body(&[epoch("a")]), body(&[epoch("b")]));
-        write_tables::<EpochRecord>(&out, [a.as_str(), "", b.as_str()]).unwrap();
+        write_tables::<EpochRecord>(&out, &[], [a.as_str(), "", b.as_str()]).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(
@@ -169,12 +223,12 @@ mod tests {
         let rows: Vec<EpochRecord> = parse_rows(text.as_bytes()).unwrap();
         assert_eq!(rows, vec![epoch("a"), epoch("b")]);
         // What parses serialises back to the same bytes (floats print shortest round-trip).
-        assert_eq!(header::<EpochRecord>() + &body(&rows), text);
+        assert_eq!(header::<EpochRecord>(&[]) + &body(&rows), text);
     }
 
     #[test]
     fn damaged_tables_do_not_parse() {
-        let good = header::<EpochRecord>() + &body(&[epoch("a"), epoch("b")]);
+        let good = header::<EpochRecord>(&[]) + &body(&[epoch("a"), epoch("b")]);
         assert!(parse_rows::<EpochRecord>(good.as_bytes()).is_ok());
         let cut = &good[..good.len() - 5];
         assert!(parse_rows::<EpochRecord>(cut.as_bytes()).unwrap_err().contains("cut short"));
@@ -187,5 +241,23 @@ mod tests {
         bytes[i] = 0xff;
         assert!(parse_rows::<EpochRecord>(&bytes).is_err());
         assert!(parse_rows::<EpochRecord>(b"").is_err());
+    }
+
+    #[test]
+    fn sweep_columns_follow_lr_and_read_back() {
+        let keys = vec!["model.hidden".to_string(), "training.optimizer".to_string()];
+        let mut row = epoch("a");
+        row.sweep = vec!["[128, 128]".into(), "adam".into()];
+        let text = header::<EpochRecord>(&keys) + &body(std::slice::from_ref(&row));
+        assert_eq!(
+            text,
+            "run_id,activation,seed,lr,model.hidden,training.optimizer,epoch,train_loss,train_accuracy,val_loss,val_accuracy,epoch_seconds\n\
+             a,relu,0,0.1,\"[128, 128]\",adam,1,1.0,0.5,1.0,0.5,0.25\n"
+        );
+        assert_eq!(parse_rows::<EpochRecord>(text.as_bytes()).unwrap(), vec![row]);
+        assert_eq!(sweep_keys::<EpochRecord>(text.as_bytes()).unwrap(), keys);
+        let moved =
+            text.replacen("lr,model.hidden,training.optimizer,epoch", "lr,epoch,model.hidden,training.optimizer", 1);
+        assert!(parse_rows::<EpochRecord>(moved.as_bytes()).unwrap_err().contains("header"));
     }
 }

@@ -28,6 +28,8 @@ pub const METRICS: &[(&str, bool)] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub activation: String,
+    /// Its sweep point: the value of each swept key (empty without a sweep).
+    pub sweep: Vec<String>,
     pub lr: f64,
     pub run_ids: Vec<String>,
     /// Per metric (as [`METRICS`]), one value per run; NaN where undefined
@@ -40,6 +42,8 @@ pub struct Group {
 pub struct AggregateRow {
     pub activation: String,
     pub lr: f64,
+    /// The group's sweep point, one column per swept key (export/csv.rs).
+    pub sweep: Vec<String>,
     pub metric: String,
     /// Runs with a finite value (the others never reached the target, or diverged).
     pub n: usize,
@@ -89,7 +93,8 @@ impl Columns for AggregateRow {
 /// Writes aggregate.csv.
 pub fn write(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {
     let path = dir.aggregate();
-    csv::write_rows(&path, &analysis.rows).with_context(|| format!("cannot write '{}'", path.display()))
+    let keys = analysis.results.config.sweep.keys();
+    csv::write_rows(&path, &analysis.rows, &keys).with_context(|| format!("cannot write '{}'", path.display()))
 }
 
 /// Groups in the order their first run appears in summary.csv.
@@ -112,11 +117,12 @@ pub fn groups(results: &Results) -> Vec<Group> {
             steps.map_or(f64::NAN, |s| s as f64),
             auc,
         ];
-        let index = match groups.iter().position(|g| g.activation == s.activation && g.lr == s.lr) {
+        let index = match groups.iter().position(|g| g.is(&s.activation, &s.sweep, s.lr)) {
             Some(i) => i,
             None => {
                 groups.push(Group {
                     activation: s.activation.clone(),
+                    sweep: s.sweep.clone(),
                     lr: s.lr,
                     run_ids: Vec::new(),
                     values: vec![Vec::new(); METRICS.len()],
@@ -135,14 +141,23 @@ pub fn groups(results: &Results) -> Vec<Group> {
     groups
 }
 
-/// The baseline group for `group`: the baseline activation at the same lr,
-/// else its best (highest mean test accuracy) lr. `None` for the baseline
-/// itself or when the experiment has no baseline activation.
+impl Group {
+    /// Whether this is the group of `activation` at sweep point `sweep` and `lr`.
+    pub fn is(&self, activation: &str, sweep: &[String], lr: f64) -> bool {
+        self.activation == activation && self.sweep == sweep && self.lr == lr
+    }
+}
+
+/// The baseline group for `group`: the baseline activation at the same
+/// sweep point and lr, else at its best (highest mean test accuracy) lr of
+/// that point. `None` for the baseline itself or when the experiment has no
+/// baseline activation there.
 pub fn baseline_of<'a>(groups: &'a [Group], group: &Group, baseline: &str) -> Option<&'a Group> {
     if group.activation == baseline {
         return None;
     }
-    let candidates: Vec<&Group> = groups.iter().filter(|g| g.activation == baseline).collect();
+    let candidates: Vec<&Group> =
+        groups.iter().filter(|g| g.activation == baseline && g.sweep == group.sweep).collect();
     candidates
         .iter()
         .find(|g| g.lr == group.lr)
@@ -166,6 +181,7 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
             rows.push(AggregateRow {
                 activation: g.activation.clone(),
                 lr: g.lr,
+                sweep: g.sweep.clone(),
                 metric: metric.to_string(),
                 n: summary.map_or(0, |s| s.n),
                 runs: g.run_ids.len(),
@@ -192,14 +208,20 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
         for (&i, p) in tested.iter().zip(adjusted) {
             block[i].p_holm = Some(p);
         }
-        // Rank by mean; groups without a finite mean are not ranked.
-        let mut order: Vec<usize> = (0..block.len()).filter(|&i| block[i].mean.is_some()).collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (block[a].mean.unwrap_or(f64::NAN), block[b].mean.unwrap_or(f64::NAN));
-            if *higher_is_better { y.total_cmp(&x) } else { x.total_cmp(&y) }
-        });
-        for (rank, i) in order.into_iter().enumerate() {
-            block[i].rank = Some(rank + 1);
+        // Rank by mean within each sweep point; groups without a finite mean are not ranked.
+        let mut points: Vec<&Vec<String>> = groups.iter().map(|g| &g.sweep).collect();
+        points.sort();
+        points.dedup();
+        for point in points {
+            let mut order: Vec<usize> =
+                (0..block.len()).filter(|&i| block[i].mean.is_some() && groups[i].sweep == *point).collect();
+            order.sort_by(|&a, &b| {
+                let (x, y) = (block[a].mean.unwrap_or(f64::NAN), block[b].mean.unwrap_or(f64::NAN));
+                if *higher_is_better { y.total_cmp(&x) } else { x.total_cmp(&y) }
+            });
+            for (rank, i) in order.into_iter().enumerate() {
+                block[i].rank = Some(rank + 1);
+            }
         }
     }
     rows

@@ -44,6 +44,8 @@ impl Results {
     }
 }
 
-fn read_optional<T: DeserializeOwned + crate::records::Columns>(path: &Path) -> anyhow::Result<Vec<T>> {
+fn read_optional<T: DeserializeOwned + crate::records::Columns + crate::records::Swept>(
+    path: &Path,
+) -> anyhow::Result<Vec<T>> {
     if path.is_file() { read(path) } else { Ok(Vec::new()) }
 }

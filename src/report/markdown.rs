@@ -127,7 +127,7 @@ fn render(analysis: &Analysis) -> String {
 
 fn find<'a>(rows: &'a [AggregateRow], g: &Group, metric: &str) -> &'a AggregateRow {
     rows.iter()
-        .find(|r| r.activation == g.activation && r.lr == g.lr && r.metric == metric)
+        .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == metric)
         .expect("every group has a row per metric")
 }
 

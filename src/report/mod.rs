@@ -88,12 +88,24 @@ impl Analysis {
         let groups = aggregate::groups(&results);
         let rows = aggregate::rows(&results, &groups);
         let several_lrs = groups.iter().any(|g| g.lr != groups[0].lr);
-        let labels = groups
-            .iter()
-            .map(|g| if several_lrs { format!("{} @ lr {}", g.activation, g.lr) } else { g.activation.clone() })
-            .collect();
+        let keys = results.config.sweep.keys();
+        let labels = groups.iter().map(|g| label(g, &keys, several_lrs)).collect();
         Self { results, groups, rows, labels }
     }
+}
+
+/// A group's name in legends and tables: `relu`, `relu @ hidden=[64], optimizer=adam`, `relu @ lr 0.1`.
+fn label(group: &Group, keys: &[String], with_lr: bool) -> String {
+    let mut label = group.activation.clone();
+    if !group.sweep.is_empty() {
+        let leaf = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
+        let point: Vec<String> = keys.iter().zip(&group.sweep).map(|(k, v)| format!("{}={v}", leaf(k))).collect();
+        label.push_str(&format!(" @ {}", point.join(", ")));
+    }
+    if with_lr {
+        label.push_str(&format!(" @ lr {}", group.lr));
+    }
+    label
 }
 
 /// Writes every artifact into `dir`.

@@ -42,15 +42,28 @@ pub fn check(config: &Config, jobs: usize) -> anyhow::Result<()> {
 /// Checks `config` against `memory` bytes (`None`: unknown, only the grid's size is checked).
 fn check_against(config: &Config, jobs: usize, memory: Option<f64>) -> anyhow::Result<()> {
     let seeds = config.experiment.seeds.0.len() as f64;
-    let grid: f64 =
-        config.activations.iter().map(|a| a.lr.as_ref().unwrap_or(&config.training.lr).0.len() as f64 * seeds).sum();
+    let points = config.sweep.len().max(1) as f64;
+    let grid: f64 = config
+        .activations
+        .iter()
+        .map(|a| a.lr.as_ref().unwrap_or(&config.training.lr).0.len() as f64 * seeds)
+        .sum::<f64>()
+        * points;
     if grid > MAX_RUNS as f64 {
         anyhow::bail!(
-            "key `experiment.seeds`: the grid holds {grid:.0} runs (activations x learning rates x seeds), more than the {MAX_RUNS} one experiment may hold: split it into several experiments"
+            "key `experiment.seeds`: the grid holds {grid:.0} runs (activations x sweep points x learning rates x seeds), more than the {MAX_RUNS} one experiment may hold: split it into several experiments"
         );
     }
     let Some(memory) = memory else { return Ok(()) };
     let jobs = jobs.max(1) as f64;
+    // Each sweep point is checked as if the whole grid were its own.
+    for point in config.points() {
+        check_point(&point, grid, jobs, memory)?;
+    }
+    Ok(())
+}
+
+fn check_point(config: &Config, grid: f64, jobs: f64, memory: f64) -> anyhow::Result<()> {
     for need in needs(config, grid, jobs) {
         if need.bytes > memory {
             anyhow::bail!(

@@ -12,43 +12,65 @@ use crate::data::{self, Source, Splits};
 use super::plan::stats_of;
 
 pub(super) struct DataCache {
+    data_dir: PathBuf,
+    /// One per distinct data section among the sweep points.
+    slots: Vec<Slot>,
+    /// The slot of each sweep point.
+    slot_of: Vec<usize>,
+}
+
+struct Slot {
     /// Shared by all seeds; `None` for a set generated from each seed.
     shared: Option<Source>,
-    data_dir: PathBuf,
     /// Splits of the seeds in use (a split nobody holds any more is dropped).
     splits: BTreeMap<u64, Arc<Splits>>,
 }
 
 impl DataCache {
-    /// `source` as loaded; `config` has its normalisation resolved (plan.rs).
-    pub(super) fn new(config: &Config, source: Source, data_dir: &Path) -> Self {
-        let shared = (!config.data.dataset.is_generated()).then(|| {
-            let mut source = source;
-            data::normalize(&mut source, normalization(config), Some(&stats_of(config)));
-            source
-        });
-        Self { shared, data_dir: data_dir.to_path_buf(), splits: BTreeMap::new() }
+    /// `points` have their normalisation resolved (plan.rs); `sources` holds
+    /// each distinct data section's dataset as loaded, at its first point.
+    pub(super) fn new(points: &[Config], sources: Vec<Option<Source>>, data_dir: &Path) -> Self {
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut slot_of = Vec::with_capacity(points.len());
+        let mut firsts: Vec<usize> = Vec::new();
+        for (p, (config, source)) in points.iter().zip(sources).enumerate() {
+            if let Some(slot) = firsts.iter().position(|&f| points[f].data == config.data) {
+                slot_of.push(slot);
+                continue;
+            }
+            let shared = (!config.data.dataset.is_generated()).then(|| {
+                let mut source = source.expect("the plan loads each data section once");
+                data::normalize(&mut source, normalization(config), Some(&stats_of(config)));
+                source
+            });
+            firsts.push(p);
+            slot_of.push(slots.len());
+            slots.push(Slot { shared, splits: BTreeMap::new() });
+        }
+        Self { data_dir: data_dir.to_path_buf(), slots, slot_of }
     }
 
-    /// Samples in the training split (the same for every seed).
-    pub(super) fn train_samples(&self, config: &Config) -> usize {
+    /// Samples in the training split of sweep point `point` (the same for every seed).
+    pub(super) fn train_samples(&self, point: usize, config: &Config) -> usize {
         let (test, validation) = (config.data.test_split.0, config.data.validation_split.0);
-        match &self.shared {
+        match &self.slots[self.slot_of[point]].shared {
             Some(Source::Fixed { train, .. }) => data::split_sizes(train.len(), 0.0, validation).0,
             Some(Source::Pooled(all)) => data::split_sizes(all.len(), test, validation).0,
             None => data::split_sizes(config.data.samples.0, test, validation).0,
         }
     }
 
-    /// The split of `seed`, made once while some run of that seed holds it.
-    pub(super) fn splits(&mut self, config: &Config, seed: u64) -> anyhow::Result<Arc<Splits>> {
-        self.splits.retain(|s, split| *s == seed || Arc::strong_count(split) > 1);
-        if let Some(split) = self.splits.get(&seed) {
+    /// The split of `seed` at sweep point `point` (whose config is
+    /// `config`), made once while some run of that seed holds it.
+    pub(super) fn splits(&mut self, point: usize, config: &Config, seed: u64) -> anyhow::Result<Arc<Splits>> {
+        let slot = &mut self.slots[self.slot_of[point]];
+        slot.splits.retain(|s, split| *s == seed || Arc::strong_count(split) > 1);
+        if let Some(split) = slot.splits.get(&seed) {
             return Ok(Arc::clone(split));
         }
         let split =
             |source: &Source| data::split(source, config.data.test_split.0, config.data.validation_split.0, seed);
-        let splits = Arc::new(match &self.shared {
+        let splits = Arc::new(match &slot.shared {
             Some(source) => split(source),
             None => {
                 let mut source = config.data.load(&self.data_dir, seed)?;
@@ -56,7 +78,7 @@ impl DataCache {
                 split(&source)
             }
         });
-        self.splits.insert(seed, Arc::clone(&splits));
+        slot.splits.insert(seed, Arc::clone(&splits));
         Ok(splits)
     }
 }

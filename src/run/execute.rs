@@ -133,8 +133,9 @@ fn train_one(
     device: &burn::tensor::Device,
     pool: Option<&rayon::ThreadPool>,
 ) -> Outcome {
-    let (config, run) = (&plan.config, &plan.runs[index]);
-    let split = data.lock().expect("data").splits(config, run.spec.seed)?;
+    let run = &plan.runs[index];
+    let config = plan.config_of(run);
+    let split = data.lock().expect("data").splits(run.spec.point, config, run.spec.seed)?;
     let started_at = manifest::now();
     let mut bar = progress.lock().expect("progress").start_run(&run.spec.id, config.training.epochs.0);
     let dir = out.run(&run.spec.id);

@@ -13,14 +13,15 @@ use super::store::{SavedRun, write};
 /// order (`None`: not finished). The rows come from memory, already parsed
 /// (store::finished) or just trained, so no run folder is read again and a
 /// combined file is never malformed.
-pub fn combine(out: &ResultsDir, runs: &[Option<SavedRun>]) -> anyhow::Result<()> {
+/// `keys` name the sweep's columns.
+pub fn combine(out: &ResultsDir, keys: &[String], runs: &[Option<SavedRun>]) -> anyhow::Result<()> {
     for table in Table::ALL {
         let bodies = runs.iter().flatten().map(|run| run.body(table));
         write(&out.table(table), |p| match table {
-            Table::Epochs => csv::write_tables::<EpochRecord>(p, bodies),
-            Table::Gradients => csv::write_tables::<GradientRecord>(p, bodies),
-            Table::Activations => csv::write_tables::<ActivationRecord>(p, bodies),
-            Table::Summary => csv::write_tables::<RunSummary>(p, bodies),
+            Table::Epochs => csv::write_tables::<EpochRecord>(p, keys, bodies),
+            Table::Gradients => csv::write_tables::<GradientRecord>(p, keys, bodies),
+            Table::Activations => csv::write_tables::<ActivationRecord>(p, keys, bodies),
+            Table::Summary => csv::write_tables::<RunSummary>(p, keys, bodies),
         })?;
     }
     Ok(())

@@ -30,16 +30,20 @@ pub struct Merged {
 
 /// Looks at every run of the plan in `dir`; with all finished (or `partial`),
 /// writes the combined tables and the report.
-pub fn merge(dir: &Path, partial: bool) -> anyhow::Result<Merged> {
+pub fn merge(dir: &Path, data_dir: &Path, partial: bool) -> anyhow::Result<Merged> {
     let out = ResultsDir::new(dir);
     let config = Config::load(&out.config())
         .with_context(|| format!("'{}' is not a results folder (no readable config.toml)", dir.display()))?;
     let _lock: Lock = lock::Lock::acquire(&out)?;
     let specs = grid::expand(&config);
+    // The points' resolved configs, which the hashes cover; the data is read
+    // only where a swept data section's statistics were measured.
+    let first_seed = specs.first().map_or(0, |r| r.seed);
+    let (_, points, _) = super::plan::resolve(&config, data_dir, first_seed, false)?;
     let mut saved: Vec<Option<SavedRun>> = Vec::with_capacity(specs.len());
     let mut unfinished = Vec::new();
     for spec in specs {
-        let found = hashes(&config, &spec).into_iter().find_map(|hash| {
+        let found = hashes(&points[spec.point], &spec).into_iter().find_map(|hash| {
             match store::finished(&out, &PlannedRun { spec: spec.clone(), hash }) {
                 Found::Other => None,
                 found => Some(found),
@@ -62,7 +66,7 @@ pub fn merge(dir: &Path, partial: bool) -> anyhow::Result<Merged> {
     let finished = saved.iter().flatten().count();
     let written = unfinished.is_empty() || partial;
     if written {
-        finalize::combine(&out, &saved)?;
+        finalize::combine(&out, &config.sweep.keys(), &saved)?;
         if finished > 0 {
             finalize::report(&out)?;
         }

@@ -88,11 +88,12 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     }
     store::write_config(&out, &plan.config, options.backend)?;
 
+    let keys = plan.config.sweep.keys();
     let mut progress = GridProgress::new(options.progress, plan.runs.len());
     let all: Vec<usize> = (0..plan.runs.len()).collect();
     let (mut saved, pending) = sort_runs(&plan, &out, &all, options.force, &mut progress);
     if saved.iter().any(Option::is_some) {
-        finalize::combine(&out, &saved)?;
+        finalize::combine(&out, &keys, &saved)?;
     }
 
     let mut last_combine: Option<Instant> = None;
@@ -107,13 +108,13 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
             // on a large grid; after the first and then every few seconds keeps
             // them fresh enough to look at.
             if last_combine.is_none_or(|t| t.elapsed() >= COMBINE_EVERY) {
-                finalize::combine(&out, &saved)?;
+                finalize::combine(&out, &keys, &saved)?;
                 last_combine = Some(Instant::now());
             }
             Ok(())
         });
     // Whatever stopped the grid, the combined tables hold every run saved.
-    let combined = finalize::combine(&out, &saved);
+    let combined = finalize::combine(&out, &keys, &saved);
     progress.finish();
     let interrupted = executed?;
     combined?;
@@ -172,7 +173,7 @@ fn manifest(
     Manifest {
         run_id: run.spec.id.clone(),
         config_hash: run.hash.clone(),
-        run_config: manifest::run_config(&plan.config, &run.spec).to_toml(),
+        run_config: manifest::run_config(plan.config_of(run), &run.spec).to_toml(),
         actbench_version: env!("CARGO_PKG_VERSION").into(),
         git_revision: manifest::git_revision().into(),
         burn_version: manifest::BURN_VERSION.into(),

@@ -24,31 +24,96 @@ pub struct PlannedRun {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The config as every run uses it: the normalisation resolved, with its statistics.
+    /// The experiment's config as written next to the results: without a
+    /// sweep of `data.` keys, with the normalisation resolved (statistics
+    /// included), which every point then shares.
     pub config: Config,
-    /// In grid order: activation, then learning rate, then seed.
+    /// Each sweep point's config, resolved (one point without a sweep).
+    pub points: Vec<Config>,
+    /// In grid order: activation, then sweep point, then learning rate, then seed.
     pub runs: Vec<PlannedRun>,
 }
 
-/// Plans `config`, loading its dataset once (kept for training in the returned cache).
+impl Plan {
+    /// The resolved config `run` trains with.
+    pub fn config_of(&self, run: &PlannedRun) -> &Config {
+        &self.points[run.spec.point]
+    }
+}
+
+/// Plans `config`, loading each dataset once (kept for training in the returned cache).
 pub(super) fn plan(config: &Config, data_dir: &Path) -> anyhow::Result<(Plan, DataCache)> {
     let specs = grid::expand(config);
-    let mut config = config.clone();
     // A set generated from the seed is measured on the grid's first seed, as the experiment's own.
     let first_seed = specs.first().map_or(0, |r| r.seed);
-    let source = config.data.load(data_dir, first_seed)?;
-    resolve_normalization(&mut config, &source, first_seed);
-    let cache = DataCache::new(&config, source, data_dir);
-    let batch = config.training.batch_size.0;
-    let train_samples = cache.train_samples(&config);
-    if batch > train_samples {
-        anyhow::bail!(
-            "key `training.batch_size` ({batch}) is larger than the training split ({train_samples} samples of {}): lower it",
-            config.data.dataset.name()
-        );
+    let (config, points, sources) = resolve(config, data_dir, first_seed, true)?;
+    let cache = DataCache::new(&points, sources, data_dir);
+    for (p, point) in points.iter().enumerate() {
+        let batch = point.training.batch_size.0;
+        let train_samples = cache.train_samples(p, point);
+        if batch > train_samples {
+            anyhow::bail!(
+                "key `training.batch_size` ({batch}) is larger than the training split ({train_samples} samples of {}): lower it",
+                point.data.dataset.name()
+            );
+        }
     }
-    let runs = specs.into_iter().map(|spec| PlannedRun { hash: manifest::config_hash(&config, &spec), spec }).collect();
-    Ok((Plan { config, runs }, cache))
+    let runs = specs
+        .into_iter()
+        .map(|spec| PlannedRun { hash: manifest::config_hash(&points[spec.point], &spec), spec })
+        .collect();
+    Ok((Plan { config, points, runs }, cache))
+}
+
+/// The config with its normalisation resolved where all points share the
+/// data, and every point's config resolved; with `keep`, each point's
+/// dataset as loaded (one `Some` per distinct data section, the first
+/// point that has it). The data is read only where a statistic must be
+/// measured, or `keep` asks for it.
+pub(super) fn resolve(
+    config: &Config,
+    data_dir: &Path,
+    first_seed: u64,
+    keep: bool,
+) -> anyhow::Result<(Config, Vec<Config>, Vec<Option<data::Source>>)> {
+    let mut config = config.clone();
+    let mut sources = Vec::new();
+    if !config.sweep.sweeps_data() {
+        let source = load_if(&config, data_dir, first_seed, keep)?;
+        if let Some(source) = &source {
+            resolve_normalization(&mut config, source, first_seed);
+        }
+        config.data.normalize = Some(config.data.normalize.unwrap_or(config.data.dataset.default_normalize()));
+        sources.push(source);
+        let points = config.points();
+        sources.resize_with(points.len(), || None);
+        return Ok((config, points, sources));
+    }
+    let mut points = config.points();
+    let mut resolved: Vec<(crate::config::Data, crate::config::Data)> = Vec::new();
+    for point in &mut points {
+        if let Some((_, done)) = resolved.iter().find(|(given, _)| *given == point.data) {
+            point.data = done.clone();
+            sources.push(None);
+            continue;
+        }
+        let given = point.data.clone();
+        let source = load_if(point, data_dir, first_seed, keep)?;
+        if let Some(source) = &source {
+            resolve_normalization(point, source, first_seed);
+        }
+        point.data.normalize = Some(point.data.normalize.unwrap_or(point.data.dataset.default_normalize()));
+        resolved.push((given, point.data.clone()));
+        sources.push(source);
+    }
+    Ok((config, points, sources))
+}
+
+/// `config`'s dataset, when kept or needed for its statistics.
+fn load_if(config: &Config, data_dir: &Path, seed: u64, keep: bool) -> anyhow::Result<Option<data::Source>> {
+    let how = config.data.normalize.unwrap_or(config.data.dataset.default_normalize());
+    let measure = how == Normalize::Standard && (config.data.mean.is_none() || config.data.std.is_none());
+    Ok(if keep || measure { Some(config.data.load(data_dir, seed)?) } else { None })
 }
 
 /// Writes the normalisation into `config` (the dataset's default when the
@@ -58,7 +123,6 @@ pub(super) fn plan(config: &Config, data_dir: &Path) -> anyhow::Result<(Plan, Da
 /// run, and no test sample in it).
 fn resolve_normalization(config: &mut Config, source: &data::Source, first_seed: u64) {
     let how = config.data.normalize.unwrap_or(config.data.dataset.default_normalize());
-    config.data.normalize = Some(how);
     if how == Normalize::Standard && (config.data.mean.is_none() || config.data.std.is_none()) {
         let part = source.training_part(config.data.test_split.0, config.data.validation_split.0, first_seed);
         let stats = data::channel_stats(&part);

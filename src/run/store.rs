@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use crate::config::{BackendKind, Config};
 use crate::export::{atomic, csv};
+use crate::grid::RunSpec;
 use crate::manifest::{FileDigest, Manifest};
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, Row, RunRecords, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
@@ -111,11 +112,11 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
             }
         }
         let parsed = match table {
-            Table::Epochs => reparse::<EpochRecord>(&bytes, &run.spec.id).map(|(b, _)| b),
-            Table::Gradients => reparse::<GradientRecord>(&bytes, &run.spec.id).map(|(b, _)| b),
-            Table::Activations => reparse::<ActivationRecord>(&bytes, &run.spec.id).map(|(b, _)| b),
+            Table::Epochs => reparse::<EpochRecord>(&bytes, &run.spec).map(|(b, _)| b),
+            Table::Gradients => reparse::<GradientRecord>(&bytes, &run.spec).map(|(b, _)| b),
+            Table::Activations => reparse::<ActivationRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Summary => {
-                reparse::<RunSummary>(&bytes, &run.spec.id).and_then(|(b, rows)| match <[_; 1]>::try_from(rows) {
+                reparse::<RunSummary>(&bytes, &run.spec).and_then(|(b, rows)| match <[_; 1]>::try_from(rows) {
                     Ok([one]) => {
                         summary = Some(one);
                         Ok(b)
@@ -133,10 +134,15 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
     Found::Finished(Box::new(SavedRun { summary, bodies }))
 }
 
-/// A table's rows, parsed and written again, when every row is the run's.
-fn reparse<T: Row>(bytes: &[u8], id: &str) -> Result<(String, Vec<T>), String> {
-    let rows: Vec<T> = csv::parse_rows(bytes)?;
-    if let Some(i) = rows.iter().position(|r| r.run_id() != id) {
+/// A table's rows, parsed and written again, when its sweep columns are the
+/// plan's and every row is the run's (its id and its sweep point).
+fn reparse<T: Row>(bytes: &[u8], spec: &RunSpec) -> Result<(String, Vec<T>), String> {
+    let keys = csv::sweep_keys::<T>(bytes)?;
+    if keys != spec.sweep_keys {
+        return Err(format!("has the sweep columns [{}], not [{}]", keys.join(", "), spec.sweep_keys.join(", ")));
+    }
+    let mut rows: Vec<T> = csv::parse_rows(bytes)?;
+    if let Some(i) = rows.iter_mut().position(|r| r.run_id() != spec.id || *r.sweep_mut() != spec.sweep) {
         return Err(format!("row {} belongs to another run", i + 2));
     }
     Ok((csv::body(&rows), rows))
@@ -157,7 +163,7 @@ pub fn write_run(out: &ResultsDir, run: &PlannedRun, saved: &SavedRun, mut manif
     }
     manifest.files.clear();
     for table in Table::ALL {
-        let text = header_of(table) + saved.body(table);
+        let text = header_of(table, &run.spec.sweep_keys) + saved.body(table);
         write(&dir.table(table), |p| atomic::write_string(p, &text))?;
         manifest.files.insert(table.file_name().to_string(), FileDigest::of(text.as_bytes()));
     }
@@ -165,13 +171,13 @@ pub fn write_run(out: &ResultsDir, run: &PlannedRun, saved: &SavedRun, mut manif
     write(&dir.manifest(), |p| atomic::write_string(p, &(json + "\n")))
 }
 
-/// The header line of a table.
-pub fn header_of(table: Table) -> String {
+/// The header line of a table, with the sweep's `keys`.
+pub fn header_of(table: Table, keys: &[String]) -> String {
     match table {
-        Table::Epochs => csv::header::<EpochRecord>(),
-        Table::Gradients => csv::header::<GradientRecord>(),
-        Table::Activations => csv::header::<ActivationRecord>(),
-        Table::Summary => csv::header::<RunSummary>(),
+        Table::Epochs => csv::header::<EpochRecord>(keys),
+        Table::Gradients => csv::header::<GradientRecord>(keys),
+        Table::Activations => csv::header::<ActivationRecord>(keys),
+        Table::Summary => csv::header::<RunSummary>(keys),
     }
 }
 

@@ -103,6 +103,7 @@ pub fn run(
                     activation: spec.label.clone(),
                     seed: spec.seed,
                     lr: spec.lr,
+                    sweep: spec.sweep.clone(),
                     epoch,
                     layer,
                     units: s.units,
@@ -176,6 +177,7 @@ pub fn run(
                         activation: spec.label.clone(),
                         seed: spec.seed,
                         lr: spec.lr,
+                        sweep: spec.sweep.clone(),
                         epoch,
                         step,
                         loss: batch_loss,
@@ -196,6 +198,7 @@ pub fn run(
             activation: spec.label.clone(),
             seed: spec.seed,
             lr: spec.lr,
+            sweep: spec.sweep.clone(),
             epoch,
             train_loss,
             train_accuracy: correct / seen as f64,
@@ -217,8 +220,14 @@ pub fn run(
                 order: order.clone(),
             };
             // A checkpoint that cannot be written costs only the ability to resume.
-            let _ =
-                checkpoints::save(dir, &state, &model, &optim, &epoch_records, &gradient_records, &activation_records);
+            let _ = checkpoints::save(
+                dir,
+                &state,
+                &model,
+                &optim,
+                (&epoch_records, &gradient_records, &activation_records),
+                &spec.sweep_keys,
+            );
         }
     }
 
@@ -232,6 +241,7 @@ pub fn run(
         activation: spec.label.clone(),
         seed: spec.seed,
         lr: spec.lr,
+        sweep: spec.sweep.clone(),
         params: spec.activation.params_string(),
         init: spec.init.name().to_string(),
         test_accuracy,

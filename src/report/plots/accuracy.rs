@@ -26,7 +26,7 @@ impl Figure for Accuracy {
                 let row = analysis
                     .rows
                     .iter()
-                    .find(|r| r.activation == g.activation && r.lr == g.lr && r.metric == "test_accuracy")?;
+                    .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == "test_accuracy")?;
                 Some((label.clone(), row.mean?, row.ci95_low?, row.ci95_high?))
             })
             .collect();

@@ -1,0 +1,274 @@
+//! `[sweep]`: any key of the experiment file, each with a list of values;
+//! the grid is activations x sweep points (every combination of the
+//! values) x learning rates x seeds. Each point is the experiment file with
+//! those keys set, checked like a file of its own.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Most points one sweep may hold (a point is a whole config, checked when read).
+pub const MAX_POINTS: usize = 10_000;
+
+/// The swept keys in the order written, each with the values to try.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sweep(pub Vec<(String, Vec<toml::Value>)>);
+
+impl Sweep {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Puts the keys in the order `text` (the file they were read from)
+    /// writes them: the parser hands a table over sorted by name.
+    pub fn order_as_in(&mut self, text: &str) {
+        let from = text.find("[sweep]").unwrap_or(0);
+        let at = |key: &str| {
+            ["\"", "'"].iter().filter_map(|q| text[from..].find(&format!("{q}{key}{q}"))).min().unwrap_or(usize::MAX)
+        };
+        self.0.sort_by_key(|(key, _)| at(key));
+    }
+
+    /// The swept keys, as written (`model.hidden`): one CSV column each.
+    pub fn keys(&self) -> Vec<String> {
+        self.0.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// Points in the sweep: the product of the list lengths.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|(_, v)| v.len()).product()
+    }
+
+    /// Whether a swept key changes the data a run sees.
+    pub fn sweeps_data(&self) -> bool {
+        self.0.iter().any(|(k, _)| k.starts_with("data."))
+    }
+
+    /// Every point, the first key varying slowest: the index of each key's value.
+    pub fn points(&self) -> Vec<Vec<usize>> {
+        let mut points = vec![Vec::new()];
+        for (_, values) in &self.0 {
+            points = points
+                .into_iter()
+                .flat_map(|p: Vec<usize>| {
+                    (0..values.len()).map(move |i| {
+                        let mut p = p.clone();
+                        p.push(i);
+                        p
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+
+    /// `point`'s values as written in CSV columns and reports (`[128, 128]`, `adam`).
+    pub fn shown(&self, point: &[usize]) -> Vec<String> {
+        self.0.iter().zip(point).map(|((_, values), &i)| show(&values[i])).collect()
+    }
+
+    /// `point`'s part of a run id: `-hidden_128x128-optimizer_adam`, each
+    /// key by its last name (its whole dotted name where two swept keys
+    /// share a last name).
+    pub fn id_part(&self, point: &[usize]) -> String {
+        let leaf = |key: &str| key.rsplit('.').next().unwrap_or(key).to_string();
+        let mut part = String::new();
+        for ((key, values), &i) in self.0.iter().zip(point) {
+            let shared = self.0.iter().filter(|(k, _)| leaf(k) == leaf(key)).count() > 1;
+            let name = if shared { key.replace('.', "_") } else { leaf(key) };
+            part.push_str(&format!("-{name}_{}", id_value(&values[i])));
+        }
+        part
+    }
+
+    /// The keys: each one a run can vary, each with a non-empty list.
+    /// Returns the key and the message.
+    pub fn check_keys(&self) -> Result<(), (String, String)> {
+        for (key, values) in &self.0 {
+            let name = format!("sweep.\"{key}\"");
+            if let Some(why) = not_sweepable(key) {
+                return Err((name, why));
+            }
+            if values.is_empty() {
+                return Err((name, "lists no value: give the values to try, e.g. [1, 2]".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The lists (after their values are type-checked): no repeats,
+    /// distinct and short run ids, not too many points.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        for (key, values) in &self.0 {
+            let name = format!("sweep.\"{key}\"");
+            if let Some((i, v)) = values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)) {
+                return Err((format!("{name}[{i}]"), format!("repeats `{}`: each value must differ", show(v))));
+            }
+            let ids: Vec<String> = values.iter().map(id_value).collect();
+            if let Some((i, id)) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)) {
+                let first = ids.iter().position(|x| x == id).expect("found above");
+                return Err((
+                    format!("{name}[{i}]"),
+                    format!(
+                        "`{}` and `{}` would give the same run id (`{id}`): make them differ in letters or digits",
+                        show(&values[first]),
+                        show(&values[i])
+                    ),
+                ));
+            }
+            if let Some(long) = ids.iter().find(|id| id.len() > MAX_ID_CHARS) {
+                return Err((
+                    name,
+                    format!(
+                        "has a value whose run-id part is {} characters (at most {MAX_ID_CHARS}): sweep shorter values",
+                        long.len()
+                    ),
+                ));
+            }
+        }
+        let points = self.0.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+        if points.is_none_or(|n| n > MAX_POINTS) {
+            return Err((
+                "sweep".into(),
+                format!("makes more than {MAX_POINTS} points (the product of the list lengths): sweep fewer values"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Longest run-id part of one swept value: ids name folders (255 bytes).
+const MAX_ID_CHARS: usize = 40;
+
+/// Why `key` cannot be swept, or `None` when it can.
+fn not_sweepable(key: &str) -> Option<String> {
+    let section = key.split('.').next().unwrap_or(key);
+    Some(match section {
+        _ if key == "training.lr" => {
+            "is swept by a list of its own: write `lr = [0.01, 0.1]` under [training] (or per activation)".into()
+        }
+        "activations" => "is the grid's first axis already: list the activations at the top of the file".into(),
+        "experiment" => format!(
+            "`{key}` is the same for the whole experiment (seeds are an axis of their own; one name, one backend): remove it from [sweep]"
+        ),
+        "report" | "check" | "sweep" | "tuning" => {
+            format!("`{key}` does not change a run: remove it from [sweep] (one report covers every point)")
+        }
+        _ => return None,
+    })
+}
+
+/// A value as a CSV field or a report shows it: strings bare, lists in brackets.
+pub fn show(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(x) => crate::activation::format_number(*x),
+        toml::Value::Array(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+/// A value as part of a run id (a folder name): lists joined by `x`, every
+/// character other than letters, digits, `.`, `+` and `-` made `_`.
+fn id_value(value: &toml::Value) -> String {
+    let text = match value {
+        toml::Value::Array(items) => items.iter().map(id_value).collect::<Vec<_>>().join("x"),
+        other => show(other),
+    };
+    text.chars().map(|c| if c.is_ascii_alphanumeric() || ".+-".contains(c) { c } else { '_' }).collect()
+}
+
+impl Serialize for Sweep {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, values) in &self.0 {
+            map.serialize_entry(key, values)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Sweep {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = Sweep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of quoted dotted keys, each with a list of values, e.g. \"model.hidden\" = [[64], [64, 64]]")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Sweep, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: toml::Value = map.next_value()?;
+                    let toml::Value::Array(values) = value else {
+                        return Err(serde::de::Error::custom(format!(
+                            "key `sweep.\"{key}\"` must be a list of the values to try, e.g. [1, 2] (write the key in quotes: \"training.epochs\")"
+                        )));
+                    };
+                    if keys.iter().any(|(k, _)| k == &key) {
+                        return Err(serde::de::Error::custom(format!("key `sweep.\"{key}\"` is given twice")));
+                    }
+                    keys.push((key, values));
+                }
+                Ok(Sweep(keys))
+            }
+        }
+        deserializer.deserialize_map(InOrder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(text: &str) -> Sweep {
+        #[derive(Deserialize)]
+        struct Doc {
+            sweep: Sweep,
+        }
+        let mut sweep = toml::from_str::<Doc>(text).unwrap().sweep;
+        sweep.order_as_in(text);
+        sweep
+    }
+
+    #[test]
+    fn keys_keep_their_order_and_points_vary_the_last_key_fastest() {
+        let s = sweep("[sweep]\n\"z.b\" = [1, 2]\n\"a.c\" = [\"x\", \"y\", \"z\"]\n");
+        assert_eq!(s.keys(), ["z.b", "a.c"]);
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.points(), [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
+        assert_eq!(s.shown(&[1, 2]), ["2", "z"]);
+        assert_eq!(s.id_part(&[1, 0]), "-b_2-c_x");
+    }
+
+    #[test]
+    fn lists_and_shared_last_names_make_readable_ids() {
+        let s = sweep("[sweep]\n\"model.hidden\" = [[128, 128], [64]]\n\"a.x\" = [0.5]\n\"b.x\" = [\"a b\"]\n");
+        assert_eq!(s.shown(&[0, 0, 0]), ["[128, 128]", "0.5", "a b"]);
+        assert_eq!(s.id_part(&[0, 0, 0]), "-hidden_128x128-a_x_0.5-b_x_a_b");
+    }
+
+    #[test]
+    fn bad_tables_name_the_key() {
+        let check = |text: &str| {
+            let s = sweep(text);
+            s.check_keys().and_then(|()| s.check()).unwrap_err()
+        };
+        assert_eq!(check("[sweep]\n\"training.lr\" = [0.1]\n").0, "sweep.\"training.lr\"");
+        assert!(check("[sweep]\n\"experiment.seeds\" = [1]\n").1.contains("same for the whole experiment"));
+        assert!(check("[sweep]\n\"m.k\" = []\n").1.contains("lists no value"));
+        assert_eq!(check("[sweep]\n\"m.k\" = [1, 2, 1]\n").0, "sweep.\"m.k\"[2]");
+        assert!(check("[sweep]\n\"m.k\" = [\"a b\", \"a_b\"]\n").1.contains("same run id"));
+        let many = format!("[sweep]\n\"a.b\" = [{}]\n\"a.c\" = [{}]\n", numbers(101), numbers(100));
+        assert!(check(&many).1.contains("more than 10000 points"));
+        let not_a_list = toml::from_str::<toml::Table>("[sweep]\n\"m.k\" = 3\n").unwrap();
+        let err = Sweep::deserialize(not_a_list["sweep"].clone()).unwrap_err().to_string();
+        assert!(err.contains("must be a list"), "{err}");
+    }
+
+    fn numbers(n: usize) -> String {
+        (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    }
+}

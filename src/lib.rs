@@ -19,7 +19,7 @@
 //! - the experiment: [`config`], [`data`], [`model`], [`grid`], [`metrics`],
 //!   [`probe`], [`checkpoint`], [`train`], [`records`], [`export`],
 //!   [`manifest`], [`run`], [`progress`], [`interrupt`], [`backend`];
-//! - after training: [`report`], [`check`], [`rerun`];
+//! - after training: [`tuning`] (choices on validation data), [`report`], [`check`], [`rerun`];
 //! - the other commands: [`fetch`], [`bench`]; and [`cli`], the one dispatch.
 
 pub mod activation;
@@ -52,3 +52,4 @@ pub mod run;
 pub mod slurm;
 pub mod stats;
 pub mod train;
+pub mod tuning;

@@ -13,7 +13,7 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::records::RunSummary;
+use crate::records::{EpochRecord, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 use crate::stats;
 
@@ -107,16 +107,50 @@ pub fn sweeps_lr(baseline: &[RunSummary]) -> bool {
     lrs.values().any(|l| l.len() > 1)
 }
 
-/// Runs by group: by activation, and also by learning rate when the
-/// baseline sweeps it (`by_lr`); with one lr per activation, a changed lr is
-/// a change to check, not a different group.
+/// Runs by group: by activation and sweep point, and also by learning rate
+/// when the baseline sweeps it (`by_lr`); with one lr per activation, a
+/// changed lr is a change to check, not a different group.
 pub fn groups(rows: Vec<RunSummary>, by_lr: bool) -> BTreeMap<String, Vec<RunSummary>> {
     let mut groups: BTreeMap<String, Vec<RunSummary>> = BTreeMap::new();
     for row in rows {
-        let key = if by_lr { format!("{} @ lr {}", row.activation, row.lr) } else { row.activation.clone() };
+        let mut key = row.activation.clone();
+        if !row.sweep.is_empty() {
+            key.push_str(&format!(" @ {}", row.sweep.join(", ")));
+        }
+        if by_lr {
+            key.push_str(&format!(" @ lr {}", row.lr));
+        }
         groups.entry(key).or_default().push(row);
     }
     groups
+}
+
+/// With `[tuning]` in the baseline's config: the runs of `dir` at each
+/// activation's chosen setting (chosen on `dir`'s own validation data, by
+/// the baseline's rules), grouped by activation and the keys not tuned; a
+/// changed choice is a change to check, not a different group. `None`
+/// without `[tuning]`.
+fn tuned_groups(
+    config: &Config,
+    dir: &Path,
+    rows: &[RunSummary],
+) -> anyhow::Result<Option<BTreeMap<String, Vec<RunSummary>>>> {
+    if config.tuning.is_none() {
+        return Ok(None);
+    }
+    let epochs: Vec<EpochRecord> = crate::export::csv::read_rows(&ResultsDir::new(dir).table(Table::Epochs))?;
+    let Some(tuned) = crate::tuning::choose(config, rows, &epochs) else { return Ok(None) };
+    let mut groups: BTreeMap<String, Vec<RunSummary>> = BTreeMap::new();
+    for choice in &tuned.choices {
+        let c = &tuned.candidates[choice.chosen];
+        let mut key = choice.activation.clone();
+        for (k, v) in tuned.fixed_keys.iter().zip(&choice.fixed) {
+            key.push_str(&format!(" @ {} {v}", crate::config::leaf(k)));
+        }
+        let chosen = rows.iter().filter(|r| c.run_ids.contains(&r.run_id)).cloned();
+        groups.entry(key).or_default().extend(chosen);
+    }
+    Ok(Some(groups))
 }
 
 impl Groups {
@@ -139,8 +173,14 @@ pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict>
             baseline_dir.display()
         );
     }
-    let by_lr = sweeps_lr(&base_rows);
-    let (base, current) = (Groups(groups(base_rows, by_lr)), Groups(groups(current_rows, by_lr)));
+    let (base, current) =
+        match (tuned_groups(&config, baseline_dir, &base_rows)?, tuned_groups(&config, current_dir, &current_rows)?) {
+            (Some(base), Some(current)) => (Groups(base), Groups(current)),
+            _ => {
+                let by_lr = sweeps_lr(&base_rows);
+                (Groups(groups(base_rows, by_lr)), Groups(groups(current_rows, by_lr)))
+            }
+        };
     if let Some(missing) = base.0.keys().find(|g| !current.0.contains_key(*g)) {
         bail!(
             "'{}' has no runs of `{missing}`, which the baseline has: run the baseline's config (its config.toml) into it",
@@ -180,8 +220,14 @@ pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict>
     // Orderings the baseline is sure of must hold.
     let mut orderings = Vec::new();
     let names: Vec<&String> = base.0.keys().collect();
+    // Orderings are within a sweep point (or setting of the untuned keys) only.
+    let point = |g: &str| base.0[g].first().map(|r| r.sweep.clone()).unwrap_or_default();
+    let tuned_point = |g: &str| g.split_once(" @ ").map(|(_, rest)| rest.to_string()).unwrap_or_default();
     for (i, a) in names.iter().enumerate() {
-        for b in &names[i + 1..] {
+        for b in names[i + 1..]
+            .iter()
+            .filter(|b| if config.tuning.is_some() { tuned_point(a) == tuned_point(b) } else { point(a) == point(b) })
+        {
             let Some(w) = stats::welch(&base.accuracies(a), &base.accuracies(b)) else { continue };
             if w.p >= tolerances.ranking_p.0 || w.diff == 0.0 {
                 continue;

@@ -8,7 +8,7 @@ mod sweep;
 mod values;
 
 pub use error::ConfigError;
-pub use sweep::{MAX_POINTS, Sweep};
+pub use sweep::{MAX_POINTS, Sweep, leaf, show};
 pub use values::{ActivationEntry, Count, Fraction, InitScheme, KernelSizes, LearningRates, NonNegative, Seeds};
 
 pub use crate::data::{DatasetKind, Normalize};

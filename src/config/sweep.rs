@@ -72,11 +72,10 @@ impl Sweep {
     /// key by its last name (its whole dotted name where two swept keys
     /// share a last name).
     pub fn id_part(&self, point: &[usize]) -> String {
-        let leaf = |key: &str| key.rsplit('.').next().unwrap_or(key).to_string();
         let mut part = String::new();
         for ((key, values), &i) in self.0.iter().zip(point) {
             let shared = self.0.iter().filter(|(k, _)| leaf(k) == leaf(key)).count() > 1;
-            let name = if shared { key.replace('.', "_") } else { leaf(key) };
+            let name = if shared { key.replace('.', "_") } else { leaf(key).to_string() };
             part.push_str(&format!("-{name}_{}", id_value(&values[i])));
         }
         part
@@ -157,6 +156,11 @@ fn not_sweepable(key: &str) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// A key's last name: `model.hidden` -> `hidden`.
+pub fn leaf(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
 }
 
 /// A value as a CSV field or a report shows it: strings bare, lists in brackets.

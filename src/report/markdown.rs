@@ -19,19 +19,21 @@ pub fn write(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {
 }
 
 fn render(analysis: &Analysis) -> String {
-    let Analysis { results, groups, rows, labels } = analysis;
+    let Analysis { results, groups, rows, labels, .. } = analysis;
     let c = &results.config;
     let mut md = String::new();
     // Labels, not kind names: two leaky_relu entries with different slopes are two activations.
     let activations: Vec<String> = c.activations.iter().map(|a| a.label()).collect();
-    let lrs = distinct(groups.iter().map(|g| g.lr));
     let seeds: Vec<String> = c.experiment.seeds.0.iter().map(u64::to_string).collect();
-    let several_lrs = lrs.len() > 1;
 
     let _ = writeln!(md, "# {}\n", c.experiment.name);
     let mut varies = vec![format!("activation ({})", activations.len())];
-    if several_lrs {
-        varies.push(format!("learning rate ({})", lrs.len()));
+    let all_lrs = distinct(analysis.all_groups.iter().map(|g| g.lr));
+    if all_lrs.len() > 1 {
+        varies.push(format!("learning rate ({})", all_lrs.len()));
+    }
+    for (key, values) in &c.sweep.0 {
+        varies.push(format!("{key} ({})", values.len()));
     }
     varies.push(format!("seed ({})", seeds.len()));
     let _ = writeln!(
@@ -71,11 +73,20 @@ fn render(analysis: &Analysis) -> String {
         md,
         "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",
         t.optimizer.name(),
-        lrs.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" / "),
+        all_lrs.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" / "),
         t.batch_size.0,
         t.epochs.0,
         t.weight_decay.0
     );
+    if !c.sweep.is_empty() {
+        let swept: Vec<String> = c
+            .sweep
+            .0
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.iter().map(crate::config::show).collect::<Vec<_>>().join(" / ")))
+            .collect();
+        let _ = writeln!(md, "| sweep (overrides the rows above) | {} |", swept.join("; "));
+    }
     let _ = writeln!(md, "| seeds | {} |", seeds.join(", "));
     let _ = writeln!(md, "| backend | {} |", c.experiment.backend.name());
     let _ = writeln!(md, "| time | {seconds:.1} s of training over {} runs |\n", results.summaries.len());
@@ -114,12 +125,15 @@ fn render(analysis: &Analysis) -> String {
         "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
     );
 
+    if let Some(tuned) = &analysis.tuned {
+        md.push_str(&super::tuned::section(analysis, tuned));
+    }
     let _ = writeln!(md, "## Notable behaviour\n");
     for (g, name) in groups.iter().zip(labels) {
         let _ = writeln!(md, "- **{name}**: {}", notes(results, g).join("; "));
     }
     let _ = writeln!(md, "\n## Plots\n");
-    for (stem, title) in figures() {
+    for (stem, title) in figures(analysis) {
         let _ = writeln!(md, "### {title}\n\n![{title}]({PLOTS_DIR}/{stem}.svg)\n");
     }
     md

@@ -11,31 +11,35 @@ mod load;
 mod markdown;
 mod notes;
 mod plots;
+mod tuned;
 
 pub use aggregate::{AggregateRow, Group, METRICS};
 pub use load::Results;
 
 use std::path::Path;
 
-use plots::{Accuracy, Curves, DeadSaturated, Figure, GradientFlow};
+use plots::{Accuracy, Curves, DeadSaturated, Figure, GradientFlow, Sensitivity};
 
 use crate::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
 
 /// The report, in the order it is written: report.md last, after the
 /// figures it links.
 pub const ARTIFACTS: &[Artifact] = &[
-    Artifact { output: Output::File(AGGREGATE_FILE), write: aggregate::write },
+    Artifact { output: Output::File(AGGREGATE_FILE), write: aggregate::write, wanted: |_| true },
     Artifact::figure::<Curves>(),
     Artifact::figure::<GradientFlow>(),
     Artifact::figure::<DeadSaturated>(),
     Artifact::figure::<Accuracy>(),
-    Artifact { output: Output::File(REPORT_FILE), write: markdown::write },
+    Artifact::figure::<Sensitivity>(),
+    Artifact { output: Output::File(REPORT_FILE), write: markdown::write, wanted: |_| true },
 ];
 
 /// One item of the report: what it writes, and how.
 pub struct Artifact {
     pub output: Output,
     pub write: fn(&Analysis, &ResultsDir) -> anyhow::Result<()>,
+    /// Whether this experiment's report has it (report.md links only those).
+    pub wanted: fn(&Analysis) -> bool,
 }
 
 /// What an artifact writes into the results folder.
@@ -59,13 +63,13 @@ impl std::fmt::Display for Output {
 
 impl Artifact {
     const fn figure<F: Figure>() -> Self {
-        Self { output: Output::Figure { stem: F::STEM, title: F::TITLE }, write: plots::write::<F> }
+        Self { output: Output::Figure { stem: F::STEM, title: F::TITLE }, write: plots::write::<F>, wanted: F::wanted }
     }
 }
 
-/// Stem and title of every figure, in report order.
-pub fn figures() -> impl Iterator<Item = (&'static str, &'static str)> {
-    ARTIFACTS.iter().filter_map(|a| match a.output {
+/// Stem and title of every figure `analysis` has, in report order.
+pub fn figures(analysis: &Analysis) -> impl Iterator<Item = (&'static str, &'static str)> {
+    ARTIFACTS.iter().filter(|a| (a.wanted)(analysis)).filter_map(|a| match a.output {
         Output::Figure { stem, title } => Some((stem, title)),
         Output::File(_) => None,
     })
@@ -74,8 +78,13 @@ pub fn figures() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// What the artifacts are made from, computed once.
 pub struct Analysis {
     pub results: Results,
-    /// Runs that differ only by seed, in the order of summary.csv.
+    /// The groups compared: every group of runs that differ only by seed, in
+    /// the order of summary.csv; with `[tuning]`, each activation's chosen one.
     pub groups: Vec<Group>,
+    /// Every group, chosen or not (`groups` itself without `[tuning]`).
+    pub all_groups: Vec<Group>,
+    /// The choices of `[tuning]`, if the experiment has it.
+    pub tuned: Option<crate::tuning::Tuned>,
     /// aggregate.csv: one row per group and metric.
     pub rows: Vec<AggregateRow>,
     /// Per group, its name in legends and tables: the activation, with the
@@ -85,20 +94,49 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn new(results: Results) -> Self {
-        let groups = aggregate::groups(&results);
-        let rows = aggregate::rows(&results, &groups);
-        let several_lrs = groups.iter().any(|g| g.lr != groups[0].lr);
+        let all_groups = aggregate::groups(&results);
+        let tuned = crate::tuning::choose(&results.config, &results.summaries, &results.epochs);
         let keys = results.config.sweep.keys();
-        let labels = groups.iter().map(|g| label(g, &keys, several_lrs)).collect();
-        Self { results, groups, rows, labels }
+        let (groups, labels) = match &tuned {
+            None => {
+                let several_lrs = all_groups.iter().any(|g| g.lr != all_groups[0].lr);
+                (all_groups.clone(), all_groups.iter().map(|g| label(g, &keys, several_lrs)).collect())
+            }
+            Some(tuned) => tuned
+                .choices
+                .iter()
+                .filter_map(|ch| {
+                    let c = &tuned.candidates[ch.chosen];
+                    let group = all_groups.iter().find(|g| g.is(&c.activation, &c.sweep, c.lr))?;
+                    Some((group.clone(), tuned_label(tuned, ch)))
+                })
+                .unzip(),
+        };
+        let rows = aggregate::rows(&results, &groups);
+        Self { results, groups, all_groups, tuned, rows, labels }
     }
 }
+
+/// A chosen group's name: the activation, with the fixed keys whose values
+/// differ between choices (`relu @ hidden=[64]`).
+fn tuned_label(tuned: &crate::tuning::Tuned, choice: &crate::tuning::Choice) -> String {
+    let varying: Vec<String> = (0..tuned.fixed_keys.len())
+        .filter(|&i| tuned.choices.iter().any(|other| other.fixed[i] != choice.fixed[i]))
+        .map(|i| format!("{}={}", leaf(&tuned.fixed_keys[i]), choice.fixed[i]))
+        .collect();
+    if varying.is_empty() {
+        choice.activation.clone()
+    } else {
+        format!("{} @ {}", choice.activation, varying.join(", "))
+    }
+}
+
+pub use crate::config::leaf;
 
 /// A group's name in legends and tables: `relu`, `relu @ hidden=[64], optimizer=adam`, `relu @ lr 0.1`.
 fn label(group: &Group, keys: &[String], with_lr: bool) -> String {
     let mut label = group.activation.clone();
     if !group.sweep.is_empty() {
-        let leaf = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
         let point: Vec<String> = keys.iter().zip(&group.sweep).map(|(k, v)| format!("{}={v}", leaf(k))).collect();
         label.push_str(&format!(" @ {}", point.join(", ")));
     }

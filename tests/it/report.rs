@@ -55,7 +55,8 @@ fn report_rebuilds_the_same_aggregate_and_markdown() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_snapshot(&dir.path().join(AGGREGATE_FILE), AGGREGATE_FILE);
     check_snapshot(&dir.path().join(REPORT_FILE), REPORT_FILE);
-    for (stem, _) in actbench::report::figures() {
+    let results = actbench::report::Results::load(&actbench::results_dir::ResultsDir::new(dir.path())).unwrap();
+    for (stem, _) in actbench::report::figures(&actbench::report::Analysis::new(results)) {
         let svg = fs::read_to_string(dir.path().join(format!("plots/{stem}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{stem}.svg");
         let png = fs::read(dir.path().join(format!("plots/{stem}.png"))).unwrap();

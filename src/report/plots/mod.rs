@@ -6,11 +6,13 @@ mod accuracy;
 mod curves;
 mod dead_saturated;
 mod gradient_flow;
+mod sensitivity;
 
 pub use accuracy::Accuracy;
 pub use curves::Curves;
 pub use dead_saturated::DeadSaturated;
 pub use gradient_flow::GradientFlow;
+pub use sensitivity::Sensitivity;
 
 use super::Analysis;
 use crate::chart::{self, Plot};
@@ -22,10 +24,21 @@ pub trait Figure: Plot + Sized {
     const STEM: &'static str;
     /// The heading report.md gives it.
     const TITLE: &'static str;
+    /// Whether the experiment has what the figure shows (e.g. `[tuning]`).
+    fn wanted(_analysis: &Analysis) -> bool {
+        true
+    }
     fn new(analysis: &Analysis) -> Self;
 }
 
-/// Prepares figure `F` and saves it.
+/// Prepares figure `F` and saves it; a figure not wanted is not drawn, and
+/// one left from an earlier report of the folder is removed.
 pub fn write<F: Figure>(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {
+    if !F::wanted(analysis) {
+        for ext in ["svg", "png"] {
+            let _ = std::fs::remove_file(dir.plots().join(format!("{}.{ext}", F::STEM)));
+        }
+        return Ok(());
+    }
     chart::save(&F::new(analysis), &dir.plots(), F::STEM)
 }

@@ -1,0 +1,124 @@
+//! report.md's "Tuning" section (with `[tuning]`): what each activation
+//! chose and on what, every setting's validation and test means, and the
+//! ranking at each single shared setting next to the ranking with each
+//! activation at its own.
+
+use std::fmt::Write;
+
+use super::{Analysis, leaf};
+use crate::tuning::{Candidate, Tuned};
+
+pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
+    let keys = analysis.results.config.sweep.keys();
+    let seeds = analysis.results.config.experiment.seeds.0.len();
+    let test_of = |c: &Candidate| {
+        let g = analysis.all_groups.iter().find(|g| g.is(&c.activation, &c.sweep, c.lr))?;
+        let finite: Vec<f64> = g.values[0].iter().copied().filter(|v| v.is_finite()).collect();
+        (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64)
+    };
+    let setting = |c: &Candidate| {
+        let parts: Vec<String> =
+            tuned.tuned_keys.iter().map(|k| format!("{}={}", leaf(k), tuned.value_of(&keys, c, k))).collect();
+        parts.join(", ")
+    };
+    let score = |c: &Candidate| c.score.map_or("-".to_string(), |s| format!("{s:.4}"));
+    let test = |c: &Candidate| test_of(c).map_or("-".to_string(), |t| format!("{t:.4}"));
+    let mut md = String::new();
+    let _ = writeln!(md, "## Tuning\n");
+    let _ = writeln!(
+        md,
+        "Each activation's {} chosen by the mean over its {seeds} seed(s) of `{}` at the {} epoch, on the validation split; the results table above shows each activation at its chosen setting, with the test accuracy of exactly those runs (no test number chose anything). A setting with a diverged run is not chosen.\n",
+        tuned.tuned_keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and "),
+        tuned.select.name(),
+        tuned.epoch.name(),
+    );
+    let _ =
+        writeln!(md, "| activation | chosen | {} (mean) | test acc (mean) |\n|---|---|---|---|", tuned.select.name());
+    for (choice, label) in tuned.choices.iter().zip(&analysis.labels) {
+        let c = &tuned.candidates[choice.chosen];
+        let _ = writeln!(md, "| {label} | {} | {} | {} |", setting(c), score(c), test(c));
+    }
+
+    // Every setting of the tuned keys that some candidate has, in grid order.
+    let mut settings: Vec<String> = Vec::new();
+    for c in &tuned.candidates {
+        if !settings.contains(&setting(c)) {
+            settings.push(setting(c));
+        }
+    }
+    let at = |choice: &crate::tuning::Choice, s: &str| {
+        choice.candidates.iter().map(|&i| &tuned.candidates[i]).find(|c| setting(c) == s)
+    };
+    let header = |first: &str, last: &str| {
+        let mut line = format!("| {first} |");
+        for s in &settings {
+            line.push_str(&format!(" {s} |"));
+        }
+        line.push_str(last);
+        line.push('\n');
+        line.push_str(&"|---".repeat(settings.len() + 1 + usize::from(!last.is_empty())));
+        line.push_str("|\n");
+        line
+    };
+    let _ = writeln!(
+        md,
+        "\n### Every setting\n\n`{}` / test accuracy, means over seeds; **bold**: chosen.\n",
+        tuned.select.name()
+    );
+    md.push_str(&header("activation", ""));
+    for (choice, label) in tuned.choices.iter().zip(&analysis.labels) {
+        let mut line = format!("| {label} |");
+        for s in &settings {
+            let cell = match at(choice, s) {
+                Some(c) if tuned.candidates[choice.chosen] == *c => format!("**{} / {}**", score(c), test(c)),
+                Some(c) => format!("{} / {}", score(c), test(c)),
+                None => "-".into(),
+            };
+            line.push_str(&format!(" {cell} |"));
+        }
+        let _ = writeln!(md, "{line}");
+    }
+
+    // Ranks by mean test accuracy among the choices that share their fixed keys.
+    let rank = |pick: &dyn Fn(&crate::tuning::Choice) -> Option<f64>| -> Vec<Option<usize>> {
+        tuned
+            .choices
+            .iter()
+            .map(|choice| {
+                let mine = pick(choice)?;
+                let peers = tuned.choices.iter().filter(|o| o.fixed == choice.fixed);
+                Some(1 + peers.filter_map(pick).filter(|&v| v > mine).count())
+            })
+            .collect()
+    };
+    let own = rank(&|ch| test_of(&tuned.candidates[ch.chosen]));
+    let _ = writeln!(
+        md,
+        "\n### Ranking at one shared setting\n\nRank by mean test accuracy among the activations all trained at one setting, and with each at its own chosen setting (last column).\n"
+    );
+    md.push_str(&header("activation", " own setting |"));
+    let shared: Vec<Vec<Option<usize>>> = settings.iter().map(|s| rank(&|ch| at(ch, s).and_then(&test_of))).collect();
+    let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
+    for (i, label) in analysis.labels.iter().enumerate() {
+        let mut line = format!("| {label} |");
+        for ranks in &shared {
+            line.push_str(&format!(" {} |", show(ranks[i])));
+        }
+        let _ = writeln!(md, "{line} {} |", show(own[i]));
+    }
+    md.push('\n');
+    for (s, ranks) in settings.iter().zip(&shared) {
+        let moved: Vec<String> = (0..ranks.len())
+            .filter(|&i| ranks[i] != own[i])
+            .map(|i| format!("{} {} -> {}", analysis.labels[i], show(ranks[i]), show(own[i])))
+            .collect();
+        let verdict = if moved.is_empty() {
+            "the same ranking as each at its own setting".to_string()
+        } else {
+            format!("a different ranking from each at its own setting ({})", moved.join(", "))
+        };
+        let _ = writeln!(md, "- At {s}: {verdict}.");
+    }
+    md.push('\n');
+    md
+}

@@ -635,11 +635,16 @@ fn find_config(given: &Path) -> anyhow::Result<PathBuf> {
     bail!("config '{}' not found: give a path to a .toml file", given.display())
 }
 
-/// Mean (and spread over seeds) of the test accuracy per activation and lr.
+/// Mean (and spread over seeds) of the test accuracy per activation, sweep point and lr.
 fn print_table(summaries: &[RunSummary]) {
     let mut groups: Vec<((String, f64), Vec<&RunSummary>)> = Vec::new();
     for s in summaries {
-        let key = (s.activation.clone(), s.lr);
+        let name = if s.sweep.is_empty() {
+            s.activation.clone()
+        } else {
+            format!("{} @ {}", s.activation, s.sweep.join(", "))
+        };
+        let key = (name, s.lr);
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, runs)) => runs.push(s),
             None => groups.push((key, vec![s])),

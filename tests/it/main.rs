@@ -21,4 +21,5 @@ mod report;
 mod resume;
 mod slurm;
 mod stats_reference;
+mod sweep;
 mod workers;

@@ -74,7 +74,7 @@ fn a_sweep_over_two_keys_names_runs_and_columns_by_its_values() {
     let at = ids.iter().position(|i| i == "relu-optimizer_sgd_momentum-hidden_16x16-lr0.001-s1").unwrap();
     assert_eq!((optimizer[at].as_str(), hidden[at].as_str()), ("sgd_momentum", "[16, 16]"));
     // Each run trained its own point: two hidden layers record two layers' statistics.
-    let run = ResultsDir::new(&results.run("relu-optimizer_adam-hidden_16x16-lr0.01-s0").path().to_path_buf());
+    let run = results.run("relu-optimizer_adam-hidden_16x16-lr0.01-s0");
     let layers = column(&run.table(Table::Activations), "layer");
     assert!(layers.iter().any(|l| l == "1") && !layers.iter().any(|l| l == "2"), "{layers:?}");
     let manifest =

@@ -166,7 +166,7 @@ pub fn run(
         let mut evals = Vec::with_capacity(repeats);
         let mut accuracy = f64::NAN;
         for _ in 0..repeats {
-            let records = train::run(&config, spec, &splits, device, None, &mut train::Silent)
+            let records = train::run(&config, spec, &splits, device, None, None, &mut train::Silent)
                 .ok_or_else(|| anyhow::anyhow!("interrupted"))?;
             let epoch = &records.epochs[0];
             rates.push(TRAIN_SAMPLES as f64 / epoch.epoch_seconds);

@@ -503,6 +503,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
     let path = find_config(&args.config)?;
     let config = Config::load_with(&path, &args.set)?;
+    crate::run::refuse_halving(&config)?;
     if args.submit && !crate::slurm::sbatch_available() {
         bail!(
             "sbatch was not found on PATH: --submit needs SLURM's client; without --submit the scripts are written for you to submit"

@@ -21,6 +21,8 @@ pub struct Candidate {
     /// Mean of `values`; `None` when some run has no finite value (a setting
     /// that diverges on one seed is not chosen while another is finite).
     pub score: Option<f64>,
+    /// The epoch successive halving stopped it at (`None`: trained to the end).
+    pub stopped_at: Option<usize>,
 }
 
 /// The settings one activation was tuned over, with what held them fixed.
@@ -64,75 +66,142 @@ impl Tuned {
     }
 }
 
-/// The choices of `config`'s `[tuning]` among the runs of `summaries`
-/// (with their `epochs`); `None` without `[tuning]`.
-pub fn choose(config: &Config, summaries: &[RunSummary], epochs: &[EpochRecord]) -> Option<Tuned> {
+/// A choice group: the activation, the values of the keys it holds fixed,
+/// and its candidates, each the indices of its runs.
+pub type Setting = (String, Vec<String>, Vec<Vec<usize>>);
+
+/// Runs (each as its activation label, sweep values and lr) grouped as
+/// `[tuning]` compares them: the choice groups (an activation at one setting
+/// of the keys not tuned), each with its fixed values and its candidates
+/// (settings of the tuned keys), each candidate the indices of its runs; all
+/// in the order of `runs`. `None` without `[tuning]`.
+pub fn settings<'a>(
+    config: &Config,
+    runs: impl IntoIterator<Item = (&'a str, &'a [String], f64)>,
+) -> Option<Vec<Setting>> {
     let tuning = config.tuning.as_ref()?;
     let keys = config.sweep.keys();
     let tune_lr = tuning.tune.iter().any(|k| k == "training.lr");
     let fixed_at: Vec<usize> = (0..keys.len()).filter(|&i| !tuning.tune.contains(&keys[i])).collect();
-    let mut fixed_keys: Vec<String> = fixed_at.iter().map(|&i| keys[i].clone()).collect();
-    if !tune_lr {
-        fixed_keys.push("training.lr".into());
-    }
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for s in summaries {
-        let value = if s.diverged { f64::NAN } else { metric(tuning, epochs.iter().filter(|e| e.run_id == s.run_id)) };
-        match candidates.iter_mut().find(|c| c.activation == s.activation && c.sweep == s.sweep && c.lr == s.lr) {
-            Some(c) => {
-                c.run_ids.push(s.run_id.clone());
-                c.values.push(value);
-            }
-            None => candidates.push(Candidate {
-                activation: s.activation.clone(),
-                sweep: s.sweep.clone(),
-                lr: s.lr,
-                run_ids: vec![s.run_id.clone()],
-                values: vec![value],
-                score: None,
-            }),
+    let mut groups: Vec<Setting> = Vec::new();
+    let mut seen: Vec<(String, Vec<String>, f64, usize, usize)> = Vec::new();
+    for (i, (activation, sweep, lr)) in runs.into_iter().enumerate() {
+        if let Some(&(.., g, c)) = seen.iter().find(|s| s.0 == activation && s.1 == sweep && s.2 == lr) {
+            groups[g].2[c].push(i);
+            continue;
         }
-    }
-    for c in &mut candidates {
-        c.score = c.values.iter().all(|v| v.is_finite()).then(|| c.values.iter().sum::<f64>() / c.values.len() as f64);
-    }
-    let mut choices: Vec<Choice> = Vec::new();
-    for (i, c) in candidates.iter().enumerate() {
-        let mut fixed: Vec<String> = fixed_at.iter().map(|&k| c.sweep[k].clone()).collect();
+        let mut fixed: Vec<String> = fixed_at.iter().map(|&k| sweep[k].clone()).collect();
         if !tune_lr {
-            fixed.push(crate::activation::format_number(c.lr));
+            fixed.push(crate::activation::format_number(lr));
         }
-        match choices.iter_mut().find(|ch| ch.activation == c.activation && ch.fixed == fixed) {
-            Some(ch) => ch.candidates.push(i),
-            None => choices.push(Choice { activation: c.activation.clone(), fixed, candidates: vec![i], chosen: i }),
-        }
-    }
-    let better = |a: f64, b: f64| if tuning.select.higher_is_better() { a > b } else { a < b };
-    for ch in &mut choices {
-        let mut best: Option<(usize, f64)> = None;
-        for &i in &ch.candidates {
-            if let Some(score) = candidates[i].score
-                && best.is_none_or(|(_, b)| better(score, b))
-            {
-                best = Some((i, score));
+        let g = match groups.iter().position(|(a, f, _)| a == activation && *f == fixed) {
+            Some(g) => g,
+            None => {
+                groups.push((activation.to_string(), fixed, Vec::new()));
+                groups.len() - 1
             }
+        };
+        groups[g].2.push(vec![i]);
+        seen.push((activation.to_string(), sweep.to_vec(), lr, g, groups[g].2.len() - 1));
+    }
+    Some(groups)
+}
+
+/// The keys a choice holds fixed: the swept keys not tuned, then
+/// `training.lr` when it is not tuned.
+fn fixed_keys(config: &Config, tuning: &Tuning) -> Vec<String> {
+    let mut fixed: Vec<String> = config.sweep.keys().into_iter().filter(|k| !tuning.tune.contains(k)).collect();
+    if !tuning.tune.iter().any(|k| k == "training.lr") {
+        fixed.push("training.lr".into());
+    }
+    fixed
+}
+
+/// The choices of `config`'s `[tuning]` among the runs of `summaries`
+/// (with their `epochs`); `None` without `[tuning]`. Settings stopped early
+/// by successive halving (runs that neither finished their epochs nor
+/// diverged) are never chosen while a setting of the same group finished.
+pub fn choose(config: &Config, summaries: &[RunSummary], epochs: &[EpochRecord]) -> Option<Tuned> {
+    let tuning = config.tuning.as_ref()?;
+    let groups = settings(config, summaries.iter().map(|s| (s.activation.as_str(), s.sweep.as_slice(), s.lr)))?;
+    let full = full_epochs(config);
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut choices: Vec<Choice> = Vec::new();
+    for (activation, fixed, settings) in groups {
+        let first = candidates.len();
+        for runs in settings {
+            let s0 = &summaries[runs[0]];
+            let values: Vec<f64> = runs
+                .iter()
+                .map(|&r| {
+                    let s = &summaries[r];
+                    if s.diverged {
+                        f64::NAN
+                    } else {
+                        score(tuning, epochs.iter().filter(|e| e.run_id == s.run_id), None)
+                    }
+                })
+                .collect();
+            let epochs_full = full.iter().find(|(sweep, _)| *sweep == s0.sweep).map_or(usize::MAX, |f| f.1);
+            let stopped = runs.iter().map(|&r| &summaries[r]).any(|s| !s.diverged && s.epochs_completed < epochs_full);
+            candidates.push(Candidate {
+                activation: activation.clone(),
+                sweep: s0.sweep.clone(),
+                lr: s0.lr,
+                run_ids: runs.iter().map(|&r| summaries[r].run_id.clone()).collect(),
+                score: values.iter().all(|v| v.is_finite()).then(|| values.iter().sum::<f64>() / values.len() as f64),
+                values,
+                stopped_at: stopped.then(|| runs.iter().map(|&r| summaries[r].epochs_completed).max().unwrap_or(0)),
+            });
         }
-        ch.chosen = best.map_or(ch.candidates[0], |(i, _)| i);
+        let indices: Vec<usize> = (first..candidates.len()).collect();
+        let finished: Vec<usize> = indices.iter().copied().filter(|&i| candidates[i].stopped_at.is_none()).collect();
+        let eligible = if finished.is_empty() { &indices } else { &finished };
+        let scores: Vec<Option<f64>> = eligible.iter().map(|&i| candidates[i].score).collect();
+        let chosen = eligible[best(tuning.select, &scores, 1)[0]];
+        choices.push(Choice { activation, fixed, candidates: indices, chosen });
     }
     Some(Tuned {
         select: tuning.select,
         epoch: tuning.epoch,
         tuned_keys: tuning.tune.clone(),
-        fixed_keys,
+        fixed_keys: fixed_keys(config, tuning),
         candidates,
         choices,
     })
 }
 
-/// A run's selection metric from its epoch rows: the last epoch's, or the
-/// best over epochs; NaN without rows.
-fn metric<'a>(tuning: &Tuning, rows: impl Iterator<Item = &'a EpochRecord>) -> f64 {
+/// Each sweep point's values (as the CSVs show them) with its `training.epochs`.
+fn full_epochs(config: &Config) -> Vec<(Vec<String>, usize)> {
+    config
+        .sweep
+        .points()
+        .iter()
+        .map(|p| config.sweep.shown(p))
+        .zip(config.points().iter().map(|c| c.training.epochs.0))
+        .collect()
+}
+
+/// The positions of the best `keep` of `scores` (at least one): best first,
+/// a setting without a score last, ties in the order given.
+pub fn best(select: Select, scores: &[Option<f64>], keep: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| match (scores[a], scores[b]) {
+        (Some(x), Some(y)) if select.higher_is_better() => y.total_cmp(&x),
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    order.truncate(keep.max(1));
+    order
+}
+
+/// A run's selection metric from its epoch rows (those up to epoch `up_to`
+/// when given): the last epoch's, or the best over epochs; NaN without rows.
+pub fn score<'a>(tuning: &Tuning, rows: impl Iterator<Item = &'a EpochRecord>, up_to: Option<usize>) -> f64 {
     let mut values: Vec<(usize, f64)> = rows
+        .filter(|e| up_to.is_none_or(|r| e.epoch <= r))
         .map(|e| {
             (
                 e.epoch,

@@ -59,6 +59,35 @@ pub struct Tuning {
     /// Which epoch's value of that metric counts: the last, or each run's best.
     #[serde(default)]
     pub epoch: SelectEpoch,
+    /// Successive halving: train every setting a few epochs, keep the best
+    /// 1/eta, continue them, and so on up to `training.epochs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halving: Option<Halving>,
+}
+
+/// `[tuning.halving]` (Jamieson and Talwalkar 2016): rungs of
+/// `min_epochs`, `min_epochs x eta`, ... epochs, then `training.epochs`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Halving {
+    /// Keep the best 1/eta of the settings (rounded up) after each rung.
+    pub eta: Count,
+    /// Epochs of the first rung.
+    pub min_epochs: Count,
+}
+
+impl Halving {
+    /// The epochs each rung trains to, the last being `epochs`.
+    pub fn rungs(&self, epochs: usize) -> Vec<usize> {
+        let mut rungs = Vec::new();
+        let mut r = self.min_epochs.0;
+        while r < epochs {
+            rungs.push(r);
+            r = r.saturating_mul(self.eta.0);
+        }
+        rungs.push(epochs);
+        rungs
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -551,6 +580,20 @@ impl Config {
             }
             if tuning.tune[..i].contains(key) {
                 return Err((format!("tuning.tune[{i}]"), format!("lists `{key}` twice")));
+            }
+        }
+        if let Some(halving) = &tuning.halving {
+            if halving.eta.0 < 2 {
+                return Err(("tuning.halving.eta".into(), "must be at least 2 (keep the best 1/eta)".into()));
+            }
+            if halving.min_epochs.0 >= self.training.epochs.0 && !keys.iter().any(|k| k == "training.epochs") {
+                return Err((
+                    "tuning.halving.min_epochs".into(),
+                    format!(
+                        "({}) must be below training.epochs ({}): the first rung trains fewer epochs than the last",
+                        halving.min_epochs.0, self.training.epochs.0
+                    ),
+                ));
             }
         }
         Ok(())

@@ -21,7 +21,13 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
             tuned.tuned_keys.iter().map(|k| format!("{}={}", leaf(k), tuned.value_of(&keys, c, k))).collect();
         parts.join(", ")
     };
-    let score = |c: &Candidate| c.score.map_or("-".to_string(), |s| format!("{s:.4}"));
+    let score = |c: &Candidate| {
+        let value = c.score.map_or("-".to_string(), |s| format!("{s:.4}"));
+        match c.stopped_at {
+            Some(e) => format!("stopped at epoch {e}: {value}"),
+            None => value,
+        }
+    };
     let test = |c: &Candidate| test_of(c).map_or("-".to_string(), |t| format!("{t:.4}"));
     let mut md = String::new();
     let _ = writeln!(md, "## Tuning\n");
@@ -32,6 +38,19 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
         tuned.select.name(),
         tuned.epoch.name(),
     );
+    if let Some(h) = analysis.results.config.tuning.as_ref().and_then(|t| t.halving) {
+        let stopped = tuned.candidates.iter().filter(|c| c.stopped_at.is_some()).count();
+        let rungs: Vec<String> =
+            h.rungs(analysis.results.config.training.epochs.0).iter().map(usize::to_string).collect();
+        let _ = writeln!(
+            md,
+            "Successive halving (eta {}, rungs at epochs {}): after each rung the best 1/{} of each activation's settings went on; {stopped} of {} settings were stopped early (marked below, with their numbers at the epoch they stopped) and could not be chosen.\n",
+            h.eta.0,
+            rungs.join(", "),
+            h.eta.0,
+            tuned.candidates.len()
+        );
+    }
     let _ =
         writeln!(md, "| activation | chosen | {} (mean) | test acc (mean) |\n|---|---|---|---|", tuned.select.name());
     for (choice, label) in tuned.choices.iter().zip(&analysis.labels) {
@@ -94,7 +113,7 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
     let own = rank(&|ch| test_of(&tuned.candidates[ch.chosen]));
     let _ = writeln!(
         md,
-        "\n### Ranking at one shared setting\n\nRank by mean test accuracy among the activations all trained at one setting, and with each at its own chosen setting (last column).\n"
+        "\n### Ranking at one shared setting\n\nRank by mean test accuracy among the activations all trained at one setting, and with each at its own chosen setting (last column); `-`: stopped early or no finite accuracy.\n"
     );
     md.push_str(&header("activation", " own setting |"));
     let shared: Vec<Vec<Option<usize>>> = settings.iter().map(|s| rank(&|ch| at(ch, s).and_then(&test_of))).collect();

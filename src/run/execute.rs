@@ -3,7 +3,7 @@
 //! finished run to `save` at once, in the order they finish (the combined
 //! tables keep the grid order, finalize.rs).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
@@ -40,13 +40,22 @@ pub trait Gate: Sync {
     fn leave(&self, index: usize);
 }
 
-/// Trains the runs of `plan` at `subset` (indices into `plan.runs`), calling
-/// `save` for each as it finishes. Returns whether a stop (Ctrl-C) left some
-/// untrained; the first error stops the workers and is returned.
+/// Which runs of a plan to train, and how far.
+pub(super) struct Subset<'a> {
+    /// Indices into `plan.runs`.
+    pub runs: &'a [usize],
+    /// Runs that stop after this epoch (a rung of successive halving); the
+    /// others train to the end.
+    pub stops: &'a BTreeMap<usize, usize>,
+}
+
+/// Trains the runs of `plan` in `subset`, calling `save` for each as it
+/// finishes. Returns whether a stop (Ctrl-C) left some untrained; the
+/// first error stops the workers and is returned.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn execute(
     plan: &Plan,
-    subset: &[usize],
+    subset: Subset,
     jobs: usize,
     data: &mut DataCache,
     device: &burn::tensor::Device,
@@ -55,9 +64,10 @@ pub(super) fn execute(
     gate: Option<&dyn Gate>,
     mut save: impl FnMut(&Trained) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
-    let jobs = jobs.clamp(1, subset.len().max(1));
+    let jobs = jobs.clamp(1, subset.runs.len().max(1));
     let threads = (manifest::threads() / jobs).max(1);
-    let queue = Mutex::new(subset.iter().copied().collect::<VecDeque<_>>());
+    let queue = Mutex::new(subset.runs.iter().copied().collect::<VecDeque<_>>());
+    let stops = subset.stops;
     let data = Mutex::new(data);
     let progress = Mutex::new(progress);
     let stop = AtomicBool::new(false);
@@ -82,7 +92,8 @@ pub(super) fn execute(
                             break;
                         }
                     }
-                    let result = train_one(plan, index, threads, out, data, progress, device, pool.as_ref());
+                    let stop = stops.get(&index).copied();
+                    let result = train_one(plan, (index, stop), threads, out, data, progress, device, pool.as_ref());
                     let done = matches!(result, Ok(Some(_)));
                     if !done && let Some(g) = gate {
                         g.leave(index);
@@ -125,7 +136,7 @@ pub(super) fn execute(
 #[allow(clippy::too_many_arguments)]
 fn train_one(
     plan: &Plan,
-    index: usize,
+    (index, stop_after): (usize, Option<usize>),
     threads: usize,
     out: &ResultsDir,
     data: &Mutex<&mut DataCache>,
@@ -141,7 +152,8 @@ fn train_one(
     let dir = out.run(&run.spec.id);
     std::fs::create_dir_all(dir.path()).with_context(|| format!("cannot create '{}'", dir.path().display()))?;
     let checkpoint = dir.checkpoint();
-    let mut train = || train::run(config, &run.spec, &split, device, Some((checkpoint.path(), &run.hash)), &mut bar);
+    let mut train =
+        || train::run(config, &run.spec, &split, device, Some((checkpoint.path(), &run.hash)), stop_after, &mut bar);
     let records = match pool {
         Some(pool) => pool.install(train),
         None => train(),

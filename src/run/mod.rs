@@ -15,6 +15,7 @@ mod claim;
 mod data_cache;
 pub mod execute;
 pub mod finalize;
+mod halving;
 mod lock;
 pub mod merge;
 pub mod plan;
@@ -23,8 +24,9 @@ pub mod worker;
 
 pub use merge::{Merged, merge};
 pub use plan::{Plan, PlannedRun};
-pub use worker::{Shard, Worked, work};
+pub use worker::{Shard, Worked, refuse_halving, work};
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -89,16 +91,18 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     store::write_config(&out, &plan.config, options.backend)?;
 
     let keys = plan.config.sweep.keys();
+    let halving = plan.config.tuning.as_ref().and_then(|t| t.halving);
     let mut progress = GridProgress::new(options.progress, plan.runs.len());
     let all: Vec<usize> = (0..plan.runs.len()).collect();
-    let (mut saved, pending) = sort_runs(&plan, &out, &all, options.force, &mut progress);
+    let (mut saved, pending) = sort_runs(&plan, &out, &all, options.force, halving.is_some(), &mut progress);
     if saved.iter().any(Option::is_some) {
         finalize::combine(&out, &keys, &saved)?;
     }
 
     let mut last_combine: Option<Instant> = None;
-    let executed =
-        execute::execute(&plan, &pending, options.jobs, &mut data, &device, &out, &mut progress, None, |trained| {
+    let mut rung = |runs: &[usize], stops: &BTreeMap<usize, usize>, saved: &mut Vec<Option<SavedRun>>| {
+        let subset = execute::Subset { runs, stops };
+        execute::execute(&plan, subset, options.jobs, &mut data, &device, &out, &mut progress, None, |trained| {
             let run = &plan.runs[trained.index];
             let manifest = manifest(&plan, run, options, &device, trained);
             let run_saved = SavedRun::new(&trained.records);
@@ -108,11 +112,16 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
             // on a large grid; after the first and then every few seconds keeps
             // them fresh enough to look at.
             if last_combine.is_none_or(|t| t.elapsed() >= COMBINE_EVERY) {
-                finalize::combine(&out, &keys, &saved)?;
+                finalize::combine(&out, &keys, saved)?;
                 last_combine = Some(Instant::now());
             }
             Ok(())
-        });
+        })
+    };
+    let executed = match &halving {
+        None => rung(&pending, &BTreeMap::new(), &mut saved),
+        Some(halving) => halving::train(&plan, halving, &mut saved, &mut rung),
+    };
     // Whatever stopped the grid, the combined tables hold every run saved.
     let combined = finalize::combine(&out, &keys, &saved);
     progress.finish();
@@ -135,12 +144,15 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
 
 /// The runs of `plan` at `indices`, sorted: those already finished in
 /// `out` (at their place in the grid, shown as skipped) and those to train
-/// (a damaged one said on stderr). With `force`, nothing is read back.
+/// (a damaged one said on stderr). A run that successive halving stopped
+/// early is kept with `stopped` (halving decides whether it goes on), else
+/// trained on from its checkpoint. With `force`, nothing is read back.
 fn sort_runs(
     plan: &Plan,
     out: &ResultsDir,
     indices: &[usize],
     force: bool,
+    stopped: bool,
     progress: &mut GridProgress,
 ) -> (Vec<Option<SavedRun>>, Vec<usize>) {
     let mut saved: Vec<Option<SavedRun>> = vec![None; plan.runs.len()];
@@ -148,6 +160,7 @@ fn sort_runs(
     for &i in indices {
         let run = &plan.runs[i];
         match if force { Found::Nothing } else { store::finished(out, run) } {
+            Found::Finished(found) if !stopped && stopped_early(plan, run, &found) => pending.push(i),
             Found::Finished(found) => {
                 progress.skip_run(&found.summary);
                 saved[i] = Some(*found);
@@ -160,6 +173,11 @@ fn sort_runs(
         }
     }
     (saved, pending)
+}
+
+/// Whether `saved`, a run of `run`, stopped before its last epoch without diverging.
+fn stopped_early(plan: &Plan, run: &PlannedRun, saved: &SavedRun) -> bool {
+    !saved.summary.diverged && saved.summary.epochs_completed < plan.config_of(run).training.epochs.0
 }
 
 /// What a run was and where it ran.

@@ -48,6 +48,12 @@ impl SavedRun {
         Self { summary: records.summary.clone(), bodies }
     }
 
+    /// Its epochs.csv rows (the sweep's `keys` name its columns).
+    pub fn epochs(&self, keys: &[String]) -> Vec<EpochRecord> {
+        let text = header_of(Table::Epochs, keys) + self.body(Table::Epochs);
+        csv::parse_rows(text.as_bytes()).expect("a saved run's rows were written from records")
+    }
+
     pub fn body(&self, table: Table) -> &str {
         &self.bodies[Table::ALL.iter().position(|t| *t == table).expect("every table is in Table::ALL")]
     }

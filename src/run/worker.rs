@@ -54,8 +54,20 @@ pub struct Worked {
     pub share: usize,
 }
 
+/// Successive halving waits for each rung's results before the next, which
+/// workers that each claim runs on their own cannot do.
+pub fn refuse_halving(config: &Config) -> anyhow::Result<()> {
+    if config.tuning.as_ref().is_some_and(|t| t.halving.is_some()) {
+        anyhow::bail!(
+            "key `tuning.halving`: successive halving waits for each rung's results before the next, which workers sharing a folder cannot: train it with one `actbench run` (--jobs N), or remove [tuning.halving]"
+        );
+    }
+    Ok(())
+}
+
 /// Claims runs of the plan one at a time and trains them until none is left.
 pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow::Result<Worked> {
+    refuse_halving(config)?;
     let device = crate::backend::device(options.backend)?;
     super::budget::check(config, options.jobs)?;
     let (plan, mut data) = plan::plan(config, &options.data_dir)?;
@@ -65,7 +77,7 @@ pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow:
     store::write_config(&out, &plan.config, options.backend)?;
     let share: Vec<usize> = (0..plan.runs.len()).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect();
     let mut progress = GridProgress::new(options.progress, share.len());
-    let (saved, mut pending) = super::sort_runs(&plan, &out, &share, options.force, &mut progress);
+    let (saved, mut pending) = super::sort_runs(&plan, &out, &share, options.force, false, &mut progress);
     let finished_before = saved.iter().flatten().count();
     let gate =
         Claims { plan: &plan, out: &out, held: Held::start(), others: Mutex::new(Vec::new()), force: options.force };
@@ -76,7 +88,7 @@ pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow:
         gate.others.lock().expect("claims").clear();
         let executed = execute::execute(
             &plan,
-            &pending,
+            execute::Subset { runs: &pending, stops: &Default::default() },
             options.jobs,
             &mut data,
             &device,

@@ -36,12 +36,16 @@ impl RunObserver for Silent {}
 
 /// Trains one grid point to the end (or until its loss is no longer
 /// finite); `None` when a stop was requested (Ctrl-C) before it finished.
+/// With `stop_after` below the config's epochs (a rung of successive
+/// halving), it stops after that epoch instead: the records so far, the
+/// test measured there, and a checkpoint kept to continue from.
 pub fn run(
     config: &Config,
     spec: &RunSpec,
     splits: &Splits,
     base_device: &Device,
     checkpoint: Option<(&Path, &str)>,
+    stop_after: Option<usize>,
     observer: &mut dyn RunObserver,
 ) -> Option<RunRecords> {
     let started = Instant::now();
@@ -123,7 +127,8 @@ pub fn run(
     let mut diverged_at = None;
     let mut last_checkpoint = Instant::now();
 
-    'epochs: for epoch in first_epoch..=epochs {
+    let last = stop_after.map_or(epochs, |r| r.min(epochs));
+    'epochs: for epoch in first_epoch..=last {
         let epoch_started = Instant::now();
         order.shuffle(&mut shuffle);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
@@ -209,7 +214,7 @@ pub fn run(
         record_probe(&model, epoch, &mut activation_records);
         observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
         let due = last_checkpoint.elapsed().as_secs_f64() >= config.logging.checkpoint_seconds.0;
-        if let Some((dir, hash)) = checkpoint.filter(|_| due && epoch < epochs) {
+        if let Some((dir, hash)) = checkpoint.filter(|_| (due || epoch == last) && epoch < epochs) {
             last_checkpoint = Instant::now();
             let state = checkpoints::State {
                 config_hash: hash.to_string(),
@@ -256,7 +261,8 @@ pub fn run(
         epochs_completed: epoch_records.len(),
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    if let Some((dir, _)) = checkpoint {
+    let stopped = last < epochs && diverged_at.is_none();
+    if let Some((dir, _)) = checkpoint.filter(|_| !stopped) {
         checkpoints::remove(dir);
     }
     Some(RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary })

@@ -266,3 +266,114 @@ fn workers_and_merge_handle_a_sweep_over_datasets() {
     assert_eq!(table(&out), table(&local));
     assert_eq!(column(&ResultsDir::new(&out).table(Table::Summary), "data.dataset"), ["digits", "spirals"]);
 }
+
+const HALVING: &str = r#"activations = ["relu", "sigmoid"]
+[experiment]
+seeds = 2
+[model]
+hidden = [16]
+[training]
+epochs = 6
+batch_size = 32
+optimizer = "sgd"
+lr = [0.001, 0.01, 0.1, 0.3]
+[logging]
+every_steps = 0
+checkpoint_seconds = 1000
+[tuning]
+tune = ["training.lr"]
+"#;
+
+#[test]
+fn successive_halving_keeps_the_best_half_per_rung_and_continues_them_exactly() {
+    let dir = TempDir::new();
+    let config = format!("{HALVING}halving = {{ eta = 2, min_epochs = 1 }}\n");
+    let out = train(dir.path(), &config, &[]);
+    let results = ResultsDir::new(&out);
+    let summary = results.table(Table::Summary);
+    let (ids, completed) = (column(&summary, "run_id"), column(&summary, "epochs_completed"));
+    let epochs = results.table(Table::Epochs);
+    let (e_ids, e_epoch, e_val) =
+        (column(&epochs, "run_id"), column(&epochs, "epoch"), column(&epochs, "val_accuracy"));
+    let val = |setting: &str, epoch: usize| -> f64 {
+        let v: Vec<f64> = (0..e_ids.len())
+            .filter(|&i| e_ids[i].starts_with(setting) && e_epoch[i] == epoch.to_string())
+            .map(|i| e_val[i].parse().unwrap())
+            .collect();
+        assert_eq!(v.len(), 2, "{setting} at epoch {epoch}");
+        (v[0] + v[1]) / 2.0
+    };
+    let reached = |setting: &str| -> usize {
+        let n: Vec<usize> =
+            (0..ids.len()).filter(|&i| ids[i].starts_with(setting)).map(|i| completed[i].parse().unwrap()).collect();
+        assert!(n.iter().all(|&x| x == n[0]));
+        n[0]
+    };
+    // Rungs at epochs 1, 2, 4, 6: 4 settings, then 2, then 1, worked out again from epochs.csv.
+    for activation in ["relu", "sigmoid"] {
+        let mut alive: Vec<String> =
+            ["0.001", "0.01", "0.1", "0.3"].iter().map(|lr| format!("{activation}-lr{lr}-")).collect();
+        for rung in [1, 2] {
+            alive.sort_by(|a, b| val(b, rung).total_cmp(&val(a, rung)));
+            for stopped in alive.split_off(alive.len().div_ceil(2)) {
+                assert_eq!(reached(&stopped), rung, "{stopped} stops at rung {rung}");
+            }
+        }
+        assert_eq!(alive.len(), 1);
+        assert_eq!(reached(&alive[0]), 6, "{} trains to the end", alive[0]);
+    }
+    let report = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+    assert!(report.contains("6 of 8 settings were stopped early"), "{report}");
+    assert!(report.contains("stopped at epoch 1:") && report.contains("stopped at epoch 2:"), "{report}");
+
+    // A survivor went on from its checkpoints: its rows equal a run trained in one go.
+    let survivor = ids.iter().zip(&completed).find(|(_, c)| *c == "6").unwrap().0.clone();
+    let lr = survivor.split("-lr").nth(1).unwrap().split('-').next().unwrap();
+    let activation = survivor.split('-').next().unwrap();
+    let plain = TempDir::new();
+    let alone =
+        HALVING.replace("[0.001, 0.01, 0.1, 0.3]", lr).replace("\"relu\", \"sigmoid\"", &format!("\"{activation}\""));
+    let alone = train(plain.path(), &alone.replace("[tuning]\ntune = [\"training.lr\"]\n", ""), &[]);
+    let rows = |dir: &Path, id: &str| timeless(&ResultsDir::new(dir).run(id).table(Table::Epochs));
+    assert_eq!(rows(&out, &survivor), rows(&alone, &survivor));
+
+    // Again: nothing trains. Without halving: the stopped runs go on from their checkpoints to the end.
+    let o = actbench()
+        .args(["--config", dir.path().join("exp.toml").to_str().unwrap(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(column(&summary, "epochs_completed"), completed);
+    train(dir.path(), HALVING, &[]);
+    assert!(column(&summary, "epochs_completed").iter().all(|c| c == "6"));
+    let stopped_before = ids.iter().zip(&completed).find(|(_, c)| *c == "1").unwrap().0;
+    let first_epochs = rows(&out, stopped_before);
+    assert_eq!(first_epochs.len(), 6);
+
+    // Workers cannot run rungs; bad halving settings name their key.
+    let path = dir.path().join("exp.toml");
+    fs::write(&path, &config).unwrap();
+    let other = dir.path().join("other");
+    let o = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", other.to_str().unwrap(), "--worker"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("key `tuning.halving`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for (halving, said) in [
+        ("{ eta = 1, min_epochs = 1 }", "tuning.halving.eta"),
+        ("{ eta = 2, min_epochs = 6 }", "tuning.halving.min_epochs"),
+    ] {
+        fs::write(&path, format!("{HALVING}halving = {halving}\n")).unwrap();
+        let o =
+            actbench().args(["--config", path.to_str().unwrap(), "--out", other.to_str().unwrap()]).output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(said), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(!other.exists());
+}

@@ -7,7 +7,11 @@ pub(super) fn parse(arg: &str) -> Result<(Vec<String>, toml::Value), String> {
     let Some((key, value)) = arg.split_once('=') else {
         return Err("give KEY=VALUE with a dotted key, e.g. --set training.epochs=2".into());
     };
-    let key = split_key(key)?;
+    let mut key = split_key(key)?;
+    // `sweep.model.hidden=[[64], [128]]`: the sweep's own keys are dotted names.
+    if key.len() > 2 && key[0] == "sweep" {
+        key = vec!["sweep".into(), key[1..].join(".")];
+    }
     let value = value.trim();
     if value.is_empty() {
         return Err("the value is empty".into());
@@ -48,6 +52,9 @@ mod tests {
         assert_eq!(parse("training.lr=1e-3").unwrap().1, toml::Value::Float(1e-3));
         assert_eq!(parse("training.optimizer=adam").unwrap().1, toml::Value::String("adam".into()));
         assert!(parse("model.hidden=[128, 128]").unwrap().1.is_array());
+        let (key, value) = parse("sweep.model.hidden=[[8], [16]]").unwrap();
+        assert_eq!(key, ["sweep", "model.hidden"]);
+        assert_eq!(value.as_array().map(Vec::len), Some(2));
         for bad in ["training.epochs", "=2", "a..b=1", "a b=1", "x="] {
             assert!(parse(bad).is_err(), "{bad}");
         }

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 mod figures;
+pub mod formula;
 mod kind;
 mod module;
 pub mod properties;

@@ -110,6 +110,11 @@ const BASE: ActivationInfo = ActivationInfo {
     kernel: None,
 };
 
+/// What every activation typed as a formula shares (not in [`CATALOG`]):
+/// Glorot under `init = "auto"`, computed by `super::formula`.
+pub const FORMULA: ActivationInfo =
+    ActivationInfo { name: "formula", formula: "as written in the config", source: "the experiment file", ..BASE };
+
 /// Constants of SELU, from Klambauer et al. 2017 (the values torch.nn.SELU uses).
 const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 const SELU_SCALE: f64 = 1.050_700_987_355_480_5;

@@ -6,18 +6,47 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::catalog::{self, ActivationInfo, MAX_PARAMS, ParamDefault, Rule};
+use super::formula::Formula;
 
 /// Which activation, with every parameter resolved (booleans held as 0 or 1).
 #[derive(Clone, Copy)]
 pub struct ActivationKind {
     info: &'static ActivationInfo,
     values: [f64; MAX_PARAMS],
+    /// A formula of the config instead of a built-in (then `info` is [`catalog::FORMULA`]).
+    custom: Option<&'static Custom>,
 }
 
 impl PartialEq for ActivationKind {
     fn eq(&self, other: &Self) -> bool {
-        self.info.name == other.info.name && self.values == other.values
+        self.info.name == other.info.name && self.values == other.values && self.custom == other.custom
     }
+}
+
+/// An activation typed as a formula: its name (if the entry gives one), the
+/// checked formula, its parameters' values, and which of them are learned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Custom {
+    pub name: Option<String>,
+    pub formula: Formula,
+    pub values: Vec<f64>,
+    /// Per parameter: trained with the weights (one value per layer).
+    pub learned: Vec<bool>,
+    /// `name`, else `formula_<8 hex digits of the formula's FNV-1a>`: the run-id stem.
+    id_name: String,
+}
+
+/// The formulas parsed in this process, kept for its lifetime so kinds stay
+/// `Copy` (one each, however often a config is read).
+fn intern(custom: Custom) -> &'static Custom {
+    static KNOWN: std::sync::Mutex<Vec<&'static Custom>> = std::sync::Mutex::new(Vec::new());
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = known.iter().find(|k| ***k == custom) {
+        return found;
+    }
+    let leaked: &'static Custom = Box::leak(Box::new(custom));
+    known.push(leaked);
+    leaked
 }
 
 impl fmt::Debug for ActivationKind {
@@ -106,7 +135,7 @@ impl ActivationKind {
         if let Some(Err((param, reason))) = info.check.map(|check| check(&values)) {
             return Err(KindError::BadValue { activation: info.name, param, reason });
         }
-        Ok(Self { info, values })
+        Ok(Self { info, values, custom: None })
     }
 
     /// A built-in by name with some parameters, for code and tests:
@@ -130,6 +159,50 @@ impl ActivationKind {
         Self::from_parts(name, &given)
     }
 
+    /// An activation typed as a formula, with its parameters (name, value,
+    /// learned) in the order given; `name` names it in results when given.
+    pub fn from_formula(name: Option<&str>, source: &str, params: &[(String, f64, bool)]) -> Result<Self, String> {
+        if let Some(name) = name {
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                || name.len() > 40
+            {
+                return Err(format!(
+                    "`name` {name:?} of a formula must be up to 40 letters, digits, `_` or `-` (it names run folders)"
+                ));
+            }
+            if catalog::lookup(name).is_some() {
+                return Err(format!("`name` `{name}` is a built-in activation: give the formula a name of its own"));
+            }
+        }
+        let values: Vec<(String, f64)> = params.iter().map(|(n, v, _)| (n.clone(), *v)).collect();
+        let formula = Formula::new(source, &values).map_err(|e| format!("`formula` {e}"))?;
+        let id_name = match name {
+            Some(name) => name.to_string(),
+            None => format!("formula_{}", &crate::manifest::fnv1a(source.trim())[..8]),
+        };
+        let custom = Custom {
+            name: name.map(str::to_string),
+            formula,
+            values: params.iter().map(|p| p.1).collect(),
+            learned: params.iter().map(|p| p.2).collect(),
+            id_name,
+        };
+        Ok(Self { info: &catalog::FORMULA, values: [0.0; MAX_PARAMS], custom: Some(intern(custom)) })
+    }
+
+    /// The names of a formula's learned parameters, in order (none for a built-in).
+    pub fn learned_names(&self) -> Vec<&'static str> {
+        self.custom.map_or_else(Vec::new, |c| {
+            c.formula.params.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(n, _)| n.as_str()).collect()
+        })
+    }
+
+    /// The formula of an activation typed as one.
+    pub fn custom(&self) -> Option<&'static Custom> {
+        self.custom
+    }
+
     /// The built-in activation with all parameters at their defaults.
     pub fn default_for(info: &'static ActivationInfo) -> Self {
         Self::from_parts(info.name, &BTreeMap::new()).expect("catalog defaults are valid")
@@ -139,9 +212,13 @@ impl ActivationKind {
         self.info
     }
 
-    /// Canonical name, as in the catalog.
+    /// Canonical name, as in the catalog; a formula's name, or
+    /// `formula_<hash>` for one without (the stem of its run ids).
     pub fn name(&self) -> &'static str {
-        self.info.name
+        match self.custom {
+            Some(c) => &c.id_name,
+            None => self.info.name,
+        }
     }
 
     /// The parameters' values in catalog order, as the forward pass sees them.
@@ -149,8 +226,11 @@ impl ActivationKind {
         &self.values
     }
 
-    /// Every parameter with its value, in catalog order.
+    /// Every parameter with its value, in catalog order (a formula's in the order given).
     pub fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        if let Some(c) = self.custom {
+            return c.formula.params.iter().zip(&c.values).map(|(n, v)| (n.as_str(), ParamValue::Float(*v))).collect();
+        }
         self.info
             .params
             .iter()
@@ -168,6 +248,10 @@ impl ActivationKind {
     /// Parameters that differ from their defaults, as `slope=0.1;beta=2`
     /// (empty when all are defaults).
     pub fn params_string(&self) -> String {
+        if self.custom.is_some() {
+            // A formula's values are its own: every one is shown.
+            return self.params().iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";");
+        }
         let defaults = Self::default_for(self.info).params();
         self.params()
             .iter()
@@ -182,11 +266,11 @@ impl ActivationKind {
     /// `leaky_relu(slope=0.1)`. Two entries of one experiment never share it.
     pub fn label(&self) -> String {
         let params = self.params_string();
-        if params.is_empty() {
-            self.name().to_string()
-        } else {
-            format!("{}({})", self.name(), params.replace(';', ","))
-        }
+        let name = match self.custom {
+            Some(Custom { name: None, formula, .. }) => formula.source.split_whitespace().collect::<Vec<_>>().join(" "),
+            _ => self.name().to_string(),
+        };
+        if params.is_empty() { name } else { format!("{name}({})", params.replace(';', ",")) }
     }
 }
 

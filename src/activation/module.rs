@@ -18,16 +18,22 @@ pub struct Activation {
     kind: ActivationKind,
     /// The learned tensor of an entry that has one (PReLU's slope), shape [1].
     pub alpha: Option<Param<Tensor<1>>>,
+    /// A formula's learned parameters, in the order of [`ActivationKind::learned_names`], shape [1] each.
+    pub learned: Vec<Param<Tensor<1>>>,
 }
 
 impl Activation {
     pub fn new(kind: ActivationKind, device: &Device) -> Self {
         let info = kind.info();
+        let scalar = |v: f64| Param::from_tensor(Tensor::from_data(TensorData::new(vec![v as f32], [1]), device));
         let alpha = info.learned.map(|name| {
             let index = info.params.iter().position(|p| p.name == name).expect("the catalog test checks it");
-            Param::from_tensor(Tensor::from_data(TensorData::new(vec![kind.values()[index] as f32], [1]), device))
+            scalar(kind.values()[index])
         });
-        Self { kind, alpha }
+        let learned = kind.custom().map_or_else(Vec::new, |c| {
+            c.values.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(v, _)| scalar(*v)).collect()
+        });
+        Self { kind, alpha, learned }
     }
 
     pub fn kind(&self) -> ActivationKind {
@@ -50,6 +56,9 @@ impl Activation {
     /// on every backend: what `forward` runs where no fused kernel applies,
     /// and the reference the fused kernels are tested against.
     pub fn forward_composed<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        if let Some(custom) = self.kind.custom() {
+            return self.forward_formula(custom, x);
+        }
         let forward = self.kind.info().forward;
         let alpha = self.alpha.as_ref().map(Param::val);
         if D == 2 {
@@ -75,5 +84,32 @@ impl Activation {
         });
         let args = Args { values: *self.kind.values(), learned };
         forward(x.reshape([rows, columns]), &args).reshape(dims)
+    }
+
+    /// A formula from Burn's tensor ops, its learned parameters broadcast
+    /// as PReLU's slope is (one value per layer).
+    fn forward_formula<const D: usize>(&self, custom: &super::kind::Custom, x: Tensor<D>) -> Tensor<D> {
+        let dims = x.dims();
+        let rows = if D == 1 { 1 } else { dims[0] };
+        let columns = dims.iter().product::<usize>() / rows.max(1);
+        let mut learned = self.learned.iter();
+        let tensors: Vec<Option<Tensor<2>>> = custom
+            .learned
+            .iter()
+            .map(|&is| {
+                is.then(|| {
+                    let a = learned.next().expect("one tensor per learned parameter").val();
+                    match D {
+                        1 | 2 => a.reshape([1, 1]),
+                        _ => {
+                            let mut shape = dims;
+                            shape[0] = 1;
+                            a.reshape([1; D]).expand(shape).reshape([1, columns])
+                        }
+                    }
+                })
+            })
+            .collect();
+        custom.formula.forward(x.reshape([rows, columns]), &custom.values, &tensors).reshape(dims)
     }
 }

@@ -17,11 +17,17 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(super) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Self {
-        let (line, column) = err.span().map(|span| line_column(text, span.start)).unwrap_or((1, 1));
+        let mut start = err.span().map(|span| span.start);
+        // An error of one entry of a list (`activations[2]`) points at that entry.
+        if let (Some(at), Some(i)) = (start, entry_index(err.message())) {
+            start = Some(element_start(text, at, i).unwrap_or(at));
+        }
+        let (line, column) = start.map(|s| line_column(text, s)).unwrap_or((1, 1));
         let key = key_at(text, err.span().map(|s| s.start));
         let mut message = shorten_quoted(&err.message().trim().replace('\n', " "));
         if let Some(key) = key
             && !message.contains(&format!("`{key}`"))
+            && !message.contains(&format!("`{key}["))
         {
             message = format!("key `{key}`: {message}");
         }
@@ -54,6 +60,72 @@ pub(super) fn shorten_quoted(message: &str) -> String {
         }
     }
     out
+}
+
+/// `i` of a message about `` `activations[i]...` ``.
+fn entry_index(message: &str) -> Option<usize> {
+    let rest = message.split("`activations[").nth(1)?;
+    rest.split(']').next()?.parse().ok()
+}
+
+/// The byte offset where element `i` of the TOML array opening at `open`
+/// starts (strings and comments skipped); `None` if there is no such element.
+fn element_start(text: &str, open: usize, i: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(open) != Some(&b'[') {
+        return None;
+    }
+    let (mut depth, mut index, mut at) = (0usize, 0usize, open);
+    let mut looking = true;
+    while at < bytes.len() {
+        let c = bytes[at];
+        match c {
+            b'#' => {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' if depth >= 1 => {
+                if depth == 1 && looking && index == i {
+                    return Some(at);
+                }
+                looking = false;
+                at += 1;
+                while at < bytes.len() && bytes[at] != c {
+                    at += if c == b'"' && bytes[at] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                if depth == 1 && looking && index == i {
+                    return Some(at);
+                }
+                if depth == 1 {
+                    looking = false;
+                }
+                depth += 1;
+            }
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            b',' if depth == 1 => {
+                index += 1;
+                looking = true;
+            }
+            c if depth == 1 && looking && !c.is_ascii_whitespace() => {
+                if index == i {
+                    return Some(at);
+                }
+                looking = false;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    None
 }
 
 /// 1-based line and column of a byte offset.
@@ -109,6 +181,18 @@ mod tests {
         assert!(cut.len() < 200, "{cut}");
         assert!(cut.contains("(10000 characters)`; known: relu"), "{cut}");
         assert_eq!(shorten_quoted("key `a`: `b` c"), "key `a`: `b` c");
+    }
+
+    #[test]
+    fn an_entry_of_a_list_is_found_by_its_index() {
+        let text = "activations = [\n  \"relu\", # a [comment], here\n  { formula = \"max(x, [0])\" },\n  'tanh',\n]\n";
+        let open = text.find('[').unwrap();
+        let line = |i| element_start(text, open, i).map(|at| line_column(text, at));
+        assert_eq!(line(0), Some((2, 3)));
+        assert_eq!(line(1), Some((3, 3)));
+        assert_eq!(line(2), Some((4, 3)));
+        assert_eq!(line(3), None);
+        assert_eq!(entry_index("`activations[12].formula` column 3"), Some(12));
     }
 
     #[test]

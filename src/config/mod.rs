@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The activations to compare (a top-level key: write it above the first `[section]`).
-    #[serde(default = "default_activations")]
+    #[serde(default = "default_activations", deserialize_with = "values::entries")]
     pub activations: Vec<ActivationEntry>,
     #[serde(default)]
     pub experiment: Experiment,

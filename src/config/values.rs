@@ -259,10 +259,17 @@ impl TryFrom<toml::Value> for ActivationEntry {
                 );
             }
         };
+        if table.contains_key("formula") {
+            return formula_entry(table);
+        }
         let name = match table.get("name") {
             Some(toml::Value::String(name)) => name.clone(),
             Some(_) => return Err("`name` must be a string".into()),
-            None => return Err("an activation table needs `name`, e.g. { name = \"elu\", alpha = 0.5 }".into()),
+            None => {
+                return Err(
+                    "an activation table needs `name` (a built-in, e.g. { name = \"elu\", alpha = 0.5 }) or `formula` (e.g. { formula = \"x * sigmoid(x)\" })".into(),
+                );
+            }
         };
         let mut lr = None;
         let mut init = None;
@@ -303,12 +310,100 @@ impl TryFrom<toml::Value> for ActivationEntry {
     }
 }
 
+/// The `activations` list, each entry's error naming its index
+/// (`activations[2].formula`).
+pub(super) fn entries<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActivationEntry>, D::Error> {
+    let values = Vec::<toml::Value>::deserialize(d)?;
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            ActivationEntry::try_from(v).map_err(|e| {
+                let named = e.replacen("`formula`", &format!("`activations[{i}].formula`"), 1);
+                serde::de::Error::custom(if named != e { named } else { format!("`activations[{i}]`: {e}") })
+            })
+        })
+        .collect()
+}
+
+/// `{ name = "swish_beta", formula = "x * sigmoid(beta * x)", beta = 1.0, learn = ["beta"] }`:
+/// every key but `name`, `formula`, `learn`, `learn_per`, `lr` and `init` is
+/// a parameter, its value the default (and the start of a learned one).
+fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
+    let text = |key: &str| match table.get(key) {
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{key}` must be a string")),
+        None => Ok(None),
+    };
+    let source = text("formula")?.expect("the caller checked it");
+    let name = text("name")?;
+    let learn: Vec<String> = match table.get("learn") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or("`learn` lists parameter names, e.g. [\"beta\"]".to_string()))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("`learn` lists parameter names, e.g. [\"beta\"]".into()),
+    };
+    match text("learn_per")?.as_deref() {
+        None | Some("layer") => {}
+        Some("unit") => {
+            return Err(
+                "`learn_per = \"unit\"` is not supported yet: learned parameters are one per layer (\"layer\")".into(),
+            );
+        }
+        Some(other) => return Err(format!("`learn_per` is \"layer\" (one value per hidden layer), not {other:?}")),
+    }
+    let mut lr = None;
+    let mut init = None;
+    let mut params = Vec::new();
+    for (key, value) in &table {
+        match key.as_str() {
+            "name" | "formula" | "learn" | "learn_per" => {}
+            "lr" => lr = Some(LearningRates::try_from(value.clone()).map_err(|e| format!("`lr` {e}"))?),
+            "init" => {
+                init = Some(InitScheme::deserialize(value.clone()).map_err(|e| format!("`init`: {}", e.message()))?);
+            }
+            _ => {
+                let v = number(value).ok_or_else(|| format!("parameter `{key}` of a formula must be a number"))?;
+                if !v.is_finite() {
+                    return Err(format!("parameter `{key}` must be finite, got {v}"));
+                }
+                params.push((key.clone(), v, learn.contains(key)));
+            }
+        }
+    }
+    if let Some(missing) = learn.iter().find(|l| !params.iter().any(|p| &p.0 == *l)) {
+        let names: Vec<&str> = params.iter().map(|p| p.0.as_str()).collect();
+        return Err(format!(
+            "`learn` names `{missing}`, which is not a parameter of the entry (its parameters: {}); declare it, e.g. {missing} = 1.0",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        ));
+    }
+    let kind = ActivationKind::from_formula(name.as_deref(), &source, &params)?;
+    Ok(ActivationEntry { kind, lr, init })
+}
+
 impl Serialize for ActivationEntry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("name", self.kind.name())?;
-        for (param, value) in self.kind.params() {
+        if let Some(custom) = self.kind.custom() {
+            if let Some(name) = &custom.name {
+                map.serialize_entry("name", name)?;
+            }
+            map.serialize_entry("formula", &custom.formula.source)?;
+            for (param, value) in custom.formula.params.iter().zip(&custom.values) {
+                map.serialize_entry(param, value)?;
+            }
+            let learn = self.kind.learned_names();
+            if !learn.is_empty() {
+                map.serialize_entry("learn", &learn)?;
+            }
+        } else {
+            map.serialize_entry("name", self.kind.name())?;
+        }
+        for (param, value) in self.kind.params().into_iter().filter(|_| self.kind.custom().is_none()) {
             match value {
                 ParamValue::Float(x) => map.serialize_entry(param, &x)?,
                 ParamValue::Bool(b) => map.serialize_entry(param, &b)?,

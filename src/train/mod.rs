@@ -56,7 +56,7 @@ pub fn run(
     let mut model = Network::new(&network_spec(config, spec, &splits.train), spec.seed, &device);
     let mut optim = optim::build(&config.training);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let param_names = metrics::parameter_names(&model);
+    let param_names = learned_names(metrics::parameter_names(&model), spec);
 
     let (train_x, train_y) = to_device(&splits.train, &device);
     let (val_x, val_y) = to_device(&splits.validation, base_device);
@@ -266,6 +266,25 @@ pub fn run(
         checkpoints::remove(dir);
     }
     Some(RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary })
+}
+
+/// Parameter paths with a formula's learned parameters named as in the
+/// config: `activations.0.learned.1` -> `activations.0.beta`.
+fn learned_names(names: Vec<String>, spec: &RunSpec) -> Vec<String> {
+    let learned = spec.activation.learned_names();
+    names
+        .into_iter()
+        .map(|n| {
+            let parts: Vec<&str> = n.split('.').collect();
+            match parts.as_slice() {
+                ["activations", layer, "learned", j] => match j.parse::<usize>().ok().and_then(|j| learned.get(j)) {
+                    Some(name) => format!("activations.{layer}.{name}"),
+                    None => n,
+                },
+                _ => n,
+            }
+        })
+        .collect()
 }
 
 /// The network a config and run describe.

@@ -17,6 +17,7 @@ mod damaged_results;
 mod datasets;
 mod default_experiment;
 mod fetch;
+mod formula;
 mod report;
 mod resume;
 mod slurm;

@@ -1,0 +1,190 @@
+//! Activations typed as formulas, end to end: a twin of a built-in trains
+//! to the same numbers, a learned parameter moves and is checkpointed, and
+//! bad formulas are one-line errors naming the entry, its line and column.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::{TempDir, actbench, timeless};
+use actbench::results_dir::{ResultsDir, Table};
+
+const BASE: &str = r#"[experiment]
+seeds = 1
+[model]
+hidden = [16, 16]
+init = "glorot"
+[training]
+epochs = 3
+batch_size = 64
+optimizer = "adam"
+lr = 0.01
+[logging]
+every_steps = 5
+"#;
+
+fn train(dir: &Path, activations: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("exp.toml");
+    fs::write(&path, format!("activations = {activations}\n{BASE}{extra}")).unwrap();
+    let out = dir.join("out");
+    let o = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// A table's rows without the columns that name the run (id, label, params).
+fn unnamed(path: &Path) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(path).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let drop: Vec<usize> =
+        ["run_id", "activation", "params"].iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
+    timeless(path)
+        .into_iter()
+        .map(|row| row.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, v)| v).collect())
+        .collect()
+}
+
+/// Equal rows, numbers to a relative 1e-4.
+fn close(a: &[Vec<String>], b: &[Vec<String>], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (ra, rb) in a.iter().zip(b) {
+        for (x, y) in ra.iter().zip(rb) {
+            match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!((x - y).abs() <= 1e-4 * x.abs().max(1e-3), "{what}: {x} vs {y}"),
+                _ => assert_eq!(x, y, "{what}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_formula_twin_trains_to_the_built_ins_numbers() {
+    let dir = TempDir::new();
+    let out = train(
+        dir.path(),
+        r#"["silu", { formula = "x * sigmoid(x)" }, { name = "my_mish", formula = "x * tanh(softplus(x))" }, "mish"]"#,
+        "",
+    );
+    let results = ResultsDir::new(&out);
+    let run = |id: &str, table| unnamed(&results.run(id).table(table));
+    let ids: Vec<String> =
+        fs::read_dir(out.join("runs")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let unnamed_id = ids.iter().find(|i| i.starts_with("formula_")).expect("an id for the unnamed formula");
+    // The built-ins run fused kernels on flex, the formulas Burn's ops: equal to float tolerance.
+    for table in [Table::Summary, Table::Epochs, Table::Gradients, Table::Activations] {
+        close(&run("silu-lr0.01-s0", table), &run(unnamed_id, table), table.file_name());
+        close(&run("mish-lr0.01-s0", table), &run("my_mish-lr0.01-s0", table), table.file_name());
+    }
+    let summary = fs::read_to_string(results.table(Table::Summary)).unwrap();
+    assert!(summary.contains(",x * sigmoid(x),") && summary.contains(",my_mish,"), "{summary}");
+    // The resolved config reads back: a second run trains nothing and keeps the files.
+    let config = fs::read_to_string(results.config()).unwrap();
+    assert!(config.contains("formula = \"x * sigmoid(x)\""), "{config}");
+    let o = actbench().args(["--config", results.config().to_str().unwrap(), "--out"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).matches("already finished").count() == 4,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_learned_parameter_moves_and_survives_a_checkpoint() {
+    let entry = r#"[{ name = "swish_beta", formula = "x * sigmoid(beta * x)", beta = 1.0, learn = ["beta"] }]"#;
+    let dir = TempDir::new();
+    let out = train(dir.path(), entry, "");
+    let gradients = ResultsDir::new(&out).table(Table::Gradients);
+    let mut reader = csv::Reader::from_path(&gradients).unwrap();
+    let h = reader.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (param, grad, weight) = (col("parameter"), col("grad_l2"), col("weight_l2"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    for layer in ["activations.0.beta", "activations.1.beta"] {
+        let mine: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[param] == layer).collect();
+        assert!(!mine.is_empty(), "{layer} has gradient rows");
+        assert!(mine.iter().all(|r| r[grad].parse::<f64>().unwrap() > 0.0), "{layer}'s gradient is never zero");
+        let (first, last): (f64, f64) =
+            (mine[0][weight].parse().unwrap(), mine[mine.len() - 1][weight].parse().unwrap());
+        assert!((first - last).abs() > 1e-3, "{layer} moved: {first} -> {last}");
+    }
+    // Stopped after epoch 1 and continued from its checkpoint (successive
+    // halving), the run ends where it does in one go: beta was saved and restored.
+    let halved = TempDir::new();
+    let twice = format!("{entry}\n");
+    let path = halved.path().join("exp.toml");
+    let pair = twice.replace("learn = [\"beta\"] }]", "learn = [\"beta\"], lr = [0.01, 0.001] }]");
+    fs::write(
+        &path,
+        format!(
+            "activations = {pair}{BASE}[tuning]\ntune = [\"training.lr\"]\nhalving = {{ eta = 2, min_epochs = 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let out2 = halved.path().join("out");
+    let o = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", out2.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let survivor = ["swish_beta-beta1-lr0.01-s0", "swish_beta-beta1-lr0.001-s0"]
+        .into_iter()
+        .find(|id| timeless(&ResultsDir::new(&out2).run(id).table(Table::Epochs)).len() == 3)
+        .expect("one setting trained on");
+    let alone = TempDir::new();
+    let lr = survivor.split("-lr").nth(1).unwrap().trim_end_matches("-s0");
+    let alone_out = {
+        let p = alone.path().join("exp2.toml");
+        fs::write(&p, format!("activations = {entry}\n{}", BASE.replace("lr = 0.01", &format!("lr = {lr}")))).unwrap();
+        let o2 = alone.path().join("out2");
+        let o = actbench()
+            .args(["--config", p.to_str().unwrap(), "--out", o2.to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        o2
+    };
+    for table in [Table::Epochs, Table::Gradients] {
+        assert_eq!(
+            timeless(&ResultsDir::new(&out2).run(survivor).table(table)),
+            timeless(&ResultsDir::new(&alone_out).run(survivor).table(table)),
+            "{}",
+            table.file_name()
+        );
+    }
+}
+
+#[test]
+fn bad_formulas_are_one_line_errors_at_the_entry() {
+    let dir = TempDir::new();
+    let out = dir.path().join("out");
+    for (entry, said) in [
+        (
+            r#"{ formula = "x * sigmod(x)" }"#,
+            "`activations[1].formula` column 5: unknown function `sigmod` (did you mean `sigmoid`?)",
+        ),
+        (r#"{ formula = "x * sigmoid(bta * x)", beta = 1.0 }"#, "unknown name `bta` (did you mean `beta`?)"),
+        (r#"{ formula = "x", beta = 1.0 }"#, "parameter `beta` is declared but the formula does not use it"),
+        (r#"{ formula = "2 + 3" }"#, "does not depend on `x`"),
+        (r#"{ formula = "max(x)" }"#, "`max` takes 2 arguments, got 1"),
+        (r#"{ formula = "x * (1 + x" }"#, "expected `)`"),
+        (r#"{ formula = "log(x)" }"#, "not finite at x = -20: log of a number that is not positive"),
+        (r#"{ formula = "sqrt(abs(x))" }"#, "derivative that is not finite at x = 0"),
+        (
+            r#"{ formula = "x * beta" , beta = 2.0, learn = ["gamma"] }"#,
+            "`learn` names `gamma`, which is not a parameter",
+        ),
+        (r#"{ name = "relu", formula = "max(x, 0)" }"#, "is a built-in activation"),
+    ] {
+        let path = dir.path().join("bad.toml");
+        fs::write(&path, format!("activations = [\n  \"relu\",\n  {entry},\n]\n")).unwrap();
+        let o = actbench().args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{entry}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains("bad.toml:3:3:") && stderr.contains(said), "{entry}: expected `{said}` in {stderr}");
+        assert!(!out.exists());
+    }
+}

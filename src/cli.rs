@@ -227,6 +227,12 @@ struct PlotActivationsArgs {
     /// Folder for the figures.
     #[arg(long, default_value = "results/activations")]
     out: PathBuf,
+    /// Plot this formula instead of the catalog (repeatable), e.g. "x * sigmoid(x)".
+    #[arg(long, allow_hyphen_values = true)]
+    formula: Vec<String>,
+    /// Plot the activations of this experiment file instead of the catalog.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -297,6 +303,12 @@ struct ActivationsArgs {
     /// Backend that computes the values (with --csv).
     #[arg(long, value_enum, default_value = "flex")]
     backend: BackendArg,
+    /// Show this formula instead of the catalog (repeatable), e.g. "x * sigmoid(x)".
+    #[arg(long, allow_hyphen_values = true)]
+    formula: Vec<String>,
+    /// Show the activations of this experiment file instead of the catalog.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 impl Command {
@@ -330,7 +342,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args),
         Command::Activations(args) => activations(args),
         Command::Report(args) => report(&args),
-        Command::PlotActivations(args) => plot_activations(&args.out),
+        Command::PlotActivations(args) => plot_activations(&args),
         Command::Check(args) => check(&args),
         Command::Baseline(command) => baseline(command),
         Command::Merge(args) => merge(&args),
@@ -677,14 +689,20 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
 }
 
 fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
+    let kinds = shown_kinds(&args.formula, args.config.as_deref())?;
     if args.properties {
         let device = backend::device(args.backend.into())?;
-        print!("{}", crate::activation::properties::table(&device));
+        print!("{}", crate::activation::properties::table(&kinds, &device));
         return Ok(ExitCode::SUCCESS);
     }
     if !args.csv {
         if args.points.is_some() {
             bail!("--points goes with --csv: try `actbench activations --csv --points \"-3,0,3\"`");
+        }
+        if !args.formula.is_empty() || args.config.is_some() {
+            bail!(
+                "--formula and --config go with --csv or --properties: try `actbench activations --csv --formula \"x * sigmoid(x)\"`"
+            );
         }
         print_catalog();
         return Ok(ExitCode::SUCCESS);
@@ -695,11 +713,13 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
     };
     let device = backend::device(args.backend.into())?;
     let mut out = String::from("activation,x,value,derivative\n");
-    for info in catalog::CATALOG {
-        let kind = ActivationKind::default_for(info);
+    for kind in kinds {
         let (values, derivatives) = activation::evaluate(kind, &points, &device);
+        // A formula's label may hold commas (`where(x > 0, x, 0)`): quoted as CSV quotes.
+        let label = kind.label();
+        let label = if label.contains([',', '"']) { format!("\"{}\"", label.replace('"', "\"\"")) } else { label };
         for ((x, v), d) in points.iter().zip(values).zip(derivatives) {
-            out.push_str(&format!("{},{x},{v},{d}\n", info.name));
+            out.push_str(&format!("{label},{x},{v},{d}\n"));
         }
     }
     print!("{out}");
@@ -738,17 +758,38 @@ fn print_catalog() {
     }
 }
 
-fn plot_activations(out: &Path) -> anyhow::Result<ExitCode> {
+/// The activations `activations` and `plot-activations` show: the
+/// `--formula`s and the `--config`'s entries, else the whole catalog at
+/// default parameters.
+fn shown_kinds(formulas: &[String], config: Option<&Path>) -> anyhow::Result<Vec<ActivationKind>> {
+    let mut kinds = Vec::new();
+    for formula in formulas {
+        let kind = ActivationKind::from_formula(None, formula, &[])
+            .map_err(|e| anyhow::anyhow!("--formula `{formula}`: {}", e.trim_start_matches("`formula` ")))?;
+        kinds.push(kind);
+    }
+    if let Some(path) = config {
+        kinds.extend(Config::load(&find_config(path)?)?.activations.iter().map(|a| a.kind));
+    }
+    if kinds.is_empty() {
+        kinds = catalog::CATALOG.iter().map(ActivationKind::default_for).collect();
+    }
+    Ok(kinds)
+}
+
+fn plot_activations(args: &PlotActivationsArgs) -> anyhow::Result<ExitCode> {
+    let out = &args.out;
+    let kinds = shown_kinds(&args.formula, args.config.as_deref())?;
     let device = backend::device(BackendKind::Flex)?;
     // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
     let xs: Vec<f32> = (0..=600).map(|i| -6.0 + 0.02 * i as f32).collect();
-    let curves: Vec<activation::Shape> = catalog::CATALOG
+    let curves: Vec<activation::Shape> = kinds
         .iter()
-        .map(|info| {
-            let (values, derivatives) = activation::evaluate(ActivationKind::default_for(info), &xs, &device);
+        .map(|&kind| {
+            let (values, derivatives) = activation::evaluate(kind, &xs, &device);
             let points =
                 xs.iter().zip(values).zip(derivatives).map(|((x, v), d)| (*x as f64, v as f64, d as f64)).collect();
-            (info.name.to_string(), points)
+            (kind.label(), points)
         })
         .collect();
     chart::save(&activation::Shapes { curves: curves.clone() }, out, "activations")?;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use burn::tensor::Device;
 
-use super::{ActivationKind, catalog, evaluate};
+use super::{ActivationKind, evaluate};
 
 /// Grid: [-LIMIT, LIMIT] in steps of STEP.
 const LIMIT: f32 = 20.0;
@@ -73,13 +73,13 @@ pub fn measure(kind: ActivationKind, device: &Device) -> Properties {
     }
 }
 
-/// A Markdown table of every built-in activation.
-pub fn table(device: &Device) -> String {
+/// A Markdown table of `kinds` (named by their labels).
+pub fn table(kinds: &[ActivationKind], device: &Device) -> String {
     let mut out = String::from(
         "| activation | range | zero-centred (E[f(X)], X ~ N(0,1)) | monotonic | smooth | saturating | max f' | f'(0) |\n|---|---|---|---|---|---|---|---|\n",
     );
-    for info in catalog::CATALOG {
-        let p = measure(ActivationKind::default_for(info), device);
+    for &kind in kinds {
+        let p = measure(kind, device);
         let bound = |v: f64| {
             if v.is_infinite() { if v < 0.0 { "-inf".to_string() } else { "inf".to_string() } } else { fixed3(v) }
         };
@@ -87,7 +87,7 @@ pub fn table(device: &Device) -> String {
         let _ = writeln!(
             out,
             "| {} | [{}, {}] | {} ({}) | {} | {} | {} | {:.4} | {:.4} |",
-            p.name,
+            kind.label(),
             bound(p.range.0),
             bound(p.range.1),
             yes(p.zero_centred),

@@ -110,3 +110,53 @@ fn derivatives_of_generated_formulas_match_finite_differences() {
     }
     assert!(checked > 40, "{checked} formulas checked");
 }
+
+#[test]
+fn random_text_never_panics_and_errors_are_one_line() {
+    const PIECES: &[&str] = &[
+        "x", "beta", "1", "0.5", "1e3", "-", "+", "*", "/", "^", "(", ")", ",", "<", ">=", "exp", "log", "sqrt",
+        "where", "max", "clamp", "gelu", "sigmoid", "pi", "e", " ", "$", "é", "1e999", ".", "abs", "x)", "((",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    const VALID: &[&str] = &[
+        "x * sigmoid(beta * x)",
+        "where(x > 0, x, beta * x)",
+        "max(x, 0) + beta * min(x, 0)",
+        "clamp(x, -beta, beta) ^ 2 + x",
+        "gelu(beta * x) - 0.5 * tanh(x)",
+    ];
+    let mut parsed = 0;
+    for round in 0..4000 {
+        // Random pieces, or a valid formula with one character deleted, doubled or swapped.
+        let text: String = if round % 2 == 0 {
+            (0..1 + next(12)).map(|_| PIECES[next(PIECES.len())]).collect()
+        } else {
+            let mut chars: Vec<char> = VALID[next(VALID.len())].chars().collect();
+            let at = next(chars.len());
+            match next(4) {
+                0 => drop(chars.remove(at)),
+                1 => chars.insert(at, chars[at]),
+                2 => {
+                    let other = next(chars.len());
+                    chars.swap(at, other);
+                }
+                _ => {}
+            }
+            chars.into_iter().collect()
+        };
+        match Formula::new(&text, &[("beta".into(), 1.5)]) {
+            Ok(_) => parsed += 1,
+            Err(e) => {
+                let message = e.to_string();
+                assert!(!message.is_empty() && !message.contains('\n'), "{text:?}: {message:?}");
+            }
+        }
+    }
+    assert!(parsed > 0, "some random formulas are valid");
+}

@@ -13,8 +13,9 @@ mod common;
 use actbench::results_dir::ResultsDir;
 use common::{TempDir, actbench};
 
+// A formula with a learned parameter too: its tensor ops and their autodiff on wgpu.
 const CONFIG: &str = r#"
-activations = ["relu", "tanh"]
+activations = ["relu", "tanh", { name = "swish_beta", formula = "x * sigmoid(beta * x)", beta = 1.0, learn = ["beta"] }]
 [model]
 hidden = [32, 32]
 [training]

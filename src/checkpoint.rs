@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::csv::{self, read_rows as read};
 use crate::model::Network;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord};
 use crate::results_dir::{CheckpointDir, Table};
 
 /// Where the training loop stands after an epoch.
@@ -37,6 +37,7 @@ pub struct Checkpoint {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
     pub activations: Vec<ActivationRecord>,
+    pub learned: Vec<LearnedRecord>,
 }
 
 /// Writes a checkpoint into `dir`, replacing the previous one.
@@ -45,7 +46,12 @@ pub fn save(
     state: &State,
     model: &Network,
     optim: &ModuleOptimizer,
-    (epochs, gradients, activations): (&[EpochRecord], &[GradientRecord], &[ActivationRecord]),
+    (epochs, gradients, activations, learned): (
+        &[EpochRecord],
+        &[GradientRecord],
+        &[ActivationRecord],
+        &[LearnedRecord],
+    ),
     keys: &[String],
 ) -> anyhow::Result<()> {
     let next = CheckpointDir::new(sibling(dir, "next"));
@@ -56,6 +62,7 @@ pub fn save(
     csv::write_rows(&next.table(Table::Epochs), epochs, keys)?;
     csv::write_rows(&next.table(Table::Gradients), gradients, keys)?;
     csv::write_rows(&next.table(Table::Activations), activations, keys)?;
+    csv::write_rows(&next.table(Table::Learned), learned, keys)?;
     // The state last: a folder without it is not a checkpoint.
     fs::write(next.state(), serde_json::to_string(state)?)?;
     let _ = fs::remove_dir_all(dir);
@@ -131,6 +138,12 @@ pub fn load(
             epochs: read(&files.table(Table::Epochs))?,
             gradients: read(&files.table(Table::Gradients))?,
             activations: read(&files.table(Table::Activations))?,
+            // Absent from a checkpoint written before learned.csv existed.
+            learned: if files.table(Table::Learned).is_file() {
+                read(&files.table(Table::Learned))?
+            } else {
+                Vec::new()
+            },
             state,
         };
         if let Some(why) = expected.mismatch(&checkpoint) {

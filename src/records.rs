@@ -36,7 +36,7 @@ macro_rules! rows {
         }
     )*};
 }
-rows!(EpochRecord, GradientRecord, RunSummary, ActivationRecord);
+rows!(EpochRecord, GradientRecord, RunSummary, ActivationRecord, LearnedRecord);
 
 /// One row of epochs.csv.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,12 +131,30 @@ pub struct ActivationRecord {
     pub saturated_fraction: f64,
 }
 
+/// One row of learned.csv: a learned parameter of a formula activation at
+/// initialisation (epoch 0) and after every epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedRecord {
+    pub run_id: String,
+    pub activation: String,
+    pub seed: u64,
+    pub lr: f64,
+    /// The run's value of each swept key (see [`EpochRecord::sweep`]).
+    #[serde(skip_deserializing)]
+    pub sweep: Vec<String>,
+    pub epoch: usize,
+    /// As in gradients.csv: `activations.<layer>.<name>`, `conv_activations.<block>.<name>`.
+    pub parameter: String,
+    pub value: f64,
+}
+
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecords {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
     pub activations: Vec<ActivationRecord>,
+    pub learned: Vec<LearnedRecord>,
     pub summary: RunSummary,
 }
 
@@ -191,6 +209,10 @@ impl Columns for RunSummary {
         "epochs_completed",
         "wall_seconds",
     ];
+}
+
+impl Columns for LearnedRecord {
+    const COLUMNS: &'static [&'static str] = &["run_id", "activation", "seed", "lr", "epoch", "parameter", "value"];
 }
 
 impl Columns for ActivationRecord {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Config;
 use crate::export::csv::read_rows as read;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 
 /// Everything a report is built from.
@@ -17,6 +17,8 @@ pub struct Results {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
     pub activations: Vec<ActivationRecord>,
+    /// Learned parameters of formula activations per epoch (empty without).
+    pub learned: Vec<LearnedRecord>,
 }
 
 impl Results {
@@ -40,6 +42,7 @@ impl Results {
             epochs: read(&dir.table(Table::Epochs))?,
             gradients: read_optional(&dir.table(Table::Gradients))?,
             activations: read_optional(&dir.table(Table::Activations))?,
+            learned: read_optional(&dir.table(Table::Learned))?,
         })
     }
 }

@@ -185,6 +185,7 @@ mod tests {
             epochs: Vec::new(),
             gradients: Vec::new(),
             activations: Vec::new(),
+            learned: Vec::new(),
         };
         let md = render(&Analysis::new(results));
         assert!(md.contains("How do leaky_relu(slope=0.1) and leaky_relu(slope=0.3) compare"), "{md}");

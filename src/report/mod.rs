@@ -18,7 +18,7 @@ pub use load::Results;
 
 use std::path::Path;
 
-use plots::{Accuracy, Curves, DeadSaturated, Figure, GradientFlow, Sensitivity};
+use plots::{Accuracy, Curves, DeadSaturated, Figure, GradientFlow, Learned, Sensitivity};
 
 use crate::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
 
@@ -31,6 +31,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<DeadSaturated>(),
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Sensitivity>(),
+    Artifact::figure::<Learned>(),
     Artifact { output: Output::File(REPORT_FILE), write: markdown::write, wanted: |_| true },
 ];
 

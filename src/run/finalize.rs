@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use crate::export::csv;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 
 use super::store::{SavedRun, write};
@@ -21,6 +21,7 @@ pub fn combine(out: &ResultsDir, keys: &[String], runs: &[Option<SavedRun>]) -> 
             Table::Epochs => csv::write_tables::<EpochRecord>(p, keys, bodies),
             Table::Gradients => csv::write_tables::<GradientRecord>(p, keys, bodies),
             Table::Activations => csv::write_tables::<ActivationRecord>(p, keys, bodies),
+            Table::Learned => csv::write_tables::<LearnedRecord>(p, keys, bodies),
             Table::Summary => csv::write_tables::<RunSummary>(p, keys, bodies),
         })?;
     }

@@ -10,7 +10,7 @@ use crate::config::{BackendKind, Config};
 use crate::export::{atomic, csv};
 use crate::grid::RunSpec;
 use crate::manifest::{FileDigest, Manifest};
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, Row, RunRecords, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, Row, RunRecords, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 
 use super::plan::PlannedRun;
@@ -34,7 +34,7 @@ pub fn write_config(out: &ResultsDir, config: &Config, backend: BackendKind) -> 
 #[derive(Debug, Clone)]
 pub struct SavedRun {
     pub summary: RunSummary,
-    pub bodies: [String; 4],
+    pub bodies: [String; 5],
 }
 
 impl SavedRun {
@@ -43,6 +43,7 @@ impl SavedRun {
             Table::Epochs => csv::body(&records.epochs),
             Table::Gradients => csv::body(&records.gradients),
             Table::Activations => csv::body(&records.activations),
+            Table::Learned => csv::body(&records.learned),
             Table::Summary => csv::body(std::slice::from_ref(&records.summary)),
         });
         Self { summary: records.summary.clone(), bodies }
@@ -91,13 +92,21 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
     if manifest.run_id != run.spec.id {
         return Found::Damaged(format!("'{}' names run `{}`", path.display(), manifest.run_id));
     }
-    let mut bodies: [String; 4] = Default::default();
+    let mut bodies: [String; 5] = Default::default();
     let mut summary = None;
     for (i, table) in Table::ALL.into_iter().enumerate() {
         let path = dir.table(table);
         let damaged = |why: String| Found::Damaged(format!("'{}' {why}", path.display()));
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
+            // A run written before this table existed had nothing for it.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && table.optional()
+                    && !manifest.files.contains_key(table.file_name()) =>
+            {
+                continue;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return damaged("is missing".into()),
             Err(e) => return damaged(format!("cannot be read ({e})")),
         };
@@ -121,6 +130,7 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
             Table::Epochs => reparse::<EpochRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Gradients => reparse::<GradientRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Activations => reparse::<ActivationRecord>(&bytes, &run.spec).map(|(b, _)| b),
+            Table::Learned => reparse::<LearnedRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Summary => {
                 reparse::<RunSummary>(&bytes, &run.spec).and_then(|(b, rows)| match <[_; 1]>::try_from(rows) {
                     Ok([one]) => {
@@ -183,6 +193,7 @@ pub fn header_of(table: Table, keys: &[String]) -> String {
         Table::Epochs => csv::header::<EpochRecord>(keys),
         Table::Gradients => csv::header::<GradientRecord>(keys),
         Table::Activations => csv::header::<ActivationRecord>(keys),
+        Table::Learned => csv::header::<LearnedRecord>(keys),
         Table::Summary => csv::header::<RunSummary>(keys),
     }
 }

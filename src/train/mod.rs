@@ -19,7 +19,7 @@ use crate::grid::RunSpec;
 use crate::metrics;
 use crate::model::{ConvSpec, Network, NetworkSpec};
 use crate::probe;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunRecords, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunRecords, RunSummary};
 use crate::rng::{self, Stream};
 
 /// Evaluation runs in chunks of this many samples to bound memory on large sets.
@@ -83,15 +83,16 @@ pub fn run(
         let (m, o, c) = checkpoints::load(dir, &expected, model, optim);
         (model, optim, resumed) = (m, o, c);
     }
-    let (mut epoch_records, mut gradient_records, mut activation_records, first_epoch, mut step) = match resumed {
-        Some(c) => {
-            shuffle.set_word_pos(c.state.shuffle_word_pos);
-            augmentation.set_word_pos(c.state.augment_word_pos);
-            order = c.state.order;
-            (c.epochs, c.gradients, c.activations, c.state.epoch + 1, c.state.step)
-        }
-        None => (Vec::new(), Vec::new(), Vec::new(), 1, 0),
-    };
+    let (mut epoch_records, mut gradient_records, mut activation_records, mut learned_records, first_epoch, mut step) =
+        match resumed {
+            Some(c) => {
+                shuffle.set_word_pos(c.state.shuffle_word_pos);
+                augmentation.set_word_pos(c.state.augment_word_pos);
+                order = c.state.order;
+                (c.epochs, c.gradients, c.activations, c.learned, c.state.epoch + 1, c.state.step)
+            }
+            None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 1, 0),
+        };
     // The probe: the first validation samples (the split is already shuffled by the seed).
     let probe = (config.logging.activation_stats && !splits.validation.is_empty()).then(|| {
         let n = config.logging.probe_samples.0.min(splits.validation.len());
@@ -121,8 +122,31 @@ pub fn run(
             }
         }
     };
+    let learned_names = spec.activation.learned_names();
+    let record_learned = |model: &Network, epoch: usize, records: &mut Vec<LearnedRecord>| {
+        for (prefix, activations) in
+            [("conv_activations", &model.conv_activations), ("activations", &model.activations)]
+        {
+            for (i, activation) in activations.iter().enumerate() {
+                for (param, name) in activation.learned.iter().zip(&learned_names) {
+                    let value = param.val().into_data().iter::<f32>().next().map_or(f64::NAN, |v| v as f64);
+                    records.push(LearnedRecord {
+                        run_id: spec.id.clone(),
+                        activation: spec.label.clone(),
+                        seed: spec.seed,
+                        lr: spec.lr,
+                        sweep: spec.sweep.clone(),
+                        epoch,
+                        parameter: format!("{prefix}.{i}.{name}"),
+                        value,
+                    });
+                }
+            }
+        }
+    };
     if first_epoch == 1 {
         record_probe(&model, 0, &mut activation_records);
+        record_learned(&model, 0, &mut learned_records);
     }
     let mut diverged_at = None;
     let mut last_checkpoint = Instant::now();
@@ -212,6 +236,7 @@ pub fn run(
             epoch_seconds: epoch_started.elapsed().as_secs_f64(),
         });
         record_probe(&model, epoch, &mut activation_records);
+        record_learned(&model, epoch, &mut learned_records);
         observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
         let due = last_checkpoint.elapsed().as_secs_f64() >= config.logging.checkpoint_seconds.0;
         if let Some((dir, hash)) = checkpoint.filter(|_| (due || epoch == last) && epoch < epochs) {
@@ -230,7 +255,7 @@ pub fn run(
                 &state,
                 &model,
                 &optim,
-                (&epoch_records, &gradient_records, &activation_records),
+                (&epoch_records, &gradient_records, &activation_records, &learned_records),
                 &spec.sweep_keys,
             );
         }
@@ -265,7 +290,13 @@ pub fn run(
     if let Some((dir, _)) = checkpoint.filter(|_| !stopped) {
         checkpoints::remove(dir);
     }
-    Some(RunRecords { epochs: epoch_records, gradients: gradient_records, activations: activation_records, summary })
+    Some(RunRecords {
+        epochs: epoch_records,
+        gradients: gradient_records,
+        activations: activation_records,
+        learned: learned_records,
+        summary,
+    })
 }
 
 /// Parameter paths with a formula's learned parameters named as in the
@@ -277,10 +308,12 @@ fn learned_names(names: Vec<String>, spec: &RunSpec) -> Vec<String> {
         .map(|n| {
             let parts: Vec<&str> = n.split('.').collect();
             match parts.as_slice() {
-                ["activations", layer, "learned", j] => match j.parse::<usize>().ok().and_then(|j| learned.get(j)) {
-                    Some(name) => format!("activations.{layer}.{name}"),
-                    None => n,
-                },
+                [prefix @ ("activations" | "conv_activations"), layer, "learned", j] => {
+                    match j.parse::<usize>().ok().and_then(|j| learned.get(j)) {
+                        Some(name) => format!("{prefix}.{layer}.{name}"),
+                        None => n,
+                    }
+                }
                 _ => n,
             }
         })

@@ -137,9 +137,11 @@ fn the_same_config_and_seed_give_identical_csvs() {
         let out = run_config(dir.path(), TINY);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    for file in Table::ALL.map(Table::file_name) {
+    for table in Table::ALL {
+        let file = table.file_name();
         let (rows_a, rows_b) = (timeless(&a.path().join("out").join(file)), timeless(&b.path().join("out").join(file)));
-        assert!(!rows_a.is_empty(), "{file} is empty");
+        // learned.csv has rows only for formulas with `learn` (tests/it/formula.rs).
+        assert!(!rows_a.is_empty() || table.optional(), "{file} is empty");
         assert_eq!(rows_a, rows_b, "{file} differs");
     }
 }

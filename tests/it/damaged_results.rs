@@ -253,3 +253,29 @@ fn report_and_check_name_a_damaged_combined_table() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(timeless(&summary).len(), 4);
 }
+
+#[test]
+fn a_run_written_before_learned_csv_existed_still_counts_as_finished() {
+    let e = Experiment::new();
+    let golden = e.combined();
+    // As an earlier version wrote it: no learned.csv, and the manifest does not list one.
+    for dir in e.run_dirs() {
+        fs::remove_file(dir.join(Table::Learned.file_name())).unwrap();
+        let path = dir.join(MANIFEST_FILE);
+        let mut manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        manifest["files"].as_object_mut().unwrap().remove(Table::Learned.file_name()).unwrap();
+        fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    }
+    let o = e.run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("damaged"), "{}", stderr(&o));
+    assert!(e.run_dirs().iter().all(|d| !d.join(Table::Learned.file_name()).exists()), "nothing was trained again");
+    assert_eq!(e.combined(), golden);
+    // Listed in the manifest but gone: that is damage.
+    let first = &e.run_dirs()[0];
+    let o = e.run(&["--force"]);
+    assert!(o.status.success());
+    fs::remove_file(first.join(Table::Learned.file_name())).unwrap();
+    let o = e.run(&[]);
+    assert!(stderr(&o).contains("learned.csv' is missing"), "{}", stderr(&o));
+}

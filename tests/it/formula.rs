@@ -110,6 +110,14 @@ fn a_learned_parameter_moves_and_survives_a_checkpoint() {
             (mine[0][weight].parse().unwrap(), mine[mine.len() - 1][weight].parse().unwrap());
         assert!((first - last).abs() > 1e-3, "{layer} moved: {first} -> {last}");
     }
+    // learned.csv: each layer's beta at the start (the entry's 1.0) and after each of the 3 epochs.
+    let learned = ResultsDir::new(&out).table(Table::Learned);
+    let mut reader = csv::Reader::from_path(&learned).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2 * 4, "{rows:?}");
+    assert!(rows.iter().filter(|r| &r[4] == "0").all(|r| &r[6] == "1.0"), "{rows:?}");
+    assert!(rows.iter().filter(|r| &r[4] == "3").all(|r| (r[6].parse::<f64>().unwrap() - 1.0).abs() > 1e-3));
+    assert!(out.join("plots/learned.svg").is_file());
     // Stopped after epoch 1 and continued from its checkpoint (successive
     // halving), the run ends where it does in one go: beta was saved and restored.
     let halved = TempDir::new();
@@ -146,7 +154,7 @@ fn a_learned_parameter_moves_and_survives_a_checkpoint() {
         assert!(o.status.success());
         o2
     };
-    for table in [Table::Epochs, Table::Gradients] {
+    for table in [Table::Epochs, Table::Gradients, Table::Learned] {
         assert_eq!(
             timeless(&ResultsDir::new(&out2).run(survivor).table(table)),
             timeless(&ResultsDir::new(&alone_out).run(survivor).table(table)),

@@ -6,12 +6,14 @@ mod accuracy;
 mod curves;
 mod dead_saturated;
 mod gradient_flow;
+mod learned;
 mod sensitivity;
 
 pub use accuracy::Accuracy;
 pub use curves::Curves;
 pub use dead_saturated::DeadSaturated;
 pub use gradient_flow::GradientFlow;
+pub use learned::Learned;
 pub use sensitivity::Sensitivity;
 
 use super::Analysis;

@@ -10,8 +10,10 @@ use super::Figure;
 use crate::chart::{Plot, PlotResult, band, grid, layer_color, range};
 use crate::report::Analysis;
 
-/// A panel: the group's label and, per parameter, its name and band points (x, mean, low, high).
-type Panel = (String, Vec<(String, Vec<(f64, f64, f64, f64)>)>);
+/// A parameter's name and its band: (x, mean, low, high) points.
+type Line = (String, Vec<(f64, f64, f64, f64)>);
+/// A panel: the group's label and its parameters' lines.
+type Panel = (String, Vec<Line>);
 
 pub struct Learned {
     panels: Vec<Panel>,
@@ -42,7 +44,7 @@ impl Figure for Learned {
                         names.push(&r.parameter);
                     }
                 }
-                let lines: Vec<(String, Vec<(f64, f64, f64, f64)>)> = names
+                let lines: Vec<Line> = names
                     .iter()
                     .map(|name| {
                         let series: Vec<Vec<(f64, f64)>> = g

@@ -34,6 +34,8 @@ pub struct Custom {
     pub learned: Vec<bool>,
     /// `name`, else `formula_<8 hex digits of the formula's FNV-1a>`: the run-id stem.
     id_name: String,
+    /// The fused flex op's program (`None`: a built-in without a fused kernel in it).
+    pub program: Option<crate::fused::formula::Program>,
 }
 
 /// The formulas parsed in this process, kept for its lifetime so kinds stay
@@ -181,13 +183,9 @@ impl ActivationKind {
             Some(name) => name.to_string(),
             None => format!("formula_{}", &crate::manifest::fnv1a(source.trim())[..8]),
         };
-        let custom = Custom {
-            name: name.map(str::to_string),
-            formula,
-            values: params.iter().map(|p| p.1).collect(),
-            learned: params.iter().map(|p| p.2).collect(),
-            id_name,
-        };
+        let (values, learned): (Vec<f64>, Vec<bool>) = params.iter().map(|p| (p.1, p.2)).unzip();
+        let program = super::formula::compile(&formula.expr, &values, &learned);
+        let custom = Custom { name: name.map(str::to_string), formula, values, learned, id_name, program };
         Ok(Self { info: &catalog::FORMULA, values: [0.0; MAX_PARAMS], custom: Some(intern(custom)) })
     }
 

@@ -20,6 +20,9 @@ pub struct Activation {
     pub alpha: Option<Param<Tensor<1>>>,
     /// A formula's learned parameters, in the order of [`ActivationKind::learned_names`], shape [1] each.
     pub learned: Vec<Param<Tensor<1>>>,
+    /// Formulas through Burn's ops even on flex (the reference the fused op is tested against).
+    #[module(skip)]
+    pub fused_off: bool,
 }
 
 impl Activation {
@@ -33,7 +36,7 @@ impl Activation {
         let learned = kind.custom().map_or_else(Vec::new, |c| {
             c.values.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(v, _)| scalar(*v)).collect()
         });
-        Self { kind, alpha, learned }
+        Self { kind, alpha, learned, fused_off: false }
     }
 
     pub fn kind(&self) -> ActivationKind {
@@ -88,7 +91,17 @@ impl Activation {
 
     /// A formula from Burn's tensor ops, its learned parameters broadcast
     /// as PReLU's slope is (one value per layer).
-    fn forward_formula<const D: usize>(&self, custom: &super::kind::Custom, x: Tensor<D>) -> Tensor<D> {
+    fn forward_formula<const D: usize>(&self, custom: &'static super::kind::Custom, x: Tensor<D>) -> Tensor<D> {
+        if let Some(program) = &custom.program
+            && crate::fused::on_flex_f32(&x)
+            && !self.fused_off
+        {
+            let params = match self.learned.as_slice() {
+                [] => Tensor::zeros([1], &x.device()),
+                learned => Tensor::cat(learned.iter().map(Param::val).collect(), 0),
+            };
+            return crate::fused::formula::apply(x, params, program);
+        }
         let dims = x.dims();
         let rows = if D == 1 { 1 } else { dims[0] };
         let columns = dims.iter().product::<usize>() / rows.max(1);

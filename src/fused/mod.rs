@@ -11,6 +11,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod formula;
 pub mod kernels;
 pub mod linear;
 pub mod pool;

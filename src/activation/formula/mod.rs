@@ -10,7 +10,10 @@
 //! a tree one can turn into tensor ops. Parser generators (pest, nom,
 //! chumsky) would add a dependency and proc macros for a dozen rules.
 
+mod compile;
 mod parse;
+
+pub use compile::compile;
 
 pub use parse::{FUNCTIONS, MAX_CHARS, ParseError};
 

@@ -160,3 +160,57 @@ fn random_text_never_panics_and_errors_are_one_line() {
     }
     assert!(parsed > 0, "some random formulas are valid");
 }
+
+/// The fused flex op against Burn's ops: values, input gradients and the
+/// learned parameters' gradients, on a [64, 24] batch and a random upstream gradient.
+#[test]
+fn the_fused_op_matches_burns_ops_values_and_gradients() {
+    use crate::activation::{Activation, ActivationKind};
+    use burn::module::Param;
+    let device = Device::flex().autodiff();
+    // (formula, its parameters as (name, value, learned))
+    type Case<'a> = (&'a str, &'a [(&'a str, f64, bool)]);
+    let cases: &[Case] = &[
+        ("x * sigmoid(beta * x)", &[("beta", 1.3, true)]),
+        ("where(x > 0, tanh(x), a * tanh(x))", &[("a", 0.25, true)]),
+        ("max(x, 0.1 * x) + c * x ^ 2", &[("c", 0.05, false)]),
+        ("clamp(x, -1, 1) * exp(-abs(x) / s) + gelu(x)", &[("s", 2.0, true)]),
+        ("x * tanh(softplus(x))", &[]),
+        ("relu(x) - 0.1 * relu(-x)", &[]),
+        ("log1p(x ^ 2) + sin(x) - atan(x) / (1 + abs(x)) + erf(x) + asinh(x)", &[]),
+        ("b ^ x - x * b", &[("b", 1.5, true)]),
+    ];
+    let n = 64 * 24;
+    let xs: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 125.0 - 4.0).collect();
+    let ws: Vec<f32> = (0..n).map(|i| ((i * 104729) % 997) as f32 / 500.0 - 1.0).collect();
+    for (source, params) in cases {
+        let params: Vec<(String, f64, bool)> = params.iter().map(|(n, v, l)| (n.to_string(), *v, *l)).collect();
+        let kind = ActivationKind::from_formula(None, source, &params).unwrap();
+        assert!(kind.custom().unwrap().program.is_some(), "{source} compiles");
+        let run = |fused: bool| {
+            let mut act = Activation::new(kind, &device);
+            act.fused_off = !fused;
+            let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [64, 24]), &device).require_grad();
+            let w = Tensor::<2>::from_data(TensorData::new(ws.clone(), [64, 24]), &device);
+            let y = act.forward(x.clone());
+            let grads = (y.clone() * w).sum().backward();
+            let to = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+            let learned: Vec<f32> = act
+                .learned
+                .iter()
+                .map(|p: &Param<Tensor<1>>| p.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap()[0])
+                .collect();
+            (to(y), to(x.grad(&grads).unwrap()), learned)
+        };
+        let (fused, composed) = (run(true), run(false));
+        let close = |a: &[f32], b: &[f32], what: &str, tol: f32| {
+            for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                assert!((u - v).abs() <= tol * v.abs().max(1.0), "{source}: {what}[{i}] {u} vs {v}");
+            }
+        };
+        close(&fused.0, &composed.0, "value", 1e-5);
+        close(&fused.1, &composed.1, "grad x", 1e-4);
+        close(&fused.2, &composed.2, "grad param", 1e-3);
+        assert_eq!(fused.2.len(), params.iter().filter(|p| p.2).count());
+    }
+}

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# actbench against PyTorch on the reference workloads w1-w6, side by side:
+# actbench against PyTorch on the reference workloads w1-w8, side by side:
 # in every round each workload is trained once by actbench (`actbench bench`)
 # and once by PyTorch (scripts/torch_bench.py), alternately, so both see the
 # same machine load; the table gives the medians over the rounds and their
 # ratio. PyTorch (CPU, 2 threads) is installed into .venv-torch on first use.
 #
-#   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6)
+#   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6,w7,w8)
 #
 # scripts/torch_bench.py is the project's PyTorch reference (the workloads
 # its speed targets were set against): same data recipe, shapes, batch 128,
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
-workloads="${2:-w1,w2,w3,w4,w5,w6}"
+workloads="${2:-w1,w2,w3,w4,w5,w6,w7,w8}"
 venv="${TORCH_VENV:-.venv-torch}"
 
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then

@@ -1,4 +1,4 @@
-//! `actbench bench`: the reference workloads w1-w6 of PyTorch's
+//! `actbench bench`: the reference workloads w1-w8 of PyTorch's
 //! `scripts/torch_bench.py` (shapes, batch 128, optimizers, one epoch of
 //! 60000 MNIST-shaped samples held in memory) trained by actbench's own
 //! training loop, reporting samples/s and the time of an evaluation pass.
@@ -26,7 +26,7 @@ const CLASSES: usize = 10;
 const SEED: u64 = 1234;
 
 /// (id, optimizer, description, experiment file). Same as torch_bench.py's WORKLOADS.
-pub const WORKLOADS: [(&str, &str, &str, &str); 7] = [
+pub const WORKLOADS: [(&str, &str, &str, &str); 9] = [
     ("w1", "sgd", "MLP 784-128-128-10 ReLU", MLP_SGD),
     ("w1", "adam", "MLP 784-128-128-10 ReLU", ADAM),
     ("w2", "sgd", "MLP 784-128-128-10 sigmoid", MLP_SGD),
@@ -34,6 +34,8 @@ pub const WORKLOADS: [(&str, &str, &str, &str); 7] = [
     ("w4", "sgd", "MLP 784-8x128-10 tanh", DEEP),
     ("w5", "sgd", "LeNet-like CNN ReLU", CNN),
     ("w6", "sgd", "w1 + per-layer grad L2 norms", MLP_SGD),
+    ("w7", "sgd", "MLP 784-128-128-10 SiLU (built-in)", MLP_SGD),
+    ("w8", "sgd", "MLP 784-128-128-10 x*sigmoid(beta x), beta learned per layer (a formula)", MLP_SGD),
 ];
 
 // torch_bench.py: SGD lr 0.1 momentum 0.9, or Adam lr 1e-3; batch 128; one epoch.
@@ -94,13 +96,16 @@ pub struct BenchRow {
 /// for w6 only, recording at every step.
 pub fn workload_config(id: &str, snippet: &str) -> Config {
     let activation = match id {
-        "w2" => "sigmoid",
-        "w3" => "gelu",
-        "w4" => "tanh",
-        _ => "relu",
+        "w2" => "\"sigmoid\"",
+        "w3" => "\"gelu\"",
+        "w4" => "\"tanh\"",
+        "w7" => "\"silu\"",
+        // What a user types to try Swish with a learned beta (Ramachandran et al. 2017).
+        "w8" => r#"{ name = "swish_beta", formula = "x * sigmoid(beta * x)", beta = 1.0, learn = ["beta"] }"#,
+        _ => "\"relu\"",
     };
     let every = if id == "w6" { 1 } else { 0 };
-    let mut text = format!("activations = [\"{activation}\"]\n{snippet}");
+    let mut text = format!("activations = [{activation}]\n{snippet}");
     text = text.replace("[training]", "[training]\nepochs = 1\nbatch_size = 128");
     text.push_str(&format!("[logging]\nevery_steps = {every}\nactivation_stats = false\n"));
     Config::parse(&text, std::path::Path::new(id), id).expect("the bench workloads are valid configs")
@@ -149,7 +154,9 @@ pub fn run(
     log: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Vec<BenchRow>> {
     if let Some(unknown) = selected.iter().find(|w| !WORKLOADS.iter().any(|(id, ..)| id == &w.as_str())) {
-        bail!("unknown workload `{unknown}`: choose from w1, w2, w3, w4, w5, w6");
+        let mut ids: Vec<&str> = WORKLOADS.iter().map(|w| w.0).collect();
+        ids.dedup();
+        bail!("unknown workload `{unknown}`: choose from {}", ids.join(", "));
     }
     if repeats == 0 {
         bail!("--repeats must be at least 1");

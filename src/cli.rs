@@ -62,7 +62,7 @@ enum Command {
     Rerun(RerunArgs),
     /// Download a dataset (mnist, fashion_mnist, cifar10) into the data folder, verified.
     Fetch(FetchArgs),
-    /// Train the reference workloads w1-w6 (scripts/torch_bench.py's) and report samples/s.
+    /// Train the reference workloads w1-w8 (scripts/torch_bench.py's) and report samples/s.
     Bench(BenchArgs),
 }
 

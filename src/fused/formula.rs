@@ -116,21 +116,70 @@ pub fn apply<const D: usize>(x: Tensor<D>, params: Tensor<1>, program: &'static 
 /// Elements per chunk: the registers of a chunk stay in L1/L2.
 const CHUNK: usize = 1024;
 
+/// What a register's tangent in one direction is, known from the program
+/// alone: most are zero (a constant, or x in a parameter's direction), and
+/// x's own is one, so neither is filled nor multiplied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tan {
+    Zero,
+    One,
+    Dense,
+}
+
+/// Per register and direction (x, then each learned parameter).
+fn tangent_kinds(program: &Program) -> Vec<Vec<Tan>> {
+    let dirs = 1 + program.learned;
+    let mut kinds: Vec<Vec<Tan>> = Vec::with_capacity(program.code.len());
+    for ins in &program.code {
+        let dense_if = |any: bool| if any { Tan::Dense } else { Tan::Zero };
+        let row = (0..dirs)
+            .map(|d| match *ins {
+                Ins::Const(_) => Tan::Zero,
+                Ins::X => {
+                    if d == 0 {
+                        Tan::One
+                    } else {
+                        Tan::Zero
+                    }
+                }
+                Ins::Learned(j) => {
+                    if d == j + 1 {
+                        Tan::One
+                    } else {
+                        Tan::Zero
+                    }
+                }
+                Ins::Unary(_, a) => dense_if(kinds[a][d] != Tan::Zero),
+                Ins::Binary(_, a, b) | Ins::Select(_, _, _, a, b) => {
+                    dense_if(kinds[a][d] != Tan::Zero || kinds[b][d] != Tan::Zero)
+                }
+            })
+            .collect();
+        kinds.push(row);
+    }
+    kinds
+}
+
 /// The registers of one chunk: values, and with `tangents`, d/dx then d/dp_j
-/// of each; and scratch space, so a chunk allocates nothing once warm.
+/// of each (filled only where [`Tan::Dense`]); and scratch space, so a chunk
+/// allocates nothing once warm.
 struct Registers {
     values: Vec<Vec<f32>>,
     /// Per register, per direction (x, then each learned parameter).
     tangents: Vec<Vec<Vec<f32>>>,
+    kinds: Vec<Vec<Tan>>,
     slope: Vec<f32>,
     pick: Vec<bool>,
     ones: Vec<f32>,
+    zeros: Vec<f32>,
 }
 
 fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_tangents: bool) {
     let n = x.len();
     let dirs = 1 + program.learned;
-    let Registers { values, tangents, slope, pick, ones } = regs;
+    let Registers { values, tangents, kinds, slope, pick, ones, zeros } = regs;
+    ones.resize(n, 1.0);
+    zeros.resize(n, 0.0);
     for (i, ins) in program.code.iter().enumerate() {
         let (before, rest) = values.split_at_mut(i);
         let out = &mut rest[0];
@@ -139,77 +188,83 @@ fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_
         let tout = &mut trest[0];
         if with_tangents {
             tout.resize_with(dirs, Vec::new);
-            for t in tout.iter_mut() {
-                t.resize(n, 0.0);
+            for (t, kind) in tout.iter_mut().zip(&kinds[i]) {
+                if *kind == Tan::Dense {
+                    t.resize(n, 0.0);
+                }
             }
         }
+        // An operand's tangent in direction d as a slice (zeros and ones from scratch).
+        let tan = |r: usize, d: usize| -> &[f32] {
+            match kinds[r][d] {
+                Tan::Zero => &zeros[..n],
+                Tan::One => &ones[..n],
+                Tan::Dense => &tbefore[r][d][..n],
+            }
+        };
         match *ins {
-            Ins::Const(c) => {
-                out.fill(c);
-                if with_tangents {
-                    tout.iter_mut().for_each(|t| t.fill(0.0));
-                }
-            }
-            Ins::X => {
-                out.copy_from_slice(x);
-                if with_tangents {
-                    for (d, t) in tout.iter_mut().enumerate() {
-                        t.fill(if d == 0 { 1.0 } else { 0.0 });
-                    }
-                }
-            }
-            Ins::Learned(j) => {
-                out.fill(params[j]);
-                if with_tangents {
-                    for (d, t) in tout.iter_mut().enumerate() {
-                        t.fill(if d == j + 1 { 1.0 } else { 0.0 });
-                    }
-                }
-            }
+            Ins::Const(c) => out.fill(c),
+            Ins::X => out.copy_from_slice(x),
+            Ins::Learned(j) => out.fill(params[j]),
             Ins::Unary(f, a) => {
                 let av = &before[a][..n];
                 slope.resize(n, 0.0);
-                ones.resize(n, 1.0);
                 unary(f, av, &mut out[..n], with_tangents.then_some(&mut slope[..n]), &ones[..n]);
                 if with_tangents {
-                    for (t, ta) in tout.iter_mut().zip(&tbefore[a]) {
-                        t[..n].iter_mut().zip(slope[..n].iter().zip(&ta[..n])).for_each(|(t, (s, d))| *t = s * d);
+                    for (d, t) in tout.iter_mut().enumerate() {
+                        match kinds[a][d] {
+                            Tan::Zero => {}
+                            Tan::One => t[..n].copy_from_slice(&slope[..n]),
+                            Tan::Dense => {
+                                let ta = &tbefore[a][d][..n];
+                                t[..n].iter_mut().zip(slope[..n].iter().zip(ta)).for_each(|(t, (s, d))| *t = s * d);
+                            }
+                        }
                     }
                 }
             }
             Ins::Binary(op, a, b) => {
                 let (av, bv) = (&before[a][..n], &before[b][..n]);
                 // One loop per op (the match hoisted out), so each vectorises.
-                let each = |out: &mut [f32], f: &dyn Fn(f32, f32) -> f32| {
-                    out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = f(*x, *y))
-                };
                 match op {
                     Binary::Add => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x + y),
                     Binary::Sub => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x - y),
                     Binary::Mul => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x * y),
                     Binary::Div => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x / y),
-                    Binary::Pow => each(out, &|x, y| x.powf(y)),
+                    Binary::Pow => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x.powf(*y)),
                 }
                 if with_tangents {
                     let out = &out[..n];
                     for (d, t) in tout.iter_mut().enumerate() {
-                        let (ta, tb) = (&tbefore[a][d][..n], &tbefore[b][d][..n]);
+                        if kinds[i][d] == Tan::Zero {
+                            continue;
+                        }
+                        let (ka, kb) = (kinds[a][d], kinds[b][d]);
+                        let (ta, tb) = (tan(a, d), tan(b, d));
                         let t = &mut t[..n];
-                        match op {
-                            Binary::Add => t.iter_mut().zip(ta.iter().zip(tb)).for_each(|(t, (x, y))| *t = x + y),
-                            Binary::Sub => t.iter_mut().zip(ta.iter().zip(tb)).for_each(|(t, (x, y))| *t = x - y),
-                            Binary::Mul => {
+                        match (op, ka, kb) {
+                            (Binary::Mul, Tan::Zero, Tan::One) => t.copy_from_slice(av),
+                            (Binary::Mul, Tan::One, Tan::Zero) => t.copy_from_slice(bv),
+                            (Binary::Mul, Tan::Zero, _) => {
+                                t.iter_mut().zip(av.iter().zip(tb)).for_each(|(t, (x, y))| *t = x * y)
+                            }
+                            (Binary::Mul, _, Tan::Zero) => {
+                                t.iter_mut().zip(ta.iter().zip(bv)).for_each(|(t, (x, y))| *t = x * y)
+                            }
+                            (Binary::Mul, ..) => {
                                 for k in 0..n {
                                     t[k] = ta[k] * bv[k] + av[k] * tb[k];
                                 }
                             }
-                            Binary::Div => {
+                            (Binary::Add, ..) => t.iter_mut().zip(ta.iter().zip(tb)).for_each(|(t, (x, y))| *t = x + y),
+                            (Binary::Sub, ..) => t.iter_mut().zip(ta.iter().zip(tb)).for_each(|(t, (x, y))| *t = x - y),
+                            (Binary::Div, ..) => {
                                 for k in 0..n {
                                     t[k] = (ta[k] * bv[k] - av[k] * tb[k]) / (bv[k] * bv[k]);
                                 }
                             }
                             // d(a^b) = a^b (b da / a + ln(a) db); the db term only where it is used.
-                            Binary::Pow => {
+                            (Binary::Pow, ..) => {
                                 for k in 0..n {
                                     let base = bv[k] * av[k].powf(bv[k] - 1.0) * ta[k];
                                     t[k] = if tb[k] == 0.0 { base } else { base + out[k] * av[k].ln() * tb[k] };
@@ -234,7 +289,10 @@ fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_
                 }
                 if with_tangents {
                     for (d, t) in tout.iter_mut().enumerate() {
-                        let (ta, tb) = (&tbefore[a][d][..n], &tbefore[b][d][..n]);
+                        if kinds[i][d] == Tan::Zero {
+                            continue;
+                        }
+                        let (ta, tb) = (tan(a, d), tan(b, d));
                         for k in 0..n {
                             t[k] = if pick[k] { ta[k] } else { tb[k] };
                         }
@@ -315,9 +373,11 @@ fn registers(program: &Program) -> Registers {
     Registers {
         values: vec![Vec::new(); n],
         tangents: vec![Vec::new(); n],
+        kinds: tangent_kinds(program),
         slope: Vec::new(),
         pick: Vec::new(),
         ones: Vec::new(),
+        zeros: Vec::new(),
     }
 }
 
@@ -356,11 +416,17 @@ impl FusedFormulaBackward for Flex {
         let mut gx = vec![0.0f32; input.len()];
         let chunk = |regs: &mut Registers, (o, (i, g)): (&mut [f32], (&[f32], &[f32]))| {
             run(program, values_p, i, regs, true);
-            let t = &regs.tangents[last];
+            let (t, kinds) = (&regs.tangents[last], &regs.kinds[last]);
+            // The output's tangent in direction d, element k.
+            let at = |d: usize, k: usize| match kinds[d] {
+                Tan::Zero => 0.0,
+                Tan::One => 1.0,
+                Tan::Dense => t[d][k],
+            };
             for k in 0..i.len() {
-                o[k] = g[k] * t[0][k];
+                o[k] = g[k] * at(0, k);
             }
-            (0..program.learned).map(|j| (0..i.len()).map(|k| (g[k] * t[j + 1][k]) as f64).sum::<f64>()).collect()
+            (0..program.learned).map(|j| (0..i.len()).map(|k| (g[k] * at(j + 1, k)) as f64).sum::<f64>()).collect()
         };
         let add = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).map(|(x, y)| x + y).collect::<Vec<f64>>();
         let sums: Vec<f64> = if input.len() > PARALLEL_ABOVE {

@@ -108,13 +108,14 @@ impl Network {
             image = conv.image;
             avg_pool = conv.pool == PoolKind::Avg;
         }
-        let conv_activations = convs.iter().map(|_| Activation::new(spec.activation, device)).collect();
+        let channels: Vec<usize> = spec.conv.as_ref().map_or_else(Vec::new, |c| c.channels.clone());
+        let conv_activations = channels.iter().map(|&c| Activation::sized(spec.activation, c, device)).collect();
         let mut layers = Vec::with_capacity(spec.hidden.len());
         for &width in &spec.hidden {
             layers.push(linear(fan_in, width, spec.init, &mut rng, device));
             fan_in = width;
         }
-        let activations = spec.hidden.iter().map(|_| Activation::new(spec.activation, device)).collect();
+        let activations = spec.hidden.iter().map(|&width| Activation::sized(spec.activation, width, device)).collect();
         // The output feeds softmax, not the activation: Glorot suits it whatever
         // the hidden units (PyTorch's default init covers it too).
         let output_init = if spec.init == InitScheme::Pytorch { InitScheme::Pytorch } else { InitScheme::Glorot };

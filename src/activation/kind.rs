@@ -30,8 +30,10 @@ pub struct Custom {
     pub name: Option<String>,
     pub formula: Formula,
     pub values: Vec<f64>,
-    /// Per parameter: trained with the weights (one value per layer).
+    /// Per parameter: trained with the weights (one value per layer, or per unit).
     pub learned: Vec<bool>,
+    /// `learn_per = "unit"`: one value per unit (channel in a convolution block).
+    pub per_unit: bool,
     /// `name`, else `formula_<8 hex digits of the formula's FNV-1a>`: the run-id stem.
     id_name: String,
     /// The fused flex op's program (`None`: a built-in without a fused kernel in it).
@@ -164,6 +166,16 @@ impl ActivationKind {
     /// An activation typed as a formula, with its parameters (name, value,
     /// learned) in the order given; `name` names it in results when given.
     pub fn from_formula(name: Option<&str>, source: &str, params: &[(String, f64, bool)]) -> Result<Self, String> {
+        Self::from_formula_per(name, source, params, false)
+    }
+
+    /// As [`Self::from_formula`], the learned parameters one per unit when `per_unit`.
+    pub fn from_formula_per(
+        name: Option<&str>,
+        source: &str,
+        params: &[(String, f64, bool)],
+        per_unit: bool,
+    ) -> Result<Self, String> {
         if let Some(name) = name {
             if name.is_empty()
                 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -185,7 +197,7 @@ impl ActivationKind {
         };
         let (values, learned): (Vec<f64>, Vec<bool>) = params.iter().map(|p| (p.1, p.2)).unzip();
         let program = super::formula::compile(&formula.expr, &values, &learned);
-        let custom = Custom { name: name.map(str::to_string), formula, values, learned, id_name, program };
+        let custom = Custom { name: name.map(str::to_string), formula, values, learned, per_unit, id_name, program };
         Ok(Self { info: &catalog::FORMULA, values: [0.0; MAX_PARAMS], custom: Some(intern(custom)) })
     }
 
@@ -246,9 +258,13 @@ impl ActivationKind {
     /// Parameters that differ from their defaults, as `slope=0.1;beta=2`
     /// (empty when all are defaults).
     pub fn params_string(&self) -> String {
-        if self.custom.is_some() {
+        if let Some(custom) = self.custom {
             // A formula's values are its own: every one is shown.
-            return self.params().iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";");
+            let mut parts: Vec<String> = self.params().iter().map(|(n, v)| format!("{n}={v}")).collect();
+            if custom.per_unit {
+                parts.push("learn_per=unit".into());
+            }
+            return parts.join(";");
         }
         let defaults = Self::default_for(self.info).params();
         self.params()

@@ -26,15 +26,27 @@ pub struct Activation {
 }
 
 impl Activation {
+    /// An activation whose learned parameters are one value each (per layer).
     pub fn new(kind: ActivationKind, device: &Device) -> Self {
+        Self::sized(kind, 1, device)
+    }
+
+    /// An activation after a layer of `units` units (or channels): a formula
+    /// with `learn_per = "unit"` learns one value per unit.
+    pub fn sized(kind: ActivationKind, units: usize, device: &Device) -> Self {
         let info = kind.info();
         let scalar = |v: f64| Param::from_tensor(Tensor::from_data(TensorData::new(vec![v as f32], [1]), device));
+        let per_unit = kind.custom().is_some_and(|c| c.per_unit);
+        let learned_tensor = |v: f64| {
+            let n = if per_unit { units.max(1) } else { 1 };
+            Param::from_tensor(Tensor::from_data(TensorData::new(vec![v as f32; n], [n]), device))
+        };
         let alpha = info.learned.map(|name| {
             let index = info.params.iter().position(|p| p.name == name).expect("the catalog test checks it");
             scalar(kind.values()[index])
         });
         let learned = kind.custom().map_or_else(Vec::new, |c| {
-            c.values.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(v, _)| scalar(*v)).collect()
+            c.values.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(v, _)| learned_tensor(*v)).collect()
         });
         Self { kind, alpha, learned, fused_off: false }
     }
@@ -92,9 +104,11 @@ impl Activation {
     /// A formula from Burn's tensor ops, its learned parameters broadcast
     /// as PReLU's slope is (one value per layer).
     fn forward_formula<const D: usize>(&self, custom: &'static super::kind::Custom, x: Tensor<D>) -> Tensor<D> {
+        // The fused op reads one value per learned parameter; one per unit goes through Burn's ops.
         if let Some(program) = &custom.program
             && crate::fused::on_flex_f32(&x)
             && !self.fused_off
+            && !custom.per_unit
         {
             let params = match self.learned.as_slice() {
                 [] => Tensor::zeros([1], &x.device()),
@@ -112,12 +126,18 @@ impl Activation {
             .map(|&is| {
                 is.then(|| {
                     let a = learned.next().expect("one tensor per learned parameter").val();
+                    let n = a.dims()[0];
                     match D {
-                        1 | 2 => a.reshape([1, 1]),
+                        1 => a.reshape([1, 1]),
+                        // [units] along the columns of [batch, units].
+                        2 => a.reshape([1, n]),
                         _ => {
+                            // One value (per layer) or one per channel (dim 1), broadcast over the rest.
                             let mut shape = dims;
                             shape[0] = 1;
-                            a.reshape([1; D]).expand(shape).reshape([1, columns])
+                            let mut view = [1; D];
+                            view[1] = n;
+                            a.reshape(view).expand(shape).reshape([1, columns])
                         }
                     }
                 })

@@ -345,15 +345,18 @@ fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("`learn` lists parameter names, e.g. [\"beta\"]".into()),
     };
-    match text("learn_per")?.as_deref() {
-        None | Some("layer") => {}
-        Some("unit") => {
-            return Err(
-                "`learn_per = \"unit\"` is not supported yet: learned parameters are one per layer (\"layer\")".into(),
-            );
+    let per_unit = match text("learn_per")?.as_deref() {
+        None | Some("layer") => false,
+        Some("unit") if learn.is_empty() => {
+            return Err("`learn_per = \"unit\"` needs `learn`: which parameters to learn".into());
         }
-        Some(other) => return Err(format!("`learn_per` is \"layer\" (one value per hidden layer), not {other:?}")),
-    }
+        Some("unit") => true,
+        Some(other) => {
+            return Err(format!(
+                "`learn_per` is \"layer\" (one value per layer) or \"unit\" (one per unit or channel), not {other:?}"
+            ));
+        }
+    };
     let mut lr = None;
     let mut init = None;
     let mut params = Vec::new();
@@ -380,7 +383,7 @@ fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
             if names.is_empty() { "none".to_string() } else { names.join(", ") }
         ));
     }
-    let kind = ActivationKind::from_formula(name.as_deref(), &source, &params)?;
+    let kind = ActivationKind::from_formula_per(name.as_deref(), &source, &params, per_unit)?;
     Ok(ActivationEntry { kind, lr, init })
 }
 
@@ -399,6 +402,9 @@ impl Serialize for ActivationEntry {
             let learn = self.kind.learned_names();
             if !learn.is_empty() {
                 map.serialize_entry("learn", &learn)?;
+            }
+            if custom.per_unit {
+                map.serialize_entry("learn_per", "unit")?;
             }
         } else {
             map.serialize_entry("name", self.kind.name())?;

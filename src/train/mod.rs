@@ -129,17 +129,25 @@ pub fn run(
         {
             for (i, activation) in activations.iter().enumerate() {
                 for (param, name) in activation.learned.iter().zip(&learned_names) {
-                    let value = param.val().into_data().iter::<f32>().next().map_or(f64::NAN, |v| v as f64);
-                    records.push(LearnedRecord {
-                        run_id: spec.id.clone(),
-                        activation: spec.label.clone(),
-                        seed: spec.seed,
-                        lr: spec.lr,
-                        sweep: spec.sweep.clone(),
-                        epoch,
-                        parameter: format!("{prefix}.{i}.{name}"),
-                        value,
-                    });
+                    let values: Vec<f32> = param.val().into_data().iter::<f32>().collect();
+                    // One row per value: `activations.0.beta`, or per unit `activations.0.beta.3`.
+                    for (u, value) in values.iter().enumerate() {
+                        let parameter = if values.len() == 1 {
+                            format!("{prefix}.{i}.{name}")
+                        } else {
+                            format!("{prefix}.{i}.{name}.{u}")
+                        };
+                        records.push(LearnedRecord {
+                            run_id: spec.id.clone(),
+                            activation: spec.label.clone(),
+                            seed: spec.seed,
+                            lr: spec.lr,
+                            sweep: spec.sweep.clone(),
+                            epoch,
+                            parameter,
+                            value: *value as f64,
+                        });
+                    }
                 }
             }
         }

@@ -196,3 +196,35 @@ fn bad_formulas_are_one_line_errors_at_the_entry() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn learn_per_unit_learns_one_value_per_unit_or_channel() {
+    let dir = TempDir::new();
+    let entry =
+        r#"[{ name = "prelu_f", formula = "where(x > 0, x, a * x)", a = 0.25, learn = ["a"], learn_per = "unit" }]"#;
+    // A CNN on digits (8x8 images): blocks of 3 and 4 channels, then 8 units.
+    let path = dir.path().join("exp.toml");
+    let text = format!("activations = {entry}\n{BASE}").replace(
+        "[model]\nhidden = [16, 16]",
+        "[model]\nkind = \"cnn\"\nchannels = [3, 4]\nkernel_size = 3\nhidden = [8]",
+    );
+    fs::write(&path, text).unwrap();
+    let out = dir.path().join("out");
+    let o = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let learned = ResultsDir::new(&out).table(Table::Learned);
+    let mut reader = csv::Reader::from_path(&learned).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let last: Vec<(String, f64)> =
+        rows.iter().filter(|r| &r[4] == "3").map(|r| (r[5].to_string(), r[6].parse().unwrap())).collect();
+    let names: Vec<&str> = last.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 3 + 4 + 8, "one per channel of each block and per unit: {names:?}");
+    assert!(names.contains(&"conv_activations.1.a.3") && names.contains(&"activations.0.a.7"), "{names:?}");
+    let hidden: Vec<f64> = last.iter().filter(|(n, _)| n.starts_with("activations.0.")).map(|(_, v)| *v).collect();
+    assert!(hidden.iter().any(|v| (v - hidden[0]).abs() > 1e-6), "units learn their own values: {hidden:?}");
+    let config = fs::read_to_string(ResultsDir::new(&out).config()).unwrap();
+    assert!(config.contains("learn_per = \"unit\""), "{config}");
+}

@@ -193,17 +193,24 @@ fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
     let (dir, config, out) = setup(SLOW);
     let results = ResultsDir::new(&out);
     let mut workers = [worker(&config, &out, &["--quiet"]), worker(&config, &out, &["--quiet"])];
-    // Wait until one worker holds relu-lr0.02-s1 while the other has moved on past it.
+    // Wait until one worker holds a run while the other holds a later one (each
+    // claims in grid order, so the other has passed the first): the first worker
+    // is stopped, and the other can train its run only in a later pass. Which
+    // runs those are depends on which worker finishes first.
+    let ids = ["relu-lr0.02-s0", "relu-lr0.02-s1", "tanh-lr0.02-s0", "tanh-lr0.02-s1"];
     let deadline = Instant::now() + Duration::from_secs(120);
-    let (stopped, other) = loop {
+    let (stopped, other) = 'wait: loop {
         assert!(Instant::now() < deadline, "the workers never got there");
-        let holder = claimant(&results, "relu-lr0.02-s1");
-        let later = ["tanh-lr0.02-s0", "tanh-lr0.02-s1"].iter().find_map(|id| claimant(&results, id));
-        if let (Some(h), Some(l)) = (holder, later)
-            && h != l
-        {
-            let i = workers.iter().position(|w| w.id() == h).expect("a worker's claim");
-            break (i, 1 - i);
+        let holders: Vec<Option<u32>> = ids.iter().map(|id| claimant(&results, id)).collect();
+        for i in 0..ids.len() {
+            for j in i + 1..ids.len() {
+                if let (Some(h), Some(l)) = (holders[i], holders[j])
+                    && h != l
+                {
+                    let i = workers.iter().position(|w| w.id() == h).expect("a worker's claim");
+                    break 'wait (i, 1 - i);
+                }
+            }
         }
         std::thread::sleep(Duration::from_millis(5));
     };

@@ -55,7 +55,7 @@ print(f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores; median of {round
 print()
 print("| workload | actbench samples/s | PyTorch samples/s | ratio | actbench eval ms | PyTorch eval ms |")
 print("|---|---|---|---|---|---|")
-order = ["w1", "w2", "w3", "w4", "w5", "w6"]
+order = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]
 for key in sorted(ours, key=lambda k: (order.index(k[0]), k[1] != "sgd")):
     if key not in theirs:
         continue

@@ -30,7 +30,15 @@ pub struct State {
     #[serde(default)]
     pub augment_word_pos: u128,
     pub order: Vec<i64>,
+    /// The model's record layout ([`LAYOUT`]; 0 in a checkpoint from before it was kept).
+    #[serde(default)]
+    pub layout: u32,
 }
+
+/// The layout of the model record a checkpoint holds, raised whenever a
+/// module's fields change so that an older checkpoint is not loaded into the
+/// new shape. 1: PReLU's slope moved into the activation's `learned` list.
+pub const LAYOUT: u32 = 1;
 
 pub struct Checkpoint {
     pub state: State,
@@ -125,7 +133,15 @@ pub fn load(
         return (model, optim, None);
     };
     let state = match serde_json::from_str::<State>(&text) {
-        Ok(state) if state.config_hash == expected.config_hash => state,
+        Ok(state) if state.config_hash == expected.config_hash && state.layout == LAYOUT => state,
+        Ok(state) if state.config_hash == expected.config_hash => {
+            eprintln!(
+                "warning: checkpoint '{}' was written by an older actbench (model layout {}, now {LAYOUT}); the run starts over",
+                dir.display(),
+                state.layout
+            );
+            return (model, optim, None);
+        }
         // A checkpoint of another config (the config changed): not this run's.
         Ok(_) => return (model, optim, None),
         Err(e) => {

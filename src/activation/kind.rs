@@ -15,11 +15,17 @@ pub struct ActivationKind {
     values: [f64; MAX_PARAMS],
     /// A formula of the config instead of a built-in (then `info` is [`catalog::FORMULA`]).
     custom: Option<&'static Custom>,
+    /// A built-in that learns (PReLU) with `learn_per = "unit"`: one value per
+    /// unit or channel (a formula keeps its own in [`Custom::per_unit`]).
+    per_unit: bool,
 }
 
 impl PartialEq for ActivationKind {
     fn eq(&self, other: &Self) -> bool {
-        self.info.name == other.info.name && self.values == other.values && self.custom == other.custom
+        self.info.name == other.info.name
+            && self.values == other.values
+            && self.custom == other.custom
+            && self.per_unit == other.per_unit
     }
 }
 
@@ -139,7 +145,7 @@ impl ActivationKind {
         if let Some(Err((param, reason))) = info.check.map(|check| check(&values)) {
             return Err(KindError::BadValue { activation: info.name, param, reason });
         }
-        Ok(Self { info, values, custom: None })
+        Ok(Self { info, values, custom: None, per_unit: false })
     }
 
     /// A built-in by name with some parameters, for code and tests:
@@ -198,14 +204,49 @@ impl ActivationKind {
         let (values, learned): (Vec<f64>, Vec<bool>) = params.iter().map(|p| (p.1, p.2)).unzip();
         let program = super::formula::compile(&formula.expr, &values, &learned);
         let custom = Custom { name: name.map(str::to_string), formula, values, learned, per_unit, id_name, program };
-        Ok(Self { info: &catalog::FORMULA, values: [0.0; MAX_PARAMS], custom: Some(intern(custom)) })
+        Ok(Self { info: &catalog::FORMULA, values: [0.0; MAX_PARAMS], custom: Some(intern(custom)), per_unit: false })
     }
 
-    /// The names of a formula's learned parameters, in order (none for a built-in).
+    /// This built-in learning one value per unit or channel (`learn_per = "unit"`).
+    pub fn learned_per_unit(self) -> Result<Self, String> {
+        match self.info.learned {
+            Some(_) if self.custom.is_none() => Ok(Self { per_unit: true, ..self }),
+            _ => Err(format!(
+                "`learn_per`: `{}` learns no parameter (PReLU does, and a formula with `learn`)",
+                self.info.name
+            )),
+        }
+    }
+
+    /// The names of the learned parameters, in order: a formula's `learn`,
+    /// a built-in's own (PReLU's `slope`).
     pub fn learned_names(&self) -> Vec<&'static str> {
-        self.custom.map_or_else(Vec::new, |c| {
-            c.formula.params.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(n, _)| n.as_str()).collect()
-        })
+        match self.custom {
+            Some(c) => c.formula.params.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(n, _)| n.as_str()).collect(),
+            None => self.info.learned.into_iter().collect(),
+        }
+    }
+
+    /// The learned parameters' starting values, in the order of [`Self::learned_names`].
+    pub fn learned_values(&self) -> Vec<f64> {
+        match self.custom {
+            Some(c) => c.values.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(v, _)| *v).collect(),
+            None => self
+                .info
+                .learned
+                .map(|name| {
+                    let index =
+                        self.info.params.iter().position(|p| p.name == name).expect("the catalog test checks it");
+                    self.values[index]
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Whether the learned parameters hold one value per unit (or channel) rather than per layer.
+    pub fn per_unit(&self) -> bool {
+        self.custom.map_or(self.per_unit, |c| c.per_unit)
     }
 
     /// The formula of an activation typed as one.
@@ -267,13 +308,17 @@ impl ActivationKind {
             return parts.join(";");
         }
         let defaults = Self::default_for(self.info).params();
-        self.params()
+        let mut parts: Vec<String> = self
+            .params()
             .iter()
             .zip(defaults.iter())
             .filter(|(given, default)| given.1 != default.1)
             .map(|((name, value), _)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join(";")
+            .collect();
+        if self.per_unit {
+            parts.push("learn_per=unit".into());
+        }
+        parts.join(";")
     }
 
     /// Human label: the name, plus non-default parameters, e.g.

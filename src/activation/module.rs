@@ -16,9 +16,9 @@ use crate::fused::activation as fused;
 pub struct Activation {
     #[module(skip)]
     kind: ActivationKind,
-    /// The learned tensor of an entry that has one (PReLU's slope), shape [1].
-    pub alpha: Option<Param<Tensor<1>>>,
-    /// A formula's learned parameters, in the order of [`ActivationKind::learned_names`], shape [1] each.
+    /// The learned parameters (PReLU's slope, a formula's `learn`), in the
+    /// order of [`ActivationKind::learned_names`]: shape [1] each, or [units]
+    /// with `learn_per = "unit"`.
     pub learned: Vec<Param<Tensor<1>>>,
     /// Formulas through Burn's ops even on flex (the reference the fused op is tested against).
     #[module(skip)]
@@ -31,24 +31,16 @@ impl Activation {
         Self::sized(kind, 1, device)
     }
 
-    /// An activation after a layer of `units` units (or channels): a formula
-    /// with `learn_per = "unit"` learns one value per unit.
+    /// An activation after a layer of `units` units (or channels): with
+    /// `learn_per = "unit"` each learned parameter holds one value per unit.
     pub fn sized(kind: ActivationKind, units: usize, device: &Device) -> Self {
-        let info = kind.info();
-        let scalar = |v: f64| Param::from_tensor(Tensor::from_data(TensorData::new(vec![v as f32], [1]), device));
-        let per_unit = kind.custom().is_some_and(|c| c.per_unit);
-        let learned_tensor = |v: f64| {
-            let n = if per_unit { units.max(1) } else { 1 };
-            Param::from_tensor(Tensor::from_data(TensorData::new(vec![v as f32; n], [n]), device))
-        };
-        let alpha = info.learned.map(|name| {
-            let index = info.params.iter().position(|p| p.name == name).expect("the catalog test checks it");
-            scalar(kind.values()[index])
-        });
-        let learned = kind.custom().map_or_else(Vec::new, |c| {
-            c.values.iter().zip(&c.learned).filter(|(_, l)| **l).map(|(v, _)| learned_tensor(*v)).collect()
-        });
-        Self { kind, alpha, learned, fused_off: false }
+        let n = if kind.per_unit() { units.max(1) } else { 1 };
+        let learned = kind
+            .learned_values()
+            .into_iter()
+            .map(|v| Param::from_tensor(Tensor::from_data(TensorData::new(vec![v as f32; n], [n]), device)))
+            .collect();
+        Self { kind, learned, fused_off: false }
     }
 
     pub fn kind(&self) -> ActivationKind {
@@ -75,36 +67,52 @@ impl Activation {
             return self.forward_formula(custom, x);
         }
         let forward = self.kind.info().forward;
-        let alpha = self.alpha.as_ref().map(Param::val);
+        let dims = x.dims();
+        let learned = self.learned_views(dims).pop();
         if D == 2 {
             // The hidden layers' case: the same tensor, only its static rank named.
-            let args = Args { values: *self.kind.values(), learned: alpha.map(|a| a.unsqueeze::<2>()) };
+            let args = Args { values: *self.kind.values(), learned };
             return Tensor::from_dispatch(forward(Tensor::from_dispatch(x.into_dispatch()), &args).into_dispatch());
         }
         // Element-wise, so a 2-D view of the values will do: [first dim, the rest].
-        let dims = x.dims();
-        let rows = if D == 1 { 1 } else { dims[0] };
-        let columns = dims.iter().product::<usize>() / rows.max(1);
-        // The learned tensor broadcast over the other dims in the input's own
-        // shape, then viewed in 2-D: its gradient is then reduced dim by dim
-        // as for an input of rank D (Burn sums broadcast dims one at a time),
-        // the same numbers as without the view.
-        let learned = alpha.map(|a| match D {
-            1 => a.reshape([1, 1]),
-            _ => {
-                let mut shape = dims;
-                shape[0] = 1;
-                a.reshape([1; D]).expand(shape).reshape([1, columns])
-            }
-        });
+        let (rows, columns) = rows_columns(dims);
         let args = Args { values: *self.kind.values(), learned };
         forward(x.reshape([rows, columns]), &args).reshape(dims)
     }
 
-    /// A formula from Burn's tensor ops, its learned parameters broadcast
-    /// as PReLU's slope is (one value per layer).
+    /// Each learned tensor as a [1, columns] view broadcasting against the
+    /// input seen as [rows, columns] (see `rows_columns`): one value per
+    /// layer everywhere, one per unit along dim 1 (a unit of [batch, units],
+    /// a channel of [batch, channels, h, w]). The broadcast is expanded in the
+    /// input's own shape before the view, so that the gradient is reduced dim
+    /// by dim as for an input of rank D (Burn sums broadcast dims one at a
+    /// time): the same numbers as without the view.
+    fn learned_views<const D: usize>(&self, dims: [usize; D]) -> Vec<Tensor<2>> {
+        let (_, columns) = rows_columns(dims);
+        self.learned
+            .iter()
+            .map(|a| {
+                let a = a.val();
+                let n = a.dims()[0];
+                match D {
+                    1 => a.reshape([1, 1]),
+                    // [units] (or one value) along the columns of [batch, units].
+                    2 => a.reshape([1, n]),
+                    _ => {
+                        let mut shape = dims;
+                        shape[0] = 1;
+                        let mut view = [1; D];
+                        view[1] = n;
+                        a.reshape(view).expand(shape).reshape([1, columns])
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// A formula: on flex one fused op (one value per learned parameter),
+    /// elsewhere Burn's tensor ops.
     fn forward_formula<const D: usize>(&self, custom: &'static super::kind::Custom, x: Tensor<D>) -> Tensor<D> {
-        // The fused op reads one value per learned parameter; one per unit goes through Burn's ops.
         if let Some(program) = &custom.program
             && crate::fused::on_flex_f32(&x)
             && !self.fused_off
@@ -112,37 +120,26 @@ impl Activation {
         {
             let params = match self.learned.as_slice() {
                 [] => Tensor::zeros([1], &x.device()),
+                // One learned value (the common case) without a `cat` node in the graph.
+                [one] => one.val(),
                 learned => Tensor::cat(learned.iter().map(Param::val).collect(), 0),
             };
             return crate::fused::formula::apply(x, params, program);
         }
         let dims = x.dims();
-        let rows = if D == 1 { 1 } else { dims[0] };
-        let columns = dims.iter().product::<usize>() / rows.max(1);
-        let mut learned = self.learned.iter();
+        let (rows, columns) = rows_columns(dims);
+        let mut views = self.learned_views(dims).into_iter();
         let tensors: Vec<Option<Tensor<2>>> = custom
             .learned
             .iter()
-            .map(|&is| {
-                is.then(|| {
-                    let a = learned.next().expect("one tensor per learned parameter").val();
-                    let n = a.dims()[0];
-                    match D {
-                        1 => a.reshape([1, 1]),
-                        // [units] along the columns of [batch, units].
-                        2 => a.reshape([1, n]),
-                        _ => {
-                            // One value (per layer) or one per channel (dim 1), broadcast over the rest.
-                            let mut shape = dims;
-                            shape[0] = 1;
-                            let mut view = [1; D];
-                            view[1] = n;
-                            a.reshape(view).expand(shape).reshape([1, columns])
-                        }
-                    }
-                })
-            })
+            .map(|&is| is.then(|| views.next().expect("one tensor per learned parameter")))
             .collect();
         custom.formula.forward(x.reshape([rows, columns]), &custom.values, &tensors).reshape(dims)
     }
+}
+
+/// An input of shape `dims` seen as [first dim, the rest] (element-wise ops only).
+fn rows_columns<const D: usize>(dims: [usize; D]) -> (usize, usize) {
+    let rows = if D == 1 { 1 } else { dims[0] };
+    (rows, dims.iter().product::<usize>() / rows.max(1))
 }

@@ -184,6 +184,9 @@ fn values_that_would_train_nonsense_are_rejected() {
         ("[data]\ntest_split = 0.0\n", "data.test_split", "nothing to test on"),
         ("[data]\ndataset = \"spirals\"\ntest_split = 0\n", "data.test_split", "nothing to test on"),
         ("[data]\nvalidation_split = 0.0\n", "data.validation_split", "is 0"),
+        ("activations = [{ name = \"elu\", learn_per = \"unit\" }]\n", "activations[0]", "`elu` learns no parameter"),
+        ("activations = [{ name = \"prelu\", learn_per = \"channel\" }]\n", "activations[0]", "\"layer\""),
+        ("activations = [{ formula = \"x\", learn_per = \"unit\" }]\n", "activations[0]", "needs `learn`"),
     ] {
         let msg = error(text);
         assert!(msg.contains(key) && msg.contains(what), "{text:?}: {msg}");

@@ -275,9 +275,11 @@ impl TryFrom<toml::Value> for ActivationEntry {
         let mut init = None;
         let mut params = BTreeMap::new();
         let mut mistyped = None;
+        let mut per_unit = false;
         for (key, value) in table {
             match key.as_str() {
                 "name" => {}
+                "learn_per" => per_unit = learn_per(&value)?,
                 "lr" => lr = Some(LearningRates::try_from(value).map_err(|e| format!("`lr` {e}"))?),
                 "init" => {
                     init = Some(InitScheme::deserialize(value).map_err(|e| format!("`init`: {}", e.message()))?);
@@ -305,7 +307,10 @@ impl TryFrom<toml::Value> for ActivationEntry {
             }
             params.insert(key, ParamValue::Bool(false)); // rejected below as unknown
         }
-        let kind = ActivationKind::from_parts(&name, &params).map_err(|e| e.to_string())?;
+        let mut kind = ActivationKind::from_parts(&name, &params).map_err(|e| e.to_string())?;
+        if per_unit {
+            kind = kind.learned_per_unit()?;
+        }
         Ok(ActivationEntry { kind, lr, init })
     }
 }
@@ -345,18 +350,13 @@ fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("`learn` lists parameter names, e.g. [\"beta\"]".into()),
     };
-    let per_unit = match text("learn_per")?.as_deref() {
-        None | Some("layer") => false,
-        Some("unit") if learn.is_empty() => {
-            return Err("`learn_per = \"unit\"` needs `learn`: which parameters to learn".into());
-        }
-        Some("unit") => true,
-        Some(other) => {
-            return Err(format!(
-                "`learn_per` is \"layer\" (one value per layer) or \"unit\" (one per unit or channel), not {other:?}"
-            ));
-        }
+    let per_unit = match table.get("learn_per") {
+        None => false,
+        Some(value) => learn_per(value)?,
     };
+    if per_unit && learn.is_empty() {
+        return Err("`learn_per = \"unit\"` needs `learn`: which parameters to learn".into());
+    }
     let mut lr = None;
     let mut init = None;
     let mut params = Vec::new();
@@ -387,6 +387,17 @@ fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
     Ok(ActivationEntry { kind, lr, init })
 }
 
+/// `learn_per`: `"layer"` (false, the default) or `"unit"` (true).
+fn learn_per(value: &toml::Value) -> Result<bool, String> {
+    match value.as_str() {
+        Some("layer") => Ok(false),
+        Some("unit") => Ok(true),
+        _ => Err(format!(
+            "`learn_per` is \"layer\" (one value per layer) or \"unit\" (one per unit or channel), not {value}"
+        )),
+    }
+}
+
 impl Serialize for ActivationEntry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -414,6 +425,9 @@ impl Serialize for ActivationEntry {
                 ParamValue::Float(x) => map.serialize_entry(param, &x)?,
                 ParamValue::Bool(b) => map.serialize_entry(param, &b)?,
             }
+        }
+        if self.kind.custom().is_none() && self.kind.per_unit() {
+            map.serialize_entry("learn_per", "unit")?;
         }
         if let Some(lr) = &self.lr {
             map.serialize_entry("lr", lr)?;

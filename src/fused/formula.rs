@@ -24,7 +24,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::kernels::{self, Pointwise};
+use super::kernels::{self, Path, Pointwise};
 use super::{contiguous, f32_tensor, values};
 
 /// An element-wise function of one input.
@@ -169,21 +169,63 @@ struct Registers {
     tangents: Vec<Vec<Vec<f32>>>,
     kinds: Vec<Vec<Tan>>,
     slope: Vec<f32>,
-    pick: Vec<bool>,
     ones: Vec<f32>,
     zeros: Vec<f32>,
 }
 
-fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_tangents: bool) {
+fn registers(program: &Program) -> Registers {
+    let n = program.code.len();
+    Registers {
+        values: vec![Vec::new(); n],
+        tangents: vec![Vec::new(); n],
+        kinds: tangent_kinds(program),
+        slope: Vec::new(),
+        ones: Vec::new(),
+        zeros: Vec::new(),
+    }
+}
+
+/// `out[k] = f(a[k], b[k])`: straight-line loops the compiler vectorises.
+#[inline(always)]
+fn zip2(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+    for (o, (x, y)) in out.iter_mut().zip(a.iter().zip(b)) {
+        *o = f(*x, *y);
+    }
+}
+
+#[inline(always)]
+fn zip4(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32], d: &[f32], f: impl Fn(f32, f32, f32, f32) -> f32) {
+    for (o, ((a, b), (c, d))) in out.iter_mut().zip(a.iter().zip(b).zip(c.iter().zip(d))) {
+        *o = f(*a, *b, *c, *d);
+    }
+}
+
+/// `out[k] = if l[k] CMP r[k] { a[k] } else { b[k] }`, one loop per comparison.
+#[inline(always)]
+fn select(cmp: Compare, l: &[f32], r: &[f32], a: &[f32], b: &[f32], out: &mut [f32]) {
+    match cmp {
+        Compare::Lt => zip4(out, l, r, a, b, |l, r, a, b| if l < r { a } else { b }),
+        Compare::Le => zip4(out, l, r, a, b, |l, r, a, b| if l <= r { a } else { b }),
+        Compare::Gt => zip4(out, l, r, a, b, |l, r, a, b| if l > r { a } else { b }),
+        Compare::Ge => zip4(out, l, r, a, b, |l, r, a, b| if l >= r { a } else { b }),
+    }
+}
+
+/// The program over one chunk `x`: every register's value, and with
+/// `with_tangents` its tangents. Compiled once per code path (see `on_widest`).
+#[inline(always)]
+fn run_body(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_tangents: bool) {
     let n = x.len();
     let dirs = 1 + program.learned;
-    let Registers { values, tangents, kinds, slope, pick, ones, zeros } = regs;
+    let Registers { values, tangents, kinds, slope, ones, zeros } = regs;
     ones.resize(n, 1.0);
     zeros.resize(n, 0.0);
+    slope.resize(n, 0.0);
     for (i, ins) in program.code.iter().enumerate() {
         let (before, rest) = values.split_at_mut(i);
         let out = &mut rest[0];
         out.resize(n, 0.0);
+        let out = &mut out[..n];
         let (tbefore, trest) = tangents.split_at_mut(i);
         let tout = &mut trest[0];
         if with_tangents {
@@ -208,33 +250,29 @@ fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_
             Ins::Learned(j) => out.fill(params[j]),
             Ins::Unary(f, a) => {
                 let av = &before[a][..n];
-                slope.resize(n, 0.0);
-                unary(f, av, &mut out[..n], with_tangents.then_some(&mut slope[..n]), &ones[..n]);
+                let slope = &mut slope[..n];
+                unary(f, av, out, with_tangents.then_some(&mut *slope));
                 if with_tangents {
                     for (d, t) in tout.iter_mut().enumerate() {
                         match kinds[a][d] {
                             Tan::Zero => {}
-                            Tan::One => t[..n].copy_from_slice(&slope[..n]),
-                            Tan::Dense => {
-                                let ta = &tbefore[a][d][..n];
-                                t[..n].iter_mut().zip(slope[..n].iter().zip(ta)).for_each(|(t, (s, d))| *t = s * d);
-                            }
+                            Tan::One => t[..n].copy_from_slice(slope),
+                            Tan::Dense => zip2(&mut t[..n], slope, &tbefore[a][d][..n], |s, t| s * t),
                         }
                     }
                 }
             }
             Ins::Binary(op, a, b) => {
                 let (av, bv) = (&before[a][..n], &before[b][..n]);
-                // One loop per op (the match hoisted out), so each vectorises.
                 match op {
-                    Binary::Add => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x + y),
-                    Binary::Sub => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x - y),
-                    Binary::Mul => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x * y),
-                    Binary::Div => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x / y),
-                    Binary::Pow => out.iter_mut().zip(av.iter().zip(bv)).for_each(|(o, (x, y))| *o = x.powf(*y)),
+                    Binary::Add => zip2(out, av, bv, |x, y| x + y),
+                    Binary::Sub => zip2(out, av, bv, |x, y| x - y),
+                    Binary::Mul => zip2(out, av, bv, |x, y| x * y),
+                    Binary::Div => zip2(out, av, bv, |x, y| x / y),
+                    Binary::Pow => zip2(out, av, bv, |x, y| x.powf(y)),
                 }
                 if with_tangents {
-                    let out = &out[..n];
+                    let out = &*out;
                     for (d, t) in tout.iter_mut().enumerate() {
                         if kinds[i][d] == Tan::Zero {
                             continue;
@@ -245,29 +283,19 @@ fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_
                         match (op, ka, kb) {
                             (Binary::Mul, Tan::Zero, Tan::One) => t.copy_from_slice(av),
                             (Binary::Mul, Tan::One, Tan::Zero) => t.copy_from_slice(bv),
-                            (Binary::Mul, Tan::Zero, _) => {
-                                t.iter_mut().zip(av.iter().zip(tb)).for_each(|(t, (x, y))| *t = x * y)
-                            }
-                            (Binary::Mul, _, Tan::Zero) => {
-                                t.iter_mut().zip(ta.iter().zip(bv)).for_each(|(t, (x, y))| *t = x * y)
-                            }
-                            (Binary::Mul, ..) => {
-                                for k in 0..n {
-                                    t[k] = ta[k] * bv[k] + av[k] * tb[k];
-                                }
-                            }
-                            (Binary::Add, ..) => t.iter_mut().zip(ta.iter().zip(tb)).for_each(|(t, (x, y))| *t = x + y),
-                            (Binary::Sub, ..) => t.iter_mut().zip(ta.iter().zip(tb)).for_each(|(t, (x, y))| *t = x - y),
-                            (Binary::Div, ..) => {
-                                for k in 0..n {
-                                    t[k] = (ta[k] * bv[k] - av[k] * tb[k]) / (bv[k] * bv[k]);
-                                }
-                            }
+                            (Binary::Mul, Tan::Zero, _) => zip2(t, av, tb, |x, y| x * y),
+                            (Binary::Mul, _, Tan::Zero) => zip2(t, ta, bv, |x, y| x * y),
+                            (Binary::Mul, ..) => zip4(t, ta, bv, av, tb, |ta, b, a, tb| ta * b + a * tb),
+                            (Binary::Add, ..) => zip2(t, ta, tb, |x, y| x + y),
+                            (Binary::Sub, ..) => zip2(t, ta, tb, |x, y| x - y),
+                            (Binary::Div, ..) => zip4(t, ta, bv, av, tb, |ta, b, a, tb| (ta * b - a * tb) / (b * b)),
                             // d(a^b) = a^b (b da / a + ln(a) db); the db term only where it is used.
                             (Binary::Pow, ..) => {
-                                for k in 0..n {
-                                    let base = bv[k] * av[k].powf(bv[k] - 1.0) * ta[k];
-                                    t[k] = if tb[k] == 0.0 { base } else { base + out[k] * av[k].ln() * tb[k] };
+                                for (t, (((a, b), (ta, tb)), y)) in
+                                    t.iter_mut().zip(av.iter().zip(bv).zip(ta.iter().zip(tb)).zip(out))
+                                {
+                                    let base = b * a.powf(b - 1.0) * ta;
+                                    *t = if *tb == 0.0 { base } else { base + y * a.ln() * tb };
                                 }
                             }
                         }
@@ -275,26 +303,12 @@ fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_
                 }
             }
             Ins::Select(cmp, l, r, a, b) => {
-                let (lv, rv) = (&before[l], &before[r]);
-                pick.clear();
-                pick.extend((0..n).map(|k| match cmp {
-                    Compare::Lt => lv[k] < rv[k],
-                    Compare::Le => lv[k] <= rv[k],
-                    Compare::Gt => lv[k] > rv[k],
-                    Compare::Ge => lv[k] >= rv[k],
-                }));
-                let (av, bv) = (&before[a][..n], &before[b][..n]);
-                for k in 0..n {
-                    out[k] = if pick[k] { av[k] } else { bv[k] };
-                }
+                let (lv, rv) = (&before[l][..n], &before[r][..n]);
+                select(cmp, lv, rv, &before[a][..n], &before[b][..n], out);
                 if with_tangents {
                     for (d, t) in tout.iter_mut().enumerate() {
-                        if kinds[i][d] == Tan::Zero {
-                            continue;
-                        }
-                        let (ta, tb) = (tan(a, d), tan(b, d));
-                        for k in 0..n {
-                            t[k] = if pick[k] { ta[k] } else { tb[k] };
+                        if kinds[i][d] != Tan::Zero {
+                            select(cmp, lv, rv, tan(a, d), tan(b, d), &mut t[..n]);
                         }
                     }
                 }
@@ -304,11 +318,12 @@ fn run(program: &Program, params: &[f32], x: &[f32], regs: &mut Registers, with_
 }
 
 /// `f` over `a` into `out`, and its derivative into `slope` when asked.
-fn unary(f: Unary, a: &[f32], out: &mut [f32], slope: Option<&mut [f32]>, ones: &[f32]) {
+#[inline(always)]
+fn unary(f: Unary, a: &[f32], out: &mut [f32], slope: Option<&mut [f32]>) {
     if let Unary::Kernel(op) = f {
-        kernels::forward(op, a, out);
-        if let Some(slope) = slope {
-            kernels::backward(op, a, &ones[..a.len()], slope);
+        match slope {
+            Some(slope) => kernels::value_and_slope(op, a, out, slope),
+            None => kernels::forward(op, a, out),
         }
         return;
     }
@@ -343,10 +358,10 @@ fn unary(f: Unary, a: &[f32], out: &mut [f32], slope: Option<&mut [f32]>, ones: 
         Unary::Log1p => slope.iter_mut().zip(a).for_each(|(s, x)| *s = 1.0 / (1.0 + x)),
         Unary::Sqrt => slope.iter_mut().zip(out.iter()).for_each(|(s, y)| *s = 0.5 / y),
         // Derivative 0 at 0, as Burn's abs.
-        Unary::Abs => set(slope, &|x, _| {
-            if x > 0.0 {
+        Unary::Abs => slope.iter_mut().zip(a).for_each(|(s, x)| {
+            *s = if *x > 0.0 {
                 1.0
-            } else if x < 0.0 {
+            } else if *x < 0.0 {
                 -1.0
             } else {
                 0.0
@@ -354,7 +369,7 @@ fn unary(f: Unary, a: &[f32], out: &mut [f32], slope: Option<&mut [f32]>, ones: 
         }),
         Unary::Sin => set(slope, &|x, _| x.cos()),
         Unary::Cos => set(slope, &|x, _| -x.sin()),
-        Unary::Tan => set(slope, &|_, y| 1.0 + y * y),
+        Unary::Tan => slope.iter_mut().zip(out.iter()).for_each(|(s, y)| *s = 1.0 + y * y),
         Unary::Atan => slope.iter_mut().zip(a).for_each(|(s, x)| *s = 1.0 / (1.0 + x * x)),
         Unary::Sinh => set(slope, &|x, _| x.cosh()),
         Unary::Asinh => set(slope, &|x, _| 1.0 / (x * x + 1.0).sqrt()),
@@ -363,21 +378,121 @@ fn unary(f: Unary, a: &[f32], out: &mut [f32], slope: Option<&mut [f32]>, ones: 
         }
         Unary::PowConst(2.0) => slope.iter_mut().zip(a).for_each(|(s, x)| *s = 2.0 * x),
         Unary::PowConst(c) => set(slope, &|x, _| c * x.powf(c - 1.0)),
-        Unary::Softplus => set(slope, &|x, _| if x > 20.0 { 1.0 } else { 1.0 / (1.0 + kernels::exp(-x)) }),
+        Unary::Softplus => {
+            slope.iter_mut().zip(a).for_each(|(s, x)| *s = if *x > 20.0 { 1.0 } else { 1.0 / (1.0 + kernels::exp(-x)) })
+        }
         Unary::Kernel(_) => unreachable!("handled above"),
     }
 }
 
-fn registers(program: &Program) -> Registers {
-    let n = program.code.len();
-    Registers {
-        values: vec![Vec::new(); n],
-        tangents: vec![Vec::new(); n],
-        kinds: tangent_kinds(program),
-        slope: Vec::new(),
-        pick: Vec::new(),
-        ones: Vec::new(),
-        zeros: Vec::new(),
+/// The forward pass of one chunk into `out`.
+#[inline(always)]
+fn forward_body(program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
+    run_body(program, params, x, regs, false);
+    out.copy_from_slice(&regs.values[program.code.len() - 1][..x.len()]);
+}
+
+/// The backward pass of one chunk: `grad * f'(x)` into `out`, and the sums
+/// of `grad * df/dp_j` over the chunk.
+#[inline(always)]
+fn backward_body(
+    program: &Program,
+    params: &[f32],
+    x: &[f32],
+    grad: &[f32],
+    out: &mut [f32],
+    regs: &mut Registers,
+) -> Vec<f64> {
+    let n = x.len();
+    run_body(program, params, x, regs, true);
+    let last = program.code.len() - 1;
+    let (t, kinds) = (&regs.tangents[last], &regs.kinds[last]);
+    match kinds[0] {
+        Tan::Zero => out.fill(0.0),
+        Tan::One => out.copy_from_slice(grad),
+        Tan::Dense => zip2(out, grad, &t[0][..n], |g, t| g * t),
+    }
+    (1..=program.learned)
+        .map(|d| match kinds[d] {
+            Tan::Zero => 0.0,
+            Tan::One => lane_sum(grad, None),
+            Tan::Dense => lane_sum(grad, Some(&t[d][..n])),
+        })
+        .collect()
+}
+
+/// `sum(a)` or `sum(a * b)` in 8 f32 lanes (no serial chain of adds), then in f64.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: Option<&[f32]>) -> f64 {
+    let mut lanes = [0.0f32; 8];
+    let (head, tail) = a.split_at(a.len() - a.len() % 8);
+    match b {
+        None => head.chunks_exact(8).for_each(|c| lanes.iter_mut().zip(c).for_each(|(l, v)| *l += v)),
+        Some(b) => head
+            .chunks_exact(8)
+            .zip(b.chunks_exact(8))
+            .for_each(|(c, d)| lanes.iter_mut().zip(c.iter().zip(d)).for_each(|(l, (v, w))| *l += v * w)),
+    }
+    let rest: f64 = match b {
+        None => tail.iter().map(|v| *v as f64).sum(),
+        Some(b) => tail.iter().zip(&b[head.len()..]).map(|(v, w)| (v * w) as f64).sum(),
+    };
+    lanes.iter().map(|l| *l as f64).sum::<f64>() + rest
+}
+
+// Each chunk's passes compiled for the widest code path this CPU has, as
+// the built-in kernels are: AVX2 doubles the lanes of every loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn forward_avx512(program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
+    forward_body(program, params, x, out, regs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn forward_avx2(program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
+    forward_body(program, params, x, out, regs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn backward_avx512(p: &Program, v: &[f32], x: &[f32], g: &[f32], o: &mut [f32], r: &mut Registers) -> Vec<f64> {
+    backward_body(p, v, x, g, o, r)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn backward_avx2(p: &Program, v: &[f32], x: &[f32], g: &[f32], o: &mut [f32], r: &mut Registers) -> Vec<f64> {
+    backward_body(p, v, x, g, o, r)
+}
+
+fn forward_chunk(path: Path, program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
+    match path {
+        // SAFETY: `widest_path` chose a path the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { forward_avx512(program, params, x, out, regs) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { forward_avx2(program, params, x, out, regs) },
+        Path::Portable => forward_body(program, params, x, out, regs),
+    }
+}
+
+fn backward_chunk(
+    path: Path,
+    program: &Program,
+    params: &[f32],
+    x: &[f32],
+    grad: &[f32],
+    out: &mut [f32],
+    regs: &mut Registers,
+) -> Vec<f64> {
+    match path {
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { backward_avx512(program, params, x, grad, out, regs) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { backward_avx2(program, params, x, grad, out, regs) },
+        Path::Portable => backward_body(program, params, x, grad, out, regs),
     }
 }
 
@@ -388,11 +503,10 @@ impl FusedFormula for Flex {
     fn fused_formula(x: FlexTensor, params: FlexTensor, program: &'static Program) -> FlexTensor {
         let (x, params) = (contiguous(&x), contiguous(&params));
         let (input, params) = (values(&x), values(&params));
+        let path = kernels::widest_path();
         let mut out = vec![0.0f32; input.len()];
-        let chunk = |regs: &mut Registers, (o, i): (&mut [f32], &[f32])| {
-            run(program, params, i, regs, false);
-            o.copy_from_slice(&regs.values[program.code.len() - 1][..i.len()]);
-        };
+        let chunk =
+            |regs: &mut Registers, (o, i): (&mut [f32], &[f32])| forward_chunk(path, program, params, i, o, regs);
         if input.len() > PARALLEL_ABOVE {
             out.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each_init(|| registers(program), chunk);
         } else {
@@ -412,21 +526,10 @@ impl FusedFormulaBackward for Flex {
     ) -> (FlexTensor, FlexTensor) {
         let (x, p, grad) = (contiguous(&x), contiguous(&params), contiguous(&grad));
         let (input, values_p, upstream) = (values(&x), values(&p), values(&grad));
-        let last = program.code.len() - 1;
+        let path = kernels::widest_path();
         let mut gx = vec![0.0f32; input.len()];
         let chunk = |regs: &mut Registers, (o, (i, g)): (&mut [f32], (&[f32], &[f32]))| {
-            run(program, values_p, i, regs, true);
-            let (t, kinds) = (&regs.tangents[last], &regs.kinds[last]);
-            // The output's tangent in direction d, element k.
-            let at = |d: usize, k: usize| match kinds[d] {
-                Tan::Zero => 0.0,
-                Tan::One => 1.0,
-                Tan::Dense => t[d][k],
-            };
-            for k in 0..i.len() {
-                o[k] = g[k] * at(0, k);
-            }
-            (0..program.learned).map(|j| (0..i.len()).map(|k| (g[k] * at(j + 1, k)) as f64).sum::<f64>()).collect()
+            backward_chunk(path, program, values_p, i, g, o, regs)
         };
         let add = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).map(|(x, y)| x + y).collect::<Vec<f64>>();
         let sums: Vec<f64> = if input.len() > PARALLEL_ABOVE {

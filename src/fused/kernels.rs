@@ -74,6 +74,75 @@ pub fn backward(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
     backward_on(widest_path(), op, x, grad, out)
 }
 
+/// Writes `f(x)` into `out` and `f'(x)` into `slope` in one pass (the
+/// formula op's backward wants both; the exp is shared).
+pub fn value_and_slope(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
+    assert!(x.len() == out.len() && x.len() == slope.len());
+    match widest_path() {
+        // SAFETY: `widest_path` chose a path the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { both_avx512(op, x, out, slope) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { both_avx2(op, x, out, slope) },
+        Path::Portable => both_portable(op, x, out, slope),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn both_avx512(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
+    both_portable(op, x, out, slope)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn both_avx2(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
+    both_portable(op, x, out, slope)
+}
+
+/// The value as `forward_portable` and the slope as `backward_portable` computes them, bit for bit.
+#[inline(always)]
+fn both_portable(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
+    match op {
+        Pointwise::Sigmoid => {
+            for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
+                let s = sigmoid(v);
+                (*o, *d) = (s, s * (1.0 - s));
+            }
+        }
+        // Two passes: the value and the slope use different exps (see backward_portable).
+        Pointwise::Tanh => {
+            map(x, out, tanh);
+            for (d, &v) in slope.iter_mut().zip(x) {
+                let s = sigmoid(-2.0 * v.abs());
+                *d = 4.0 * s * (1.0 - s);
+            }
+        }
+        Pointwise::Gelu => {
+            for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
+                (*o, *d) = gelu(v);
+            }
+        }
+        Pointwise::GeluTanh => {
+            for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
+                (*o, *d) = gelu_tanh(v);
+            }
+        }
+        Pointwise::Silu { beta } => {
+            for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
+                let s = sigmoid(beta * v);
+                (*o, *d) = (v * s, s + beta * v * s * (1.0 - s));
+            }
+        }
+        Pointwise::ExpLinear { alpha, scale, width } => {
+            let inv = 1.0 / width;
+            for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
+                (*o, *d) = exp_linear(v, alpha, scale, inv);
+            }
+        }
+    }
+}
+
 /// The same loops compiled for each path: every path computes the same IEEE
 /// operations in the same order (no fused multiply-add is introduced by the
 /// compiler), so they agree bit for bit (tested).
@@ -458,6 +527,32 @@ mod tests {
             for &path in &paths[1..] {
                 assert!(run(path) == reference, "{op:?}: {path:?} differs from the portable path");
             }
+        }
+    }
+
+    /// The one-pass value and slope are the separate passes' bits.
+    #[test]
+    fn value_and_slope_matches_forward_and_backward() {
+        let mut x = points();
+        x.extend((0..37).map(|i| i as f32 * 0.37 - 6.0));
+        let ones = vec![1.0f32; x.len()];
+        let ops = [
+            Pointwise::Sigmoid,
+            Pointwise::Tanh,
+            Pointwise::Gelu,
+            Pointwise::GeluTanh,
+            Pointwise::Silu { beta: 1.5 },
+            Pointwise::ExpLinear { alpha: 1.673_263_2, scale: 1.050_701, width: 1.0 },
+        ];
+        for op in ops {
+            let (mut value, mut slope) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+            value_and_slope(op, &x, &mut value, &mut slope);
+            let (mut want_value, mut want_slope) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+            forward(op, &x, &mut want_value);
+            backward(op, &x, &ones, &mut want_slope);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert!(bits(&value) == bits(&want_value), "{op:?}: value differs");
+            assert!(bits(&slope) == bits(&want_slope), "{op:?}: slope differs");
         }
     }
 

@@ -256,6 +256,7 @@ pub fn run(
                 shuffle_word_pos: shuffle.get_word_pos(),
                 augment_word_pos: augmentation.get_word_pos(),
                 order: order.clone(),
+                layout: checkpoints::LAYOUT,
             };
             // A checkpoint that cannot be written costs only the ability to resume.
             let _ = checkpoints::save(

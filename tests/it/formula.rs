@@ -91,6 +91,54 @@ fn a_formula_twin_trains_to_the_built_ins_numbers() {
     );
 }
 
+/// PReLU's slope is learned as a formula's parameter is: gradients.csv and
+/// learned.csv rows `activations.<i>.slope`, one value per unit with
+/// `learn_per = "unit"`, and the same numbers as PReLU typed as a formula.
+#[test]
+fn prelu_learns_its_slope_as_a_formula_does() {
+    let dir = TempDir::new();
+    let out = train(
+        dir.path(),
+        r#"["prelu", { name = "prelu_twin", formula = "where(x > 0, x, slope * x)", slope = 0.25, learn = ["slope"] },
+            { name = "prelu", learn_per = "unit" }]"#,
+        "",
+    );
+    let results = ResultsDir::new(&out);
+    let mut ids: Vec<String> =
+        fs::read_dir(out.join("runs")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let per_unit = ids.iter().find(|i| i.starts_with("prelu-") && i.contains("unit")).expect("a per-unit id");
+    let twin = ids.iter().find(|i| i.starts_with("prelu_twin-")).unwrap();
+    let run = |id: &str, table| unnamed(&results.run(id).table(table));
+    for table in [Table::Summary, Table::Epochs, Table::Gradients, Table::Activations, Table::Learned] {
+        close(&run("prelu-lr0.01-s0", table), &run(twin, table), table.file_name());
+    }
+    let learned = |id: &str| -> Vec<(String, String, f64)> {
+        let mut reader = csv::Reader::from_path(results.run(id).table(Table::Learned)).unwrap();
+        reader
+            .records()
+            .map(Result::unwrap)
+            .map(|r| (r[4].to_string(), r[5].to_string(), r[6].parse().unwrap()))
+            .collect()
+    };
+    let layer = learned("prelu-lr0.01-s0");
+    let names: Vec<&str> = layer.iter().filter(|r| r.0 == "3").map(|r| r.1.as_str()).collect();
+    assert_eq!(names, ["activations.0.slope", "activations.1.slope"]);
+    assert!(layer.iter().filter(|r| r.0 == "0").all(|r| r.2 == 0.25), "{layer:?}");
+    assert!(layer.iter().filter(|r| r.0 == "3").all(|r| (r.2 - 0.25).abs() > 1e-4), "the slope moved: {layer:?}");
+    let units = learned(per_unit);
+    assert_eq!(units.iter().filter(|r| r.0 == "3").count(), 16 + 16, "one per unit");
+    assert!(units.iter().any(|r| r.1 == "activations.1.slope.15"), "{units:?}");
+    let gradients = fs::read_to_string(results.run("prelu-lr0.01-s0").table(Table::Gradients)).unwrap();
+    assert!(gradients.contains(",activations.1.slope,"), "{gradients}");
+    // The resolved config keeps `learn_per` and reads back to the same runs.
+    let config = fs::read_to_string(results.config()).unwrap();
+    assert!(config.contains("learn_per = \"unit\""), "{config}");
+    let o = actbench().args(["--config", results.config().to_str().unwrap(), "--out"]).arg(&out).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).matches("already finished").count() == 3, "{o:?}");
+}
+
 #[test]
 fn a_learned_parameter_moves_and_survives_a_checkpoint() {
     let entry = r#"[{ name = "swish_beta", formula = "x * sigmoid(beta * x)", beta = 1.0, learn = ["beta"] }]"#;

@@ -82,5 +82,51 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
     if notes.is_empty() {
         notes.push("nothing unusual: gradients reach the first layer, few dead or saturated units".into());
     }
+    notes.extend(learned(results, group));
     notes
+}
+
+/// Where the learned parameters (PReLU's slope, a formula's `learn`) went:
+/// per layer, the value at the start and after the last epoch, means over
+/// the group's runs; with one value per unit, also the range over units.
+fn learned(results: &Results, group: &Group) -> Option<String> {
+    let rows: Vec<_> = results.learned.iter().filter(|r| group.run_ids.contains(&r.run_id)).collect();
+    let (first, last) = (rows.iter().map(|r| r.epoch).min()?, rows.iter().map(|r| r.epoch).max()?);
+    if first == last {
+        return None;
+    }
+    // `activations.0.beta` per layer, `activations.0.beta.3` per unit: both under `activations.0.beta`.
+    let key = |parameter: &str| -> (String, bool) {
+        let parts: Vec<&str> = parameter.split('.').collect();
+        match parts.as_slice() {
+            [prefix, layer, name, unit] if unit.parse::<usize>().is_ok() => (format!("{prefix}.{layer}.{name}"), true),
+            _ => (parameter.to_string(), false),
+        }
+    };
+    let mut keys: Vec<(String, bool)> = Vec::new();
+    for r in &rows {
+        let k = key(&r.parameter);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|(k, per_unit)| {
+            let at = |epoch: usize| -> Vec<f64> {
+                rows.iter().filter(|r| r.epoch == epoch && key(&r.parameter).0 == *k).map(|r| r.value).collect()
+            };
+            let (start, end) = (at(first), at(last));
+            let range = |v: &[f64]| {
+                let (lo, hi) =
+                    v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+                format!(" [{lo:.3}, {hi:.3}]")
+            };
+            let spread = if *per_unit { range(&end) } else { String::new() };
+            format!("{k} {:.3} -> {:.3}{spread}", mean(&start), mean(&end))
+        })
+        .collect();
+    let units = if keys.iter().any(|k| k.1) { ", per unit: mean [min, max] over units" } else { "" };
+    Some(format!("learned parameters (start -> after epoch {last}, mean over runs{units}): {}", parts.join(", ")))
 }

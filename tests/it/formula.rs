@@ -132,6 +132,14 @@ fn prelu_learns_its_slope_as_a_formula_does() {
     assert!(units.iter().any(|r| r.1 == "activations.1.slope.15"), "{units:?}");
     let gradients = fs::read_to_string(results.run("prelu-lr0.01-s0").table(Table::Gradients)).unwrap();
     assert!(gradients.contains(",activations.1.slope,"), "{gradients}");
+    // report.md says where the slopes went, per layer (per unit: with their range).
+    let report = fs::read_to_string(results.report()).unwrap();
+    let note = report.lines().find(|l| l.starts_with("- **prelu**")).expect("prelu's notes");
+    assert!(
+        note.contains("learned parameters (start -> after epoch 3") && note.contains("activations.1.slope 0.250 -> ")
+    );
+    let note = report.lines().find(|l| l.starts_with("- **prelu(learn_per=unit)**")).expect("per-unit notes");
+    assert!(note.contains("per unit: mean [min, max]") && note.contains("activations.0.slope 0.250 -> "), "{note}");
     // The resolved config keeps `learn_per` and reads back to the same runs.
     let config = fs::read_to_string(results.config()).unwrap();
     assert!(config.contains("learn_per = \"unit\""), "{config}");

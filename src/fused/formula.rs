@@ -587,3 +587,55 @@ impl<B: FusedFormula + FusedFormulaBackward, C: CheckpointStrategy> FusedFormula
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code path this CPU has gives the portable path's bits, forward and backward.
+    #[test]
+    fn code_paths_agree_bit_for_bit() {
+        // where(x > 0, x * sigmoid(beta * x), (x - 1) / (beta + x * x)), beta learned.
+        let code = vec![
+            Ins::X,
+            Ins::Learned(0),
+            Ins::Binary(Binary::Mul, 1, 0),
+            Ins::Unary(Unary::Kernel(Pointwise::Sigmoid), 2),
+            Ins::Binary(Binary::Mul, 0, 3),
+            Ins::Const(1.0),
+            Ins::Binary(Binary::Sub, 0, 5),
+            Ins::Unary(Unary::PowConst(2.0), 0),
+            Ins::Binary(Binary::Add, 1, 7),
+            Ins::Binary(Binary::Div, 6, 8),
+            Ins::Const(0.0),
+            Ins::Select(Compare::Gt, 0, 10, 4, 9),
+        ];
+        let program = Program { code, learned: 1 };
+        let x: Vec<f32> = (0..1037).map(|i| i as f32 * 0.0191 - 9.7).collect();
+        let grad: Vec<f32> = (0..x.len()).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let run = |path: Path| {
+            let mut regs = registers(&program);
+            let (mut y, mut gx) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+            forward_chunk(path, &program, &[1.3], &x, &mut y, &mut regs);
+            let sums = backward_chunk(path, &program, &[1.3], &x, &grad, &mut gx, &mut regs);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            (bits(&y), bits(&gx), sums)
+        };
+        let reference = run(Path::Portable);
+        let widest = kernels::widest_path();
+        #[cfg(target_arch = "x86_64")]
+        for path in [Path::Avx2, Path::Avx512] {
+            let has = match path {
+                Path::Avx512 => widest == Path::Avx512,
+                _ => widest != Path::Portable,
+            };
+            if has {
+                let got = run(path);
+                assert!(got.0 == reference.0 && got.1 == reference.1, "{path:?} differs from the portable path");
+                // The lane sums add in the same order on every path.
+                assert_eq!(got.2, reference.2, "{path:?}");
+            }
+        }
+        assert!(reference.2[0] != 0.0);
+    }
+}

@@ -111,11 +111,17 @@ struct RerunArgs {
 #[derive(Args, Debug)]
 struct CheckArgs {
     /// The committed baseline, e.g. results/baselines/ci_regression.
+    #[arg(long, required_unless_present = "expect", conflicts_with = "expect")]
+    baseline: Option<PathBuf>,
+    /// A study's claims instead of a baseline, e.g. experiments/uva_activation_functions/expected.toml (README, "Claims").
     #[arg(long)]
-    baseline: PathBuf,
+    expect: Option<PathBuf>,
     /// The experiment to check [default: results/<the baseline's experiment name>].
     #[arg(long)]
     current: Option<PathBuf>,
+    /// The experiment to check, as --current (for --expect: required, one of the two).
+    #[arg(conflicts_with = "current")]
+    results: Option<PathBuf>,
     /// What to write: the text table, the verdict as JSON, JUnit XML (one
     /// test case per group) or Markdown (a CI job summary).
     /// Values: text, json, junit, markdown (checked by `check`, so a wrong one is one line, exit 2).
@@ -399,17 +405,44 @@ fn new_temporary_dir(prefix: &str) -> anyhow::Result<PathBuf> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let current = match &args.current {
-        Some(dir) => dir.clone(),
-        None => {
-            let config = Config::load(&ResultsDir::new(&args.baseline).config())?;
-            Path::new("results").join(config.experiment.name)
-        }
-    };
     let format = <crate::check::Format as clap::ValueEnum>::from_str(&args.format, true).map_err(|_| {
         anyhow::anyhow!("--format `{}` is not one of text, json, junit, markdown", args.format.escape_debug())
     })?;
-    let verdict = crate::check::check(&args.baseline, &current)?;
+    let given = args.current.as_ref().or(args.results.as_ref());
+    if let Some(expected) = &args.expect {
+        let Some(dir) = given else {
+            anyhow::bail!(
+                "check --expect {}: give the results folder to check, e.g. `actbench check --expect {} results/<experiment>`",
+                expected.display(),
+                expected.display()
+            );
+        };
+        let outcome = crate::check::expect::check(expected, dir)?;
+        let rendered = match format {
+            crate::check::Format::Text => outcome.table(),
+            crate::check::Format::Json => serde_json::to_string_pretty(&outcome).expect("plain data") + "\n",
+            crate::check::Format::Markdown => outcome.markdown(),
+            crate::check::Format::Junit => crate::check::expect_junit(&outcome),
+        };
+        match &args.output {
+            Some(path) => {
+                crate::export::atomic::write_string(path, &rendered)
+                    .with_context(|| format!("--output: cannot write '{}'", path.display()))?;
+                print!("{}", outcome.table());
+            }
+            None => print!("{rendered}"),
+        }
+        return Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    let baseline = args.baseline.as_ref().expect("clap requires --baseline without --expect");
+    let current = match given {
+        Some(dir) => dir.clone(),
+        None => {
+            let config = Config::load(&ResultsDir::new(baseline).config())?;
+            Path::new("results").join(config.experiment.name)
+        }
+    };
+    let verdict = crate::check::check(baseline, &current)?;
     match &args.output {
         Some(path) => {
             crate::export::atomic::write_string(path, &verdict.render(format))

@@ -133,17 +133,7 @@ fn junit(v: &Verdict) -> String {
     let tests = v.groups.len() + v.orderings.len();
     let failures = v.groups.iter().filter(|g| !g.passed()).count() + v.orderings.iter().filter(|o| o.reversed).count();
     let suite = format!("actbench check: {}", v.experiment);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">",
-        escape(&suite)
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
-        escape(&suite)
-    );
+    let mut out = opening(&suite, tests, failures);
     let _ = writeln!(out, "    <properties>");
     for (name, value) in [("baseline", &v.baseline_dir), ("current", &v.current_dir)] {
         let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", escape(value));
@@ -177,6 +167,31 @@ fn junit(v: &Verdict) -> String {
         case(&mut out, "actbench.check.ordering", &ordering_name(o), failure.as_deref(), &details);
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// The XML declaration and the opening `testsuites` and `testsuite` tags.
+fn opening(suite: &str, tests: usize, failures: usize) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let counts = format!("tests=\"{tests}\" failures=\"{failures}\" errors=\"0\"");
+    let _ = writeln!(out, "<testsuites name=\"{}\" {counts}>", escape(suite));
+    let _ = writeln!(out, "  <testsuite name=\"{}\" {counts} skipped=\"0\">", escape(suite));
+    out
+}
+
+/// A study's claims as JUnit XML: one test case per claim.
+pub fn expect_junit(o: &super::expect::Outcome) -> String {
+    let tests = o.claims.len();
+    let failures = o.claims.iter().filter(|c| !c.holds).count();
+    let suite = format!("actbench check --expect {}", o.expected);
+    let mut out = opening(&suite, tests, failures);
+    for c in &o.claims {
+        let details =
+            format!("measured {}{}", c.measured, c.paper.as_ref().map(|p| format!("; paper {p}")).unwrap_or_default());
+        let failure = (!c.holds).then(|| format!("does not hold: {}", c.measured));
+        case(&mut out, "actbench.check.expect", &c.claim, failure.as_deref(), &details);
+    }
+    let _ = writeln!(out, "  </testsuite>\n</testsuites>");
     out
 }
 

@@ -17,9 +17,11 @@ use crate::records::{EpochRecord, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 use crate::stats;
 
+pub mod expect;
 mod format;
+mod metric;
 
-pub use format::Format;
+pub use format::{Format, expect_junit};
 
 /// One group of seeds (an activation, with its lr when the baseline sweeps lr).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

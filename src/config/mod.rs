@@ -4,7 +4,7 @@
 
 mod error;
 mod overrides;
-mod sweep;
+pub mod sweep;
 mod values;
 
 pub use error::ConfigError;

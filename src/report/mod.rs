@@ -7,7 +7,7 @@
 //! Adding one is one entry there (and, for a figure, its file in plots/).
 
 mod aggregate;
-mod load;
+pub mod load;
 mod markdown;
 mod notes;
 mod plots;

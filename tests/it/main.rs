@@ -16,6 +16,7 @@ mod config_fuzz;
 mod damaged_results;
 mod datasets;
 mod default_experiment;
+mod expect;
 mod fetch;
 mod formula;
 mod report;

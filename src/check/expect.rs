@@ -1,0 +1,596 @@
+//! `actbench check --expect experiments/<study>/expected.toml RESULTS`: a
+//! study's claims, written as `[[claim]]` tables, checked against a finished
+//! experiment. Each claim names a metric (check/metric.rs), the group(s) it
+//! is about and a test:
+//!
+//! - about one group (`activation = "relu"`): a statistic over its runs
+//!   (`seeds = "mean"`, the default; `median`, `min`, `max`, `std`, `each`:
+//!   every run, or `share`: the share of runs whose value passes `where`)
+//!   must pass `at_least`, `at_most` or `between = [lo, hi]`;
+//! - two groups (`better = "tanh"`, `worse = "sigmoid"`): the first's mean
+//!   is better (higher accuracy, lower loss), and with `p_below` Welch's
+//!   one-sided p of that is below it;
+//! - the best group (`best = "gelu_tanh"`, optionally `among = [...]`): its
+//!   statistic is the best of them.
+//!
+//! `layer` (per-layer metrics: an index, "last", "each", "max", "min"),
+//! `epoch`, `step`, `parameter`, `lr` and `at` (a sweep point, `{ "model.hidden" = [2, 2] }`)
+//! say where the value is read. A claim that does not hold fails (exit 1);
+//! a claim that cannot be read (a group or metric the results do not have)
+//! is an error naming the file and the claim (exit 2).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use super::metric::{self, At, Layers, Metric};
+use crate::records::RunSummary;
+use crate::report::load::Results;
+use crate::results_dir::ResultsDir;
+use crate::stats;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimsFile {
+    #[serde(default)]
+    claim: Vec<Spec>,
+}
+
+/// A `[[claim]]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    /// The claim in words, shown in the table (default: one made from the keys).
+    claim: Option<String>,
+    metric: String,
+    activation: Option<String>,
+    better: Option<String>,
+    worse: Option<String>,
+    best: Option<String>,
+    among: Option<Vec<String>>,
+    lr: Option<f64>,
+    #[serde(default)]
+    at: BTreeMap<String, toml::Value>,
+    epoch: Option<usize>,
+    step: Option<usize>,
+    layer: Option<toml::Value>,
+    parameter: Option<String>,
+    seeds: Option<String>,
+    at_least: Option<f64>,
+    at_most: Option<f64>,
+    between: Option<[f64; 2]>,
+    p_below: Option<f64>,
+    #[serde(rename = "where")]
+    where_: Option<Bounds>,
+    /// A source's number for the README's side-by-side table; not checked.
+    paper: Option<toml::Value>,
+}
+
+/// `at_least` / `at_most` / `between`, any of them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    pub at_least: Option<f64>,
+    pub at_most: Option<f64>,
+    pub between: Option<[f64; 2]>,
+}
+
+impl Bounds {
+    fn is_empty(&self) -> bool {
+        self.at_least.is_none() && self.at_most.is_none() && self.between.is_none()
+    }
+
+    fn holds(&self, x: f64) -> bool {
+        x.is_finite()
+            && self.at_least.is_none_or(|lo| x >= lo)
+            && self.at_most.is_none_or(|hi| x <= hi)
+            && self.between.is_none_or(|[lo, hi]| x >= lo && x <= hi)
+    }
+
+    fn text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(lo) = self.at_least {
+            parts.push(format!(">= {}", num(lo)));
+        }
+        if let Some(hi) = self.at_most {
+            parts.push(format!("<= {}", num(hi)));
+        }
+        if let Some([lo, hi]) = self.between {
+            parts.push(format!("in [{}, {}]", num(lo), num(hi)));
+        }
+        parts.join(" and ")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Seeds {
+    Mean,
+    Median,
+    Min,
+    Max,
+    Std,
+    Each,
+    Share,
+}
+
+const SEEDS: [(&str, Seeds); 7] = [
+    ("mean", Seeds::Mean),
+    ("median", Seeds::Median),
+    ("min", Seeds::Min),
+    ("max", Seeds::Max),
+    ("std", Seeds::Std),
+    ("each", Seeds::Each),
+    ("share", Seeds::Share),
+];
+
+/// What one claim is about.
+#[derive(Debug, Clone)]
+enum Kind {
+    Group { label: String, seeds: Seeds, bounds: Bounds, runs_where: Bounds },
+    Order { better: String, worse: String, p_below: Option<f64> },
+    Best { label: String, among: Option<Vec<String>>, seeds: Seeds },
+}
+
+/// A checked claim, ready to evaluate.
+#[derive(Debug, Clone)]
+struct Claim {
+    text: String,
+    paper: Option<String>,
+    metric: &'static Metric,
+    kind: Kind,
+    lr: Option<f64>,
+    point: BTreeMap<String, String>,
+    at: At,
+}
+
+/// One claim's outcome: a row of the table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimResult {
+    pub claim: String,
+    pub measured: String,
+    pub holds: bool,
+    /// The source's number, when the claim gives one (`paper = ...`).
+    pub paper: Option<String>,
+}
+
+/// Every claim of a file against one results folder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub expected: String,
+    pub results: String,
+    pub claims: Vec<ClaimResult>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.claims.iter().all(|c| c.holds)
+    }
+
+    /// The table printed on stdout: claim, measured (and the source's number where given), verdict.
+    pub fn table(&self) -> String {
+        let papers = self.claims.iter().any(|c| c.paper.is_some());
+        let widest =
+            |f: &dyn Fn(&ClaimResult) -> usize, least: usize| self.claims.iter().map(f).max().unwrap_or(0).max(least);
+        let width = widest(&|c| c.claim.chars().count(), 5);
+        let measured = widest(&|c| c.measured.chars().count(), 8);
+        let paper = widest(&|c| c.paper.as_deref().map_or(0, |p| p.chars().count()), 5);
+        let mut out = format!("claims of {} against {}\n\n", self.expected, self.results);
+        let row = |out: &mut String, a: &str, b: &str, p: &str, v: &str| {
+            let _ = if papers {
+                writeln!(out, "{a:<width$}  {b:<measured$}  {p:<paper$}  {v}")
+            } else {
+                writeln!(out, "{a:<width$}  {b:<measured$}  {v}")
+            };
+        };
+        row(&mut out, "claim", "measured", "paper", "verdict");
+        for c in &self.claims {
+            row(&mut out, &c.claim, &c.measured, c.paper.as_deref().unwrap_or("-"), verdict(c.holds));
+        }
+        let held = self.claims.iter().filter(|c| c.holds).count();
+        let _ = writeln!(out, "\nexpect: {held} of {} claims hold", self.claims.len());
+        out
+    }
+
+    /// The same as a Markdown table (a CI job summary, a study's README).
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("| claim | measured | paper | verdict |\n|---|---|---|---|\n");
+        for c in &self.claims {
+            let paper = c.paper.as_deref().unwrap_or("-");
+            let _ =
+                writeln!(out, "| {} | {} | {paper} | {} |", c.claim.replace('|', "\\|"), c.measured, verdict(c.holds));
+        }
+        out
+    }
+}
+
+fn verdict(holds: bool) -> &'static str {
+    if holds { "holds" } else { "FAILS" }
+}
+
+fn num(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e5).contains(&x.abs()) { format!("{}", (x * 1e4).round() / 1e4) } else { format!("{x:.3e}") }
+}
+
+/// Reads `expected` and checks every claim against the experiment in `dir`.
+pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
+    let text = std::fs::read_to_string(expected).with_context(|| format!("cannot read '{}'", expected.display()))?;
+    let file: ClaimsFile = toml::from_str(&text).map_err(|e| {
+        let at = e.span().map(|s| line_col(&text, s.start)).map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+        anyhow::anyhow!("{}{at}: {}", expected.display(), e.message())
+    })?;
+    if file.claim.is_empty() {
+        bail!("{}: no `[[claim]]` table: nothing to check (see the README, \"Claims\")", expected.display());
+    }
+    let results = Results::load(&ResultsDir::new(dir))?;
+    let keys = results.config.sweep.keys();
+    let mut claims = Vec::new();
+    for (i, spec) in file.claim.iter().enumerate() {
+        let claim = parse(spec, &keys)
+            .map_err(|e| anyhow::anyhow!("{}: claim {} ({}): {e}", expected.display(), i + 1, spec.metric))?;
+        let result = evaluate(&claim, &results, &keys)
+            .map_err(|e| anyhow::anyhow!("{}: claim {} (`{}`): {e}", expected.display(), i + 1, claim.text))?;
+        claims.push(result);
+    }
+    Ok(Outcome { expected: expected.display().to_string(), results: dir.display().to_string(), claims })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
+    let metric = metric::lookup(&spec.metric).ok_or_else(|| {
+        let hint = metric::closest(&spec.metric).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        format!("unknown `metric` `{}`{hint}; known: {}", spec.metric, metric::names().join(", "))
+    })?;
+    let seeds = match spec.seeds.as_deref() {
+        None => Seeds::Mean,
+        Some(s) => SEEDS
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("`seeds` is one of {}, not {s:?}", SEEDS.map(|(n, _)| n).join(", ")))?,
+    };
+    let bounds = Bounds { at_least: spec.at_least, at_most: spec.at_most, between: spec.between };
+    for v in [bounds.at_least, bounds.at_most, spec.p_below]
+        .into_iter()
+        .flatten()
+        .chain(bounds.between.into_iter().flatten())
+    {
+        if !v.is_finite() {
+            return Err(format!("a bound must be a finite number, not {v}"));
+        }
+    }
+    if let Some([lo, hi]) = bounds.between
+        && lo > hi
+    {
+        return Err(format!("`between = [{lo}, {hi}]` is empty: write the smaller bound first"));
+    }
+    let runs_where = spec.where_.clone().unwrap_or_default();
+    let kind = match (&spec.activation, &spec.better, &spec.worse, &spec.best) {
+        (Some(label), None, None, None) => {
+            if bounds.is_empty() {
+                return Err("a claim about one group needs `at_least`, `at_most` or `between`".into());
+            }
+            if spec.p_below.is_some() {
+                return Err("`p_below` is for `better` / `worse` claims".into());
+            }
+            match (seeds, runs_where.is_empty()) {
+                (Seeds::Share, true) => {
+                    return Err(
+                        "`seeds = \"share\"` needs `where`: which runs count, e.g. where = { at_least = 1.0 }".into()
+                    );
+                }
+                (Seeds::Share, false) => {}
+                (_, false) => return Err("`where` is for `seeds = \"share\"`".into()),
+                _ => {}
+            }
+            Kind::Group { label: label.clone(), seeds, bounds: bounds.clone(), runs_where }
+        }
+        (None, Some(better), Some(worse), None) => {
+            if !bounds.is_empty() || spec.seeds.is_some() || spec.where_.is_some() {
+                return Err("a `better` / `worse` claim compares means; `p_below` is its only test".into());
+            }
+            if better == worse {
+                return Err(format!("`better` and `worse` are both `{better}`"));
+            }
+            if let Some(p) = spec.p_below
+                && !(p > 0.0 && p <= 1.0)
+            {
+                return Err(format!("`p_below` is a probability in (0, 1], not {p}"));
+            }
+            Kind::Order { better: better.clone(), worse: worse.clone(), p_below: spec.p_below }
+        }
+        (None, None, None, Some(best)) => {
+            if !bounds.is_empty() || spec.p_below.is_some() || spec.where_.is_some() {
+                return Err("a `best` claim ranks the groups; it takes no bound".into());
+            }
+            if matches!(seeds, Seeds::Each | Seeds::Share | Seeds::Std) {
+                return Err("a `best` claim ranks by `seeds` = mean, median, min or max".into());
+            }
+            Kind::Best { label: best.clone(), among: spec.among.clone(), seeds }
+        }
+        (None, Some(_), None, None) | (None, None, Some(_), None) => {
+            return Err("`better` and `worse` go together".into());
+        }
+        _ => {
+            return Err("say what the claim is about: `activation` (one group), `better` and `worse`, or `best`".into());
+        }
+    };
+    if spec.among.is_some() && spec.best.is_none() {
+        return Err("`among` is for `best` claims".into());
+    }
+    let layers = match &spec.layer {
+        None => None,
+        Some(toml::Value::Integer(i)) if *i >= 0 => Some(Layers::Index(*i as usize)),
+        Some(toml::Value::String(s)) => Some(match s.as_str() {
+            "last" => Layers::Last,
+            "each" => Layers::Each,
+            "max" => Layers::Max,
+            "min" => Layers::Min,
+            other => return Err(format!("`layer` is an index or one of last, each, max, min, not {other:?}")),
+        }),
+        Some(other) => return Err(format!("`layer` is an index or one of last, each, max, min, not {other}")),
+    };
+    let per_layer = matches!(metric.source, metric::Source::Layer(_));
+    let gradient = matches!(metric.source, metric::Source::Gradient(_) | metric::Source::GradientRatio);
+    let by_epoch = per_layer || matches!(metric.source, metric::Source::Epoch(_));
+    if layers.is_some() && !per_layer {
+        return Err(format!("`layer` is for the per-layer metrics (activations.csv), not `{}`", metric.name));
+    }
+    if spec.epoch.is_some() && !by_epoch {
+        return Err(format!("`epoch` is for the metrics of epochs.csv and activations.csv, not `{}`", metric.name));
+    }
+    if spec.step.is_some() && !gradient {
+        return Err(format!("`step` is for the gradient metrics, not `{}`", metric.name));
+    }
+    match (&spec.parameter, metric.source) {
+        (None, metric::Source::Gradient(_)) => {
+            return Err("`grad_l2` needs `parameter`, e.g. parameter = \"layers.0.weight\"".into());
+        }
+        (Some(_), source) if !matches!(source, metric::Source::Gradient(_)) => {
+            return Err(format!("`parameter` is for `grad_l2`, not `{}`", metric.name));
+        }
+        _ => {}
+    }
+    let mut point = BTreeMap::new();
+    for (key, value) in &spec.at {
+        if !sweep_keys.contains(key) {
+            return Err(format!(
+                "`at` names `{key}`, which the experiment does not sweep (its sweep: {})",
+                if sweep_keys.is_empty() { "none".to_string() } else { sweep_keys.join(", ") }
+            ));
+        }
+        point.insert(key.clone(), crate::config::sweep::show(value));
+    }
+    let at = At { epoch: spec.epoch, step: spec.step, layers, parameter: spec.parameter.clone() };
+    let paper = spec.paper.as_ref().map(crate::config::sweep::show);
+    let mut claim = Claim { text: String::new(), paper, metric, kind, lr: spec.lr, point, at };
+    claim.text = spec.claim.clone().unwrap_or_else(|| describe(&claim));
+    Ok(claim)
+}
+
+/// A claim in words, from its keys: `mean test_accuracy of relu in [0.86, 0.9]`.
+fn describe(c: &Claim) -> String {
+    let mut place = Vec::new();
+    if let Some(e) = c.at.epoch {
+        place.push(format!("epoch {e}"));
+    }
+    if let Some(s) = c.at.step {
+        place.push(format!("step {s}"));
+    }
+    match &c.at.layers {
+        Some(Layers::Index(i)) => place.push(format!("layer {i}")),
+        Some(Layers::Last) => place.push("the last layer".into()),
+        Some(Layers::Each) | None if matches!(c.metric.source, metric::Source::Layer(_)) => {
+            place.push("every layer".into())
+        }
+        Some(Layers::Max) => place.push("its worst layer (max)".into()),
+        Some(Layers::Min) => place.push("its lowest layer (min)".into()),
+        _ => {}
+    }
+    if let Some(p) = &c.at.parameter {
+        place.push(p.clone());
+    }
+    for (k, v) in &c.point {
+        place.push(format!("{k} = {v}"));
+    }
+    if let Some(lr) = c.lr {
+        place.push(format!("lr {lr}"));
+    }
+    let place = if place.is_empty() { String::new() } else { format!(" at {}", place.join(", ")) };
+    let m = c.metric.name;
+    match &c.kind {
+        Kind::Group { label, seeds: Seeds::Share, bounds, runs_where } => {
+            format!("share of {label} runs with {m}{place} {} is {}", runs_where.text(), bounds.text())
+        }
+        Kind::Group { label, seeds: Seeds::Each, bounds, .. } => {
+            format!("{m} of every {label} run{place} {}", bounds.text())
+        }
+        Kind::Group { label, seeds, bounds, .. } => {
+            format!("{} {m} of {label}{place} {}", seed_name(*seeds), bounds.text())
+        }
+        Kind::Order { better, worse, p_below } => {
+            let p = p_below.map(|p| format!(" (Welch p < {p})")).unwrap_or_default();
+            format!("{better} better than {worse} on {m}{place}{p}")
+        }
+        Kind::Best { label, seeds, .. } => format!("{label} has the best {} {m}{place}", seed_name(*seeds)),
+    }
+}
+
+fn seed_name(s: Seeds) -> &'static str {
+    SEEDS.iter().find(|(_, v)| *v == s).map_or("mean", |(n, _)| n)
+}
+
+/// The runs of one group: its label, the claim's lr and sweep point.
+fn runs<'a>(results: &'a Results, claim: &Claim, keys: &[String], label: &str) -> Result<Vec<&'a RunSummary>, String> {
+    let runs: Vec<&RunSummary> = results
+        .summaries
+        .iter()
+        .filter(|s| s.activation == label)
+        .filter(|s| claim.lr.is_none_or(|lr| (s.lr - lr).abs() <= 1e-12 * lr.abs().max(1.0)))
+        .filter(|s| {
+            claim.point.iter().all(|(k, v)| keys.iter().position(|x| x == k).is_some_and(|i| s.sweep.get(i) == Some(v)))
+        })
+        .collect();
+    if runs.is_empty() {
+        let mut labels: Vec<&str> = results.summaries.iter().map(|s| s.activation.as_str()).collect();
+        labels.sort();
+        labels.dedup();
+        let extra = if claim.lr.is_some() || !claim.point.is_empty() { " at that lr / sweep point" } else { "" };
+        return Err(format!("no runs of `{label}`{extra} in the results; groups: {}", labels.join(", ")));
+    }
+    Ok(runs)
+}
+
+/// Per run, its value(s) of the claim's metric.
+fn per_run(results: &Results, claim: &Claim, runs: &[&RunSummary]) -> Result<Vec<Vec<f64>>, String> {
+    runs.iter().map(|r| metric::values(results, r, claim.metric, &claim.at)).collect()
+}
+
+fn statistic(seeds: Seeds, xs: &[f64]) -> f64 {
+    let finite: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    // A run without a value (diverged) makes mean, median and std undefined: NaN fails any bound.
+    if finite.len() < xs.len() || finite.is_empty() {
+        return match seeds {
+            Seeds::Min | Seeds::Max if !finite.is_empty() => statistic(seeds, &finite),
+            _ => f64::NAN,
+        };
+    }
+    let mut sorted = finite.clone();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let mean = sorted.iter().sum::<f64>() / n as f64;
+    match seeds {
+        Seeds::Mean | Seeds::Each | Seeds::Share => mean,
+        Seeds::Median => {
+            if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+            }
+        }
+        Seeds::Min => sorted[0],
+        Seeds::Max => sorted[n - 1],
+        Seeds::Std => {
+            if n < 2 {
+                f64::NAN
+            } else {
+                (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+            }
+        }
+    }
+}
+
+fn evaluate(claim: &Claim, results: &Results, keys: &[String]) -> Result<ClaimResult, String> {
+    let result = |measured: String, holds: bool| ClaimResult {
+        claim: claim.text.clone(),
+        measured,
+        holds,
+        paper: claim.paper.clone(),
+    };
+    match &claim.kind {
+        Kind::Group { label, seeds, bounds, runs_where } => {
+            let runs = runs(results, claim, keys, label)?;
+            let values = per_run(results, claim, &runs)?;
+            let n = runs.len();
+            let layers = values.iter().map(Vec::len).max().unwrap_or(1);
+            // Per layer (one "layer" unless `layer = "each"`): the statistic over runs.
+            let column =
+                |l: usize| -> Vec<f64> { values.iter().map(|v| v.get(l).copied().unwrap_or(f64::NAN)).collect() };
+            match seeds {
+                Seeds::Share => {
+                    let counted = |l: usize| column(l).iter().filter(|x| runs_where.holds(**x)).count();
+                    let shares: Vec<(usize, f64)> =
+                        (0..layers).map(|l| (counted(l), counted(l) as f64 / n as f64)).collect();
+                    let holds = shares.iter().all(|(_, s)| bounds.holds(*s));
+                    let text =
+                        shares.iter().map(|(k, s)| format!("{} ({k} of {n})", num(*s))).collect::<Vec<_>>().join(", ");
+                    Ok(result(text, holds))
+                }
+                Seeds::Each => {
+                    let all: Vec<f64> = values.iter().flatten().copied().collect();
+                    let holds = all.len() == n * layers && all.iter().all(|x| bounds.holds(*x));
+                    let (lo, hi) = range(&all);
+                    Ok(result(format!("{} to {} over {n} runs", num(lo), num(hi)), holds))
+                }
+                _ => {
+                    let stats: Vec<f64> = (0..layers).map(|l| statistic(*seeds, &column(l))).collect();
+                    let holds = stats.iter().all(|x| bounds.holds(*x));
+                    let measured = if stats.len() == 1 {
+                        format!("{} ({n} runs)", num(stats[0]))
+                    } else {
+                        let (lo, hi) = range(&stats);
+                        format!("{} to {} over {} layers ({n} runs)", num(lo), num(hi), stats.len())
+                    };
+                    Ok(result(measured, holds))
+                }
+            }
+        }
+        Kind::Order { better, worse, p_below } => {
+            let a = flat(per_run(results, claim, &runs(results, claim, keys, better)?)?)?;
+            let b = flat(per_run(results, claim, &runs(results, claim, keys, worse)?)?)?;
+            let (ma, mb) = (statistic(Seeds::Mean, &a), statistic(Seeds::Mean, &b));
+            let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };
+            let ahead = sign * (ma - mb) > 0.0;
+            let mut measured = format!("{} vs {}", num(ma), num(mb));
+            let mut holds = ahead && ma.is_finite() && mb.is_finite();
+            if let Some(limit) = p_below {
+                match stats::welch(&a, &b) {
+                    Some(w) => {
+                        // One-sided: half the two-sided p in the claimed direction.
+                        let p = if sign * w.diff > 0.0 { w.p / 2.0 } else { 1.0 - w.p / 2.0 };
+                        let _ = write!(measured, ", p = {p:.1e}");
+                        holds &= p < *limit;
+                    }
+                    None => {
+                        measured.push_str(", p: fewer than 2 runs a side");
+                        holds = false;
+                    }
+                }
+            }
+            Ok(result(measured, holds))
+        }
+        Kind::Best { label, among, seeds } => {
+            let mut labels: Vec<String> = match among {
+                Some(list) => list.clone(),
+                None => results.summaries.iter().map(|s| s.activation.clone()).collect(),
+            };
+            if !labels.contains(label) {
+                labels.push(label.clone());
+            }
+            labels.sort();
+            labels.dedup();
+            let mut scored = Vec::new();
+            for l in &labels {
+                let values = flat(per_run(results, claim, &runs(results, claim, keys, l)?)?)?;
+                scored.push((l.clone(), statistic(*seeds, &values)));
+            }
+            let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };
+            let mine = scored.iter().find(|(l, _)| l == label).map_or(f64::NAN, |s| s.1);
+            let holds =
+                mine.is_finite() && scored.iter().all(|(l, v)| l == label || v.is_nan() || sign * v < sign * mine);
+            scored.sort_by(|a, b| (sign * b.1).total_cmp(&(sign * a.1)));
+            let measured = scored.iter().map(|(l, v)| format!("{l} {}", num(*v))).collect::<Vec<_>>().join(", ");
+            Ok(result(measured, holds))
+        }
+    }
+}
+
+/// One value per run (a per-layer metric must pick a layer for a comparison).
+fn flat(values: Vec<Vec<f64>>) -> Result<Vec<f64>, String> {
+    if values.iter().any(|v| v.len() != 1) {
+        return Err("a comparison needs one value per run: give `layer` an index, \"last\", \"max\" or \"min\"".into());
+    }
+    Ok(values.into_iter().map(|v| v[0]).collect())
+}
+
+fn range(xs: &[f64]) -> (f64, f64) {
+    xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
+}

@@ -1,0 +1,198 @@
+//! The measurements a study's claim can name (`metric = "..."` in
+//! expected.toml), one list: where each is read from, which way is better,
+//! and the selectors it takes. Adding one is one entry.
+
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
+use crate::report::load::Results;
+
+/// Where a metric's per-run value comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// summary.csv: one value per run.
+    Summary(fn(&RunSummary) -> f64),
+    /// epochs.csv at `epoch` (default: the run's last).
+    Epoch(fn(&EpochRecord) -> f64),
+    /// activations.csv at `epoch` (default: the last; 0 is at initialisation) and `layer`.
+    Layer(fn(&ActivationRecord) -> f64),
+    /// gradients.csv: `grad_l2` of `parameter` at `step` (default: the first recorded step).
+    Gradient(fn(&GradientRecord) -> f64),
+    /// gradients.csv: the first hidden layer's weight gradient norm over the
+    /// output layer's, at `step` (default: the first recorded, before any update).
+    GradientRatio,
+}
+
+#[derive(Debug)]
+pub struct Metric {
+    pub name: &'static str,
+    pub source: Source,
+    /// Larger is better (accuracy), or smaller (loss): what `better`, `worse` and `best` mean.
+    pub higher_is_better: bool,
+    /// Its line in the README's table of metrics (a test keeps the two the same).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub doc: &'static str,
+}
+
+const fn metric(name: &'static str, source: Source, higher_is_better: bool, doc: &'static str) -> Metric {
+    Metric { name, source, higher_is_better, doc }
+}
+
+fn bool_value(b: bool) -> f64 {
+    f64::from(u8::from(b))
+}
+
+pub const METRICS: &[Metric] = &[
+    metric("test_accuracy", Source::Summary(|s| s.test_accuracy), true, "test accuracy of the final model"),
+    metric("test_loss", Source::Summary(|s| s.test_loss), false, "test cross-entropy of the final model"),
+    metric(
+        "best_val_accuracy",
+        Source::Summary(|s| s.best_val_accuracy),
+        true,
+        "best validation accuracy over the epochs",
+    ),
+    metric("final_train_loss", Source::Summary(|s| s.final_train_loss), false, "training loss of the last epoch"),
+    metric(
+        "grad_ratio_first_last",
+        Source::Summary(|s| s.grad_ratio_first_last.unwrap_or(f64::NAN)),
+        true,
+        "summary.csv's first-layer / output-layer gradient-norm ratio",
+    ),
+    metric("diverged", Source::Summary(|s| bool_value(s.diverged)), false, "1 for a diverged run, else 0"),
+    metric("train_loss", Source::Epoch(|e| e.train_loss), false, "epochs.csv, at `epoch`"),
+    metric("train_accuracy", Source::Epoch(|e| e.train_accuracy), true, "epochs.csv, at `epoch`"),
+    metric("val_loss", Source::Epoch(|e| e.val_loss), false, "epochs.csv, at `epoch`"),
+    metric("val_accuracy", Source::Epoch(|e| e.val_accuracy), true, "epochs.csv, at `epoch`"),
+    metric("dead_fraction", Source::Layer(|a| a.dead_fraction), false, "activations.csv, at `epoch` and `layer`"),
+    metric(
+        "saturated_fraction",
+        Source::Layer(|a| a.saturated_fraction),
+        false,
+        "activations.csv, at `epoch` and `layer`",
+    ),
+    metric("pre_mean", Source::Layer(|a| a.pre_mean), true, "activations.csv, at `epoch` and `layer`"),
+    metric("pre_std", Source::Layer(|a| a.pre_std), true, "activations.csv, at `epoch` and `layer`"),
+    metric("post_mean", Source::Layer(|a| a.post_mean), true, "activations.csv, at `epoch` and `layer`"),
+    metric("post_std", Source::Layer(|a| a.post_std), true, "activations.csv, at `epoch` and `layer`"),
+    metric("grad_l2", Source::Gradient(|g| g.grad_l2), true, "gradients.csv, of `parameter` at `step`"),
+    metric("grad_ratio", Source::GradientRatio, true, "gradients.csv: layers.0.weight / output.weight at `step`"),
+];
+
+pub fn lookup(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+pub fn closest(name: &str) -> Option<&'static str> {
+    METRICS
+        .iter()
+        .map(|m| (strsim::jaro_winkler(name, m.name), m.name))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}
+
+pub fn names() -> Vec<&'static str> {
+    METRICS.iter().map(|m| m.name).collect()
+}
+
+/// Which layers a per-layer metric reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layers {
+    /// One hidden layer (0 = nearest the input).
+    Index(usize),
+    /// The last hidden layer.
+    Last,
+    /// Every layer: the claim must hold at each one.
+    Each,
+    /// The largest or smallest value over the layers, per run.
+    Max,
+    Min,
+}
+
+/// The selectors of one claim.
+#[derive(Debug, Clone, Default)]
+pub struct At {
+    pub epoch: Option<usize>,
+    pub step: Option<usize>,
+    pub layers: Option<Layers>,
+    pub parameter: Option<String>,
+}
+
+/// One run's value(s) of `metric`: one number, or one per layer with
+/// [`Layers::Each`]. `Err` says what the results lack.
+pub fn values(results: &Results, run: &RunSummary, metric: &Metric, at: &At) -> Result<Vec<f64>, String> {
+    let id = &run.run_id;
+    match metric.source {
+        Source::Summary(f) => Ok(vec![f(run)]),
+        Source::Epoch(f) => {
+            let rows: Vec<&EpochRecord> = results.epochs.iter().filter(|e| &e.run_id == id).collect();
+            let row = match at.epoch {
+                Some(epoch) => rows.iter().find(|e| e.epoch == epoch),
+                None => rows.iter().max_by_key(|e| e.epoch),
+            };
+            // A run that diverged before that epoch has no row: no value.
+            Ok(vec![row.map_or(f64::NAN, |e| f(e))])
+        }
+        Source::Layer(f) => {
+            let rows: Vec<&ActivationRecord> = results.activations.iter().filter(|a| &a.run_id == id).collect();
+            if rows.is_empty() {
+                return Err("activations.csv has no rows for it (logging.activation_stats is off?)".into());
+            }
+            let epoch = at.epoch.unwrap_or_else(|| rows.iter().map(|a| a.epoch).max().unwrap_or(0));
+            let mut layer: Vec<&ActivationRecord> = rows.into_iter().filter(|a| a.epoch == epoch).collect();
+            layer.sort_by_key(|a| a.layer);
+            if layer.is_empty() {
+                return Ok(vec![f64::NAN]);
+            }
+            let all: Vec<f64> = layer.iter().map(|a| f(a)).collect();
+            Ok(match at.layers.as_ref().unwrap_or(&Layers::Each) {
+                Layers::Index(i) => match layer.iter().find(|a| a.layer == *i) {
+                    Some(a) => vec![f(a)],
+                    None => return Err(format!("the network has no hidden layer {i} (it has {})", layer.len())),
+                },
+                Layers::Last => vec![*all.last().expect("not empty")],
+                Layers::Each => all,
+                Layers::Max => vec![all.iter().copied().fold(f64::NEG_INFINITY, f64::max)],
+                Layers::Min => vec![all.iter().copied().fold(f64::INFINITY, f64::min)],
+            })
+        }
+        Source::Gradient(_) | Source::GradientRatio => {
+            let rows: Vec<&GradientRecord> = results.gradients.iter().filter(|g| &g.run_id == id).collect();
+            if rows.is_empty() {
+                return Err("gradients.csv has no rows for it (logging.every_steps is 0?)".into());
+            }
+            let step = at.step.unwrap_or_else(|| rows.iter().map(|g| g.step).min().unwrap_or(1));
+            let read = match metric.source {
+                Source::Gradient(f) => f,
+                _ => |g: &GradientRecord| g.grad_l2,
+            };
+            let norm = |parameter: &str| -> Result<f64, String> {
+                rows.iter().find(|g| g.step == step && g.parameter == parameter).map(|g| read(g)).ok_or_else(|| {
+                    let mut known: Vec<&str> = rows.iter().map(|g| g.parameter.as_str()).collect();
+                    known.dedup();
+                    format!("gradients.csv has no `{parameter}` at step {step} (parameters: {})", known.join(", "))
+                })
+            };
+            match metric.source {
+                Source::Gradient(_) => Ok(vec![norm(at.parameter.as_deref().expect("checked: grad_l2 names one"))?]),
+                _ => {
+                    let first = norm("layers.0.weight").or_else(|_| norm("convs.0.weight"))?;
+                    Ok(vec![first / norm("output.weight")?])
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's table of metrics is this list: every metric, with its text.
+    #[test]
+    fn the_readme_lists_every_metric() {
+        let readme = include_str!("../../README.md");
+        for m in METRICS {
+            let row = format!("| `{}` | {} |", m.name, m.doc);
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `actbench check --expect`: a study's claims against a finished
+//! experiment, on a small real one (relu and sigmoid, 3 seeds, a deep
+//! narrow MLP): claims that hold and claims that fail, each kind of test,
+//! and bad claim files as one-line errors (exit 2).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::common::{TempDir, actbench};
+
+const EXPERIMENT: &str = r#"activations = ["relu", "sigmoid"]
+[experiment]
+seeds = 3
+[model]
+hidden = [32, 32, 32]
+init = "pytorch"
+[training]
+epochs = 5
+batch_size = 64
+optimizer = "sgd_momentum"
+lr = 0.1
+[logging]
+every_steps = 1
+"#;
+
+/// The experiment, trained once for every test of this file.
+fn results() -> &'static Path {
+    static DIR: OnceLock<(TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = TempDir::new();
+        let config = dir.path().join("exp.toml");
+        fs::write(&config, EXPERIMENT).unwrap();
+        let out = dir.path().join("out");
+        let o = actbench()
+            .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (dir, out)
+    })
+    .1
+}
+
+fn expect(claims: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let dir = TempDir::new();
+    let file = dir.path().join("expected.toml");
+    fs::write(&file, claims).unwrap();
+    let o = actbench().args(["check", "--expect", file.to_str().unwrap()]).arg(results()).args(extra).output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn claims_that_hold_pass_and_the_table_shows_each() {
+    let (code, out, err) = expect(
+        r#"
+[[claim]]
+claim = "relu learns"
+activation = "relu"
+metric = "test_accuracy"
+at_least = 0.5
+paper = 0.886
+
+[[claim]]
+activation = "sigmoid"
+metric = "grad_ratio"
+step = 1
+seeds = "max"
+at_most = 0.5
+
+[[claim]]
+better = "relu"
+worse = "sigmoid"
+metric = "test_accuracy"
+p_below = 0.05
+
+[[claim]]
+best = "relu"
+metric = "final_train_loss"
+seeds = "median"
+
+[[claim]]
+activation = "relu"
+metric = "dead_fraction"
+epoch = 0
+seeds = "share"
+where = { at_most = 1.0 }
+between = [1.0, 1.0]
+
+[[claim]]
+activation = "sigmoid"
+metric = "post_std"
+layer = "each"
+seeds = "each"
+between = [0.0, 1.0]
+
+[[claim]]
+activation = "relu"
+metric = "grad_l2"
+parameter = "output.weight"
+at_least = 1e-9
+"#,
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("expect: 7 of 7 claims hold"), "{out}");
+    assert!(out.contains("relu learns") && out.contains("0.886"), "the claim's words and the paper's number: {out}");
+    assert!(out.contains("max grad_ratio of sigmoid at step 1 <= 0.5"), "a claim without words is described: {out}");
+    assert!(out.contains("1 (3 of 3), 1 (3 of 3), 1 (3 of 3)"), "a share counts the runs, per layer: {out}");
+}
+
+#[test]
+fn a_claim_that_does_not_hold_fails_with_exit_1_and_every_format_says_so() {
+    let claims = r#"
+[[claim]]
+activation = "sigmoid"
+metric = "test_accuracy"
+at_least = 0.99
+
+[[claim]]
+better = "sigmoid"
+worse = "relu"
+metric = "test_accuracy"
+
+[[claim]]
+best = "sigmoid"
+metric = "test_accuracy"
+
+[[claim]]
+activation = "relu"
+metric = "test_accuracy"
+at_least = 0.0
+"#;
+    let (code, out, err) = expect(claims, &[]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(out.matches("FAILS").count(), 3, "{out}");
+    assert!(out.contains("expect: 1 of 4 claims hold"), "{out}");
+    let (code, json, _) = expect(claims, &["--format", "json"]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["claims"].as_array().unwrap().iter().filter(|c| c["holds"] == false).count(), 3);
+    let (_, xml, _) = expect(claims, &["--format", "junit"]);
+    assert!(xml.contains("tests=\"4\" failures=\"3\""), "{xml}");
+    let (_, md, _) = expect(claims, &["--format", "markdown"]);
+    assert_eq!(md.lines().filter(|l| l.ends_with("| FAILS |")).count(), 3, "{md}");
+}
+
+#[test]
+fn bad_claim_files_are_one_line_errors_naming_the_file_and_claim() {
+    for (claims, said) in [
+        (
+            "[[claim]]\nactivation = \"relu\"\nmetric = \"test_acuracy\"\nat_least = 0.5\n",
+            "did you mean `test_accuracy`?",
+        ),
+        ("[[claim]]\nactivation = \"gelu\"\nmetric = \"test_accuracy\"\nat_least = 0.5\n", "no runs of `gelu`"),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\n", "needs `at_least`, `at_most` or `between`"),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nat_least = 0.5\nlayer = 2\n", "`layer` is for"),
+        (
+            "[[claim]]\nactivation = \"relu\"\nmetric = \"dead_fraction\"\nseeds = \"share\"\nat_least = 0.5\n",
+            "needs `where`",
+        ),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nbetween = [0.9, 0.1]\n", "is empty"),
+        ("[[claim]]\nbetter = \"relu\"\nmetric = \"test_accuracy\"\n", "go together"),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"grad_l2\"\nat_least = 0.5\n", "needs `parameter`"),
+        (
+            "[[claim]]\nactivation = \"relu\"\nmetric = \"dead_fraction\"\nlayer = 9\nat_least = 0.5\n",
+            "no hidden layer 9",
+        ),
+        (
+            "[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nat_least = 0.5\nat = { \"model.hidden\" = [8] }\n",
+            "does not sweep",
+        ),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nat_lest = 0.5\n", "expected.toml:4:1"),
+        ("[[claim]]\nbest = \"relu\"\nmetric = \"dead_fraction\"\n", "one value per run"),
+        ("", "no `[[claim]]`"),
+    ] {
+        let (code, out, err) = expect(claims, &[]);
+        assert_eq!(code, Some(2), "{claims}: {out}{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.contains("expected.toml") && err.contains(said), "{claims}: expected `{said}` in {err}");
+    }
+    // --expect without a results folder, and with --baseline, are usage errors.
+    let o = actbench().args(["check", "--expect", "x.toml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give the results folder"));
+}

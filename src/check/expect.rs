@@ -340,12 +340,16 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
     };
     let per_layer = matches!(metric.source, metric::Source::Layer(_));
     let gradient = matches!(metric.source, metric::Source::Gradient(_) | metric::Source::GradientRatio);
-    let by_epoch = per_layer || matches!(metric.source, metric::Source::Epoch(_));
+    let learned = matches!(metric.source, metric::Source::Learned(_));
+    let by_epoch = per_layer || learned || matches!(metric.source, metric::Source::Epoch(_));
     if layers.is_some() && !per_layer {
         return Err(format!("`layer` is for the per-layer metrics (activations.csv), not `{}`", metric.name));
     }
     if spec.epoch.is_some() && !by_epoch {
-        return Err(format!("`epoch` is for the metrics of epochs.csv and activations.csv, not `{}`", metric.name));
+        return Err(format!(
+            "`epoch` is for the metrics of epochs.csv, activations.csv and learned.csv, not `{}`",
+            metric.name
+        ));
     }
     if spec.step.is_some() && !gradient {
         return Err(format!("`step` is for the gradient metrics, not `{}`", metric.name));
@@ -354,8 +358,11 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
         (None, metric::Source::Gradient(_)) => {
             return Err("`grad_l2` needs `parameter`, e.g. parameter = \"layers.0.weight\"".into());
         }
-        (Some(_), source) if !matches!(source, metric::Source::Gradient(_)) => {
-            return Err(format!("`parameter` is for `grad_l2`, not `{}`", metric.name));
+        (None, metric::Source::Learned(_)) => {
+            return Err("`learned` needs `parameter`, e.g. parameter = \"activations.0.beta\"".into());
+        }
+        (Some(_), source) if !matches!(source, metric::Source::Gradient(_) | metric::Source::Learned(_)) => {
+            return Err(format!("`parameter` is for `grad_l2` and `learned`, not `{}`", metric.name));
         }
         _ => {}
     }

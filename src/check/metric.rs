@@ -2,7 +2,7 @@
 //! expected.toml), one list: where each is read from, which way is better,
 //! and the selectors it takes. Adding one is one entry.
 
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
 use crate::report::load::Results;
 
 /// Where a metric's per-run value comes from.
@@ -19,6 +19,8 @@ pub enum Source {
     /// gradients.csv: the first hidden layer's weight gradient norm over the
     /// output layer's, at `step` (default: the first recorded, before any update).
     GradientRatio,
+    /// learned.csv: the value of `parameter` at `epoch` (default: the last).
+    Learned(fn(&LearnedRecord) -> f64),
 }
 
 #[derive(Debug)]
@@ -74,6 +76,7 @@ pub const METRICS: &[Metric] = &[
     metric("post_std", Source::Layer(|a| a.post_std), true, "activations.csv, at `epoch` and `layer`"),
     metric("grad_l2", Source::Gradient(|g| g.grad_l2), true, "gradients.csv, of `parameter` at `step`"),
     metric("grad_ratio", Source::GradientRatio, true, "gradients.csv: layers.0.weight / output.weight at `step`"),
+    metric("learned", Source::Learned(|l| l.value), true, "learned.csv: the value of `parameter` at `epoch`"),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static Metric> {
@@ -153,6 +156,26 @@ pub fn values(results: &Results, run: &RunSummary, metric: &Metric, at: &At) -> 
                 Layers::Max => vec![all.iter().copied().fold(f64::NEG_INFINITY, f64::max)],
                 Layers::Min => vec![all.iter().copied().fold(f64::INFINITY, f64::min)],
             })
+        }
+        Source::Learned(f) => {
+            let parameter = at.parameter.as_deref().expect("checked: learned names one");
+            let rows: Vec<&LearnedRecord> =
+                results.learned.iter().filter(|l| &l.run_id == id && l.parameter == parameter).collect();
+            if rows.is_empty() {
+                let mut known: Vec<&str> =
+                    results.learned.iter().filter(|l| &l.run_id == id).map(|l| l.parameter.as_str()).collect();
+                known.sort();
+                known.dedup();
+                return Err(format!(
+                    "learned.csv has no `{parameter}` for it (its learned parameters: {})",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ));
+            }
+            let row = match at.epoch {
+                Some(epoch) => rows.iter().find(|l| l.epoch == epoch),
+                None => rows.iter().max_by_key(|l| l.epoch),
+            };
+            Ok(vec![row.map_or(f64::NAN, |l| f(l))])
         }
         Source::Gradient(_) | Source::GradientRatio => {
             let rows: Vec<&GradientRecord> = results.gradients.iter().filter(|g| &g.run_id == id).collect();

@@ -23,5 +23,6 @@ mod report;
 mod resume;
 mod slurm;
 mod stats_reference;
+mod studies;
 mod sweep;
 mod workers;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the studies in experiments/ and checks each one's claims:
+# for every experiments/<study>/, train config.toml (the full variant) into
+# results/studies/<study>, then `actbench check --expect expected.toml` on
+# it. With --quick, quick.toml and expected-quick.toml instead (what CI
+# runs, tests/it/studies.rs), into results/studies/<study>-quick.
+#
+#   scripts/run-studies.sh [--quick] [STUDY ...]      (default: every study)
+#
+# Exit status: 0 when every claim of every study holds, 1 otherwise.
+# A finished run is kept: a second call trains only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+variant=full
+if [ "${1:-}" = "--quick" ]; then variant=quick; shift; fi
+studies=("$@")
+if [ ${#studies[@]} -eq 0 ]; then
+    for d in experiments/*/; do [ -f "$d/config.toml" ] && studies+=("$(basename "$d")"); done
+fi
+cargo build --release --locked --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/actbench"
+failed=0
+for study in "${studies[@]}"; do
+    dir="experiments/$study"
+    [ -d "$dir" ] || { echo "run-studies: no study '$study' in experiments/" >&2; exit 2; }
+    if [ "$variant" = quick ]; then config="$dir/quick.toml"; claims="$dir/expected-quick.toml"; out="results/studies/$study-quick"
+    else config="$dir/config.toml"; claims="$dir/expected.toml"; out="results/studies/$study"; fi
+    echo "run-studies: $study ($variant)" >&2
+    start=$(date +%s)
+    "$bin" --config "$config" --out "$out" --quiet --jobs "${JOBS:-2}"
+    echo "run-studies: $study trained in $(( $(date +%s) - start )) s" >&2
+    "$bin" check --expect "$claims" "$out" || failed=1
+done
+exit "$failed"

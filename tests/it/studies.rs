@@ -1,0 +1,69 @@
+//! The studies in experiments/: each one's quick variant (quick.toml)
+//! trains, and its claims (expected-quick.toml) hold under
+//! `actbench check --expect` (scripts/run-studies.sh --quick does the
+//! same). Every study has the files the experiments README promises and
+//! is listed there.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::common::{TempDir, actbench};
+
+fn studies() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut dirs: Vec<PathBuf> =
+        fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_study_has_its_files_and_a_line_in_the_list() {
+    let list = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/README.md")).unwrap();
+    assert!(studies().len() >= 3, "{:?}", studies());
+    for dir in studies() {
+        for file in ["config.toml", "quick.toml", "expected.toml", "expected-quick.toml", "README.md"] {
+            assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
+        }
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(list.contains(&format!("[{name}]({name}/")), "experiments/README.md does not list {name}");
+        // The full variant is a valid config (it is trained by scripts/run-studies.sh, not here).
+        let o = actbench().args(["plan", "--config"]).arg(dir.join("config.toml")).output().unwrap();
+        assert!(o.status.success(), "{}: {}", dir.display(), String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+fn quick(study: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments").join(study);
+    let tmp = TempDir::new();
+    let out = tmp.path().join("out");
+    let o = actbench()
+        .args(["--config", dir.join("quick.toml").to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{study}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = actbench().args(["check", "--expect"]).arg(dir.join("expected-quick.toml")).arg(&out).output().unwrap();
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{study}: a claim fails:\n{table}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!table.contains("FAILS") && table.contains("claims hold"), "{table}");
+}
+
+#[test]
+fn dying_relu_quick_claims_hold() {
+    quick("dying_relu");
+}
+
+#[test]
+fn selu_self_normalisation_quick_claims_hold() {
+    quick("selu_self_normalisation");
+}
+
+#[test]
+fn uva_activation_functions_quick_claims_hold() {
+    quick("uva_activation_functions");
+}
+
+#[test]
+fn your_own_activation_quick_claims_hold() {
+    quick("your_own_activation");
+}

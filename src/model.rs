@@ -118,7 +118,11 @@ impl Network {
         let activations = spec.hidden.iter().map(|&width| Activation::sized(spec.activation, width, device)).collect();
         // The output feeds softmax, not the activation: Glorot suits it whatever
         // the hidden units (PyTorch's default init covers it too).
-        let output_init = if spec.init == InitScheme::Pytorch { InitScheme::Pytorch } else { InitScheme::Glorot };
+        // PyTorch's default and the unit-norm scheme cover the output layer too, as in their sources.
+        let output_init = match spec.init {
+            InitScheme::Pytorch | InitScheme::UnitNorm => spec.init,
+            _ => InitScheme::Glorot,
+        };
         let output = linear(fan_in, spec.classes, output_init, &mut rng, device);
         Self { convs, conv_activations, layers, activations, output, image, avg_pool }
     }
@@ -190,7 +194,11 @@ fn conv2d(
     let mut conv = Conv2dConfig::new([channels_in, channels_out], [kernel, kernel]).with_padding(padding).init(device);
     let area = kernel * kernel;
     let n = channels_out * channels_in * area;
-    let weights = init_values(n, channels_in * area, channels_out * area, scheme, rng);
+    let mut weights = init_values(n, channels_in * area, channels_out * area, scheme, rng);
+    if scheme == InitScheme::UnitNorm {
+        // [out, in, k, k]: each output channel's weights are one contiguous block.
+        weights.chunks_mut(channels_in * area).for_each(unit_norm);
+    }
     let weight = Tensor::<4>::from_data(TensorData::new(weights, [channels_out, channels_in, kernel, kernel]), device);
     conv.weight = Param::from_tensor(weight);
     let bias = init_bias(channels_out, channels_in * area, scheme, rng);
@@ -217,7 +225,26 @@ fn linear(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng,
 /// Samples for one weight matrix. Scales from He et al. 2015 (He), LeCun et
 /// al. 1998 (LeCun), Glorot & Bengio 2010 (Glorot), as torch.nn.init.
 pub fn init_weights(fan_in: usize, fan_out: usize, scheme: InitScheme, rng: &mut impl Rng) -> Vec<f32> {
-    init_values(fan_in * fan_out, fan_in, fan_out, scheme, rng)
+    let mut weights = init_values(fan_in * fan_out, fan_in, fan_out, scheme, rng);
+    if scheme == InitScheme::UnitNorm {
+        // [fan_in, fan_out], row-major: unit j's incoming weights are column j.
+        for j in 0..fan_out {
+            let mut column: Vec<f32> = (0..fan_in).map(|i| weights[i * fan_out + j]).collect();
+            unit_norm(&mut column);
+            for (i, w) in column.into_iter().enumerate() {
+                weights[i * fan_out + j] = w;
+            }
+        }
+    }
+    weights
+}
+
+/// `v` scaled to L2 norm 1 (left as is when it is all zero).
+fn unit_norm(v: &mut [f32]) {
+    let norm = v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+    }
 }
 
 /// `n` samples for a tensor with the given fans.
@@ -236,6 +263,8 @@ fn init_values(n: usize, fan_in: usize, fan_out: usize, scheme: InitScheme, rng:
         InitScheme::GlorotNormal => normal((2.0 / (fi + fo)).sqrt(), &mut || rng::normal(rng)),
         // kaiming_uniform_(a = sqrt(5)): gain sqrt(2 / (1 + 5)), bound gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in).
         InitScheme::Pytorch => uniform(1.0 / fi.sqrt(), &mut || rng.random::<f64>()),
+        // Scaled to unit norm per unit by the caller.
+        InitScheme::UnitNorm => normal(1.0, &mut || rng::normal(rng)),
         InitScheme::Auto => unreachable!("init is resolved before the model is built"),
     }
 }
@@ -247,6 +276,20 @@ mod tests {
     fn std_of(v: &[f32]) -> f64 {
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
         (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn unit_norm_init_gives_every_unit_incoming_weights_of_norm_one() {
+        let mut rng = rng::stream(0, Stream::Init);
+        let (fi, fo) = (50, 7);
+        let w = init_weights(fi, fo, InitScheme::UnitNorm, &mut rng);
+        for j in 0..fo {
+            let norm = (0..fi).map(|i| (w[i * fo + j] as f64).powi(2)).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-6, "unit {j}: {norm}");
+        }
+        // Not one scale for all: the rows differ (the columns were normalised, not the matrix).
+        let row = |i: usize| (0..fo).map(|j| (w[i * fo + j] as f64).powi(2)).sum::<f64>();
+        assert!((row(0) - row(1)).abs() > 1e-6);
     }
 
     #[test]

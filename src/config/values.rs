@@ -199,6 +199,10 @@ pub enum InitScheme {
     /// `reset_parameters`' bias rule), the output layer included. Studies
     /// written in PyTorch use it without saying so.
     Pytorch,
+    /// Normal weights, each unit's incoming weight vector scaled to L2 norm
+    /// 1, zero biases: Hendrycks & Gimpel's GELU experiments (mnist_fcn.py,
+    /// `tf.nn.l2_normalize(tf.random_normal([fan_in, fan_out]), 0)`).
+    UnitNorm,
 }
 
 impl InitScheme {
@@ -211,6 +215,7 @@ impl InitScheme {
             InitScheme::Glorot => "glorot",
             InitScheme::GlorotNormal => "glorot_normal",
             InitScheme::Pytorch => "pytorch",
+            InitScheme::UnitNorm => "unit_norm",
         }
     }
 }

@@ -67,3 +67,8 @@ fn uva_activation_functions_quick_claims_hold() {
 fn your_own_activation_quick_claims_hold() {
     quick("your_own_activation");
 }
+
+#[test]
+fn gelu_mnist_quick_claims_hold() {
+    quick("gelu_mnist");
+}

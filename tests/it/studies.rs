@@ -72,3 +72,8 @@ fn your_own_activation_quick_claims_hold() {
 fn gelu_mnist_quick_claims_hold() {
     quick("gelu_mnist");
 }
+
+#[test]
+fn glorot_saturation_quick_claims_hold() {
+    quick("glorot_saturation");
+}

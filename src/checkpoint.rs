@@ -12,7 +12,7 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
-use crate::export::csv::{self, read_rows as read};
+use crate::export::csv::{self, read_optional_rows as read_optional, read_rows as read};
 use crate::model::Network;
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord};
 use crate::results_dir::{CheckpointDir, Table};
@@ -45,7 +45,17 @@ pub struct Checkpoint {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
     pub activations: Vec<ActivationRecord>,
+    pub activation_steps: Vec<ActivationRecord>,
     pub learned: Vec<LearnedRecord>,
+}
+
+/// The rows a run has recorded so far, as a checkpoint saves them.
+pub struct RowsSoFar<'a> {
+    pub epochs: &'a [EpochRecord],
+    pub gradients: &'a [GradientRecord],
+    pub activations: &'a [ActivationRecord],
+    pub activation_steps: &'a [ActivationRecord],
+    pub learned: &'a [LearnedRecord],
 }
 
 /// Writes a checkpoint into `dir`, replacing the previous one.
@@ -54,14 +64,10 @@ pub fn save(
     state: &State,
     model: &Network,
     optim: &ModuleOptimizer,
-    (epochs, gradients, activations, learned): (
-        &[EpochRecord],
-        &[GradientRecord],
-        &[ActivationRecord],
-        &[LearnedRecord],
-    ),
+    rows: RowsSoFar,
     keys: &[String],
 ) -> anyhow::Result<()> {
+    let RowsSoFar { epochs, gradients, activations, activation_steps, learned } = rows;
     let next = CheckpointDir::new(sibling(dir, "next"));
     let _ = fs::remove_dir_all(next.path());
     fs::create_dir_all(next.path())?;
@@ -70,6 +76,7 @@ pub fn save(
     csv::write_rows(&next.table(Table::Epochs), epochs, keys)?;
     csv::write_rows(&next.table(Table::Gradients), gradients, keys)?;
     csv::write_rows(&next.table(Table::Activations), activations, keys)?;
+    csv::write_rows(&next.table(Table::ActivationSteps), activation_steps, keys)?;
     csv::write_rows(&next.table(Table::Learned), learned, keys)?;
     // The state last: a folder without it is not a checkpoint.
     fs::write(next.state(), serde_json::to_string(state)?)?;
@@ -113,7 +120,8 @@ impl Expected<'_> {
             return Some(format!("{} holds {} rows for {} epochs", Table::Epochs.file_name(), c.epochs.len(), s.epoch));
         }
         let ids = c.epochs.iter().map(|r| &r.run_id).chain(c.gradients.iter().map(|r| &r.run_id));
-        if ids.chain(c.activations.iter().map(|r| &r.run_id)).any(|id| id != self.run_id) {
+        let ids = ids.chain(c.activations.iter().chain(&c.activation_steps).map(|r| &r.run_id));
+        if ids.chain(c.learned.iter().map(|r| &r.run_id)).any(|id| id != self.run_id) {
             return Some(format!("rows of another run than `{}`", self.run_id));
         }
         None
@@ -154,12 +162,9 @@ pub fn load(
             epochs: read(&files.table(Table::Epochs))?,
             gradients: read(&files.table(Table::Gradients))?,
             activations: read(&files.table(Table::Activations))?,
-            // Absent from a checkpoint written before learned.csv existed.
-            learned: if files.table(Table::Learned).is_file() {
-                read(&files.table(Table::Learned))?
-            } else {
-                Vec::new()
-            },
+            // Absent from a checkpoint written before these tables existed.
+            activation_steps: read_optional(&files.table(Table::ActivationSteps))?,
+            learned: read_optional(&files.table(Table::Learned))?,
             state,
         };
         if let Some(why) = expected.mismatch(&checkpoint) {

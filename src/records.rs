@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// have no rows yet.
 pub trait Columns {
     const COLUMNS: &'static [&'static str];
+    /// Columns added since the first version: a file without them still
+    /// reads (their fields take their serde default).
+    const ADDED: &'static [&'static str] = &[];
 }
 
 /// A row of one of a run's tables, which names its run.
@@ -108,7 +111,9 @@ pub struct RunSummary {
 }
 
 /// One row of activations.csv: one hidden layer on the probe batch after
-/// one epoch (epoch 0 = at initialisation).
+/// one epoch (epoch 0 = at initialisation); and of activation_steps.csv,
+/// the same statistics every `logging.activation_every_steps` steps, with
+/// `epoch` the epoch the step belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivationRecord {
     pub run_id: String,
@@ -120,6 +125,10 @@ pub struct ActivationRecord {
     #[serde(skip_deserializing)]
     pub sweep: Vec<String>,
     pub epoch: usize,
+    /// Optimizer steps taken before the statistics were read (0 at
+    /// initialisation); empty in a file of an earlier version.
+    #[serde(default)]
+    pub step: Option<usize>,
     /// 0 = the hidden layer nearest the input.
     pub layer: usize,
     pub units: usize,
@@ -154,6 +163,8 @@ pub struct RunRecords {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
     pub activations: Vec<ActivationRecord>,
+    /// Every `logging.activation_every_steps` steps (empty when 0).
+    pub activation_steps: Vec<ActivationRecord>,
     pub learned: Vec<LearnedRecord>,
     pub summary: RunSummary,
 }
@@ -222,6 +233,7 @@ impl Columns for ActivationRecord {
         "seed",
         "lr",
         "epoch",
+        "step",
         "layer",
         "units",
         "pre_mean",
@@ -231,4 +243,5 @@ impl Columns for ActivationRecord {
         "dead_fraction",
         "saturated_fraction",
     ];
+    const ADDED: &'static [&'static str] = &["step"];
 }

@@ -4,10 +4,10 @@
 //!
 //! ```text
 //! <out>/config.toml            the resolved config (every default written out)
-//! <out>/{epochs,gradients,activations,learned,summary}.csv   the runs' tables, combined in grid order
+//! <out>/{epochs,gradients,activations,activation_steps,learned,summary}.csv   the runs' tables, in grid order
 //! <out>/aggregate.csv, report.md, plots/             the report (report::ARTIFACTS)
 //! <out>/.actbench.lock         the one writer's PID while it runs
-//! <out>/runs/<id>/manifest.json, the five tables     one finished run
+//! <out>/runs/<id>/manifest.json, the six tables      one finished run
 //! <out>/runs/<id>/checkpoint/  a run in progress (the same tables, the model, the optimizer)
 //! ```
 
@@ -23,6 +23,9 @@ pub enum Table {
     Gradients,
     /// One row per hidden layer at initialisation and after every epoch (records::ActivationRecord).
     Activations,
+    /// The same, every `logging.activation_every_steps` steps (records::ActivationRecord);
+    /// header only when that is 0.
+    ActivationSteps,
     /// One row per learned parameter of a formula at initialisation and
     /// after every epoch (records::LearnedRecord); header only without one.
     Learned,
@@ -31,11 +34,12 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [Table::Epochs, Table::Gradients, Table::Activations, Table::Learned, Table::Summary];
+    pub const ALL: [Table; 6] =
+        [Table::Epochs, Table::Gradients, Table::Activations, Table::ActivationSteps, Table::Learned, Table::Summary];
 
     /// Tables a run of an earlier version may lack (it had nothing to put in them).
     pub const fn optional(self) -> bool {
-        matches!(self, Table::Learned)
+        matches!(self, Table::Learned | Table::ActivationSteps)
     }
 
     pub const fn file_name(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Table {
             Table::Epochs => "epochs.csv",
             Table::Gradients => "gradients.csv",
             Table::Activations => "activations.csv",
+            Table::ActivationSteps => "activation_steps.csv",
             Table::Learned => "learned.csv",
             Table::Summary => "summary.csv",
         }

@@ -351,8 +351,14 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             metric.name
         ));
     }
-    if spec.step.is_some() && !gradient {
-        return Err(format!("`step` is for the gradient metrics, not `{}`", metric.name));
+    if spec.step.is_some() && !gradient && !per_layer {
+        return Err(format!("`step` is for the gradient and per-layer metrics, not `{}`", metric.name));
+    }
+    if spec.step.is_some() && spec.epoch.is_some() && per_layer {
+        return Err(format!(
+            "`{}` takes `epoch` (activations.csv) or `step` (activation_steps.csv), not both",
+            metric.name
+        ));
     }
     match (&spec.parameter, metric.source) {
         (None, metric::Source::Gradient(_)) => {

@@ -12,7 +12,8 @@ pub enum Source {
     Summary(fn(&RunSummary) -> f64),
     /// epochs.csv at `epoch` (default: the run's last).
     Epoch(fn(&EpochRecord) -> f64),
-    /// activations.csv at `epoch` (default: the last; 0 is at initialisation) and `layer`.
+    /// activations.csv at `epoch` (default: the last; 0 is at initialisation)
+    /// and `layer`; with `step`, activation_steps.csv at that step.
     Layer(fn(&ActivationRecord) -> f64),
     /// gradients.csv: `grad_l2` of `parameter` at `step` (default: the first recorded step).
     Gradient(fn(&GradientRecord) -> f64),
@@ -63,17 +64,42 @@ pub const METRICS: &[Metric] = &[
     metric("train_accuracy", Source::Epoch(|e| e.train_accuracy), true, "epochs.csv, at `epoch`"),
     metric("val_loss", Source::Epoch(|e| e.val_loss), false, "epochs.csv, at `epoch`"),
     metric("val_accuracy", Source::Epoch(|e| e.val_accuracy), true, "epochs.csv, at `epoch`"),
-    metric("dead_fraction", Source::Layer(|a| a.dead_fraction), false, "activations.csv, at `epoch` and `layer`"),
+    metric(
+        "dead_fraction",
+        Source::Layer(|a| a.dead_fraction),
+        false,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
+    ),
     metric(
         "saturated_fraction",
         Source::Layer(|a| a.saturated_fraction),
         false,
-        "activations.csv, at `epoch` and `layer`",
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
     ),
-    metric("pre_mean", Source::Layer(|a| a.pre_mean), true, "activations.csv, at `epoch` and `layer`"),
-    metric("pre_std", Source::Layer(|a| a.pre_std), true, "activations.csv, at `epoch` and `layer`"),
-    metric("post_mean", Source::Layer(|a| a.post_mean), true, "activations.csv, at `epoch` and `layer`"),
-    metric("post_std", Source::Layer(|a| a.post_std), true, "activations.csv, at `epoch` and `layer`"),
+    metric(
+        "pre_mean",
+        Source::Layer(|a| a.pre_mean),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
+    ),
+    metric(
+        "pre_std",
+        Source::Layer(|a| a.pre_std),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
+    ),
+    metric(
+        "post_mean",
+        Source::Layer(|a| a.post_mean),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
+    ),
+    metric(
+        "post_std",
+        Source::Layer(|a| a.post_std),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
+    ),
     metric("grad_l2", Source::Gradient(|g| g.grad_l2), true, "gradients.csv, of `parameter` at `step`"),
     metric("grad_ratio", Source::GradientRatio, true, "gradients.csv: layers.0.weight / output.weight at `step`"),
     metric("learned", Source::Learned(|l| l.value), true, "learned.csv: the value of `parameter` at `epoch`"),
@@ -135,12 +161,38 @@ pub fn values(results: &Results, run: &RunSummary, metric: &Metric, at: &At) -> 
             Ok(vec![row.map_or(f64::NAN, |e| f(e))])
         }
         Source::Layer(f) => {
-            let rows: Vec<&ActivationRecord> = results.activations.iter().filter(|a| &a.run_id == id).collect();
+            // At a step: activation_steps.csv; else activations.csv at an epoch.
+            let (table, rows): (&str, Vec<&ActivationRecord>) = match at.step {
+                Some(_) => {
+                    ("activation_steps.csv", results.activation_steps.iter().filter(|a| &a.run_id == id).collect())
+                }
+                None => ("activations.csv", results.activations.iter().filter(|a| &a.run_id == id).collect()),
+            };
             if rows.is_empty() {
-                return Err("activations.csv has no rows for it (logging.activation_stats is off?)".into());
+                let key = if at.step.is_some() { "activation_every_steps is 0" } else { "activation_stats is off" };
+                return Err(format!("{table} has no rows for it (logging.{key}?)"));
             }
-            let epoch = at.epoch.unwrap_or_else(|| rows.iter().map(|a| a.epoch).max().unwrap_or(0));
-            let mut layer: Vec<&ActivationRecord> = rows.into_iter().filter(|a| a.epoch == epoch).collect();
+            let mut layer: Vec<&ActivationRecord> = match at.step {
+                Some(step) => {
+                    let layer: Vec<_> = rows.iter().copied().filter(|a| a.step == Some(step)).collect();
+                    let last = rows.iter().filter_map(|a| a.step).max().unwrap_or(0);
+                    if layer.is_empty() && step <= last {
+                        let mut steps: Vec<usize> = rows.iter().filter_map(|a| a.step).collect();
+                        steps.dedup();
+                        let shown: Vec<String> = steps.iter().take(6).map(|s| s.to_string()).collect();
+                        return Err(format!(
+                            "{table} has no rows at step {step} (its steps: {}{})",
+                            shown.join(", "),
+                            if steps.len() > 6 { ", ..." } else { "" }
+                        ));
+                    }
+                    layer
+                }
+                None => {
+                    let epoch = at.epoch.unwrap_or_else(|| rows.iter().map(|a| a.epoch).max().unwrap_or(0));
+                    rows.into_iter().filter(|a| a.epoch == epoch).collect()
+                }
+            };
             layer.sort_by_key(|a| a.layer);
             if layer.is_empty() {
                 return Ok(vec![f64::NAN]);

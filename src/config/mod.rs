@@ -412,6 +412,10 @@ pub struct Logging {
     pub every_steps: usize,
     /// Record activation statistics (activations.csv) at initialisation and after every epoch.
     pub activation_stats: bool,
+    /// Also record them every this many optimizer steps, and at
+    /// initialisation, in activation_steps.csv (Glorot & Bengio's figures
+    /// follow training this closely); 0 records none.
+    pub activation_every_steps: usize,
     /// Validation samples in the fixed probe batch for those statistics.
     pub probe_samples: Count,
     /// Checkpoint a run in progress after an epoch once this many seconds
@@ -424,6 +428,7 @@ impl Default for Logging {
         Self {
             every_steps: 1,
             activation_stats: true,
+            activation_every_steps: 0,
             probe_samples: Count(256),
             checkpoint_seconds: NonNegative(30.0),
         }

@@ -39,6 +39,11 @@ pub fn read_rows<T: serde::de::DeserializeOwned + Columns + Swept>(path: &Path) 
     parse_rows(&bytes).map_err(|why| anyhow::anyhow!("'{}' is damaged: {why}", path.display()))
 }
 
+/// [`read_rows`] of a table a folder of an earlier version may lack: none when absent.
+pub fn read_optional_rows<T: serde::de::DeserializeOwned + Columns + Swept>(path: &Path) -> anyhow::Result<Vec<T>> {
+    if path.is_file() { read_rows(path) } else { Ok(Vec::new()) }
+}
+
 /// The rows of `rows` as CSV, without the header: a table's body, which
 /// [`write_tables`] puts under its header.
 pub fn body<T: Serialize>(rows: &[T]) -> String {
@@ -79,11 +84,11 @@ pub fn write_tables<'a, T: Columns>(
 pub fn parse_rows<T: serde::de::DeserializeOwned + Columns + Swept>(bytes: &[u8]) -> Result<Vec<T>, String> {
     let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let headers = reader.byte_headers().map_err(|e| format!("unreadable header ({e})"))?.clone();
-    let (at, swept) = sweep_span::<T>(&headers)?;
+    let (at, swept, own) = sweep_span::<T>(&headers)?;
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         return Err("its last row is cut short (no final newline)".into());
     }
-    let own = ::csv::ByteRecord::from(T::COLUMNS.to_vec());
+    let own = ::csv::ByteRecord::from(own);
     let mut rows = Vec::new();
     for (i, row) in reader.byte_records().enumerate() {
         let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
@@ -104,24 +109,26 @@ pub fn parse_rows<T: serde::de::DeserializeOwned + Columns + Swept>(bytes: &[u8]
 pub fn sweep_keys<T: Columns>(bytes: &[u8]) -> Result<Vec<String>, String> {
     let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let headers = reader.headers().map_err(|e| format!("unreadable header ({e})"))?.clone();
-    let (at, swept) = sweep_span::<T>(headers.as_byte_record())?;
+    let (at, swept, _) = sweep_span::<T>(headers.as_byte_record())?;
     Ok(headers.iter().skip(at).take(swept).map(str::to_string).collect())
 }
 
 /// Where the sweep columns are in `headers` and how many there are: the
 /// header must be `T`'s columns with only those inserted after `lr`.
-fn sweep_span<T: Columns>(headers: &::csv::ByteRecord) -> Result<(usize, usize), String> {
-    let own = T::COLUMNS;
-    let at = own.iter().position(|c| *c == "lr").map_or(own.len(), |i| i + 1);
-    let swept = headers.len().checked_sub(own.len());
-    let fits = swept.is_some_and(|swept| {
-        headers.iter().take(at).eq(own[..at].iter().map(|c| c.as_bytes()))
+fn sweep_span<T: Columns>(headers: &::csv::ByteRecord) -> Result<(usize, usize, Vec<&'static str>), String> {
+    // The columns of this version, else those of a file written before `T::ADDED` were.
+    let current: Vec<&'static str> = T::COLUMNS.to_vec();
+    let earlier: Vec<&'static str> = T::COLUMNS.iter().copied().filter(|c| !T::ADDED.contains(c)).collect();
+    for own in [current, earlier] {
+        let at = own.iter().position(|c| *c == "lr").map_or(own.len(), |i| i + 1);
+        let Some(swept) = headers.len().checked_sub(own.len()) else { continue };
+        if headers.iter().take(at).eq(own[..at].iter().map(|c| c.as_bytes()))
             && headers.iter().skip(at + swept).eq(own[at..].iter().map(|c| c.as_bytes()))
-    });
-    match swept {
-        Some(swept) if fits => Ok((at, swept)),
-        _ => Err(format!("its header is not `{}`", own.join(","))),
+        {
+            return Ok((at, swept, own));
+        }
     }
+    Err(format!("its header is not `{}`", T::COLUMNS.join(",")))
 }
 
 /// At most `max` characters of `text` (a parser's message may quote a whole field).
@@ -259,5 +266,25 @@ mod tests {
         let moved =
             text.replacen("lr,model.hidden,training.optimizer,epoch", "lr,epoch,model.hidden,training.optimizer", 1);
         assert!(parse_rows::<EpochRecord>(moved.as_bytes()).unwrap_err().contains("header"));
+    }
+
+    /// activations.csv of a version before its `step` column still reads,
+    /// with the step empty, with and without sweep columns; a header missing
+    /// any other column does not.
+    #[test]
+    fn a_table_from_before_an_added_column_reads() {
+        use crate::records::ActivationRecord;
+        let earlier = "run_id,activation,seed,lr,epoch,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction\n\
+                       a,relu,0,0.1,2,1,32,0.1,1.0,0.2,0.5,0.0,0.25\n";
+        let rows = parse_rows::<ActivationRecord>(earlier.as_bytes()).unwrap();
+        assert_eq!((rows[0].epoch, rows[0].step, rows[0].layer, rows[0].post_std), (2, None, 1, 0.5));
+        let swept = earlier.replacen("lr,", "lr,model.hidden,", 1).replacen("0.1,2,", "0.1,[32],2,", 1);
+        let rows = parse_rows::<ActivationRecord>(swept.as_bytes()).unwrap();
+        assert_eq!((rows[0].sweep.clone(), rows[0].step), (vec!["[32]".to_string()], None));
+        assert_eq!(sweep_keys::<ActivationRecord>(swept.as_bytes()).unwrap(), ["model.hidden"]);
+        // Written again, it has this version's header and an empty step.
+        assert!(body(&rows).starts_with("a,relu,0,0.1,[32],2,,1,32,"), "{}", body(&rows));
+        let short = earlier.replacen("units,", "", 1).replacen("1,32,", "1,", 1);
+        assert!(parse_rows::<ActivationRecord>(short.as_bytes()).unwrap_err().contains("header"));
     }
 }

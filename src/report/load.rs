@@ -1,12 +1,8 @@
 //! Reads a results folder back: the resolved config and the CSVs, so a
 //! report can be rebuilt without training again.
 
-use std::path::Path;
-
-use serde::de::DeserializeOwned;
-
 use crate::config::Config;
-use crate::export::csv::read_rows as read;
+use crate::export::csv::{read_optional_rows as read_optional, read_rows as read};
 use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
 use crate::results_dir::{ResultsDir, Table};
 
@@ -17,6 +13,8 @@ pub struct Results {
     pub epochs: Vec<EpochRecord>,
     pub gradients: Vec<GradientRecord>,
     pub activations: Vec<ActivationRecord>,
+    /// The same every `logging.activation_every_steps` steps (empty without).
+    pub activation_steps: Vec<ActivationRecord>,
     /// Learned parameters of formula activations per epoch (empty without).
     pub learned: Vec<LearnedRecord>,
 }
@@ -42,13 +40,8 @@ impl Results {
             epochs: read(&dir.table(Table::Epochs))?,
             gradients: read_optional(&dir.table(Table::Gradients))?,
             activations: read_optional(&dir.table(Table::Activations))?,
+            activation_steps: read_optional(&dir.table(Table::ActivationSteps))?,
             learned: read_optional(&dir.table(Table::Learned))?,
         })
     }
-}
-
-fn read_optional<T: DeserializeOwned + crate::records::Columns + crate::records::Swept>(
-    path: &Path,
-) -> anyhow::Result<Vec<T>> {
-    if path.is_file() { read(path) } else { Ok(Vec::new()) }
 }

@@ -185,6 +185,7 @@ mod tests {
             epochs: Vec::new(),
             gradients: Vec::new(),
             activations: Vec::new(),
+            activation_steps: Vec::new(),
             learned: Vec::new(),
         };
         let md = render(&Analysis::new(results));

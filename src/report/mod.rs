@@ -18,7 +18,7 @@ pub use load::Results;
 
 use std::path::Path;
 
-use plots::{Accuracy, Curves, DeadSaturated, Figure, GradientFlow, Learned, Sensitivity};
+use plots::{Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, Learned, Sensitivity};
 
 use crate::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
 
@@ -29,6 +29,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<Curves>(),
     Artifact::figure::<GradientFlow>(),
     Artifact::figure::<DeadSaturated>(),
+    Artifact::figure::<ActivationSteps>(),
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Sensitivity>(),
     Artifact::figure::<Learned>(),

@@ -106,7 +106,11 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
     let layers =
         (network.layers + config.model.channels.len() * usize::from(config.model.kind == ModelKind::Cnn)) as f64;
     let probe_rows = if config.logging.activation_stats { layers } else { 0.0 };
-    let rows_per_epoch = 1.0 + probe_rows + recorded_steps * network.tensors;
+    let probes = match config.logging.activation_every_steps {
+        0 => 0.0,
+        n => (steps / n as f64).ceil(),
+    };
+    let rows_per_epoch = 1.0 + probe_rows + probes * layers + recorded_steps * network.tensors;
     let rows = config.training.epochs.0 as f64 * rows_per_epoch;
     let layer_key = if network.conv_units > network.hidden_units { "model.channels" } else { "model.hidden" };
     vec![
@@ -129,14 +133,16 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
             advice: if evaluated > batch { "use smaller layers" } else { "use a smaller batch or smaller layers" },
         },
         Need {
-            key: if every > 0 && recorded_steps * network.tensors > probe_rows + 1.0 {
+            key: if probes * layers > (recorded_steps * network.tensors).max(probe_rows + 1.0) {
+                "logging.activation_every_steps"
+            } else if every > 0 && recorded_steps * network.tensors > probe_rows + 1.0 {
                 "logging.every_steps"
             } else {
                 "training.epochs"
             },
             what: format!("{rows:.0} recorded rows per run, {:.0} for the grid", rows * grid),
             bytes: rows * ROW_BYTES * (grid + jobs),
-            advice: "train fewer epochs, or record gradients less often (a larger logging.every_steps, 0 for never)",
+            advice: "train fewer epochs, or record less often (a larger logging.every_steps or activation_every_steps, 0 for never)",
         },
     ]
 }
@@ -270,6 +276,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("`training.epochs`")
+        );
+        let probes = "activations = [\"relu\"]\n[training]\nepochs = 10000000000\n[logging]\nevery_steps = 0\nactivation_every_steps = 1\n";
+        assert!(
+            check_against(&config(probes), 1, SIXTEEN_GIB)
+                .unwrap_err()
+                .to_string()
+                .contains("`logging.activation_every_steps`")
         );
         let spirals = "activations = [\"relu\"]\n[data]\ndataset = \"spirals\"\nsamples = 9223372036854775807\n";
         assert!(check_against(&config(spirals), 1, SIXTEEN_GIB).unwrap_err().to_string().contains("`data.samples`"));

@@ -20,7 +20,7 @@ pub fn combine(out: &ResultsDir, keys: &[String], runs: &[Option<SavedRun>]) -> 
         write(&out.table(table), |p| match table {
             Table::Epochs => csv::write_tables::<EpochRecord>(p, keys, bodies),
             Table::Gradients => csv::write_tables::<GradientRecord>(p, keys, bodies),
-            Table::Activations => csv::write_tables::<ActivationRecord>(p, keys, bodies),
+            Table::Activations | Table::ActivationSteps => csv::write_tables::<ActivationRecord>(p, keys, bodies),
             Table::Learned => csv::write_tables::<LearnedRecord>(p, keys, bodies),
             Table::Summary => csv::write_tables::<RunSummary>(p, keys, bodies),
         })?;

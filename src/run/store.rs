@@ -34,7 +34,7 @@ pub fn write_config(out: &ResultsDir, config: &Config, backend: BackendKind) -> 
 #[derive(Debug, Clone)]
 pub struct SavedRun {
     pub summary: RunSummary,
-    pub bodies: [String; 5],
+    pub bodies: [String; 6],
 }
 
 impl SavedRun {
@@ -43,6 +43,7 @@ impl SavedRun {
             Table::Epochs => csv::body(&records.epochs),
             Table::Gradients => csv::body(&records.gradients),
             Table::Activations => csv::body(&records.activations),
+            Table::ActivationSteps => csv::body(&records.activation_steps),
             Table::Learned => csv::body(&records.learned),
             Table::Summary => csv::body(std::slice::from_ref(&records.summary)),
         });
@@ -92,7 +93,7 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
     if manifest.run_id != run.spec.id {
         return Found::Damaged(format!("'{}' names run `{}`", path.display(), manifest.run_id));
     }
-    let mut bodies: [String; 5] = Default::default();
+    let mut bodies: [String; 6] = Default::default();
     let mut summary = None;
     for (i, table) in Table::ALL.into_iter().enumerate() {
         let path = dir.table(table);
@@ -129,7 +130,9 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
         let parsed = match table {
             Table::Epochs => reparse::<EpochRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Gradients => reparse::<GradientRecord>(&bytes, &run.spec).map(|(b, _)| b),
-            Table::Activations => reparse::<ActivationRecord>(&bytes, &run.spec).map(|(b, _)| b),
+            Table::Activations | Table::ActivationSteps => {
+                reparse::<ActivationRecord>(&bytes, &run.spec).map(|(b, _)| b)
+            }
             Table::Learned => reparse::<LearnedRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Summary => {
                 reparse::<RunSummary>(&bytes, &run.spec).and_then(|(b, rows)| match <[_; 1]>::try_from(rows) {
@@ -192,7 +195,7 @@ pub fn header_of(table: Table, keys: &[String]) -> String {
     match table {
         Table::Epochs => csv::header::<EpochRecord>(keys),
         Table::Gradients => csv::header::<GradientRecord>(keys),
-        Table::Activations => csv::header::<ActivationRecord>(keys),
+        Table::Activations | Table::ActivationSteps => csv::header::<ActivationRecord>(keys),
         Table::Learned => csv::header::<LearnedRecord>(keys),
         Table::Summary => csv::header::<RunSummary>(keys),
     }

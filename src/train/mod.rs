@@ -83,24 +83,28 @@ pub fn run(
         let (m, o, c) = checkpoints::load(dir, &expected, model, optim);
         (model, optim, resumed) = (m, o, c);
     }
+    let mut step_records = Vec::new();
     let (mut epoch_records, mut gradient_records, mut activation_records, mut learned_records, first_epoch, mut step) =
         match resumed {
             Some(c) => {
                 shuffle.set_word_pos(c.state.shuffle_word_pos);
                 augmentation.set_word_pos(c.state.augment_word_pos);
                 order = c.state.order;
+                step_records = c.activation_steps;
                 (c.epochs, c.gradients, c.activations, c.learned, c.state.epoch + 1, c.state.step)
             }
             None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 1, 0),
         };
     // The probe: the first validation samples (the split is already shuffled by the seed).
-    let probe = (config.logging.activation_stats && !splits.validation.is_empty()).then(|| {
+    let probe_every = config.logging.activation_every_steps;
+    let per_epoch = config.logging.activation_stats;
+    let probe = ((per_epoch || probe_every > 0) && !splits.validation.is_empty()).then(|| {
         let n = config.logging.probe_samples.0.min(splits.validation.len());
         let indices: Vec<usize> = (0..n).collect();
         let max_derivative = probe::max_derivative(spec.activation, base_device);
         (to_device(&splits.validation.subset(&indices), &device).0, max_derivative)
     });
-    let record_probe = |model: &Network, epoch: usize, records: &mut Vec<ActivationRecord>| {
+    let record_probe = |model: &Network, epoch: usize, step: usize, records: &mut Vec<ActivationRecord>| {
         if let Some((x, max_derivative)) = &probe {
             for (layer, s) in probe::layer_stats(model, x, *max_derivative).into_iter().enumerate() {
                 records.push(ActivationRecord {
@@ -110,6 +114,7 @@ pub fn run(
                     lr: spec.lr,
                     sweep: spec.sweep.clone(),
                     epoch,
+                    step: Some(step),
                     layer,
                     units: s.units,
                     pre_mean: s.pre_mean,
@@ -153,7 +158,12 @@ pub fn run(
         }
     };
     if first_epoch == 1 {
-        record_probe(&model, 0, &mut activation_records);
+        if per_epoch {
+            record_probe(&model, 0, 0, &mut activation_records);
+        }
+        if probe_every > 0 {
+            record_probe(&model, 0, 0, &mut step_records);
+        }
         record_learned(&model, 0, &mut learned_records);
     }
     let mut diverged_at = None;
@@ -226,6 +236,9 @@ pub fn run(
                 }
             }
             model = optim.step(spec.lr, model, grads);
+            if probe_every > 0 && step % probe_every == 0 {
+                record_probe(&model, epoch, step, &mut step_records);
+            }
         }
         let valid = model.valid();
         let (val_loss, val_accuracy) = evaluate(&valid, &loss_fn, &val_x, &val_y);
@@ -243,7 +256,9 @@ pub fn run(
             val_accuracy,
             epoch_seconds: epoch_started.elapsed().as_secs_f64(),
         });
-        record_probe(&model, epoch, &mut activation_records);
+        if per_epoch {
+            record_probe(&model, epoch, step, &mut activation_records);
+        }
         record_learned(&model, epoch, &mut learned_records);
         observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
         let due = last_checkpoint.elapsed().as_secs_f64() >= config.logging.checkpoint_seconds.0;
@@ -264,7 +279,13 @@ pub fn run(
                 &state,
                 &model,
                 &optim,
-                (&epoch_records, &gradient_records, &activation_records, &learned_records),
+                checkpoints::RowsSoFar {
+                    epochs: &epoch_records,
+                    gradients: &gradient_records,
+                    activations: &activation_records,
+                    activation_steps: &step_records,
+                    learned: &learned_records,
+                },
                 &spec.sweep_keys,
             );
         }
@@ -303,6 +324,7 @@ pub fn run(
         epochs: epoch_records,
         gradients: gradient_records,
         activations: activation_records,
+        activation_steps: step_records,
         learned: learned_records,
         summary,
     })

@@ -22,6 +22,7 @@ optimizer = "sgd_momentum"
 lr = 0.1
 [logging]
 every_steps = 1
+activation_every_steps = 5
 "#;
 
 /// The experiment, trained once for every test of this file.
@@ -99,11 +100,28 @@ activation = "relu"
 metric = "grad_l2"
 parameter = "output.weight"
 at_least = 1e-9
+
+[[claim]]
+activation = "sigmoid"
+metric = "post_mean"
+step = 0
+layer = "each"
+seeds = "each"
+between = [0.4, 0.6]
+
+[[claim]]
+activation = "relu"
+metric = "dead_fraction"
+step = 35
+layer = "max"
+seeds = "max"
+at_most = 1.0
 "#,
         &[],
     );
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("expect: 7 of 7 claims hold"), "{out}");
+    assert!(out.contains("expect: 9 of 9 claims hold"), "{out}");
+    assert!(out.contains("of relu at step 35"), "a step claim is described by its step: {out}");
     assert!(out.contains("relu learns") && out.contains("0.886"), "the claim's words and the paper's number: {out}");
     assert!(out.contains("max grad_ratio of sigmoid at step 1 <= 0.5"), "a claim without words is described: {out}");
     assert!(out.contains("1 (3 of 3), 1 (3 of 3), 1 (3 of 3)"), "a share counts the runs, per layer: {out}");
@@ -173,6 +191,12 @@ fn bad_claim_files_are_one_line_errors_naming_the_file_and_claim() {
         ("[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nat_lest = 0.5\n", "expected.toml:4:1"),
         ("[[claim]]\nbest = \"relu\"\nmetric = \"dead_fraction\"\n", "one value per run"),
         ("", "no `[[claim]]`"),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nstep = 5\nat_least = 0.5\n", "`step` is for"),
+        ("[[claim]]\nactivation = \"relu\"\nmetric = \"post_mean\"\nstep = 5\nepoch = 1\nat_least = 0.5\n", "not both"),
+        (
+            "[[claim]]\nactivation = \"relu\"\nmetric = \"post_mean\"\nstep = 7\nat_least = 0.5\n",
+            "no rows at step 7 (its steps: 0, 5, 10",
+        ),
     ] {
         let (code, out, err) = expect(claims, &[]);
         assert_eq!(code, Some(2), "{claims}: {out}{err}");
@@ -183,4 +207,50 @@ fn bad_claim_files_are_one_line_errors_naming_the_file_and_claim() {
     let o = actbench().args(["check", "--expect", "x.toml"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("give the results folder"));
+}
+
+/// activation_steps.csv: a probe at step 0 and every 5 steps, each step's
+/// epoch as in gradients.csv, and at an epoch's last step the same
+/// statistics as activations.csv's row for that epoch (the same model).
+#[test]
+fn activation_steps_follow_training_and_meet_activations_csv_at_epoch_ends() {
+    type Rows = Vec<std::collections::HashMap<String, String>>;
+    let read = |name: &str| -> Rows {
+        csv::Reader::from_path(results().join(name)).unwrap().deserialize().map(|r| r.unwrap()).collect()
+    };
+    let (steps, epochs, grads) = (read("activation_steps.csv"), read("activations.csv"), read("gradients.csv"));
+    let num = |r: &std::collections::HashMap<String, String>, k: &str| r[k].parse::<usize>().unwrap();
+    let mut matched = 0;
+    for run in ["relu-lr0.1-s0", "sigmoid-lr0.1-s2"] {
+        let mine: Vec<_> = steps.iter().filter(|r| r["run_id"] == run).collect();
+        let last = grads.iter().filter(|r| r["run_id"] == run).map(|r| num(r, "step")).max().unwrap();
+        let mut seen: Vec<usize> = mine.iter().map(|r| num(r, "step")).collect();
+        seen.dedup();
+        assert_eq!(seen, (0..=last).step_by(5).collect::<Vec<_>>(), "{run}");
+        assert!(mine.iter().all(|r| num(r, "layer") < 3) && mine.len() == seen.len() * 3, "{run}: 3 layers a probe");
+        for r in &mine {
+            let step = num(r, "step");
+            let epoch =
+                grads.iter().find(|g| g["run_id"] == run && num(g, "step") == step).map_or(0, |g| num(g, "epoch"));
+            assert_eq!(num(r, "epoch"), epoch, "{run} step {step}");
+            let epoch_end =
+                grads.iter().filter(|g| g["run_id"] == run && num(g, "epoch") == epoch).map(|g| num(g, "step")).max();
+            if step > 0 && epoch_end == Some(step) {
+                let same = epochs
+                    .iter()
+                    .find(|e| e["run_id"] == run && num(e, "epoch") == epoch && e["layer"] == r["layer"])
+                    .unwrap();
+                assert_eq!(num(same, "step"), step, "activations.csv's step is the epoch's last");
+                for k in ["pre_mean", "pre_std", "post_mean", "post_std", "dead_fraction", "saturated_fraction"] {
+                    assert_eq!(same[k], r[k], "{run} step {step} layer {}: {k}", r["layer"]);
+                }
+                matched += 1;
+            }
+        }
+    }
+    assert!(matched >= 2 * 3 * 4, "epoch ends met: {matched}");
+    let plots = results().join("plots");
+    assert!(plots.join("activation_steps.svg").is_file() && plots.join("activation_steps.png").is_file());
+    let report = fs::read_to_string(results().join("report.md")).unwrap();
+    assert!(report.contains("plots/activation_steps.svg"), "report.md links the figure");
 }

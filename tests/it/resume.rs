@@ -249,7 +249,7 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     // One run, Adam (its moments must survive the checkpoint), about 1 s per epoch here.
     fs::write(
         &config,
-        "activations = [\"relu\"]\n[model]\nhidden = [256, 256, 256]\n[training]\nepochs = 6\nbatch_size = 16\noptimizer = \"adam\"\nlr = 0.001\n[logging]\ncheckpoint_seconds = 0\n",
+        "activations = [\"relu\"]\n[model]\nhidden = [256, 256, 256]\n[training]\nepochs = 6\nbatch_size = 16\noptimizer = \"adam\"\nlr = 0.001\n[logging]\ncheckpoint_seconds = 0\nactivation_every_steps = 7\n",
     )
     .unwrap();
     let (killed, whole) = (dir.path().join("killed"), dir.path().join("whole"));
@@ -277,6 +277,8 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
         "killed before the run finished"
     );
     let saved: serde_json::Value = serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    let probes = fs::read_to_string(state.with_file_name(Table::ActivationSteps.file_name())).unwrap();
+    assert!(probes.lines().count() > 1, "the checkpoint keeps the probes so far: {probes}");
     let epoch = saved["epoch"].as_u64().unwrap();
     assert!((1..6).contains(&epoch), "checkpoint at epoch {epoch}");
 

@@ -3,13 +3,16 @@
 //! drawn by a backend-independent `chart::Plot`.
 
 mod accuracy;
+mod activation_steps;
 mod curves;
 mod dead_saturated;
 mod gradient_flow;
 mod learned;
+mod panels;
 mod sensitivity;
 
 pub use accuracy::Accuracy;
+pub use activation_steps::ActivationSteps;
 pub use curves::Curves;
 pub use dead_saturated::DeadSaturated;
 pub use gradient_flow::GradientFlow;

@@ -1,0 +1,92 @@
+//! Panels of banded lines, one panel per group and one line per series
+//! (a layer, a learned parameter): the drawing the learned and
+//! activation_steps figures share.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::chart::{Plot, PlotResult, grid, layer_color, range};
+
+/// A series' name and its band: (x, mean, low, high) points.
+pub type Line = (String, Vec<(f64, f64, f64, f64)>);
+/// A panel: the group's label and its lines.
+pub type Panel = (String, Vec<Line>);
+
+pub struct Panels {
+    pub panels: Vec<Panel>,
+    pub x_desc: &'static str,
+}
+
+/// Panels per row.
+const COLUMNS: usize = 3;
+
+/// `impl Plot` for a figure that is a [`Panels`] (`struct F(Panels)`).
+macro_rules! delegate {
+    ($figure:ty) => {
+        impl crate::chart::Plot for $figure {
+            fn size(&self) -> (u32, u32) {
+                self.0.size()
+            }
+
+            fn draw<DB: plotters::prelude::DrawingBackend>(
+                &self,
+                root: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+            ) -> crate::chart::PlotResult
+            where
+                DB::ErrorType: 'static,
+            {
+                self.0.draw(root)
+            }
+        }
+    };
+}
+pub(crate) use delegate;
+
+impl Plot for Panels {
+    fn size(&self) -> (u32, u32) {
+        let (rows, cols) = grid(self.panels.len(), COLUMNS);
+        (480 * cols as u32, 360 * rows as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        for (area, (label, lines)) in root.split_evenly(grid(self.panels.len(), COLUMNS)).iter().zip(&self.panels) {
+            let points = lines.iter().flat_map(|(_, b)| b.iter());
+            let (x0, x1) = range(points.clone().map(|p| p.0), 0.0);
+            let (y0, y1) = range(points.flat_map(|p| [p.2, p.3]), 0.1);
+            let mut chart = ChartBuilder::on(area)
+                .caption(label, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(32)
+                .y_label_area_size(56)
+                .build_cartesian_2d(x0..x1.max(x0 + 1.0), y0..y1)?;
+            chart
+                .configure_mesh()
+                .x_desc(self.x_desc)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .label_style(("sans-serif", 12))
+                .draw()?;
+            for (i, (name, band)) in lines.iter().enumerate() {
+                let c = layer_color(i, lines.len());
+                let mut outline: Vec<(f64, f64)> = band.iter().map(|p| (p.0, p.3)).collect();
+                outline.extend(band.iter().rev().map(|p| (p.0, p.2)));
+                chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.15).filled())))?;
+                chart
+                    .draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?
+                    .label(name.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font(("sans-serif", 12))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .draw()?;
+        }
+        Ok(())
+    }
+}

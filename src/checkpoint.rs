@@ -33,6 +33,9 @@ pub struct State {
     /// The model's record layout ([`LAYOUT`]; 0 in a checkpoint from before it was kept).
     #[serde(default)]
     pub layout: u32,
+    /// With training.patience: test loss and accuracy of the best epoch's model so far.
+    #[serde(default)]
+    pub test_at_best: Option<(f64, f64)>,
 }
 
 /// The layout of the model record a checkpoint holds, raised whenever a

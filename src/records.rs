@@ -169,6 +169,18 @@ pub struct RunRecords {
     pub summary: RunSummary,
 }
 
+impl RunSummary {
+    /// Whether the run went as far as its config takes it: every one of its
+    /// `epochs`, until its loss diverged, or until `patience` epochs passed
+    /// without a better validation accuracy (training.patience). A run that
+    /// successive halving stopped did not.
+    pub fn ran_to_its_end(&self, epochs: usize, patience: Option<usize>) -> bool {
+        self.diverged
+            || self.epochs_completed >= epochs
+            || patience.is_some_and(|p| self.epochs_completed >= self.best_val_epoch.saturating_add(p))
+    }
+}
+
 impl Columns for EpochRecord {
     const COLUMNS: &'static [&'static str] = &[
         "run_id",

@@ -142,8 +142,9 @@ pub fn choose(config: &Config, summaries: &[RunSummary], epochs: &[EpochRecord])
                     }
                 })
                 .collect();
-            let epochs_full = full.iter().find(|(sweep, _)| *sweep == s0.sweep).map_or(usize::MAX, |f| f.1);
-            let stopped = runs.iter().map(|&r| &summaries[r]).any(|s| !s.diverged && s.epochs_completed < epochs_full);
+            let (epochs_full, patience) =
+                full.iter().find(|(sweep, ..)| *sweep == s0.sweep).map_or((usize::MAX, None), |f| (f.1, f.2));
+            let stopped = runs.iter().map(|&r| &summaries[r]).any(|s| !s.ran_to_its_end(epochs_full, patience));
             candidates.push(Candidate {
                 activation: activation.clone(),
                 sweep: s0.sweep.clone(),
@@ -172,13 +173,14 @@ pub fn choose(config: &Config, summaries: &[RunSummary], epochs: &[EpochRecord])
 }
 
 /// Each sweep point's values (as the CSVs show them) with its `training.epochs`.
-fn full_epochs(config: &Config) -> Vec<(Vec<String>, usize)> {
+fn full_epochs(config: &Config) -> Vec<(Vec<String>, usize, Option<usize>)> {
     config
         .sweep
         .points()
         .iter()
         .map(|p| config.sweep.shown(p))
-        .zip(config.points().iter().map(|c| c.training.epochs.0))
+        .zip(config.points())
+        .map(|(shown, c)| (shown, c.training.epochs.0, c.training.patience.map(|p| p.0)))
         .collect()
 }
 

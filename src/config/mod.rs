@@ -356,6 +356,10 @@ pub struct Training {
     /// Flush subnormal floats to zero on the training threads (src/denormals.rs);
     /// absent = true.
     pub flush_denormals: Option<bool>,
+    /// Early stopping: stop once this many epochs pass without a better
+    /// validation accuracy, and measure the test split with the model of the
+    /// best epoch (the UvA tutorial's recipe); absent = train every epoch.
+    pub patience: Option<Count>,
 }
 
 impl Training {
@@ -379,6 +383,7 @@ impl Default for Training {
             epsilon: NonNegative(1e-8),
             grad_clip_norm: None,
             flush_denormals: None,
+            patience: None,
         }
     }
 }
@@ -588,6 +593,12 @@ impl Config {
             }
         }
         if let Some(halving) = &tuning.halving {
+            if self.training.patience.is_some() || keys.iter().any(|k| k == "training.patience") {
+                return Err((
+                    "training.patience".into(),
+                    "cannot go with [tuning.halving]: both stop runs early; keep one".into(),
+                ));
+            }
             if halving.eta.0 < 2 {
                 return Err(("tuning.halving.eta".into(), "must be at least 2 (keep the best 1/eta)".into()));
             }

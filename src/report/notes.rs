@@ -25,6 +25,22 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
             .unwrap_or_default();
         notes.push(format!("diverged in {} of {} runs{at}", group.diverged, runs.len()));
     }
+    if let Some(patience) = results.config.training.patience {
+        let stopped: Vec<_> = runs.iter().filter(|r| !r.diverged).collect();
+        let span = |values: Vec<usize>| {
+            let (lo, hi) = (values.iter().min().copied().unwrap_or(0), values.iter().max().copied().unwrap_or(0));
+            if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }
+        };
+        if !stopped.is_empty() {
+            notes.push(format!(
+                "early stopping (patience {}): trained {} of {} epochs; test accuracy of the best validation epoch ({})",
+                patience.0,
+                span(stopped.iter().map(|r| r.epochs_completed).collect()),
+                results.config.training.epochs.0,
+                span(stopped.iter().map(|r| r.best_val_epoch).collect()),
+            ));
+        }
+    }
     let ratios: Vec<f64> = runs.iter().filter_map(|r| r.grad_ratio_first_last).collect();
     if !ratios.is_empty() {
         let ratio = ratios.iter().sum::<f64>() / ratios.len() as f64;

@@ -175,9 +175,11 @@ fn sort_runs(
     (saved, pending)
 }
 
-/// Whether `saved`, a run of `run`, stopped before its last epoch without diverging.
+/// Whether `saved`, a run of `run`, stopped before its last epoch without
+/// diverging or meeting its patience.
 fn stopped_early(plan: &Plan, run: &PlannedRun, saved: &SavedRun) -> bool {
-    !saved.summary.diverged && saved.summary.epochs_completed < plan.config_of(run).training.epochs.0
+    let training = &plan.config_of(run).training;
+    !saved.summary.ran_to_its_end(training.epochs.0, training.patience.map(|p| p.0))
 }
 
 /// What a run was and where it ran.

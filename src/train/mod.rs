@@ -84,6 +84,9 @@ pub fn run(
         (model, optim, resumed) = (m, o, c);
     }
     let mut step_records = Vec::new();
+    // Early stopping: the test split measured whenever validation improves.
+    let patience = config.training.patience.map(|p| p.0);
+    let mut test_at_best = None;
     let (mut epoch_records, mut gradient_records, mut activation_records, mut learned_records, first_epoch, mut step) =
         match resumed {
             Some(c) => {
@@ -91,6 +94,7 @@ pub fn run(
                 augmentation.set_word_pos(c.state.augment_word_pos);
                 order = c.state.order;
                 step_records = c.activation_steps;
+                test_at_best = c.state.test_at_best;
                 (c.epochs, c.gradients, c.activations, c.learned, c.state.epoch + 1, c.state.step)
             }
             None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 1, 0),
@@ -260,8 +264,19 @@ pub fn run(
             record_probe(&model, epoch, step, &mut activation_records);
         }
         record_learned(&model, epoch, &mut learned_records);
+        let mut patience_spent = false;
+        if let Some(patience) = patience {
+            let best = best_epoch(&epoch_records).map_or(epoch, |b| b.epoch);
+            if best == epoch {
+                test_at_best = Some(evaluate(&valid, &loss_fn, &test_x, &test_y));
+            }
+            patience_spent = epoch >= best + patience;
+        }
         observer.epoch_done(epoch, epochs, train_loss, val_accuracy);
         let due = last_checkpoint.elapsed().as_secs_f64() >= config.logging.checkpoint_seconds.0;
+        if patience_spent {
+            break;
+        }
         if let Some((dir, hash)) = checkpoint.filter(|_| (due || epoch == last) && epoch < epochs) {
             last_checkpoint = Instant::now();
             let state = checkpoints::State {
@@ -272,6 +287,7 @@ pub fn run(
                 augment_word_pos: augmentation.get_word_pos(),
                 order: order.clone(),
                 layout: checkpoints::LAYOUT,
+                test_at_best,
             };
             // A checkpoint that cannot be written costs only the ability to resume.
             let _ = checkpoints::save(
@@ -291,11 +307,12 @@ pub fn run(
         }
     }
 
-    let (test_loss, test_accuracy) = evaluate(&model.valid(), &loss_fn, &test_x, &test_y);
-    let best = epoch_records.iter().fold(None::<&EpochRecord>, |best, e| match best {
-        Some(b) if b.val_accuracy >= e.val_accuracy => Some(b),
-        _ => Some(e),
-    });
+    // With patience the test is the best epoch's; a diverged run's is its last model's, as without.
+    let (test_loss, test_accuracy) = match test_at_best.filter(|_| diverged_at.is_none()) {
+        Some(test) => test,
+        None => evaluate(&model.valid(), &loss_fn, &test_x, &test_y),
+    };
+    let best = best_epoch(&epoch_records);
     let summary = RunSummary {
         run_id: spec.id.clone(),
         activation: spec.label.clone(),
@@ -327,6 +344,14 @@ pub fn run(
         activation_steps: step_records,
         learned: learned_records,
         summary,
+    })
+}
+
+/// The epoch of the best validation accuracy, the first of equals.
+fn best_epoch(epochs: &[EpochRecord]) -> Option<&EpochRecord> {
+    epochs.iter().fold(None::<&EpochRecord>, |best, e| match best {
+        Some(b) if b.val_accuracy >= e.val_accuracy => Some(b),
+        _ => Some(e),
     })
 }
 

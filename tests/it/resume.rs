@@ -249,7 +249,7 @@ fn a_run_killed_mid_way_resumes_from_its_last_epoch_with_the_same_numbers() {
     // One run, Adam (its moments must survive the checkpoint), about 1 s per epoch here.
     fs::write(
         &config,
-        "activations = [\"relu\"]\n[model]\nhidden = [256, 256, 256]\n[training]\nepochs = 6\nbatch_size = 16\noptimizer = \"adam\"\nlr = 0.001\n[logging]\ncheckpoint_seconds = 0\nactivation_every_steps = 7\n",
+        "activations = [\"relu\"]\n[model]\nhidden = [256, 256, 256]\n[training]\nepochs = 6\nbatch_size = 16\noptimizer = \"adam\"\nlr = 0.001\npatience = 100\n[logging]\ncheckpoint_seconds = 0\nactivation_every_steps = 7\n",
     )
     .unwrap();
     let (killed, whole) = (dir.path().join("killed"), dir.path().join("whole"));

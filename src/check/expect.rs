@@ -225,12 +225,12 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
         bail!("{}: no `[[claim]]` table: nothing to check (see the README, \"Claims\")", expected.display());
     }
     let results = Results::load(&ResultsDir::new(dir))?;
-    let keys = results.config.sweep.keys();
+    let scope = Scope::of(&results);
     let mut claims = Vec::new();
     for (i, spec) in file.claim.iter().enumerate() {
-        let claim = parse(spec, &keys)
+        let claim = parse(spec, &scope.keys)
             .map_err(|e| anyhow::anyhow!("{}: claim {} ({}): {e}", expected.display(), i + 1, spec.metric))?;
-        let result = evaluate(&claim, &results, &keys)
+        let result = evaluate(&claim, &results, &scope)
             .map_err(|e| anyhow::anyhow!("{}: claim {} (`{}`): {e}", expected.display(), i + 1, claim.text))?;
         claims.push(result);
     }
@@ -441,12 +441,44 @@ fn seed_name(s: Seeds) -> &'static str {
     SEEDS.iter().find(|(_, v)| *v == s).map_or("mean", |(n, _)| n)
 }
 
-/// The runs of one group: its label, the claim's lr and sweep point.
-fn runs<'a>(results: &'a Results, claim: &Claim, keys: &[String], label: &str) -> Result<Vec<&'a RunSummary>, String> {
+/// What a claim's groups are drawn from: the sweep's keys and, with
+/// `[tuning]`, the runs of each activation's chosen settings.
+struct Scope {
+    keys: Vec<String>,
+    tuned: Vec<String>,
+    chosen: Option<std::collections::HashSet<String>>,
+}
+
+impl Scope {
+    fn of(results: &Results) -> Self {
+        let tuned = crate::tuning::choose(&results.config, &results.summaries, &results.epochs);
+        Self {
+            keys: results.config.sweep.keys(),
+            tuned: tuned.as_ref().map(|t| t.tuned_keys.clone()).unwrap_or_default(),
+            chosen: tuned
+                .map(|t| t.choices.iter().flat_map(|c| t.candidates[c.chosen].run_ids.iter().cloned()).collect()),
+        }
+    }
+
+    /// Whether a claim reads only the chosen settings: with `[tuning]`, unless
+    /// it names a tuned key itself (`lr`, or `at` a tuned swept key).
+    fn chosen_for(&self, claim: &Claim) -> Option<&std::collections::HashSet<String>> {
+        let names_tuned = (claim.lr.is_some() && self.tuned.iter().any(|k| k == "training.lr"))
+            || claim.point.keys().any(|k| self.tuned.contains(k));
+        self.chosen.as_ref().filter(|_| !names_tuned)
+    }
+}
+
+/// The runs of one group: its label, the claim's lr and sweep point, and
+/// with `[tuning]` the activation's chosen settings ([`Scope::chosen_for`]).
+fn runs<'a>(results: &'a Results, claim: &Claim, scope: &Scope, label: &str) -> Result<Vec<&'a RunSummary>, String> {
+    let keys = &scope.keys;
+    let chosen = scope.chosen_for(claim);
     let runs: Vec<&RunSummary> = results
         .summaries
         .iter()
         .filter(|s| s.activation == label)
+        .filter(|s| chosen.is_none_or(|c| c.contains(&s.run_id)))
         .filter(|s| claim.lr.is_none_or(|lr| (s.lr - lr).abs() <= 1e-12 * lr.abs().max(1.0)))
         .filter(|s| {
             claim.point.iter().all(|(k, v)| keys.iter().position(|x| x == k).is_some_and(|i| s.sweep.get(i) == Some(v)))
@@ -501,7 +533,7 @@ fn statistic(seeds: Seeds, xs: &[f64]) -> f64 {
     }
 }
 
-fn evaluate(claim: &Claim, results: &Results, keys: &[String]) -> Result<ClaimResult, String> {
+fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResult, String> {
     let result = |measured: String, holds: bool| ClaimResult {
         claim: claim.text.clone(),
         measured,
@@ -510,7 +542,7 @@ fn evaluate(claim: &Claim, results: &Results, keys: &[String]) -> Result<ClaimRe
     };
     match &claim.kind {
         Kind::Group { label, seeds, bounds, runs_where } => {
-            let runs = runs(results, claim, keys, label)?;
+            let runs = runs(results, claim, scope, label)?;
             let values = per_run(results, claim, &runs)?;
             let n = runs.len();
             let layers = values.iter().map(Vec::len).max().unwrap_or(1);
@@ -547,8 +579,8 @@ fn evaluate(claim: &Claim, results: &Results, keys: &[String]) -> Result<ClaimRe
             }
         }
         Kind::Order { better, worse, p_below } => {
-            let a = flat(per_run(results, claim, &runs(results, claim, keys, better)?)?)?;
-            let b = flat(per_run(results, claim, &runs(results, claim, keys, worse)?)?)?;
+            let a = flat(per_run(results, claim, &runs(results, claim, scope, better)?)?)?;
+            let b = flat(per_run(results, claim, &runs(results, claim, scope, worse)?)?)?;
             let (ma, mb) = (statistic(Seeds::Mean, &a), statistic(Seeds::Mean, &b));
             let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };
             let ahead = sign * (ma - mb) > 0.0;
@@ -582,7 +614,7 @@ fn evaluate(claim: &Claim, results: &Results, keys: &[String]) -> Result<ClaimRe
             labels.dedup();
             let mut scored = Vec::new();
             for l in &labels {
-                let values = flat(per_run(results, claim, &runs(results, claim, keys, l)?)?)?;
+                let values = flat(per_run(results, claim, &runs(results, claim, scope, l)?)?)?;
                 scored.push((l.clone(), statistic(*seeds, &values)));
             }
             let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };

@@ -220,6 +220,21 @@ fn tuning_reports_each_activation_at_its_rate_chosen_on_validation_alone() {
     assert!(report.contains("### Ranking at one shared setting") && report.contains("plots/sensitivity.svg"));
     assert!(fs::read_to_string(out.join("plots/sensitivity.svg")).unwrap().contains("</svg>"));
 
+    // check --expect reads each activation's chosen setting, unless a claim names the lr.
+    let claims = dir.path().join("expected.toml");
+    let share = "metric = \"test_accuracy\"\nseeds = \"share\"\nwhere = { at_least = 0.0 }\nbetween = [1.0, 1.0]\n";
+    fs::write(
+        &claims,
+        format!(
+            "[[claim]]\nactivation = \"relu\"\n{share}\n[[claim]]\nactivation = \"relu\"\nlr = 0.003\n{share}\n[[claim]]\nactivation = \"relu\"\nlr = 0.3\n{share}"
+        ),
+    )
+    .unwrap();
+    let o = actbench().args(["check", "--expect"]).arg(&claims).arg(&out).output().unwrap();
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{table}{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(table.matches("(2 of 2)").count(), 3, "2 runs each, not the 4 of both rates: {table}");
+
     // No test number takes part: make every test accuracy of the chosen
     // runs the worst possible, and the choice stays.
     let summary = results.table(Table::Summary);

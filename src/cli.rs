@@ -510,7 +510,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome = crate::run::run(&config, &options)?;
+    let outcome = match config.search {
+        Some(_) => crate::search::run(&config, &options)?,
+        None => crate::run::run(&config, &options)?,
+    };
     if !args.quiet {
         print_table(&outcome.summaries);
         println!(

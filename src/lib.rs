@@ -49,6 +49,7 @@ pub mod rerun;
 pub mod results_dir;
 pub mod rng;
 pub mod run;
+pub mod search;
 pub mod slurm;
 pub mod stats;
 pub mod train;

@@ -157,6 +157,32 @@ pub struct LearnedRecord {
     pub value: f64,
 }
 
+/// One row of search.csv (`[search]`): a candidate of the space, dropped
+/// before training (one row, `dropped` says why), or trained (one row per
+/// rung it reached).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// The candidate's place in the walk of the space (0-based).
+    pub candidate: usize,
+    pub formula: String,
+    /// Why it was not trained (empty when it was).
+    pub dropped: String,
+    /// 1-based rung, and the epochs trained by its end (empty when dropped).
+    pub rung: Option<usize>,
+    pub epochs: Option<usize>,
+    /// Mean validation accuracy over the search's seeds after those epochs.
+    pub val_accuracy: Option<f64>,
+    /// Whether it went on to the next rung.
+    pub went_on: bool,
+    /// Whether it was retrained against the baselines (its last row only).
+    pub finalist: bool,
+}
+
+impl Columns for SearchRecord {
+    const COLUMNS: &'static [&'static str] =
+        &["candidate", "formula", "dropped", "rung", "epochs", "val_accuracy", "went_on", "finalist"];
+}
+
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecords {

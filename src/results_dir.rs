@@ -7,6 +7,7 @@
 //! <out>/{epochs,gradients,activations,activation_steps,learned,summary}.csv   the runs' tables, in grid order
 //! <out>/aggregate.csv, report.md, plots/             the report (report::ARTIFACTS)
 //! <out>/.actbench.lock         the one writer's PID while it runs
+//! <out>/search.csv, search/    with [search]: the candidates, and their runs (a results folder)
 //! <out>/runs/<id>/manifest.json, the six tables      one finished run
 //! <out>/runs/<id>/checkpoint/  a run in progress (the same tables, the model, the optimizer)
 //! ```
@@ -53,6 +54,11 @@ impl Table {
         }
     }
 }
+
+/// `[search]`: every candidate and how far it got (records::SearchRecord).
+pub const SEARCH_FILE: &str = "search.csv";
+/// `[search]`: the candidates' runs, a results folder of its own inside this one.
+pub const SEARCH_DIR: &str = "search";
 
 /// The resolved config, at the top of a results folder.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -110,6 +116,15 @@ impl ResultsDir {
 
     pub fn plots(&self) -> PathBuf {
         self.root.join(PLOTS_DIR)
+    }
+
+    pub fn search_table(&self) -> PathBuf {
+        self.root.join(SEARCH_FILE)
+    }
+
+    /// The search stage's own results folder.
+    pub fn search(&self) -> ResultsDir {
+        ResultsDir::new(self.root.join(SEARCH_DIR))
     }
 
     pub fn lock(&self) -> PathBuf {
@@ -196,7 +211,17 @@ mod tests {
     #[test]
     fn names_are_distinct() {
         let mut names: Vec<&str> = Table::ALL.iter().map(|t| t.file_name()).collect();
-        names.extend([CONFIG_FILE, AGGREGATE_FILE, REPORT_FILE, PLOTS_DIR, RUNS_DIR, MANIFEST_FILE, LOCK_FILE]);
+        names.extend([
+            CONFIG_FILE,
+            AGGREGATE_FILE,
+            REPORT_FILE,
+            PLOTS_DIR,
+            RUNS_DIR,
+            MANIFEST_FILE,
+            LOCK_FILE,
+            SEARCH_FILE,
+            SEARCH_DIR,
+        ]);
         let n = names.len();
         names.sort();
         names.dedup();

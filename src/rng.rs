@@ -14,6 +14,8 @@ pub enum Stream {
     Init = 3,
     Shuffle = 4,
     Augment = 5,
+    /// The order a `[search]` walks its space in (its own `seed`).
+    Search = 6,
 }
 
 pub fn stream(seed: u64, which: Stream) -> ChaCha8Rng {

@@ -45,6 +45,78 @@ pub struct Config {
     /// Choose each activation's setting of the tuned keys on validation data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<Tuning>,
+    /// Search a space of formulas on this experiment as the proxy task (src/search/).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
+}
+
+/// `[search]`: a space of activations built from "core units" b(u1(x), u2(x))
+/// (Ramachandran, Zoph and Le 2017), trained by successive halving on the
+/// rest of the file, the finalists then compared with the baselines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Search {
+    /// Unary functions, formulas in `x`.
+    pub unary: Vec<String>,
+    /// Binary functions, formulas in `a` and `b`.
+    pub binary: Vec<String>,
+    /// Core units per candidate: 1 (b(u1(x), u2(x))) or 2 (b2(u3(core1), u4(x))).
+    pub units: Count,
+    /// Candidates trained (sampled from the space with `seed`; all when it is smaller).
+    pub candidates: Count,
+    /// Epochs each rung of successive halving trains to, increasing.
+    pub rungs: Vec<Count>,
+    /// Share of the candidates still in that goes on after each rung.
+    pub keep: Fraction,
+    /// Seeds per candidate during the search.
+    pub seeds: Count,
+    /// Best candidates of the last rung retrained with `experiment.seeds` against the baselines.
+    pub finalists: Count,
+    /// Activations the finalists are compared with (entries as in `activations`).
+    #[serde(deserialize_with = "values::entries")]
+    pub baselines: Vec<ActivationEntry>,
+    /// Seed of the candidates' sampling.
+    pub seed: u64,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Self {
+            // The space, after Ramachandran et al.'s Table 1 (a subset).
+            unary: strings(&[
+                "x",
+                "-x",
+                "abs(x)",
+                "x^2",
+                "x^3",
+                "sqrt(abs(x))",
+                "exp(x)",
+                "sin(x)",
+                "cos(x)",
+                "tanh(x)",
+                "sigmoid(x)",
+                "softplus(x)",
+                "erf(x)",
+                "atan(x)",
+                "asinh(x)",
+                "max(x, 0)",
+                "min(x, 0)",
+            ]),
+            binary: strings(&["a + b", "a - b", "a * b", "max(a, b)", "min(a, b)", "a * sigmoid(b)"]),
+            units: Count(1),
+            candidates: Count(200),
+            rungs: vec![Count(1), Count(3), Count(9)],
+            keep: Fraction(0.33),
+            seeds: Count(2),
+            finalists: Count(5),
+            baselines: ["relu", "silu", "gelu"]
+                .into_iter()
+                .map(|n| ActivationEntry::try_from(toml::Value::String(n.into())).expect("known names"))
+                .collect(),
+            seed: 0,
+        }
+    }
 }
 
 /// `[tuning]`: which keys each activation is tuned over, and how a setting is chosen.
@@ -566,6 +638,7 @@ impl Config {
     /// a sweep, every point is checked as a file of its own instead.
     fn validate(&self, origin: &Path) -> Result<(), (String, String)> {
         self.validate_tuning()?;
+        self.validate_search()?;
         if self.sweep.is_empty() {
             return self.validate_point();
         }
@@ -573,6 +646,65 @@ impl Config {
         self.check_sweep_values(origin)?;
         self.sweep.check()?;
         self.try_points(origin).map(|_| ())
+    }
+
+    /// A search's space must parse; its stages are one plain grid each.
+    fn validate_search(&self) -> Result<(), (String, String)> {
+        let Some(search) = &self.search else { return Ok(()) };
+        let fail = |key: &str, msg: String| Err((format!("search.{key}"), msg));
+        for (list, key, vars, uses_x) in
+            [(&search.unary, "unary", &["x"][..], true), (&search.binary, "binary", &["a", "b"][..], false)]
+        {
+            if list.is_empty() {
+                return fail(
+                    key,
+                    format!("lists no function: e.g. [{}]", if uses_x { "\"x\", \"tanh(x)\"" } else { "\"a + b\"" }),
+                );
+            }
+            for (i, text) in list.iter().enumerate() {
+                let params: &[&str] = if uses_x { &[] } else { vars };
+                if let Err(e) = crate::activation::formula::check_expression(text, params, uses_x) {
+                    return fail(&format!("{key}[{i}]"), format!("`{text}`: {e}"));
+                }
+                if list[..i].contains(text) {
+                    return fail(&format!("{key}[{i}]"), format!("lists `{text}` twice"));
+                }
+            }
+        }
+        if !(1..=2).contains(&search.units.0) {
+            return fail("units", format!("is {}; a candidate has 1 or 2 core units", search.units.0));
+        }
+        if search.rungs.is_empty() {
+            return fail("rungs", "lists no rung: e.g. [1, 3, 9] (epochs per rung)".into());
+        }
+        if let Some(w) = search.rungs.windows(2).find(|w| w[1].0 <= w[0].0) {
+            return fail("rungs", format!("must increase: {} is followed by {}", w[0].0, w[1].0));
+        }
+        if search.keep.0 <= 0.0 {
+            return fail("keep", "is 0: keep a share in (0, 1) of the candidates after each rung, e.g. 0.33".into());
+        }
+        if search.baselines.is_empty() {
+            return fail("baselines", "lists no activation to compare the finalists with: e.g. [\"relu\"]".into());
+        }
+        let clash = |key: &str| {
+            Err((
+                key.to_string(),
+                "cannot go with [search], whose candidates train by successive halving: remove it".into(),
+            ))
+        };
+        if !self.sweep.is_empty() {
+            return clash("sweep");
+        }
+        if self.tuning.is_some() {
+            return clash("tuning");
+        }
+        if self.training.patience.is_some() {
+            return clash("training.patience");
+        }
+        if self.training.lr.0.len() > 1 {
+            return Err(("training.lr".into(), "lists several rates, which [search] cannot tune: give one".into()));
+        }
+        Ok(())
     }
 
     fn validate_tuning(&self) -> Result<(), (String, String)> {

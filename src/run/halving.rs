@@ -1,4 +1,4 @@
-//! Successive halving for `[tuning.halving]` (Jamieson and Talwalkar 2016):
+//! Successive halving for `[tuning.halving]` and `[search]` (Jamieson and Talwalkar 2016):
 //! every setting of each activation trains `min_epochs` epochs, the best
 //! 1/eta (by the mean validation metric over seeds, as `[tuning]` chooses)
 //! go on to `min_epochs x eta` epochs from their checkpoints, and so on up
@@ -20,8 +20,9 @@ use super::store::SavedRun;
 pub(super) type Rung<'a> =
     dyn FnMut(&[usize], &BTreeMap<usize, usize>, &mut Vec<Option<SavedRun>>) -> anyhow::Result<bool> + 'a;
 
-/// Runs every rung; `saved` holds what each run has so far (finished,
-/// stopped early, or nothing). Returns whether a rung was interrupted.
+/// Runs every rung of `[tuning.halving]`; `saved` holds what each run has
+/// so far (finished, stopped early, or nothing). Returns whether a rung was
+/// interrupted.
 pub(super) fn train(
     plan: &Plan,
     halving: &Halving,
@@ -34,14 +35,82 @@ pub(super) fn train(
     let runs = plan.runs.iter().map(|r| (r.spec.label.as_str(), r.spec.sweep.as_slice(), r.spec.lr));
     let groups = tuning::settings(config, runs).expect("halving is part of [tuning]");
     let epochs_of = |i: usize| plan.config_of(&plan.runs[i]).training.epochs.0;
-    // Per choice group: its rungs and the candidates still in.
-    let mut alive: Vec<(Vec<usize>, Vec<&Vec<usize>>)> = groups
-        .iter()
+    // Per choice group: its rungs and its candidates (settings).
+    let groups = groups
+        .into_iter()
         .map(|(_, _, candidates)| {
             let most = candidates.iter().flatten().map(|&i| epochs_of(i)).max().unwrap_or(1);
-            (halving.rungs(most), candidates.iter().collect())
+            (halving.rungs(most), candidates)
         })
         .collect();
+    let schedule = Schedule {
+        groups,
+        keep: &|n| n.div_ceil(halving.eta.0),
+        score: &|s, r| tuning::score(tuning, s.epochs(&keys).iter(), Some(r)),
+        select: tuning.select,
+    };
+    successive(plan, &schedule, saved, rung)
+}
+
+/// A `[search]`'s rungs: every candidate (an activation, its runs the
+/// seeds) in one group; after each rung the best share `keep` (rounded up)
+/// by mean validation accuracy at that rung's epoch goes on.
+pub(super) fn search(
+    plan: &Plan,
+    rungs: &[usize],
+    keep: f64,
+    saved: &mut Vec<Option<SavedRun>>,
+    rung: &mut Rung,
+) -> anyhow::Result<bool> {
+    let mut candidates: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, run) in plan.runs.iter().enumerate() {
+        match candidates.iter_mut().find(|(label, _)| *label == run.spec.label) {
+            Some((_, runs)) => runs.push(i),
+            None => candidates.push((run.spec.label.clone(), vec![i])),
+        }
+    }
+    let keys = plan.config.sweep.keys();
+    let schedule = Schedule {
+        groups: vec![(rungs.to_vec(), candidates.into_iter().map(|(_, runs)| runs).collect())],
+        keep: &|n| keep_of(n, keep),
+        score: &|s, r| search_score(&s.epochs(&keys), r),
+        select: crate::config::Select::ValAccuracy,
+    };
+    successive(plan, &schedule, saved, rung)
+}
+
+/// How many of `n` candidates go on when the share `keep` does (at least one).
+pub fn keep_of(n: usize, keep: f64) -> usize {
+    ((n as f64 * keep).ceil() as usize).clamp(1, n.max(1))
+}
+
+/// A search candidate's run's score at rung epoch `r`: its validation
+/// accuracy after that epoch (NaN when it has no row there).
+pub fn search_score(epochs: &[crate::records::EpochRecord], r: usize) -> f64 {
+    epochs.iter().find(|e| e.epoch == r).map_or(f64::NAN, |e| e.val_accuracy)
+}
+
+/// Groups of candidates, each with its rungs (epochs), and how a rung
+/// keeps some: `keep(n)` of `n`, by `score(run, rung epoch)` averaged over
+/// a candidate's runs.
+struct Schedule<'a> {
+    groups: Vec<(Vec<usize>, Vec<Vec<usize>>)>,
+    keep: &'a dyn Fn(usize) -> usize,
+    score: &'a dyn Fn(&SavedRun, usize) -> f64,
+    select: crate::config::Select,
+}
+
+/// Successive halving over `schedule`; the rungs depend only on the runs'
+/// results, so a resumed grid takes the same decisions.
+fn successive(
+    plan: &Plan,
+    schedule: &Schedule,
+    saved: &mut Vec<Option<SavedRun>>,
+    rung: &mut Rung,
+) -> anyhow::Result<bool> {
+    let epochs_of = |i: usize| plan.config_of(&plan.runs[i]).training.epochs.0;
+    let mut alive: Vec<(&Vec<usize>, Vec<&Vec<usize>>)> =
+        schedule.groups.iter().map(|(rungs, candidates)| (rungs, candidates.iter().collect())).collect();
     let depth = alive.iter().map(|(rungs, _)| rungs.len()).max().unwrap_or(0);
     for k in 0..depth {
         let mut todo = Vec::new();
@@ -72,15 +141,14 @@ pub(super) fn train(
                     let values: Vec<f64> = runs
                         .iter()
                         .map(|&i| match &saved[i] {
-                            Some(s) if !s.summary.diverged => tuning::score(tuning, s.epochs(&keys).iter(), Some(r)),
+                            Some(s) if !s.summary.diverged => (schedule.score)(s, r),
                             _ => f64::NAN,
                         })
                         .collect();
                     values.iter().all(|v| v.is_finite()).then(|| values.iter().sum::<f64>() / values.len() as f64)
                 })
                 .collect();
-            let keep = candidates.len().div_ceil(halving.eta.0);
-            let mut kept = tuning::best(tuning.select, &scores, keep);
+            let mut kept = tuning::best(schedule.select, &scores, (schedule.keep)(candidates.len()));
             kept.sort_unstable();
             *candidates = kept.into_iter().map(|j| candidates[j]).collect();
         }

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod store;
 pub mod worker;
 
+pub use halving::{keep_of, search_score};
 pub use merge::{Merged, merge};
 pub use plan::{Plan, PlannedRun};
 pub use worker::{Shard, Worked, refuse_halving, work};
@@ -63,8 +64,23 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+/// How a plan is trained: an experiment (every run to its end, or by
+/// `[tuning.halving]`), then its report; or a `[search]`'s candidates by
+/// successive halving over `rungs` (epochs), keeping the best share `keep`
+/// after each, without a report (src/search/ writes its own).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    Experiment,
+    Search { rungs: Vec<usize>, keep: f64 },
+}
+
 /// Plans, trains what is not finished yet, and finalizes.
 pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
+    run_stage(config, options, &Stage::Experiment)
+}
+
+/// [`run`] as `stage` says.
+pub fn run_stage(config: &Config, options: &Options, stage: &Stage) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let device = backend::device(options.backend)?;
     budget::check(config, options.jobs)?;
@@ -92,9 +108,10 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
 
     let keys = plan.config.sweep.keys();
     let halving = plan.config.tuning.as_ref().and_then(|t| t.halving);
+    let rungs = halving.is_some() || matches!(stage, Stage::Search { .. });
     let mut progress = GridProgress::new(options.progress, plan.runs.len());
     let all: Vec<usize> = (0..plan.runs.len()).collect();
-    let (mut saved, pending) = sort_runs(&plan, &out, &all, options.force, halving.is_some(), &mut progress);
+    let (mut saved, pending) = sort_runs(&plan, &out, &all, options.force, rungs, &mut progress);
     if saved.iter().any(Option::is_some) {
         finalize::combine(&out, &keys, &saved)?;
     }
@@ -118,9 +135,10 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
             Ok(())
         })
     };
-    let executed = match &halving {
-        None => rung(&pending, &BTreeMap::new(), &mut saved),
-        Some(halving) => halving::train(&plan, halving, &mut saved, &mut rung),
+    let executed = match (stage, &halving) {
+        (Stage::Search { rungs, keep }, _) => halving::search(&plan, rungs, *keep, &mut saved, &mut rung),
+        (Stage::Experiment, None) => rung(&pending, &BTreeMap::new(), &mut saved),
+        (Stage::Experiment, Some(halving)) => halving::train(&plan, halving, &mut saved, &mut rung),
     };
     // Whatever stopped the grid, the combined tables hold every run saved.
     let combined = finalize::combine(&out, &keys, &saved);
@@ -135,7 +153,9 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
             out.root().display()
         );
     }
-    finalize::report(&out)?;
+    if *stage == Stage::Experiment {
+        finalize::report(&out)?;
+    }
     Ok(Outcome {
         summaries: saved.into_iter().flatten().map(|r| r.summary).collect(),
         seconds: started.elapsed().as_secs_f64(),

@@ -57,6 +57,11 @@ pub struct Worked {
 /// Successive halving waits for each rung's results before the next, which
 /// workers that each claim runs on their own cannot do.
 pub fn refuse_halving(config: &Config) -> anyhow::Result<()> {
+    if config.search.is_some() {
+        anyhow::bail!(
+            "key `search`: a search trains its rungs one after another, each waiting for the one before, which workers sharing a folder cannot: run it with one `actbench run` (--jobs N)"
+        );
+    }
     if config.tuning.as_ref().is_some_and(|t| t.halving.is_some()) {
         anyhow::bail!(
             "key `tuning.halving`: successive halving waits for each rung's results before the next, which workers sharing a folder cannot: train it with one `actbench run` (--jobs N), or remove [tuning.halving]"

@@ -254,6 +254,27 @@ fn conditions(e: &Expr, condition: bool) -> Result<(), FormulaError> {
     }
 }
 
+/// Whether `text` is an expression over `x` and the names `vars` (a search
+/// space's unary functions in `x`, its binary ones in `a` and `b`, which
+/// may not use `x`); the error as a formula's.
+pub fn check_expression(text: &str, vars: &[&str], uses_x: bool) -> Result<(), FormulaError> {
+    let names: Vec<String> = vars.iter().map(|v| v.to_string()).collect();
+    let expr = parse::parse(text, &names)?;
+    let mut has_x = false;
+    walk(&expr, &mut |e| has_x |= matches!(e, Expr::X));
+    if has_x && !uses_x {
+        return fail(format!("uses `x`; write it in {} only", vars.join(" and ")));
+    }
+    conditions(&expr, false)
+}
+
+impl Formula {
+    /// The values at `points` in f64 (NaN where not finite), parameters at `values`.
+    pub fn values_at(&self, values: &[f64], points: &[f64]) -> Vec<f64> {
+        points.iter().map(|&x| scalar(&self.expr, x, values).unwrap_or(f64::NAN)).collect()
+    }
+}
+
 /// The formula at one point in f64, or why it is not finite there.
 fn scalar(e: &Expr, x: f64, values: &[f64]) -> Result<f64, String> {
     let v = |e: &Expr| scalar(e, x, values);

@@ -361,8 +361,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    crate::report::build(&args.dir)?;
-    let names: Vec<String> = crate::report::ARTIFACTS.iter().map(|a| a.output.to_string()).collect();
+    let written = crate::report::build(&args.dir)?;
+    let names: Vec<String> = written.iter().map(ToString::to_string).collect();
     println!("wrote {} in {}", names.join(", "), args.dir.display());
     Ok(ExitCode::SUCCESS)
 }

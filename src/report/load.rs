@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::export::csv::{read_optional_rows as read_optional, read_rows as read};
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
+use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary, SearchRecord};
 use crate::results_dir::{ResultsDir, Table};
 
 /// Everything a report is built from.
@@ -17,6 +17,9 @@ pub struct Results {
     pub activation_steps: Vec<ActivationRecord>,
     /// Learned parameters of formula activations per epoch (empty without).
     pub learned: Vec<LearnedRecord>,
+    /// With `[search]`: search.csv, and the search stage's run summaries.
+    pub search: Vec<SearchRecord>,
+    pub search_runs: Vec<RunSummary>,
 }
 
 impl Results {
@@ -42,6 +45,22 @@ impl Results {
             activations: read_optional(&dir.table(Table::Activations))?,
             activation_steps: read_optional(&dir.table(Table::ActivationSteps))?,
             learned: read_optional(&dir.table(Table::Learned))?,
+            search: read_search(&dir.search_table())?,
+            search_runs: read_optional(&dir.search().table(Table::Summary))?,
         })
     }
+}
+
+/// search.csv's rows (none without the file); a damaged one is an error naming it.
+fn read_search(path: &std::path::Path) -> anyhow::Result<Vec<SearchRecord>> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let damaged = |e: &dyn std::fmt::Display| anyhow::anyhow!("'{}' is damaged: {e}", path.display());
+    let mut reader = ::csv::Reader::from_path(path).map_err(|e| damaged(&e))?;
+    let header: Vec<String> = reader.headers().map_err(|e| damaged(&e))?.iter().map(str::to_string).collect();
+    if header != <SearchRecord as crate::records::Columns>::COLUMNS {
+        return Err(damaged(&"its header is not search.csv's"));
+    }
+    reader.deserialize().collect::<Result<_, _>>().map_err(|e| damaged(&e))
 }

@@ -128,6 +128,9 @@ fn render(analysis: &Analysis) -> String {
     if let Some(tuned) = &analysis.tuned {
         md.push_str(&super::tuned::section(analysis, tuned));
     }
+    if !results.search.is_empty() {
+        md.push_str(&super::searched::section(analysis));
+    }
     let _ = writeln!(md, "## Notable behaviour\n");
     for (g, name) in groups.iter().zip(labels) {
         let _ = writeln!(md, "- **{name}**: {}", notes(results, g).join("; "));
@@ -187,6 +190,8 @@ mod tests {
             activations: Vec::new(),
             activation_steps: Vec::new(),
             learned: Vec::new(),
+            search: Vec::new(),
+            search_runs: Vec::new(),
         };
         let md = render(&Analysis::new(results));
         assert!(md.contains("How do leaky_relu(slope=0.1) and leaky_relu(slope=0.3) compare"), "{md}");

@@ -11,6 +11,7 @@ pub mod load;
 mod markdown;
 mod notes;
 mod plots;
+mod searched;
 mod tuned;
 
 pub use aggregate::{AggregateRow, Group, METRICS};
@@ -18,7 +19,9 @@ pub use load::Results;
 
 use std::path::Path;
 
-use plots::{Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, Learned, Sensitivity};
+use plots::{
+    Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, Learned, SearchFinalists, Sensitivity,
+};
 
 use crate::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
 
@@ -33,6 +36,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Sensitivity>(),
     Artifact::figure::<Learned>(),
+    Artifact::figure::<SearchFinalists>(),
     Artifact { output: Output::File(REPORT_FILE), write: markdown::write, wanted: |_| true },
 ];
 
@@ -148,14 +152,19 @@ fn label(group: &Group, keys: &[String], with_lr: bool) -> String {
     label
 }
 
-/// Writes every artifact into `dir`.
-pub fn build(dir: &Path) -> anyhow::Result<()> {
+/// Writes every artifact into `dir`; returns what this experiment has (the
+/// figures it does not want are removed, not drawn).
+pub fn build(dir: &Path) -> anyhow::Result<Vec<Output>> {
     let dir = ResultsDir::new(dir);
     let analysis = Analysis::new(Results::load(&dir)?);
+    let mut written = Vec::new();
     for artifact in ARTIFACTS {
         (artifact.write)(&analysis, &dir)?;
+        if (artifact.wanted)(&analysis) {
+            written.push(artifact.output);
+        }
     }
-    Ok(())
+    Ok(written)
 }
 
 #[cfg(test)]

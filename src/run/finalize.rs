@@ -30,5 +30,7 @@ pub fn combine(out: &ResultsDir, keys: &[String], runs: &[Option<SavedRun>]) -> 
 
 /// The report of a folder whose runs are all finished.
 pub fn report(out: &ResultsDir) -> anyhow::Result<()> {
-    crate::report::build(out.root()).context("the runs are saved, but the report failed (retry with `actbench report`)")
+    crate::report::build(out.root())
+        .map(drop)
+        .context("the runs are saved, but the report failed (retry with `actbench report`)")
 }

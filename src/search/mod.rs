@@ -17,7 +17,7 @@ pub mod space;
 use anyhow::Context;
 
 use crate::activation::ActivationKind;
-use crate::config::{ActivationEntry, Config, Count, Seeds};
+use crate::config::{ActivationEntry, Config, Count, Seeds, Select};
 use crate::export::csv;
 use crate::records::{EpochRecord, RunSummary, SearchRecord};
 use crate::results_dir::{ResultsDir, Table};
@@ -54,7 +54,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
     let summaries: Vec<RunSummary> = csv::read_rows(&folder.table(Table::Summary))?;
     let epochs: Vec<EpochRecord> = csv::read_rows(&folder.table(Table::Epochs))?;
     let labels: Vec<String> = proxy.activations.iter().map(ActivationEntry::label).collect();
-    let board = leaderboard(&labels, &summaries, &epochs, &rungs, search.finalists.0);
+    let board = leaderboard(&labels, &summaries, &epochs, &rungs, search.keep.0, search.finalists.0);
     let rows = search_rows(&found, &kept, &board, &rungs);
     let path = out.search_table();
     crate::export::atomic::write_atomic(&path, |w| {
@@ -95,50 +95,63 @@ fn proxy_config(config: &Config, kept: &[&space::Candidate], last_rung: usize) -
 /// How far each candidate (by its index among the kept ones) got.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaderboard {
-    /// Per candidate and rung: the mean validation accuracy over its seeds,
-    /// `None` past the rung it reached (or where a seed diverged before it).
+    /// Per candidate and rung: whether it trained in that rung.
+    pub trained: Vec<Vec<bool>>,
+    /// Per candidate and rung: the mean validation accuracy over its seeds
+    /// after that rung's epochs; `None` where it did not train, or a seed
+    /// has no row there (it diverged).
     pub scores: Vec<Vec<Option<f64>>>,
-    /// Candidates that reached the last rung, best first (ties: walk order).
+    /// Candidates scored at the last rung, best first (ties: walk order).
     pub ranked: Vec<usize>,
     /// The first `finalists` of `ranked`.
     pub finalists: Vec<usize>,
 }
 
-/// The leaderboard from the search stage's rows: a candidate's score at a
-/// rung is its seeds' mean validation accuracy after that rung's epochs.
+/// The leaderboard from the search stage's rows, taking the decisions of
+/// its successive halving again (`run::keep_of`, `tuning::best`): a
+/// candidate's score at a rung is its seeds' mean validation accuracy
+/// after that rung's epochs.
 pub fn leaderboard(
     labels: &[String],
     summaries: &[RunSummary],
     epochs: &[EpochRecord],
     rungs: &[usize],
+    keep: f64,
     finalists: usize,
 ) -> Leaderboard {
-    let scores: Vec<Vec<Option<f64>>> = labels
-        .iter()
-        .map(|label| {
-            let runs: Vec<&RunSummary> = summaries.iter().filter(|s| &s.activation == label).collect();
-            rungs
-                .iter()
-                .map(|&r| {
-                    let values: Vec<f64> = runs
-                        .iter()
-                        .map(|s| {
-                            let rows: Vec<EpochRecord> =
-                                epochs.iter().filter(|e| e.run_id == s.run_id).cloned().collect();
-                            run::search_score(&rows, r)
-                        })
-                        .collect();
-                    (!values.is_empty() && values.iter().all(|v| v.is_finite()))
-                        .then(|| values.iter().sum::<f64>() / values.len() as f64)
-                })
-                .collect()
-        })
-        .collect();
+    let score = |label: &String, r: usize| {
+        let values: Vec<f64> = summaries
+            .iter()
+            .filter(|s| &s.activation == label)
+            .map(|s| {
+                let rows: Vec<EpochRecord> = epochs.iter().filter(|e| e.run_id == s.run_id).cloned().collect();
+                run::search_score(&rows, r)
+            })
+            .collect();
+        (!values.is_empty() && values.iter().all(|v| v.is_finite()))
+            .then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let n = labels.len();
+    let mut trained = vec![vec![false; rungs.len()]; n];
+    let mut scores = vec![vec![None; rungs.len()]; n];
+    let mut alive: Vec<usize> = (0..n).collect();
+    for (k, &r) in rungs.iter().enumerate() {
+        for &c in &alive {
+            trained[c][k] = true;
+            scores[c][k] = score(&labels[c], r);
+        }
+        if k + 1 < rungs.len() {
+            let at: Vec<Option<f64>> = alive.iter().map(|&c| scores[c][k]).collect();
+            let mut kept = crate::tuning::best(Select::ValAccuracy, &at, run::keep_of(alive.len(), keep));
+            kept.sort_unstable();
+            alive = kept.into_iter().map(|j| alive[j]).collect();
+        }
+    }
     let last = rungs.len() - 1;
-    let mut ranked: Vec<usize> = (0..labels.len()).filter(|&c| scores[c][last].is_some()).collect();
+    let mut ranked: Vec<usize> = (0..n).filter(|&c| scores[c][last].is_some()).collect();
     ranked.sort_by(|&a, &b| scores[b][last].unwrap().total_cmp(&scores[a][last].unwrap()).then(a.cmp(&b)));
     let finalists = ranked.iter().copied().take(finalists).collect();
-    Leaderboard { scores, ranked, finalists }
+    Leaderboard { trained, scores, ranked, finalists }
 }
 
 /// search.csv: every candidate met, in walk order.
@@ -166,14 +179,97 @@ fn search_rows(
             continue;
         }
         debug_assert_eq!(kept[k].formula, c.formula);
-        let scores = &board.scores[k];
-        let reached: Vec<usize> = (0..rungs.len()).filter(|&r| scores[r].is_some()).collect();
-        for &r in &reached {
-            let went_on = reached.contains(&(r + 1));
+        let trained = &board.trained[k];
+        for r in (0..rungs.len()).filter(|&r| trained[r]) {
+            let went_on = trained.get(r + 1).copied().unwrap_or(false);
             let finalist = r + 1 == rungs.len() && board.finalists.contains(&k);
-            rows.push(row(Some(r), scores[r], went_on, finalist));
+            rows.push(row(Some(r), board.scores[k][r], went_on, finalist));
         }
         k += 1;
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(label: &str, seed: u64) -> RunSummary {
+        RunSummary {
+            run_id: format!("{label}-s{seed}"),
+            activation: label.into(),
+            seed,
+            lr: 0.1,
+            sweep: Vec::new(),
+            params: String::new(),
+            init: "pytorch".into(),
+            test_accuracy: 0.5,
+            test_loss: 1.0,
+            best_val_accuracy: 0.5,
+            best_val_epoch: 1,
+            final_train_loss: 1.0,
+            grad_ratio_first_last: None,
+            diverged: false,
+            diverged_epoch: None,
+            diverged_step: None,
+            epochs_completed: 1,
+            wall_seconds: 1.0,
+        }
+    }
+
+    fn epoch(label: &str, seed: u64, epoch: usize, val: f64) -> EpochRecord {
+        EpochRecord {
+            run_id: format!("{label}-s{seed}"),
+            activation: label.into(),
+            seed,
+            lr: 0.1,
+            sweep: Vec::new(),
+            epoch,
+            train_loss: 1.0,
+            train_accuracy: 0.5,
+            val_loss: 1.0,
+            val_accuracy: val,
+            epoch_seconds: 0.1,
+        }
+    }
+
+    /// Four candidates, two seeds, rungs [1, 3]: a candidate's rung score is
+    /// its seeds' mean validation accuracy at that epoch; only those with
+    /// rows at the last rung are ranked, a tie goes to the walk's order.
+    #[test]
+    fn the_leaderboard_ranks_the_last_rung_by_mean_validation_accuracy() {
+        let labels: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let summaries: Vec<RunSummary> = labels.iter().flat_map(|l| [summary(l, 0), summary(l, 1)]).collect();
+        let mut epochs = Vec::new();
+        for (label, at1, at3) in
+            [("a", 0.5, Some(0.7)), ("b", 0.6, Some(0.9)), ("c", 0.4, None), ("d", 0.55, Some(0.9))]
+        {
+            for seed in [0, 1] {
+                // Seed 1 a little lower: the mean is what counts.
+                let shift = if seed == 1 { -0.02 } else { 0.0 };
+                epochs.push(epoch(label, seed, 1, at1 + shift));
+                if let Some(v) = at3 {
+                    epochs.push(epoch(label, seed, 2, 0.0));
+                    epochs.push(epoch(label, seed, 3, v + shift));
+                }
+            }
+        }
+        let board = leaderboard(&labels, &summaries, &epochs, &[1, 3], 0.75, 2);
+        let close = |x: Option<f64>, y: f64| x.is_some_and(|x| (x - y).abs() < 1e-12);
+        assert!(close(board.scores[0][0], 0.49) && close(board.scores[1][1], 0.89));
+        assert_eq!(board.scores[2][1], None, "c stopped at rung 1");
+        assert_eq!(board.trained.iter().map(|t| t[1]).collect::<Vec<_>>(), [true, true, false, true], "3 of 4 go on");
+        assert_eq!(board.ranked, [1, 3, 0], "b and d tie at 0.89: b first in the walk");
+        assert_eq!(board.finalists, [1, 3]);
+        // A seed without a row at a rung (diverged before it) leaves the candidate unscored there.
+        let partial: Vec<EpochRecord> =
+            epochs.iter().filter(|e| !(e.activation == "a" && e.seed == 1 && e.epoch == 3)).cloned().collect();
+        let board = leaderboard(&labels, &summaries, &partial, &[1, 3], 0.75, 5);
+        assert_eq!((board.ranked, board.trained[0][1]), (vec![1, 3], true), "a trained at rung 2 but has no score");
+        // keep: ceil(n * keep), at least one, at most n.
+        assert_eq!(
+            [run::keep_of(57, 0.33), run::keep_of(3, 0.33), run::keep_of(1, 0.01), run::keep_of(4, 0.99)],
+            [19, 1, 1, 4]
+        );
+    }
 }

@@ -22,6 +22,7 @@ mod fetch;
 mod formula;
 mod report;
 mod resume;
+mod search;
 mod slurm;
 mod stats_reference;
 mod studies;

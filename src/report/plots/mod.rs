@@ -9,6 +9,7 @@ mod dead_saturated;
 mod gradient_flow;
 mod learned;
 mod panels;
+mod search_finalists;
 mod sensitivity;
 
 pub use accuracy::Accuracy;
@@ -17,6 +18,7 @@ pub use curves::Curves;
 pub use dead_saturated::DeadSaturated;
 pub use gradient_flow::GradientFlow;
 pub use learned::Learned;
+pub use search_finalists::SearchFinalists;
 pub use sensitivity::Sensitivity;
 
 use super::Analysis;

@@ -20,7 +20,7 @@ pub struct Panels {
 /// Panels per row.
 const COLUMNS: usize = 3;
 
-/// `impl Plot` for a figure that is a [`Panels`] (`struct F(Panels)`).
+/// `impl Plot` for a figure that wraps a plot (`struct F(Panels)`, `struct F(Shapes)`).
 macro_rules! delegate {
     ($figure:ty) => {
         impl crate::chart::Plot for $figure {

@@ -590,6 +590,28 @@ fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let path = find_config(&args.config)?;
     let config = Config::load_with(&path, &args.set)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
+    if let Some(search) = &config.search {
+        // The candidates, before any training: what the walk keeps and drops.
+        let found = crate::search::space::candidates(search);
+        println!("{:<60} state", "candidate");
+        for c in &found.met {
+            println!(
+                "{:<60} {}",
+                c.formula,
+                c.dropped.as_deref().map_or("to train".into(), |d| format!("dropped: {d}"))
+            );
+        }
+        let kept = found.kept().count();
+        println!(
+            "search: {} candidates in the space; the walk met {}: {kept} to train with {} seed(s) over rungs {:?}, {} dropped",
+            found.size,
+            found.met.len(),
+            search.seeds.0,
+            search.rungs.iter().map(|r| r.0).collect::<Vec<_>>(),
+            found.met.len() - kept
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let rows = crate::run::merge::status(&config, &files::data_dir(args.data_dir.as_deref()), &out)?;
     println!("{:<48} state", "run");
     for (id, state) in &rows {

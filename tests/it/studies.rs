@@ -77,3 +77,8 @@ fn gelu_mnist_quick_claims_hold() {
 fn glorot_saturation_quick_claims_hold() {
     quick("glorot_saturation");
 }
+
+#[test]
+fn activation_search_quick_claims_hold() {
+    quick("activation_search");
+}

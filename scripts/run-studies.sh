@@ -4,6 +4,9 @@
 # results/studies/<study>, then `actbench check --expect expected.toml` on
 # it. With --quick, quick.toml and expected-quick.toml instead (what CI
 # runs, tests/it/studies.rs), into results/studies/<study>-quick.
+# A study may add variants of its own: <name>.toml with its claims in
+# expected-<name>.toml, cheap enough to run in both modes (CI runs them
+# too), into results/studies/<study>-<name>.
 #
 #   scripts/run-studies.sh [--quick] [STUDY ...]      (default: every study)
 #
@@ -30,5 +33,13 @@ for study in "${studies[@]}"; do
     "$bin" --config "$config" --out "$out" --quiet --jobs "${JOBS:-2}"
     echo "run-studies: $study trained in $(( $(date +%s) - start )) s" >&2
     "$bin" check --expect "$claims" "$out" || failed=1
+    for extra in "$dir"/*.toml; do
+        name=$(basename "$extra" .toml)
+        case "$name" in config|quick|expected*) continue ;; esac
+        [ -f "$dir/expected-$name.toml" ] || continue
+        echo "run-studies: $study, variant $name" >&2
+        "$bin" --config "$extra" --out "results/studies/$study-$name" --quiet --jobs "${JOBS:-2}"
+        "$bin" check --expect "$dir/expected-$name.toml" "results/studies/$study-$name" || failed=1
+    done
 done
 exit "$failed"

@@ -34,15 +34,22 @@ fn every_study_has_its_files_and_a_line_in_the_list() {
 }
 
 fn quick(study: &str) {
+    variant(study, "quick");
+}
+
+/// Trains `experiments/<study>/<name>.toml` and checks `expected-<name>.toml` on it.
+fn variant(study: &str, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments").join(study);
     let tmp = TempDir::new();
     let out = tmp.path().join("out");
+    let config = dir.join(format!("{name}.toml"));
     let o = actbench()
-        .args(["--config", dir.join("quick.toml").to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{study}: {}", String::from_utf8_lossy(&o.stderr));
-    let o = actbench().args(["check", "--expect"]).arg(dir.join("expected-quick.toml")).arg(&out).output().unwrap();
+    let claims = dir.join(format!("expected-{name}.toml"));
+    let o = actbench().args(["check", "--expect"]).arg(claims).arg(&out).output().unwrap();
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{study}: a claim fails:\n{table}{}", String::from_utf8_lossy(&o.stderr));
     assert!(!table.contains("FAILS") && table.contains("claims hold"), "{table}");
@@ -61,6 +68,12 @@ fn selu_self_normalisation_quick_claims_hold() {
 #[test]
 fn uva_activation_functions_quick_claims_hold() {
     quick("uva_activation_functions");
+}
+
+/// The tutorial's 10-layer network: dead units at initialisation.
+#[test]
+fn uva_activation_functions_deep_claims_hold() {
+    variant("uva_activation_functions", "deep");
 }
 
 #[test]

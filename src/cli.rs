@@ -494,8 +494,22 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     crate::interrupt::install();
     if args.worker || args.shard.is_some() {
         let shard = args.shard.as_deref().map(crate::run::Shard::parse).transpose().map_err(anyhow::Error::msg)?;
-        let worked = crate::run::work(&config, &options, shard)?;
+        let (searched, worked) = match config.search {
+            Some(_) => {
+                let (searched, finals) = crate::search::work(&config, &options, shard)?;
+                (Some(searched), finals)
+            }
+            None => (None, crate::run::work(&config, &options, shard)?),
+        };
         if !args.quiet {
+            if let Some(s) = &searched {
+                println!(
+                    "worker: the search: {} trainings over the rungs of its {} runs ({} were finished already)",
+                    s.trained.len(),
+                    s.share,
+                    s.finished_before
+                );
+            }
             println!(
                 "worker: trained {} of the {} runs of its share ({} were finished already); {}",
                 worked.trained.len(),
@@ -515,10 +529,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => crate::run::run(&config, &options)?,
     };
     if !args.quiet {
-        print_table(&outcome.summaries);
+        print_table(&outcome.summaries());
         println!(
             "{} runs in {:.1}s on {}; results in {}",
-            outcome.summaries.len(),
+            outcome.runs.len(),
             outcome.seconds,
             backend.name(),
             out.display()
@@ -551,7 +565,6 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
     let path = find_config(&args.config)?;
     let config = Config::load_with(&path, &args.set)?;
-    crate::run::refuse_halving(&config)?;
     if args.submit && !crate::slurm::sbatch_available() {
         bail!(
             "sbatch was not found on PATH: --submit needs SLURM's client; without --submit the scripts are written for you to submit"

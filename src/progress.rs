@@ -102,6 +102,13 @@ impl GridProgress {
         }
     }
 
+    /// A note on stderr, except with `--quiet`.
+    pub fn note(&self, message: &str) {
+        if self.mode != Mode::Quiet {
+            self.multi.suspend(|| eprintln!("{message}"));
+        }
+    }
+
     /// A warning, on stderr in every mode (`--quiet` included).
     pub fn warn(&self, message: &str) {
         self.multi.suspend(|| eprintln!("warning: {message}"));

@@ -195,6 +195,53 @@ pub struct RunRecords {
     pub summary: RunSummary,
 }
 
+#[cfg(test)]
+impl RunSummary {
+    /// A run that trained one epoch at lr 0.1 without diverging, for the unit tests' fixtures.
+    pub fn example(run_id: &str, activation: &str, seed: u64) -> RunSummary {
+        RunSummary {
+            run_id: run_id.into(),
+            activation: activation.into(),
+            seed,
+            lr: 0.1,
+            sweep: Vec::new(),
+            params: String::new(),
+            init: "pytorch".into(),
+            test_accuracy: 0.5,
+            test_loss: 1.0,
+            best_val_accuracy: 0.5,
+            best_val_epoch: 1,
+            final_train_loss: 1.0,
+            grad_ratio_first_last: None,
+            diverged: false,
+            diverged_epoch: None,
+            diverged_step: None,
+            epochs_completed: 1,
+            wall_seconds: 1.0,
+        }
+    }
+}
+
+#[cfg(test)]
+impl EpochRecord {
+    /// `summary`'s row after `epoch` with validation accuracy `val`, for the unit tests' fixtures.
+    pub fn example(summary: &RunSummary, epoch: usize, val: f64) -> EpochRecord {
+        EpochRecord {
+            run_id: summary.run_id.clone(),
+            activation: summary.activation.clone(),
+            seed: summary.seed,
+            lr: summary.lr,
+            sweep: summary.sweep.clone(),
+            epoch,
+            train_loss: 1.0,
+            train_accuracy: val,
+            val_loss: 1.0,
+            val_accuracy: val,
+            epoch_seconds: 0.1,
+        }
+    }
+}
+
 impl RunSummary {
     /// Whether the run went as far as its config takes it: every one of its
     /// `epochs`, until its loss diverged, or until `patience` epochs passed

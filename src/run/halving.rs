@@ -141,7 +141,7 @@ fn successive(
                     let values: Vec<f64> = runs
                         .iter()
                         .map(|&i| match &saved[i] {
-                            Some(s) if !s.summary.diverged => (schedule.score)(s, r),
+                            Some(s) if !diverged_by(s, r) => (schedule.score)(s, r),
                             _ => f64::NAN,
                         })
                         .collect();
@@ -156,9 +156,71 @@ fn successive(
     Ok(false)
 }
 
+/// Whether `saved` had diverged by the end of epoch `r`: a run that
+/// diverged in a later rung was scored at `r` on what it was then, so a
+/// resumed grid (or a worker reading it back) takes the same decision.
+fn diverged_by(saved: &SavedRun, r: usize) -> bool {
+    saved.summary.diverged && saved.summary.diverged_epoch.is_none_or(|e| e <= r)
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::config::{Count, Halving};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::super::plan::{Plan, PlannedRun};
+    use super::super::store::SavedRun;
+    use crate::config::{Config, Count, Halving};
+    use crate::records::{EpochRecord, RunRecords, RunSummary};
+
+    /// A run of `spec` with validation accuracy `vals[e - 1]` after epoch e;
+    /// diverged in the epoch after the last, when `diverged`.
+    fn saved(spec: &crate::grid::RunSpec, vals: &[f64], diverged: bool) -> SavedRun {
+        let summary = RunSummary {
+            diverged,
+            diverged_epoch: diverged.then_some(vals.len() + 1),
+            diverged_step: diverged.then_some(10),
+            epochs_completed: vals.len() + usize::from(diverged),
+            ..RunSummary::example(&spec.id, &spec.label, spec.seed)
+        };
+        let epochs: Vec<EpochRecord> =
+            vals.iter().enumerate().map(|(e, &v)| EpochRecord::example(&summary, e + 1, v)).collect();
+        let records = RunRecords {
+            epochs,
+            gradients: Vec::new(),
+            activations: Vec::new(),
+            activation_steps: Vec::new(),
+            learned: Vec::new(),
+            summary,
+        };
+        SavedRun::new(&records)
+    }
+
+    /// Four candidates, rungs [1, 4], half kept: `a` led after epoch 1 and
+    /// diverged in epoch 2. Taken again from the saved runs (a resumed
+    /// search, a worker reading the others' results), the first rung keeps
+    /// what it kept when it was decided (a and b), not c in a's place.
+    #[test]
+    fn a_run_that_diverged_in_a_later_rung_keeps_its_earlier_decision() {
+        let text = "activations = [\"relu\", \"tanh\", \"sigmoid\", \"gelu\"]\n[experiment]\nseeds = 1\n[training]\nepochs = 4\n";
+        let config = Config::parse(text, Path::new("t.toml"), "t").unwrap();
+        let runs: Vec<PlannedRun> =
+            crate::grid::expand(&config).into_iter().map(|spec| PlannedRun { spec, hash: String::new() }).collect();
+        let mut saved: Vec<Option<SavedRun>> = vec![
+            Some(saved(&runs[0].spec, &[0.9], true)),
+            Some(saved(&runs[1].spec, &[0.5], false)),
+            Some(saved(&runs[2].spec, &[0.4], false)),
+            Some(saved(&runs[3].spec, &[0.3], false)),
+        ];
+        let plan = Plan { config: config.clone(), points: vec![config], runs };
+        let mut asked: Vec<(Vec<usize>, BTreeMap<usize, usize>)> = Vec::new();
+        let mut rung = |todo: &[usize], stops: &BTreeMap<usize, usize>, _: &mut Vec<Option<SavedRun>>| {
+            asked.push((todo.to_vec(), stops.clone()));
+            Ok(false)
+        };
+        assert!(!super::search(&plan, &[1, 4], 0.5, &mut saved, &mut rung).unwrap());
+        assert_eq!(asked, [(vec![], BTreeMap::new()), (vec![1], BTreeMap::new())], "only b trains on; a is done");
+    }
 
     #[test]
     fn rungs_multiply_by_eta_up_to_the_epochs() {

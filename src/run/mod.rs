@@ -25,7 +25,7 @@ pub mod worker;
 pub use halving::{keep_of, search_score};
 pub use merge::{Merged, merge};
 pub use plan::{Plan, PlannedRun};
-pub use worker::{Shard, Worked, refuse_halving, work};
+pub use worker::{Shard, Worked, work, work_stage};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,8 +60,15 @@ pub struct Options {
 }
 
 pub struct Outcome {
-    pub summaries: Vec<RunSummary>,
+    /// Every run of the plan, in grid order.
+    pub runs: Vec<SavedRun>,
     pub seconds: f64,
+}
+
+impl Outcome {
+    pub fn summaries(&self) -> Vec<RunSummary> {
+        self.runs.iter().map(|r| r.summary.clone()).collect()
+    }
 }
 
 /// How a plan is trained: an experiment (every run to its end, or by
@@ -156,10 +163,7 @@ pub fn run_stage(config: &Config, options: &Options, stage: &Stage) -> anyhow::R
     if *stage == Stage::Experiment {
         finalize::report(&out)?;
     }
-    Ok(Outcome {
-        summaries: saved.into_iter().flatten().map(|r| r.summary).collect(),
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(Outcome { runs: saved.into_iter().flatten().collect(), seconds: started.elapsed().as_secs_f64() })
 }
 
 /// The runs of `plan` at `indices`, sorted: those already finished in
@@ -198,8 +202,16 @@ fn sort_runs(
 /// Whether `saved`, a run of `run`, stopped before its last epoch without
 /// diverging or meeting its patience.
 fn stopped_early(plan: &Plan, run: &PlannedRun, saved: &SavedRun) -> bool {
+    !reached(plan, run, saved, None)
+}
+
+/// Whether `saved`, a run of `run`, has trained as far as it is asked to:
+/// to its end (or diverged, or met its patience), or to epoch `stop` (a
+/// rung of successive halving).
+fn reached(plan: &Plan, run: &PlannedRun, saved: &SavedRun, stop: Option<usize>) -> bool {
     let training = &plan.config_of(run).training;
-    !saved.summary.ran_to_its_end(training.epochs.0, training.patience.map(|p| p.0))
+    saved.summary.ran_to_its_end(training.epochs.0, training.patience.map(|p| p.0))
+        || stop.is_some_and(|e| saved.summary.epochs_completed >= e)
 }
 
 /// What a run was and where it ran.

@@ -3,10 +3,15 @@
 //! results folder. Each run is claimed right before it trains (claim.rs), so
 //! runs that differ 10x in cost balance themselves without a static
 //! partition; `--shard I/N` restricts a worker to the runs whose grid index
-//! is I-1 modulo N. Workers take no folder lock and write no combined table:
-//! `actbench merge DIR` does that once they are done (merge.rs).
+//! is I-1 modulo N. Successive halving (`[tuning.halving]`, a `[search]`)
+//! works the same way rung by rung, each worker waiting at the end of a
+//! rung for the runs others hold. Workers take no folder lock and write no
+//! combined table: `actbench merge DIR` does that once they are done
+//! (merge.rs).
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::progress::GridProgress;
@@ -16,7 +21,7 @@ use crate::results_dir::ResultsDir;
 use super::claim::{self, Claimed, Held};
 use super::execute::{self, Gate};
 use super::store::{self, Found, SavedRun};
-use super::{Options, Plan, plan};
+use super::{Options, Plan, Stage, halving, plan, reached};
 
 /// A fixed share of the grid: runs whose index is `index - 1` modulo `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,88 +57,180 @@ pub struct Worked {
     /// Runs of its share held by other live workers when it last looked.
     pub claimed_by_others: Vec<String>,
     pub share: usize,
+    /// Every run of the plan it saw saved when it stopped, in grid order
+    /// (all of them after successive halving, which waits for every rung).
+    pub runs: Vec<SavedRun>,
 }
 
-/// Successive halving waits for each rung's results before the next, which
-/// workers that each claim runs on their own cannot do.
-pub fn refuse_halving(config: &Config) -> anyhow::Result<()> {
-    if config.search.is_some() {
-        anyhow::bail!(
-            "key `search`: a search trains its rungs one after another, each waiting for the one before, which workers sharing a folder cannot: run it with one `actbench run` (--jobs N)"
-        );
-    }
-    if config.tuning.as_ref().is_some_and(|t| t.halving.is_some()) {
-        anyhow::bail!(
-            "key `tuning.halving`: successive halving waits for each rung's results before the next, which workers sharing a folder cannot: train it with one `actbench run` (--jobs N), or remove [tuning.halving]"
-        );
-    }
-    Ok(())
-}
+/// How often a worker waiting for a rung looks at the runs other workers train.
+const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// Claims runs of the plan one at a time and trains them until none is left.
 pub fn work(config: &Config, options: &Options, shard: Option<Shard>) -> anyhow::Result<Worked> {
-    refuse_halving(config)?;
+    work_stage(config, options, shard, &Stage::Experiment)
+}
+
+/// [`work`] as `stage` says. Successive halving (`[tuning.halving]`, a
+/// `[search]`'s rungs) decides each rung from every run's results, so each
+/// worker trains what it can claim of a rung and then waits for the runs
+/// other workers hold, reading their results from the folder; every worker
+/// takes the same decisions (they depend on the results alone), so no
+/// coordinator is needed.
+pub fn work_stage(config: &Config, options: &Options, shard: Option<Shard>, stage: &Stage) -> anyhow::Result<Worked> {
     let device = crate::backend::device(options.backend)?;
     super::budget::check(config, options.jobs)?;
     let (plan, mut data) = plan::plan(config, &options.data_dir)?;
+    let halving = plan.config.tuning.as_ref().and_then(|t| t.halving);
+    let rungs = halving.is_some() || matches!(stage, Stage::Search { .. });
+    if rungs && options.force {
+        anyhow::bail!(
+            "--force with --worker: successive halving reads the other workers' results from the folder, which --force would ignore; remove the runs to train again from '{}' instead",
+            options.out.display()
+        );
+    }
     let out = ResultsDir::new(&options.out);
     store::create(&out)?;
     // Every worker writes the same resolved config (atomically).
     store::write_config(&out, &plan.config, options.backend)?;
     let share: Vec<usize> = (0..plan.runs.len()).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect();
-    let mut progress = GridProgress::new(options.progress, share.len());
-    let (saved, mut pending) = super::sort_runs(&plan, &out, &share, options.force, false, &mut progress);
-    let finished_before = saved.iter().flatten().count();
-    let gate =
-        Claims { plan: &plan, out: &out, held: Held::start(), others: Mutex::new(Vec::new()), force: options.force };
-    let mut trained: Vec<(usize, RunSummary)> = Vec::new();
-    // Passes over what is left: a run another worker held in one pass may be
-    // free in the next (that worker was stopped and released it).
-    for pass in 0.. {
-        gate.others.lock().expect("claims").clear();
-        let executed = execute::execute(
-            &plan,
-            execute::Subset { runs: &pending, stops: &Default::default() },
-            options.jobs,
-            &mut data,
-            &device,
-            &out,
-            &mut progress,
-            Some(&gate),
-            |t| {
+    let all: Vec<usize> = (0..plan.runs.len()).collect();
+    // Halving needs every run's results for its decisions, not only the share's.
+    let seen = if rungs { &all } else { &share };
+    let mut progress = GridProgress::new(options.progress, seen.len());
+    let (mut saved, pending) = super::sort_runs(&plan, &out, seen, options.force, rungs, &mut progress);
+    let finished_before =
+        share.iter().filter(|&&i| saved[i].as_ref().is_some_and(|s| reached(&plan, &plan.runs[i], s, None))).count();
+    let gate = Claims {
+        plan: &plan,
+        out: &out,
+        held: Held::start(),
+        others: Mutex::new(Vec::new()),
+        stops: Mutex::new(BTreeMap::new()),
+        force: options.force,
+    };
+    let mut trained: Vec<RunSummary> = Vec::new();
+    let mut rung = |todo: &[usize], stops: &BTreeMap<usize, usize>, saved: &mut Vec<Option<SavedRun>>| {
+        let mut train = |runs: &[usize], saved: &mut Vec<Option<SavedRun>>, progress: &mut GridProgress| {
+            let subset = execute::Subset { runs, stops };
+            execute::execute(&plan, subset, options.jobs, &mut data, &device, &out, progress, Some(&gate), |t| {
                 let run = &plan.runs[t.index];
                 let manifest = super::manifest(&plan, run, options, &device, t);
-                store::write_run(&out, run, &SavedRun::new(&t.records), manifest)?;
-                trained.push((t.index, t.records.summary.clone()));
+                let run_saved = SavedRun::new(&t.records);
+                store::write_run(&out, run, &run_saved, manifest)?;
+                saved[t.index] = Some(run_saved);
+                trained.push(t.records.summary.clone());
                 Ok(())
-            },
-        );
-        if executed? {
-            progress.finish();
-            anyhow::bail!(
-                "interrupted: this worker saved {} runs in '{}'; its run in progress was dropped and its claim released",
-                trained.len(),
-                out.root().display()
-            );
-        }
-        // What is neither trained here nor finished by another worker, and not held by a live one.
-        pending.retain(|&i| {
-            !trained.iter().any(|(t, _)| *t == i)
-                && !matches!(store::finished(&out, &plan.runs[i]), Found::Finished(_))
-                && claim::holder(&out.run(&plan.runs[i].spec.id)).is_none()
-        });
-        // Each pass claims what the last one left free; the cap only guards
-        // against workers that keep releasing runs without training them.
-        if pending.is_empty() || pass >= share.len() {
-            break;
-        }
-    }
+            })
+        };
+        let pass = Pass { plan: &plan, out: &out, shard, stops, wait: rungs };
+        pass.run(todo, &gate, saved, &mut progress, &mut train)
+    };
+    let interrupted = match (stage, &halving) {
+        (Stage::Search { rungs, keep }, _) => halving::search(&plan, rungs, *keep, &mut saved, &mut rung),
+        (Stage::Experiment, None) => rung(&pending, &BTreeMap::new(), &mut saved),
+        (Stage::Experiment, Some(halving)) => halving::train(&plan, halving, &mut saved, &mut rung),
+    };
     progress.finish();
-    let trained: Vec<RunSummary> = trained.into_iter().map(|(_, s)| s).collect();
+    if interrupted? {
+        anyhow::bail!(
+            "interrupted: this worker saved {} runs in '{}'; its run in progress was dropped and its claim released",
+            trained.len(),
+            out.root().display()
+        );
+    }
     let mut claimed_by_others = gate.others.into_inner().expect("claims");
     claimed_by_others.sort();
     claimed_by_others.dedup();
-    Ok(Worked { trained, finished_before, claimed_by_others, share: share.len() })
+    Ok(Worked {
+        trained,
+        finished_before,
+        claimed_by_others,
+        share: share.len(),
+        runs: saved.into_iter().flatten().collect(),
+    })
+}
+
+/// Trains the runs it can claim of these, saving each into `saved`;
+/// `true` when interrupted.
+type Train<'a> = dyn FnMut(&[usize], &mut Vec<Option<SavedRun>>, &mut GridProgress) -> anyhow::Result<bool> + 'a;
+
+/// One rung as a worker trains it.
+struct Pass<'a> {
+    plan: &'a Plan,
+    out: &'a ResultsDir,
+    shard: Option<Shard>,
+    /// The rung's stops (epochs) per run; the others train to the end.
+    stops: &'a BTreeMap<usize, usize>,
+    /// Whether to wait until every run of the rung is trained, by any worker.
+    wait: bool,
+}
+
+impl Pass<'_> {
+    /// Trains `todo` with the others; `true` when interrupted.
+    fn run(
+        &self,
+        todo: &[usize],
+        gate: &Claims,
+        saved: &mut Vec<Option<SavedRun>>,
+        progress: &mut GridProgress,
+        train: &mut Train,
+    ) -> anyhow::Result<bool> {
+        *gate.stops.lock().expect("stops") = self.stops.clone();
+        let mine = |i: usize| self.shard.is_none_or(|s| s.contains(i));
+        let done = |i: usize, saved: &[Option<SavedRun>]| {
+            saved[i].as_ref().is_some_and(|s| reached(self.plan, &self.plan.runs[i], s, self.stops.get(&i).copied()))
+        };
+        let mut said_waiting = false;
+        // Passes over what is left: a run another worker held in one pass may be
+        // free in the next (that worker was stopped and released it).
+        for pass in 0.. {
+            gate.others.lock().expect("claims").clear();
+            let free: Vec<usize> = todo.iter().copied().filter(|&i| mine(i) && !done(i, saved)).collect();
+            if !free.is_empty() && train(&free, saved, progress)? {
+                return Ok(true);
+            }
+            // What the other workers finished meanwhile.
+            for &i in todo {
+                if !done(i, saved)
+                    && let Found::Finished(found) = store::finished(self.out, &self.plan.runs[i])
+                {
+                    saved[i] = Some(*found);
+                }
+            }
+            let left: Vec<usize> = todo.iter().copied().filter(|&i| !done(i, saved)).collect();
+            if left.is_empty() {
+                return Ok(false);
+            }
+            let claimable = left
+                .iter()
+                .any(|&i| mine(i) && claim::live_holder(&self.out.run(&self.plan.runs[i].spec.id)).is_none());
+            if !self.wait {
+                // The cap only guards against workers that keep releasing runs without training them.
+                if !claimable || pass >= todo.len() {
+                    return Ok(false);
+                }
+                continue;
+            }
+            if claimable {
+                continue;
+            }
+            if !said_waiting {
+                progress.note(&format!(
+                    "worker: waiting for {} runs other workers train: successive halving's next rung needs their results",
+                    left.len()
+                ));
+                said_waiting = true;
+            }
+            let until = Instant::now() + POLL_EVERY;
+            while Instant::now() < until {
+                if crate::interrupt::requested() {
+                    return Ok(true);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        unreachable!("the passes end by returning")
+    }
 }
 
 /// The worker's gate: claim a run before training it, release it after.
@@ -143,6 +240,8 @@ struct Claims<'a> {
     held: Held,
     /// Runs another live worker held when this one wanted them.
     others: Mutex<Vec<String>>,
+    /// The stops (epochs) of the rung being trained.
+    stops: Mutex<BTreeMap<usize, usize>>,
     force: bool,
 }
 
@@ -158,8 +257,11 @@ impl Gate for Claims<'_> {
                 Ok(false)
             }
             Claimed::Mine { took_over } => {
-                // Another worker may have finished it since this one looked.
-                if !self.force && matches!(store::finished(self.out, run), Found::Finished(_)) {
+                // Another worker may have trained it as far since this one looked.
+                let stop = self.stops.lock().expect("stops").get(&index).copied();
+                if !self.force
+                    && matches!(store::finished(self.out, run), Found::Finished(s) if reached(self.plan, run, &s, stop))
+                {
                     claim::release(&dir);
                     return Ok(false);
                 }

@@ -9,6 +9,9 @@
 //!    of any; search.csv says what became of every candidate, and report.md
 //!    gets a search section from it.
 //!
+//! Workers (`run --worker`, `actbench slurm`) take both stages as they take
+//! any grid: each rung with the others, then the finalists.
+//!
 //! Everything after the candidates depends only on the runs' results, so the
 //! same file and seed give the same leaderboard on a CPU backend.
 
@@ -18,70 +21,109 @@ use anyhow::Context;
 
 use crate::activation::ActivationKind;
 use crate::config::{ActivationEntry, Config, Count, Seeds, Select};
-use crate::export::csv;
 use crate::records::{EpochRecord, RunSummary, SearchRecord};
-use crate::results_dir::{ResultsDir, Table};
-use crate::run::{self, Options, Outcome, Stage};
+use crate::results_dir::ResultsDir;
+use crate::run::store::SavedRun;
+use crate::run::{self, Options, Outcome, Stage, Worked};
 
 /// Runs both stages and returns the second's outcome.
 pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
-    let search = config.search.as_ref().expect("a [search] config");
-    let out = ResultsDir::new(&options.out);
-    let found = space::candidates(search);
-    let kept: Vec<&space::Candidate> = found.kept().collect();
-    if kept.is_empty() {
-        anyhow::bail!(
-            "key `search`: every one of the {} candidates met was dropped before training (e.g. `{}`: {}): widen search.unary or search.binary",
-            found.met.len(),
-            found.met.first().map_or("", |c| c.formula.as_str()),
-            found.met.first().and_then(|c| c.dropped.as_deref()).unwrap_or("")
-        );
-    }
-    let rungs: Vec<usize> = search.rungs.iter().map(|r| r.0).collect();
-    let proxy = proxy_config(config, &kept, *rungs.last().expect("checked: rungs are listed"));
-    let stage = Options {
-        out: out.search().root().to_path_buf(),
-        backend: options.backend,
-        progress: options.progress,
-        force: options.force,
-        command_line: options.command_line.clone(),
-        data_dir: options.data_dir.clone(),
-        jobs: options.jobs,
-    };
-    run::run_stage(&proxy, &stage, &Stage::Search { rungs: rungs.clone(), keep: search.keep.0 })?;
-
-    let folder = out.search();
-    let summaries: Vec<RunSummary> = csv::read_rows(&folder.table(Table::Summary))?;
-    let epochs: Vec<EpochRecord> = csv::read_rows(&folder.table(Table::Epochs))?;
-    let labels: Vec<String> = proxy.activations.iter().map(ActivationEntry::label).collect();
-    let board = leaderboard(&labels, &summaries, &epochs, &rungs, search.keep.0, search.finalists.0);
-    let rows = search_rows(&found, &kept, &board, &rungs);
-    let path = out.search_table();
-    crate::export::atomic::write_atomic(&path, |w| {
-        let mut w = ::csv::Writer::from_writer(w);
-        for row in &rows {
-            w.serialize(row)?;
-        }
-        w.flush()
-    })
-    .with_context(|| format!("cannot write '{}'", path.display()))?;
-
-    let mut finals = config.clone();
-    finals.activations = search.baselines.clone();
-    finals.activations.extend(board.finalists.iter().map(|&c| proxy.activations[c].clone()));
+    let search = Search::new(config, options)?;
+    let searched = run::run_stage(&search.proxy, &search.options, &search.stage)?;
+    let finals = search.finish(config, &searched.runs)?;
     run::run(&finals, options)
+}
+
+/// Both stages as one of several workers sharing `options.out` (`run
+/// --worker`): the rungs with the others, then the finalists' runs; every
+/// worker finds the same finalists. Returns what it did in each.
+pub fn work(config: &Config, options: &Options, shard: Option<run::Shard>) -> anyhow::Result<(Worked, Worked)> {
+    let search = Search::new(config, options)?;
+    let searched = run::work_stage(&search.proxy, &search.options, shard, &search.stage)?;
+    let finals = search.finish(config, &searched.runs)?;
+    Ok((searched, run::work(&finals, options, shard)?))
+}
+
+/// The first stage, planned.
+struct Search {
+    found: space::Space,
+    /// Indices into `found.met` of the candidates kept for training.
+    kept: Vec<usize>,
+    proxy: Config,
+    /// The proxy stage's options: `options` with `<out>/search` as the folder.
+    options: Options,
+    stage: Stage,
+    out: ResultsDir,
+    rungs: Vec<usize>,
+}
+
+impl Search {
+    fn new(config: &Config, options: &Options) -> anyhow::Result<Search> {
+        let search = config.search.as_ref().expect("a [search] config");
+        let out = ResultsDir::new(&options.out);
+        let found = space::candidates(search);
+        let kept: Vec<usize> = (0..found.met.len()).filter(|&i| found.met[i].dropped.is_none()).collect();
+        if kept.is_empty() {
+            anyhow::bail!(
+                "key `search`: every one of the {} candidates met was dropped before training (e.g. `{}`: {}): widen search.unary or search.binary",
+                found.met.len(),
+                found.met.first().map_or("", |c| c.formula.as_str()),
+                found.met.first().and_then(|c| c.dropped.as_deref()).unwrap_or("")
+            );
+        }
+        let rungs: Vec<usize> = search.rungs.iter().map(|r| r.0).collect();
+        let formulas: Vec<&str> = kept.iter().map(|&i| found.met[i].formula.as_str()).collect();
+        let proxy = proxy_config(config, &formulas, *rungs.last().expect("checked: rungs are listed"));
+        let options = Options {
+            out: out.search().root().to_path_buf(),
+            backend: options.backend,
+            progress: options.progress,
+            force: options.force,
+            command_line: options.command_line.clone(),
+            data_dir: options.data_dir.clone(),
+            jobs: options.jobs,
+        };
+        let stage = Stage::Search { rungs: rungs.clone(), keep: search.keep.0 };
+        Ok(Search { found, kept, proxy, options, stage, out, rungs })
+    }
+
+    /// From the first stage's runs: search.csv, and the second stage's
+    /// config (the baselines and the finalists).
+    fn finish(&self, config: &Config, runs: &[SavedRun]) -> anyhow::Result<Config> {
+        let search = config.search.as_ref().expect("a [search] config");
+        let keys = self.proxy.sweep.keys();
+        let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary.clone()).collect();
+        let epochs: Vec<EpochRecord> = runs.iter().flat_map(|r| r.epochs(&keys)).collect();
+        let labels: Vec<String> = self.proxy.activations.iter().map(ActivationEntry::label).collect();
+        let board = leaderboard(&labels, &summaries, &epochs, &self.rungs, search.keep.0, search.finalists.0);
+        let kept: Vec<&space::Candidate> = self.kept.iter().map(|&i| &self.found.met[i]).collect();
+        let rows = search_rows(&self.found, &kept, &board, &self.rungs);
+        let path = self.out.search_table();
+        crate::export::atomic::write_atomic(&path, |w| {
+            let mut w = ::csv::Writer::from_writer(w);
+            for row in &rows {
+                w.serialize(row)?;
+            }
+            w.flush()
+        })
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+        let mut finals = config.clone();
+        finals.activations = search.baselines.clone();
+        finals.activations.extend(board.finalists.iter().map(|&c| self.proxy.activations[c].clone()));
+        Ok(finals)
+    }
 }
 
 /// The proxy stage: the kept candidates as the activations, the search's
 /// seeds, epochs up to the last rung, no `[search]`.
-fn proxy_config(config: &Config, kept: &[&space::Candidate], last_rung: usize) -> Config {
+fn proxy_config(config: &Config, formulas: &[&str], last_rung: usize) -> Config {
     let search = config.search.as_ref().expect("a [search] config");
     let mut proxy = config.clone();
     proxy.search = None;
-    proxy.activations = kept
+    proxy.activations = formulas
         .iter()
-        .map(|c| ActivationEntry {
-            kind: ActivationKind::from_formula(None, &c.formula, &[]).expect("screened: the candidate is valid"),
+        .map(|formula| ActivationEntry {
+            kind: ActivationKind::from_formula(None, formula, &[]).expect("screened: the candidate is valid"),
             lr: None,
             init: None,
         })
@@ -195,42 +237,11 @@ mod tests {
     use super::*;
 
     fn summary(label: &str, seed: u64) -> RunSummary {
-        RunSummary {
-            run_id: format!("{label}-s{seed}"),
-            activation: label.into(),
-            seed,
-            lr: 0.1,
-            sweep: Vec::new(),
-            params: String::new(),
-            init: "pytorch".into(),
-            test_accuracy: 0.5,
-            test_loss: 1.0,
-            best_val_accuracy: 0.5,
-            best_val_epoch: 1,
-            final_train_loss: 1.0,
-            grad_ratio_first_last: None,
-            diverged: false,
-            diverged_epoch: None,
-            diverged_step: None,
-            epochs_completed: 1,
-            wall_seconds: 1.0,
-        }
+        RunSummary::example(&format!("{label}-s{seed}"), label, seed)
     }
 
     fn epoch(label: &str, seed: u64, epoch: usize, val: f64) -> EpochRecord {
-        EpochRecord {
-            run_id: format!("{label}-s{seed}"),
-            activation: label.into(),
-            seed,
-            lr: 0.1,
-            sweep: Vec::new(),
-            epoch,
-            train_loss: 1.0,
-            train_accuracy: 0.5,
-            val_loss: 1.0,
-            val_accuracy: val,
-            epoch_seconds: 0.1,
-        }
+        EpochRecord::example(&summary(label, seed), epoch, val)
     }
 
     /// Four candidates, two seeds, rungs [1, 3]: a candidate's rung score is

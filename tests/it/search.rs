@@ -2,7 +2,8 @@
 //! they should, the finalists are the best of the last rung and are
 //! retrained against the baselines, search.csv agrees with the search
 //! stage's own rows, the same file gives the same leaderboard, a killed
-//! search resumes to it, and bad `[search]` tables are one-line errors.
+//! search resumes to it, two workers give what one process gives, and bad
+//! `[search]` tables are one-line errors.
 
 use std::collections::HashMap;
 use std::fs;
@@ -10,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{TempDir, actbench};
+use crate::common::{TempDir, actbench, timeless};
 
-const SEARCH: &str = r#"activations = ["relu"]
+/// A search of 16 candidates on the digits (slurm.rs submits it too).
+pub const SEARCH: &str = r#"activations = ["relu"]
 [experiment]
 seeds = 2
 [data]
@@ -168,13 +170,45 @@ fn bad_search_tables_are_one_line_errors_naming_the_key() {
         assert!(err.contains(&format!("`{key}`")) && err.trim_end().lines().count() == 1, "{change:?}: {err}");
         assert!(!out.exists(), "{change:?}: nothing written");
     }
-    // Workers cannot take a search's rungs.
+}
+
+/// Two workers sharing a folder take a search's rungs and its finalists
+/// between them (each waiting at a rung for the other's runs), and `merge`
+/// gives what one process gives: the leaderboard, both stages' tables.
+#[test]
+fn two_workers_take_a_search_between_them_and_merge_equals_one_run() {
+    let dir = TempDir::new();
+    let (local, _) = search(dir.path(), "local");
     let config = dir.path().join("search.toml");
-    fs::write(&config, SEARCH).unwrap();
-    let o = actbench()
-        .args(["--config", config.to_str().unwrap(), "--worker", "--out"])
-        .arg(dir.path().join("w"))
-        .output()
-        .unwrap();
-    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("key `search`"), "{o:?}");
+    let out = dir.path().join("workers");
+    let worker = |extra: &[&str]| {
+        actbench()
+            .env("RAYON_NUM_THREADS", "1")
+            .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--worker"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (worker(&[]), worker(&["--jobs", "2"]));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for o in [&a, &b] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // 16 + 8 + 4 trainings over the rungs, then 8 finalist runs: each once.
+    let trained = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).matches("  test acc ").count();
+    assert_eq!(trained(&a) + trained(&b), 28 + 8);
+    assert!(!out.join("search.csv").exists() || !out.join("summary.csv").exists(), "no combined table yet");
+    let m = actbench().args(["merge", out.to_str().unwrap()]).output().unwrap();
+    assert_eq!(m.status.code(), Some(0), "{}", String::from_utf8_lossy(&m.stderr));
+    assert!(String::from_utf8_lossy(&m.stdout).contains("24 of 24 runs finished"), "{m:?}");
+    assert_eq!(
+        fs::read_to_string(out.join("search.csv")).unwrap(),
+        fs::read_to_string(local.join("search.csv")).unwrap()
+    );
+    for table in ["summary.csv", "epochs.csv", "search/summary.csv", "search/epochs.csv"] {
+        assert_eq!(timeless(&out.join(table)), timeless(&local.join(table)), "{table}");
+    }
+    assert!(fs::read_to_string(out.join("report.md")).unwrap().contains("## Search"));
 }

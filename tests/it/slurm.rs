@@ -1,7 +1,8 @@
 //! `actbench slurm --submit` on a real one-node SLURM cluster
 //! (scripts/slurm-up.sh starts it; it is idempotent): a 2-task array and its
-//! merge job equal a local run; a cancelled task loses no finished run and a
-//! resubmission trains only the rest; bad input submits nothing.
+//! merge job equal a local run, for a grid and for a search; a cancelled
+//! task loses no finished run and a resubmission trains only the rest; bad
+//! input submits nothing.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -152,6 +153,32 @@ fn a_cancelled_task_loses_no_finished_run_and_a_resubmission_trains_only_the_res
     let here = dir.path().join("local");
     local(config, &here);
     assert_same_tables(&out, &here);
+}
+
+/// A `[search]` as an array: the workers take its rungs (each waiting for
+/// the other's runs) and its finalists, the merge job combines both
+/// folders, and the leaderboard is a local run's.
+#[test]
+fn a_search_runs_as_an_array_and_finds_what_a_local_run_finds() {
+    let _cluster = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    cluster_up();
+    let dir = TempDir::new();
+    let config = dir.path().join("search.toml");
+    fs::write(&config, crate::search::SEARCH).unwrap();
+    let config = config.to_str().unwrap();
+    let out = dir.path().join("out");
+    let (array, merge) = submit(config, &out, "2");
+    wait_for(&[&array, &merge]);
+    let log = merge_log(&out, &merge);
+    assert!(log.contains("24 of 24 runs finished"), "merge log: {log}");
+    let here = dir.path().join("local");
+    local(config, &here);
+    assert_same_tables(&out, &here);
+    assert_same_tables(&out.join("search"), &here.join("search"));
+    assert_eq!(
+        fs::read_to_string(out.join("search.csv")).unwrap(),
+        fs::read_to_string(here.join("search.csv")).unwrap()
+    );
 }
 
 #[test]

@@ -241,6 +241,54 @@ fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
     assert_same_as_local(&config, &out, dir.path());
 }
 
+/// What `out`'s run `id` has trained so far (its saved summary), 0 when none is saved.
+fn epochs_completed(results: &ResultsDir, id: &str) -> usize {
+    let Ok(text) = fs::read_to_string(results.run(id).table(Table::Summary)) else { return 0 };
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let at = rows.headers().unwrap().iter().position(|h| h == "epochs_completed").unwrap();
+    rows.records().next().and_then(|r| r.ok()).and_then(|r| r[at].parse().ok()).unwrap_or(0)
+}
+
+/// Successive halving by workers: killed in its second rung, `merge` names
+/// the runs that rung takes on and has not, a new worker trains only those
+/// and what follows, and the result is one local run's.
+#[test]
+fn a_worker_killed_in_a_rung_of_successive_halving_is_resumed_by_another() {
+    let text = "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 2\n[model]\nhidden = [128, 128, 128]\n[training]\nepochs = 9\nbatch_size = 16\nlr = [0.005, 0.02, 0.05]\n[logging]\ncheckpoint_seconds = 1000\n[tuning]\ntune = [\"training.lr\"]\nhalving = { eta = 3, min_epochs = 1 }\n";
+    let (dir, config, out) = setup(text);
+    let results = ResultsDir::new(&out);
+    let ids: Vec<String> = ["relu", "tanh"]
+        .iter()
+        .flat_map(|a| ["0.005", "0.02", "0.05"].map(move |lr| (a, lr)))
+        .flat_map(|(a, lr)| [0, 1].map(move |s| format!("{a}-lr{lr}-s{s}")))
+        .collect();
+    let mut child = worker(&config, &out, &["--quiet"]);
+    // Killed once the first run of rung 2 (epochs 1 to 3) is saved: its others are not.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ids.iter().any(|id| epochs_completed(&results, id) >= 3) {
+        assert!(Instant::now() < deadline, "rung 2 never started");
+        assert!(child.try_wait().unwrap().is_none(), "the worker ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let m = merge(&out);
+    let said = String::from_utf8_lossy(&m.stdout);
+    assert_eq!(m.status.code(), Some(1), "{said}{}", String::from_utf8_lossy(&m.stderr));
+    assert!(said.contains("stopped at epoch 1: successive halving takes it on to epoch 3"), "{said}");
+    assert!(!results.table(Table::Summary).exists());
+    let finished: Vec<String> = ids.iter().filter(|id| epochs_completed(&results, id) >= 3).cloned().collect();
+    let again = worker(&config, &out, &[]).wait_with_output().unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    // The rest of rung 2 (each activation's best setting, its two seeds), then rung 3 (the same four runs).
+    let retrained = trained(&again);
+    let rest = 4 - finished.len();
+    assert_eq!(retrained.len(), rest + 4, "{retrained:?} after {finished:?}");
+    assert!(retrained[..rest].iter().all(|id| !finished.contains(id)), "{retrained:?} retrains one of {finished:?}");
+    assert_eq!(merge(&out).status.code(), Some(0));
+    assert_same_as_local(&config, &out, dir.path());
+}
+
 #[test]
 fn a_plain_run_refuses_a_folder_workers_are_training() {
     let (_dir, config, out) = setup(QUICK);

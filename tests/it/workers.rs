@@ -244,6 +244,11 @@ fn a_run_another_worker_drops_is_trained_in_a_later_pass() {
 /// What `out`'s run `id` has trained so far (its saved summary), 0 when none is saved.
 fn epochs_completed(results: &ResultsDir, id: &str) -> usize {
     let Ok(text) = fs::read_to_string(results.run(id).table(Table::Summary)) else { return 0 };
+    // The manifest is removed before the tables are written and written after
+    // them: there after the summary was read, it is the summary's run's.
+    if !results.run(id).manifest().exists() {
+        return 0;
+    }
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let at = rows.headers().unwrap().iter().position(|h| h == "epochs_completed").unwrap();
     rows.records().next().and_then(|r| r.ok()).and_then(|r| r[at].parse().ok()).unwrap_or(0)

@@ -106,6 +106,10 @@ fn a_search_halves_its_candidates_and_retrains_the_best_against_the_baselines() 
     assert!(report.contains("## Search") && report.contains("### Leaderboard"), "{report}");
     assert!(report.contains("| 1 | 1 | 16 | 8 |") && report.contains("| 3 | 4 | 4 | - |"), "{report}");
     assert!(out.join("plots/search_finalists.svg").is_file());
+    // The candidates stopped at a rung keep no checkpoint once the search is through its rungs.
+    let runs: Vec<PathBuf> = fs::read_dir(out.join("search/runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 16);
+    assert!(runs.iter().all(|r| r.join("manifest.json").is_file() && !r.join("checkpoint").exists()), "{runs:?}");
 
     // The same file again: nothing trains. Into another folder: the same leaderboard.
     let config = dir.path().join("search.toml");

@@ -3,7 +3,8 @@
 //! one op forward and a hand-written backward, where Burn composes several
 //! ops (and recomputes in the backward) or runs a slow path. They replace
 //! the hot spots found in the benchmark workloads (README, Speed):
-//! activations, the linear layer, the convolution and 2x2 max pooling.
+//! activations, the linear layer, the convolution, 2x2 max pooling and the
+//! optimizer step.
 //!
 //! Each op applies to f32 tensors on flex (with or without autodiff);
 //! elsewhere (ndarray, wgpu) the callers use Burn's own ops, which are also
@@ -14,6 +15,7 @@ pub mod conv;
 pub mod formula;
 pub mod kernels;
 pub mod linear;
+pub mod optim;
 pub mod pool;
 pub mod stats;
 pub mod team;

@@ -11,6 +11,10 @@ pub enum BackendError {
         "backend `wgpu` is not compiled into this binary: rebuild with `cargo build --release --features wgpu` (or choose --backend flex)"
     )]
     WgpuNotCompiled,
+    #[error(
+        "backend `cuda` is not compiled into this binary: rebuild with `CUDARC_CUDA_VERSION=12080 cargo build --release --features cuda` (no CUDA toolkit needed; or choose --backend flex)"
+    )]
+    CudaNotCompiled,
 }
 
 /// The (non-autodiff) device of a backend; training adds autodiff itself.
@@ -25,6 +29,10 @@ pub fn device(kind: BackendKind) -> Result<Device, BackendError> {
         BackendKind::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(not(feature = "wgpu"))]
         BackendKind::Wgpu => Err(BackendError::WgpuNotCompiled),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => Ok(Device::cuda(0)),
+        #[cfg(not(feature = "cuda"))]
+        BackendKind::Cuda => Err(BackendError::CudaNotCompiled),
     }
 }
 

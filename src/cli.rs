@@ -282,6 +282,7 @@ enum BackendArg {
     Flex,
     Ndarray,
     Wgpu,
+    Cuda,
 }
 
 impl From<BackendArg> for BackendKind {
@@ -290,6 +291,7 @@ impl From<BackendArg> for BackendKind {
             BackendArg::Flex => BackendKind::Flex,
             BackendArg::Ndarray => BackendKind::Ndarray,
             BackendArg::Wgpu => BackendKind::Wgpu,
+            BackendArg::Cuda => BackendKind::Cuda,
         }
     }
 }

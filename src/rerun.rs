@@ -37,6 +37,7 @@ pub fn rerun(run_dir: &Path, out: &Path, data_dir: &Path) -> anyhow::Result<Reru
     let backend = match manifest.backend.as_str() {
         "ndarray" => BackendKind::Ndarray,
         "wgpu" => BackendKind::Wgpu,
+        "cuda" => BackendKind::Cuda,
         _ => BackendKind::Flex,
     };
     let options = Options {

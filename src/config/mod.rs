@@ -227,6 +227,8 @@ pub enum BackendKind {
     Ndarray,
     /// wgpu: a GPU, or Mesa's lavapipe on a CPU-only machine (cargo feature `wgpu`).
     Wgpu,
+    /// CUDA: the first NVIDIA GPU (cargo feature `cuda`).
+    Cuda,
 }
 
 impl BackendKind {
@@ -235,6 +237,7 @@ impl BackendKind {
             BackendKind::Flex => "flex",
             BackendKind::Ndarray => "ndarray",
             BackendKind::Wgpu => "wgpu",
+            BackendKind::Cuda => "cuda",
         }
     }
 }

@@ -5,9 +5,8 @@
 //!
 //! Why: Burn's step is a chain of element-wise tensor ops, each a pass over
 //! the parameter with a new allocation: five for SGD with momentum, about
-//! ten for Adam. On the 8 x 128 tanh MLP (w4) the SGD-momentum step was
-//! about 13% of the training thread (`perf record -e cpu-clock`, README's
-//! Speed section).
+//! ten for Adam (README, Speed: what the profile of w4 shows before and
+//! after).
 //!
 //! Each pass does Burn's operations in Burn's order without fused
 //! multiply-adds, so the step is Burn's to the bit (tested), and the state

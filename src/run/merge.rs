@@ -180,7 +180,7 @@ pub fn status(config: &Config, data_dir: &Path, out: &Path) -> anyhow::Result<Ve
 /// of the resolved config is the plan's exactly.
 fn hashes(config: &Config, spec: &grid::RunSpec) -> Vec<String> {
     let mut candidates = vec![manifest::config_hash(config, spec)];
-    for backend in [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu] {
+    for backend in [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu, BackendKind::Cuda] {
         let mut other = config.clone();
         other.experiment.backend = backend;
         let hash = manifest::config_hash(&other, spec);

@@ -221,6 +221,21 @@ fn missing_config_and_missing_backend_are_clear_errors() {
             .unwrap();
         assert_clean_failure(&out, &["--features wgpu"], &dir.path().join("out"));
     }
+    if !cfg!(feature = "cuda") {
+        let out = actbench()
+            .args(["--config", "tiny", "--backend", "cuda", "--out", dir.path().join("out").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_clean_failure(&out, &["backend `cuda`", "--features cuda"], &dir.path().join("out"));
+        // The same from the file's own `experiment.backend`.
+        let config = dir.path().join("cuda.toml");
+        std::fs::write(&config, "[experiment]\nbackend = \"cuda\"\n[training]\nepochs = 1\n").unwrap();
+        let out = actbench()
+            .args(["--config", config.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_clean_failure(&out, &["backend `cuda`", "--features cuda"], &dir.path().join("out"));
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@
 #
 # No CUDA toolkit is needed: cudarc loads the driver and NVRTC at run time,
 # and CUDARC_CUDA_VERSION (default 12080) stands in for `nvcc --version` at
-# build time. A backend that fails to start (no driver, no Vulkan) is
+# build time. The first build downloads an LLVM bundle (cubecl-llvm's build
+# script, a dependency of cubecl-cuda): it needs network access beyond
+# crates.io. A backend that fails to start (no driver, no Vulkan) is
 # reported and left out of the table. The first build takes about 40
 # minutes on 2 cores; on a 16-core GPU machine, a few.
 set -euo pipefail

@@ -3,7 +3,10 @@
 //! 60000 MNIST-shaped samples held in memory) trained by actbench's own
 //! training loop, reporting samples/s and the time of an evaluation pass.
 //! w6 is w1 with the per-parameter gradient statistics of every step, so
-//! w6/w1 is the cost of the harness's recording.
+//! w6/w1 is the cost of the harness's recording. On a CPU backend each MLP
+//! workload's rate is also given as a share of the machine's ceiling: its
+//! floating-point operations per sample against the float32
+//! matrix-multiply rate measured in the same run.
 
 use std::time::Instant;
 
@@ -12,7 +15,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Device;
 use rand::Rng;
 
-use crate::config::Config;
+use crate::config::{Config, ModelKind};
 use crate::data::{Dataset, Splits};
 use crate::grid;
 use crate::model::Network;
@@ -90,6 +93,74 @@ pub struct BenchRow {
     pub samples_per_s_max: f64,
     pub eval_ms_median: f64,
     pub test_accuracy: f64,
+    /// `samples/s x FLOP per sample / matmul peak` (MLPs on a CPU backend).
+    pub peak_share: Option<f64>,
+}
+
+/// What `actbench bench` measured.
+pub struct Bench {
+    pub rows: Vec<BenchRow>,
+    /// The float32 matrix-multiply rate (GFLOP/s), when measured.
+    pub peak_gflops: Option<f64>,
+}
+
+/// Floating-point operations of one training sample through an MLP: the
+/// forward products (2 x inputs x outputs per layer), as many for the
+/// weight gradients, and the input gradients of every layer but the first
+/// (the data needs none); the element-wise work is left out. w1 (784-128-
+/// 128-10): 236,032 + 236,032 + 35,328 = 507,392. None for a CNN.
+pub fn mlp_flop_per_sample(config: &Config) -> Option<f64> {
+    if config.model.kind != ModelKind::Mlp {
+        return None;
+    }
+    let widths: Vec<usize> =
+        std::iter::once(FEATURES).chain(config.model.hidden.iter().map(|h| h.0)).chain([CLASSES]).collect();
+    let products: Vec<f64> = widths.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).collect();
+    Some(2.0 * products.iter().sum::<f64>() + products[1..].iter().sum::<f64>())
+}
+
+/// The float32 matrix-multiply rate of this machine, in GFLOP/s: gemm (the
+/// crate flex's products use) on 1024 x 1024 x 1024 on every thread of the
+/// current rayon pool, the best of 5 after a warm-up.
+pub fn matmul_peak_gflops() -> f64 {
+    const N: usize = 1024;
+    let a: Vec<f32> = (0..N * N).map(|i| ((i % 251) as f32 - 125.0) / 125.0).collect();
+    let b: Vec<f32> = (0..N * N).map(|i| ((i % 241) as f32 - 120.0) / 120.0).collect();
+    let mut c = vec![0.0f32; N * N];
+    let threads = rayon::current_num_threads();
+    let mut best = f64::INFINITY;
+    for i in 0..6 {
+        let started = Instant::now();
+        // SAFETY: three row-major N x N matrices (column stride 1, row stride N), each N * N long.
+        unsafe {
+            gemm::gemm(
+                N,
+                N,
+                N,
+                c.as_mut_ptr(),
+                1,
+                N as isize,
+                false,
+                a.as_ptr(),
+                1,
+                N as isize,
+                b.as_ptr(),
+                1,
+                N as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
+            );
+        }
+        if i > 0 {
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+    }
+    std::hint::black_box(&c);
+    2.0 * (N * N * N) as f64 / best / 1e9
 }
 
 /// The config of a workload: the snippet, plus one epoch of batch 128 and,
@@ -146,13 +217,17 @@ pub fn synthetic_mnist() -> Splits {
     Splits { train: part(0, TRAIN_SAMPLES), validation: part(0, 0), test: part(TRAIN_SAMPLES, n) }
 }
 
-/// Runs the selected workloads (`w1` selects both of its optimizers), each `repeats` times.
+/// Runs the selected workloads (`w1` selects both of its optimizers), each
+/// `repeats` times; with `cpu`, the matrix-multiply peak is measured before
+/// and after them (the better counts: the machine is shared) and each MLP
+/// row gets its share of it.
 pub fn run(
     selected: &[String],
     repeats: usize,
     device: &Device,
+    cpu: bool,
     log: &mut dyn FnMut(&str),
-) -> anyhow::Result<Vec<BenchRow>> {
+) -> anyhow::Result<Bench> {
     if let Some(unknown) = selected.iter().find(|w| !WORKLOADS.iter().any(|(id, ..)| id == &w.as_str())) {
         let mut ids: Vec<&str> = WORKLOADS.iter().map(|w| w.0).collect();
         ids.dedup();
@@ -162,6 +237,7 @@ pub fn run(
         bail!("--repeats must be at least 1");
     }
     let splits = synthetic_mnist();
+    let before = cpu.then(matmul_peak_gflops);
     let mut rows = Vec::new();
     for (id, optimizer, description, snippet) in WORKLOADS {
         if !selected.is_empty() && !selected.iter().any(|s| s == id) {
@@ -189,11 +265,20 @@ pub fn run(
             samples_per_s_max: rates.iter().copied().fold(0.0, f64::max),
             eval_ms_median: median(&mut evals),
             test_accuracy: accuracy,
+            peak_share: mlp_flop_per_sample(&config),
         };
         log(&format!("  done {id:<3} {optimizer:<5} {:>10.0} samples/s", row.samples_per_s_median));
         rows.push(row);
     }
-    Ok(rows)
+    let peak = before.map(|b| b.max(matmul_peak_gflops()));
+    for row in &mut rows {
+        // Until here `peak_share` held the FLOP per sample.
+        row.peak_share = match (row.peak_share, peak) {
+            (Some(flop), Some(peak)) => Some(row.samples_per_s_median * flop / (peak * 1e9)),
+            _ => None,
+        };
+    }
+    Ok(Bench { rows, peak_gflops: peak })
 }
 
 /// One evaluation pass over the test set (inference only), after one warm-up pass.
@@ -214,14 +299,16 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// The table printed by `actbench bench`.
-pub fn table(rows: &[BenchRow]) -> String {
+pub fn table(bench: &Bench) -> String {
+    let rows = &bench.rows;
     let mut out = format!(
-        "{:<3} {:<5} {:>10} {:>9} {:>9} {:>8} {:>6}  description\n",
-        "wl", "opt", "samples/s", "min", "max", "eval ms", "acc"
+        "{:<3} {:<5} {:>10} {:>9} {:>9} {:>8} {:>6} {:>7}  description\n",
+        "wl", "opt", "samples/s", "min", "max", "eval ms", "acc", "of peak"
     );
     for r in rows {
+        let share = r.peak_share.map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0));
         out.push_str(&format!(
-            "{:<3} {:<5} {:>10.0} {:>9.0} {:>9.0} {:>8.1} {:>6.3}  {}\n",
+            "{:<3} {:<5} {:>10.0} {:>9.0} {:>9.0} {:>8.1} {:>6.3} {:>7}  {}\n",
             r.workload,
             r.optimizer,
             r.samples_per_s_median,
@@ -229,7 +316,14 @@ pub fn table(rows: &[BenchRow]) -> String {
             r.samples_per_s_max,
             r.eval_ms_median,
             r.test_accuracy,
+            share,
             r.description
+        ));
+    }
+    if let Some(peak) = bench.peak_gflops {
+        out.push_str(&format!(
+            "of peak: samples/s x the MLP's FLOP per sample (products only) / {peak:.1} GFLOP/s, the float32 matrix-multiply rate measured here (gemm, 1024^3, {} threads, best of 10)\n",
+            rayon::current_num_threads()
         ));
     }
     let rate =
@@ -254,6 +348,7 @@ impl crate::records::Columns for BenchRow {
         "samples_per_s_max",
         "eval_ms_median",
         "test_accuracy",
+        "peak_share",
     ];
 }
 
@@ -273,5 +368,16 @@ mod tests {
         assert_eq!(workload_config("w4", DEEP).model.hidden.len(), 8);
         assert_eq!(workload_config("w6", MLP_SGD).logging.every_steps, 1);
         assert_eq!(workload_config("w1", MLP_SGD).logging.every_steps, 0);
+        // The count for w1: 0.51 MFLOP per sample.
+        assert_eq!(mlp_flop_per_sample(&workload_config("w1", MLP_SGD)), Some(507_392.0));
+        assert_eq!(mlp_flop_per_sample(&cnn), None);
+    }
+
+    /// The peak is a rate a CPU reaches: above 1 GFLOP/s (one core of any
+    /// x86-64 of the last decade does tens), finite.
+    #[test]
+    fn the_matmul_peak_is_a_plausible_rate() {
+        let peak = matmul_peak_gflops();
+        assert!(peak.is_finite() && peak > 1.0, "{peak}");
     }
 }

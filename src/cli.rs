@@ -640,7 +640,9 @@ fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let device = backend::device(args.backend.into())?;
     crate::interrupt::install();
-    let rows = crate::bench::run(&args.workloads, args.repeats.into(), &device, &mut |line| eprintln!("{line}"))?;
+    let backend_kind = BackendKind::from(args.backend);
+    let cpu = matches!(backend_kind, BackendKind::Flex | BackendKind::Ndarray);
+    let bench = crate::bench::run(&args.workloads, args.repeats.into(), &device, cpu, &mut |line| eprintln!("{line}"))?;
     println!(
         "Training: 1 epoch x {} samples, batch 128, backend {}, {} threads; median of {} runs",
         crate::bench::TRAIN_SAMPLES,
@@ -648,9 +650,9 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         crate::manifest::threads(),
         args.repeats
     );
-    print!("{}", crate::bench::table(&rows));
+    print!("{}", crate::bench::table(&bench));
     if let Some(path) = &args.csv {
-        crate::export::csv::write_rows(path, &rows, &[])
+        crate::export::csv::write_rows(path, &bench.rows, &[])
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)

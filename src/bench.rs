@@ -239,6 +239,7 @@ pub fn run(
     let splits = synthetic_mnist();
     let before = cpu.then(matmul_peak_gflops);
     let mut rows = Vec::new();
+    let mut flop = Vec::new();
     for (id, optimizer, description, snippet) in WORKLOADS {
         if !selected.is_empty() && !selected.iter().any(|s| s == id) {
             continue;
@@ -265,18 +266,15 @@ pub fn run(
             samples_per_s_max: rates.iter().copied().fold(0.0, f64::max),
             eval_ms_median: median(&mut evals),
             test_accuracy: accuracy,
-            peak_share: mlp_flop_per_sample(&config),
+            peak_share: None,
         };
+        flop.push(mlp_flop_per_sample(&config));
         log(&format!("  done {id:<3} {optimizer:<5} {:>10.0} samples/s", row.samples_per_s_median));
         rows.push(row);
     }
     let peak = before.map(|b| b.max(matmul_peak_gflops()));
-    for row in &mut rows {
-        // Until here `peak_share` held the FLOP per sample.
-        row.peak_share = match (row.peak_share, peak) {
-            (Some(flop), Some(peak)) => Some(row.samples_per_s_median * flop / (peak * 1e9)),
-            _ => None,
-        };
+    for (row, flop) in rows.iter_mut().zip(flop) {
+        row.peak_share = flop.zip(peak).map(|(flop, peak)| row.samples_per_s_median * flop / (peak * 1e9));
     }
     Ok(Bench { rows, peak_gflops: peak })
 }

@@ -117,6 +117,8 @@ fn folder(
     // Successive halving: every run has rows, but those a rung takes on must
     // have trained that far (the rungs' decisions taken again).
     let halving = config.tuning.as_ref().and_then(|t| t.halving);
+    // Runs saved but not as far as a rung takes them.
+    let mut behind = 0;
     if unfinished.is_empty() && (halving.is_some() || matches!(stage, Stage::Search { .. })) {
         let mut replay = |todo: &[usize], stops: &BTreeMap<usize, usize>, saved: &mut Vec<Option<SavedRun>>| {
             for &i in todo {
@@ -129,19 +131,18 @@ fn folder(
                     held.unwrap_or_default()
                 );
                 unfinished.push((id.clone(), why));
+                behind += 1;
             }
             Ok(!todo.is_empty())
         };
-        let mut rungs = saved.clone();
+        // The replay only reads `saved`: it trains nothing.
         match (stage, &halving) {
-            (Stage::Search { rungs: epochs, keep }, _) => {
-                halving::search(&plan, epochs, *keep, &mut rungs, &mut replay)?
-            }
-            (_, Some(h)) => halving::train(&plan, h, &mut rungs, &mut replay)?,
+            (Stage::Search { rungs, keep }, _) => halving::search(&plan, rungs, *keep, &mut saved, &mut replay)?,
+            (_, Some(h)) => halving::train(&plan, h, &mut saved, &mut replay)?,
             _ => unreachable!("checked: halving or a search"),
         };
     }
-    let finished = saved.iter().flatten().count() - unfinished.iter().filter(|(_, w)| w.starts_with("stopped")).count();
+    let finished = saved.iter().flatten().count() - behind;
     let written = (unfinished.is_empty() && !held) || partial;
     if written {
         finalize::combine(out, &config.sweep.keys(), &saved)?;

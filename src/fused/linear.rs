@@ -83,12 +83,49 @@ impl Matrix<'_> {
 /// `out (+)= op(lhs) * op(rhs)` for an `m x n` row-major `out`, where op is an
 /// optional transpose; `accumulate` keeps what `out` holds (the bias).
 /// Large products are cut into row blocks run by the team (see `SPLIT_FROM`).
-fn product(out: &mut [f32], n: usize, (lhs, lhs_t): (&Matrix, bool), (rhs, rhs_t): (&Matrix, bool), accumulate: bool) {
+fn product(out: &mut [f32], n: usize, lhs: (&Matrix, bool), rhs: (&Matrix, bool), accumulate: bool) {
+    // SAFETY: `out` is initialised and `out.len()` long.
+    unsafe { product_into(out.as_mut_ptr(), out.len(), n, lhs, rhs, accumulate) }
+}
+
+/// `op(lhs) * op(rhs)` in a new `m x n` row-major vector, which the product
+/// overwrites without reading (so it is not zeroed first: for w1's first
+/// weight gradient that was a 400 KB memset every step).
+fn new_product(n: usize, lhs: (&Matrix, bool), rhs: (&Matrix, bool)) -> Vec<f32> {
+    let m = if lhs.1 { lhs.0.cols } else { lhs.0.rows };
+    let mut out = Vec::with_capacity(m * n);
+    // SAFETY: the capacity is m * n; with `accumulate` false gemm writes every
+    // element of `out` and reads none (its `read_dst`), so all are set below.
+    unsafe {
+        product_into(out.as_mut_ptr(), m * n, n, lhs, rhs, false);
+        out.set_len(m * n);
+    }
+    out
+}
+
+/// `product` into `len` floats at `out`, which must be initialised when
+/// `accumulate` (gemm reads them) and is written in full either way.
+unsafe fn product_into(
+    out: *mut f32,
+    len: usize,
+    n: usize,
+    (lhs, lhs_t): (&Matrix, bool),
+    (rhs, rhs_t): (&Matrix, bool),
+    accumulate: bool,
+) {
     let (m, k) = if lhs_t { (lhs.cols, lhs.rows) } else { (lhs.rows, lhs.cols) };
     assert_eq!(if rhs_t { (rhs.cols, rhs.rows) } else { (rhs.rows, rhs.cols) }, (k, n));
-    assert_eq!(out.len(), m * n);
+    assert_eq!(len, m * n);
     assert_eq!((lhs.data.len(), rhs.data.len()), (lhs.rows * lhs.cols, rhs.rows * rhs.cols));
     if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: gemm is not asked to write zeros it might not write.
+        if !accumulate {
+            // SAFETY: `out` is `len` floats long (asserted m * n above).
+            unsafe { std::ptr::write_bytes(out, 0, len) };
+        }
         return;
     }
     let (lhs_cs, lhs_rs) = lhs.strides(lhs_t);
@@ -96,7 +133,7 @@ fn product(out: &mut [f32], n: usize, (lhs, lhs_t): (&Matrix, bool), (rhs, rhs_t
     let blocks = if m * n * k >= SPLIT_FROM { m.div_ceil(BLOCK_ROWS) } else { 1 };
     let rows_per_block = m.div_ceil(blocks);
     // The blocks' output rows, as an address (shared by the parts; each writes only its own rows).
-    let out_at = out.as_mut_ptr() as usize;
+    let out_at = out as usize;
     let block = |b: usize| {
         let first = b * rows_per_block;
         let rows = rows_per_block.min(m.saturating_sub(first));
@@ -156,17 +193,13 @@ impl FusedLinearBackward for Flex {
     fn linear_input_grad(grad: FlexTensor, weight: FlexTensor) -> FlexTensor {
         let (grad, weight) = (contiguous(&grad), contiguous(&weight));
         let (g, w) = (matrix(&grad), matrix(&weight));
-        let mut out = vec![0.0; g.rows * w.rows];
-        product(&mut out, w.rows, (&g, false), (&w, true), false);
-        f32_tensor(out, vec![g.rows, w.rows])
+        f32_tensor(new_product(w.rows, (&g, false), (&w, true)), vec![g.rows, w.rows])
     }
 
     fn linear_weight_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
         let (x, grad) = (contiguous(&x), contiguous(&grad));
         let (x, g) = (matrix(&x), matrix(&grad));
-        let mut out = vec![0.0; x.cols * g.cols];
-        product(&mut out, g.cols, (&x, true), (&g, false), false);
-        f32_tensor(out, vec![x.cols, g.cols])
+        f32_tensor(new_product(g.cols, (&x, true), (&g, false)), vec![x.cols, g.cols])
     }
 
     fn linear_bias_grad(grad: FlexTensor) -> FlexTensor {

@@ -3,8 +3,8 @@
 //! one op forward and a hand-written backward, where Burn composes several
 //! ops (and recomputes in the backward) or runs a slow path. They replace
 //! the hot spots found in the benchmark workloads (README, Speed):
-//! activations, the linear layer, the convolution, 2x2 max pooling and the
-//! optimizer step.
+//! activations, the linear layer, the convolution, 2x2 max pooling, the
+//! optimizer step and the gathering of a batch's rows.
 //!
 //! Each op applies to f32 tensors on flex (with or without autodiff);
 //! elsewhere (ndarray, wgpu) the callers use Burn's own ops, which are also
@@ -13,6 +13,7 @@
 pub mod activation;
 pub mod conv;
 pub mod formula;
+pub mod gather;
 pub mod kernels;
 pub mod linear;
 pub mod optim;

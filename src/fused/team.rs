@@ -15,6 +15,10 @@
 //! core to anything else runnable, then sleeps on a condition variable; the
 //! first job after a sleep pays the wake-up once.
 //!
+//! Parts are claimed from a shared counter by whichever member is free, so
+//! a member that starts late (a helper waking up, a core taken by another
+//! process) leaves its parts to the others instead of holding the job up.
+//!
 //! Determinism: part `p` of a job always computes the same thing whichever
 //! thread runs it, so results do not depend on the number of threads
 //! (callers cut their work into parts of a fixed size).
@@ -36,13 +40,12 @@ const SPIN: Duration = Duration::from_micros(300);
 /// starts yielding its core (a few microseconds).
 const BUSY_ROUNDS: u32 = 64;
 
-/// The job being run: `f`, its number of parts, the team size, and the
-/// caller's subnormal mode (helpers compute as the caller would).
+/// The job being run: `f`, its number of parts, and the caller's subnormal
+/// mode (helpers compute as the caller would).
 #[derive(Clone, Copy)]
 struct Job {
     f: *const (dyn Fn(usize) + Sync),
     parts: usize,
-    size: usize,
     flush: bool,
 }
 
@@ -53,6 +56,8 @@ struct Shared {
     /// they see the new value; the caller does not touch it again before every
     /// helper has counted itself out of `running`.
     job: UnsafeCell<Option<Job>>,
+    /// The next part of the current job to claim.
+    next: AtomicUsize,
     /// Helpers still working on the current job.
     running: AtomicUsize,
     /// Helpers asleep on `wake` (the caller notifies only when there are some).
@@ -80,8 +85,8 @@ thread_local! {
 }
 
 /// Runs `f(0)`, ..., `f(parts - 1)`, spread over the calling thread and the
-/// team's helpers (part `p` on member `p % size`, the team as large as the
-/// current rayon pool); returns when all are done. Runs them in order on the
+/// team's helpers (each member claims the next unclaimed part; the team as
+/// large as the current rayon pool); returns when all are done. Runs them in order on the
 /// calling thread when the pool has one thread, when there is one part, or
 /// when called from inside a part.
 pub fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
@@ -117,6 +122,7 @@ impl Team {
         let shared = Arc::new(Shared {
             generation: AtomicUsize::new(0),
             job: UnsafeCell::new(None),
+            next: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
@@ -129,7 +135,7 @@ impl Team {
                 let shared = Arc::clone(&shared);
                 std::thread::Builder::new()
                     .name(format!("actbench-team-{member}"))
-                    .spawn(move || helper(&shared, member))
+                    .spawn(move || helper(&shared))
                     .expect("spawning a team thread")
             })
             .collect();
@@ -138,12 +144,12 @@ impl Team {
 
     fn run(&self, parts: usize, f: &(dyn Fn(usize) + Sync)) {
         let shared = &*self.shared;
-        let size = self.helpers.len() + 1;
         // SAFETY: only the lifetime is erased; `run` does not return before
         // every helper is done with `f` (the wait below).
         let f: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
         // SAFETY: no helper reads `job` now: all counted out of the last job.
-        unsafe { *shared.job.get() = Some(Job { f, parts, size, flush: crate::denormals::this_thread() }) };
+        unsafe { *shared.job.get() = Some(Job { f, parts, flush: crate::denormals::this_thread() }) };
+        shared.next.store(0, Ordering::SeqCst);
         shared.running.store(self.helpers.len(), Ordering::SeqCst);
         shared.generation.fetch_add(1, Ordering::SeqCst);
         if shared.sleepers.load(Ordering::SeqCst) > 0 {
@@ -151,7 +157,7 @@ impl Team {
             shared.wake.notify_all();
         }
         // SAFETY: as above: `f` outlives this call.
-        let own = catch_unwind(AssertUnwindSafe(|| (0..parts).step_by(size).for_each(|p| unsafe { (*f)(p) })));
+        let own = catch_unwind(AssertUnwindSafe(|| claim_parts(shared, parts, |p| unsafe { (*f)(p) })));
         wait_until(|| shared.running.load(Ordering::Acquire) == 0);
         if let Err(panic) = own {
             std::panic::resume_unwind(panic);
@@ -176,9 +182,20 @@ impl Drop for Team {
     }
 }
 
+/// Claims and runs parts of the current job until none is left.
+fn claim_parts(shared: &Shared, parts: usize, run: impl Fn(usize)) {
+    loop {
+        let p = shared.next.fetch_add(1, Ordering::AcqRel);
+        if p >= parts {
+            return;
+        }
+        run(p);
+    }
+}
+
 /// A helper's life: wait for a new generation (spin, yield, then sleep), run
 /// its parts of the job, count itself out.
-fn helper(shared: &Shared, member: usize) {
+fn helper(shared: &Shared) {
     let mut seen = 0;
     let mut flush = None;
     loop {
@@ -214,9 +231,7 @@ fn helper(shared: &Shared, member: usize) {
             flush = Some(job.flush);
         }
         // SAFETY: as above.
-        let parts = catch_unwind(AssertUnwindSafe(|| {
-            (member..job.parts).step_by(job.size).for_each(|p| unsafe { (*job.f)(p) })
-        }));
+        let parts = catch_unwind(AssertUnwindSafe(|| claim_parts(shared, job.parts, |p| unsafe { (*job.f)(p) })));
         if parts.is_err() {
             shared.panicked.store(true, Ordering::SeqCst);
         }
@@ -252,13 +267,23 @@ mod tests {
         }
     }
 
-    /// The parts run on different threads when the pool has several.
+    /// The parts run on different threads when the pool has several: each
+    /// part waits (up to 10 s) until both have started, which only two
+    /// threads can do at once.
     #[test]
     fn parts_are_spread_over_the_team() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let names = Mutex::new(Vec::new());
+        let started = AtomicUsize::new(0);
         pool.install(|| {
-            run(2, &|_| names.lock().unwrap().push(std::thread::current().id()));
+            run(2, &|_| {
+                names.lock().unwrap().push(std::thread::current().id());
+                started.fetch_add(1, Ordering::SeqCst);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while started.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+            });
         });
         let names = names.into_inner().unwrap();
         assert_eq!(names.len(), 2);

@@ -190,7 +190,7 @@ pub fn run(
                     let features = augment::batch(&splits.train, batch, fill, &mut augmentation);
                     Tensor::<2>::from_data(TensorData::new(features, [batch.len(), splits.train.n_features]), &device)
                 }
-                None => train_x.clone().select(0, index.clone()), // [batch, inputs]
+                None => crate::fused::gather::batch_rows(train_x.clone(), index.clone()), // [batch, inputs]
             };
             let y = train_y.clone().select(0, index); // [batch]
             let logits = model.forward(x); // [batch, classes]

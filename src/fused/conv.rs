@@ -28,7 +28,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{contiguous, f32_tensor, values};
+use super::{contiguous, f32_tensor, par_filled, values};
 
 /// Samples whose weight-gradient contributions one task sums (see the module comment).
 const GROUP: usize = 8;
@@ -264,11 +264,13 @@ impl FusedConv2d for Flex {
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
         let (xs, ws, bs) = (values(&x), values(&weight), values(&bias));
         let (patch, positions) = (g.patch(), g.positions());
-        let mut out = vec![0.0f32; g.n * g.o * positions];
-        out.par_chunks_mut(g.o * positions).zip(xs.par_chunks(g.c * g.h * g.w)).for_each_init(
+        let sample = g.c * g.h * g.w;
+        let out = par_filled(
+            g.n * g.o * positions,
+            g.o * positions,
             || vec![0.0f32; patch * positions],
-            |col, (out, x)| {
-                g.im2col(x, col);
+            |col, i, out| {
+                g.im2col(&xs[i * sample..(i + 1) * sample], col);
                 for (plane, &b) in out.chunks_exact_mut(positions).zip(bs) {
                     plane.fill(b);
                 }
@@ -286,10 +288,13 @@ impl FusedConv2dBackward for Flex {
         let (grad, weight) = (contiguous(&grad), contiguous(&weight));
         let (gs, ws) = (values(&grad), values(&weight));
         let (patch, positions) = (g.patch(), g.positions());
-        let mut dx = vec![0.0f32; g.n * g.c * g.h * g.w];
-        dx.par_chunks_mut(g.c * g.h * g.w).zip(gs.par_chunks(g.o * positions)).for_each_init(
+        let sample = g.o * positions;
+        let dx = par_filled(
+            g.n * g.c * g.h * g.w,
+            g.c * g.h * g.w,
             || vec![0.0f32; patch * positions],
-            |col, (dx, grad)| {
+            |col, i, dx| {
+                let grad = &gs[i * sample..(i + 1) * sample];
                 // dcol [patch, positions] = W^T [patch, o] * grad [o, positions]
                 product(col, patch, positions, g.o, (ws, patch as isize, 1), (grad, 1, positions as isize), false);
                 g.col2im(col, dx);
@@ -341,22 +346,27 @@ impl FusedConv2dBackward for Flex {
         let (n, o, positions) = (shape[0], shape[1], shape[2] * shape[3]);
         let grad = contiguous(&grad);
         let gs = values(&grad);
-        // Eight partial sums per plane (vectorised), combined in a fixed order.
-        let mut db = vec![0.0f32; o];
-        for i in 0..n {
-            for (channel, sum) in db.iter_mut().enumerate() {
-                let plane = &gs[(i * o + channel) * positions..][..positions];
-                let mut lanes = [0.0f32; 8];
-                let chunks = plane.chunks_exact(8);
-                let tail: f32 = chunks.remainder().iter().sum();
-                for chunk in chunks {
-                    for (lane, v) in lanes.iter_mut().zip(chunk) {
-                        *lane += v;
+        // Eight partial sums per plane (vectorised), combined in a fixed order:
+        // each channel's planes in sample order, the channels in parallel.
+        let db: Vec<f32> = (0..o)
+            .into_par_iter()
+            .map(|channel| {
+                let mut sum = 0.0f32;
+                for i in 0..n {
+                    let plane = &gs[(i * o + channel) * positions..][..positions];
+                    let mut lanes = [0.0f32; 8];
+                    let chunks = plane.chunks_exact(8);
+                    let tail: f32 = chunks.remainder().iter().sum();
+                    for chunk in chunks {
+                        for (lane, v) in lanes.iter_mut().zip(chunk) {
+                            *lane += v;
+                        }
                     }
+                    sum += lanes.iter().sum::<f32>() + tail;
                 }
-                *sum += lanes.iter().sum::<f32>() + tail;
-            }
-        }
+                sum
+            })
+            .collect();
         f32_tensor(db, vec![o])
     }
 }

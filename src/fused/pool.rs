@@ -20,9 +20,8 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use rayon::prelude::*;
 
-use super::{contiguous, f32_tensor, values};
+use super::{contiguous, f32_tensor, par_filled, values};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedMaxPool: Backend {
@@ -62,11 +61,22 @@ pub fn max_pool_2x2_relu(x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// Runs `f(input plane, output plane)` for every (sample, channel) plane, in parallel.
-fn planes(x: &[f32], out: &mut [f32], (h, w): (usize, usize), f: impl Fn(&[f32], &mut [f32]) + Sync) {
-    let (oh, ow) = (h / 2, w / 2);
-    // Whole planes per task: enough work to be worth a hand-off.
-    out.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).with_min_len(16).for_each(|(o, i)| f(i, o));
+/// `count` output planes of `size` values each, `f(plane index, plane)`
+/// writing each (zeroed first), in parallel.
+fn planes(count: usize, size: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
+    // Whole planes per task, at least 16: enough work to be worth a hand-off.
+    let per_task = size * 16.min(count.max(1));
+    let f = &f;
+    par_filled(
+        count * size,
+        per_task,
+        || (),
+        move |_, task, out| {
+            for (j, plane) in out.chunks_exact_mut(size.max(1)).enumerate() {
+                f(task * per_task / size.max(1) + j, plane);
+            }
+        },
+    )
 }
 
 impl FusedMaxPool for Flex {
@@ -75,8 +85,9 @@ impl FusedMaxPool for Flex {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
         let (oh, ow) = (h / 2, w / 2);
         let x = contiguous(&x);
-        let mut out = vec![0.0f32; n * c * oh * ow];
-        planes(values(&x), &mut out, (h, w), |input, output| {
+        let xs = values(&x);
+        let out = planes(n * c, oh * ow, |p, output| {
+            let input = &xs[p * h * w..][..h * w];
             for (y, out_row) in output.chunks_exact_mut(ow).enumerate() {
                 let (top, bottom) = (&input[2 * y * w..][..2 * ow], &input[(2 * y + 1) * w..][..2 * ow]);
                 rows::forward(top, bottom, out_row, relu);
@@ -93,17 +104,15 @@ impl FusedMaxPoolBackward for Flex {
         let (oh, ow) = (h / 2, w / 2);
         let (x, grad) = (contiguous(&x), contiguous(&grad));
         let (xs, gs) = (values(&x), values(&grad));
-        // Zeroed: a row or column left over by an odd size gets no gradient.
-        let mut dx = vec![0.0f32; xs.len()];
-        dx.par_chunks_mut(h * w).zip(xs.par_chunks(h * w).zip(gs.par_chunks(oh * ow))).with_min_len(16).for_each(
-            |(dx, (input, grad))| {
-                for (y, grad_row) in grad.chunks_exact(ow).enumerate() {
-                    let (top, bottom) = (&input[2 * y * w..][..2 * ow], &input[(2 * y + 1) * w..][..2 * ow]);
-                    let (dx_top, dx_bottom) = dx[2 * y * w..].split_at_mut(w);
-                    rows::backward(top, bottom, grad_row, &mut dx_top[..2 * ow], &mut dx_bottom[..2 * ow], relu);
-                }
-            },
-        );
+        // Zeroed (by `planes`): a row or column left over by an odd size gets no gradient.
+        let dx = planes(xs.len() / (h * w).max(1), h * w, |p, dx| {
+            let (input, grad) = (&xs[p * h * w..][..h * w], &gs[p * oh * ow..][..oh * ow]);
+            for (y, grad_row) in grad.chunks_exact(ow).enumerate() {
+                let (top, bottom) = (&input[2 * y * w..][..2 * ow], &input[(2 * y + 1) * w..][..2 * ow]);
+                let (dx_top, dx_bottom) = dx[2 * y * w..].split_at_mut(w);
+                rows::backward(top, bottom, grad_row, &mut dx_top[..2 * ow], &mut dx_bottom[..2 * ow], relu);
+            }
+        });
         f32_tensor(dx, shape.to_vec())
     }
 }
@@ -315,7 +324,7 @@ mod tests {
     #[test]
     fn fused_pool_equals_burns_pool() {
         let device = Device::flex().autodiff();
-        for (n, c, h, w) in [(2, 3, 8, 6), (3, 2, 7, 9), (2, 2, 24, 24), (1, 3, 6, 21)] {
+        for (n, c, h, w) in [(2, 3, 8, 6), (3, 2, 7, 9), (2, 2, 24, 24), (1, 3, 6, 21), (5, 7, 6, 5)] {
             for relu in [false, true] {
                 let values = grid_values(n * c * h * w, 0);
                 let upstream: Vec<f32> = (0..n * c * (h / 2) * (w / 2)).map(|i| ((i * 31) % 17) as f32 - 8.0).collect();

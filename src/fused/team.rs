@@ -86,9 +86,9 @@ thread_local! {
 
 /// Runs `f(0)`, ..., `f(parts - 1)`, spread over the calling thread and the
 /// team's helpers (each member claims the next unclaimed part; the team as
-/// large as the current rayon pool); returns when all are done. Runs them in order on the
-/// calling thread when the pool has one thread, when there is one part, or
-/// when called from inside a part.
+/// large as the current rayon pool); returns when all are done. Runs them in
+/// order on the calling thread when the pool has one thread, when there is
+/// one part, or when called from inside a part.
 pub fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     let size = rayon::current_num_threads();
     let sequential = || (0..parts).for_each(f);

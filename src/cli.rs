@@ -15,8 +15,8 @@ use crate::config::{BackendKind, Config};
 use crate::data::DatasetKind;
 use crate::data::files;
 use crate::progress::Mode;
-use crate::records::RunSummary;
-use crate::results_dir::ResultsDir;
+use crate::results::records::RunSummary;
+use crate::results::dir::ResultsDir;
 use crate::run::Options;
 
 /// Folder searched for a config given by bare name.
@@ -374,7 +374,7 @@ fn rerun(args: &RerunArgs) -> anyhow::Result<ExitCode> {
         Some(out) => (out.clone(), false),
         None => (new_temporary_dir("actbench-rerun")?, true),
     };
-    let result = crate::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref()));
+    let result = crate::run::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref()));
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
     }
@@ -459,9 +459,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 fn baseline(command: BaselineCommand) -> anyhow::Result<ExitCode> {
     let text = match command {
         BaselineCommand::Update { from, to, allow_incomplete, allow_diverged } => {
-            crate::baseline::update(&from, &to, &crate::baseline::UpdateOptions { allow_incomplete, allow_diverged })?
+            crate::check::baseline::update(&from, &to, &crate::check::baseline::UpdateOptions { allow_incomplete, allow_diverged })?
         }
-        BaselineCommand::Show { dir } => crate::baseline::show(&dir)?,
+        BaselineCommand::Show { dir } => crate::check::baseline::show(&dir)?,
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)
@@ -567,14 +567,14 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
     let path = find_config(&args.config)?;
     let config = Config::load_with(&path, &args.set)?;
-    if args.submit && !crate::slurm::sbatch_available() {
+    if args.submit && !crate::run::slurm::sbatch_available() {
         bail!(
             "sbatch was not found on PATH: --submit needs SLURM's client; without --submit the scripts are written for you to submit"
         );
     }
     let absolute = |p: &Path| std::path::absolute(p).with_context(|| format!("cannot resolve '{}'", p.display()));
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
-    let request = crate::slurm::Request {
+    let request = crate::run::slurm::Request {
         config: absolute(&path)?,
         out: absolute(&out)?,
         data_dir: absolute(&files::data_dir(args.data_dir.as_deref()))?,
@@ -588,9 +588,9 @@ fn slurm(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
         backend: args.backend.map(|b| BackendKind::from(b).name().to_string()),
         set: args.set.clone(),
     };
-    let scripts = crate::slurm::write(&request)?;
+    let scripts = crate::run::slurm::write(&request)?;
     if args.submit {
-        let (array, merge) = crate::slurm::submit(&scripts)?;
+        let (array, merge) = crate::run::slurm::submit(&scripts)?;
         println!("submitted array job {array} ({} workers) and merge job {merge} (after it)", args.tasks);
         println!("watch: squeue -j {array},{merge}; results in {}", request.out.display());
     } else {
@@ -647,7 +647,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "Training: 1 epoch x {} samples, batch 128, backend {}, {} threads; median of {} runs",
         crate::bench::TRAIN_SAMPLES,
         BackendKind::from(args.backend).name(),
-        crate::manifest::threads(),
+        crate::results::manifest::threads(),
         args.repeats
     );
     print!("{}", crate::bench::table(&bench));
@@ -672,7 +672,7 @@ fn fetch(args: &FetchArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{}: {line}", dataset.name());
         }
     };
-    let fetched = crate::fetch::fetch(dataset, &data_dir, &args.mirror, &mut log)?;
+    let fetched = crate::data::fetch::fetch(dataset, &data_dir, &args.mirror, &mut log)?;
     if !quiet {
         println!(
             "{}: {} files written, {} already there, in {}",

@@ -12,45 +12,40 @@
 //!
 //! The modules, leaves first:
 //! - lists of things, one entry each: [`activation::catalog`] (the built-in
-//!   activations), [`data::catalog`] (the datasets), [`results_dir`] (every
+//!   activations), [`data::catalog`] (the datasets), [`results::dir`] (every
 //!   file and folder of a results folder), `report`'s artifacts;
-//! - numerics: [`fused`] (flex ops through Burn's backend extension API, and
-//!   their kernels), [`denormals`], [`rng`], [`stats`], [`chart`] (plotting helpers);
-//! - the experiment: [`config`], [`data`], [`model`], [`grid`], [`metrics`],
-//!   [`probe`], [`checkpoint`], [`train`], [`records`], [`export`],
-//!   [`manifest`], [`run`], [`progress`], [`interrupt`], [`backend`];
-//! - after training: [`tuning`] (choices on validation data), [`report`], [`check`], [`rerun`];
-//! - the other commands: [`fetch`], [`bench`]; and [`cli`], the one dispatch.
+//! - numerics: [`maths`] (statistics, random streams, the identity hash,
+//!   subnormal floats), [`fused`] (flex ops through Burn's backend extension
+//!   API, and their kernels), [`chart`] (plotting helpers);
+//! - the experiment: [`config`], [`data`], [`model`], [`grid`], [`train`]
+//!   (with its probe and gradient metrics), [`results`] (records, manifest,
+//!   checkpoint, folder layout), [`export`], [`run`] (plan, execution,
+//!   workers, SLURM, rerun), [`progress`], [`interrupt`], [`backend`];
+//! - after training: [`tuning`] (choices on validation data), [`report`],
+//!   [`check`] (with baselines);
+//! - the other commands: [`search`], [`bench`], [`data::fetch`]; and [`cli`], the one dispatch.
+//!
+//! `tests/it/structure.rs` checks that no module names itself through the
+//! modules it names, over a circle of any length.
 
 pub mod activation;
 pub mod backend;
-pub mod baseline;
 pub mod bench;
 pub mod chart;
 pub mod check;
-pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
-pub mod denormals;
 pub mod export;
-pub mod fetch;
 pub mod fused;
 pub mod grid;
 pub mod interrupt;
-pub mod manifest;
-pub mod metrics;
+pub mod maths;
 pub mod model;
-pub mod probe;
 pub mod progress;
-pub mod records;
 pub mod report;
-pub mod rerun;
-pub mod results_dir;
-pub mod rng;
+pub mod results;
 pub mod run;
 pub mod search;
-pub mod slurm;
-pub mod stats;
 pub mod train;
 pub mod tuning;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::records::RunSummary;
+use crate::results::records::RunSummary;
 use crate::train::RunObserver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::path::Path;
 
 #[path = "it/common.rs"]
 mod common;
-use actbench::results_dir::ResultsDir;
+use actbench::results::dir::ResultsDir;
 use common::{TempDir, actbench};
 
 // A formula with a learned parameter too: its tensor ops and their autodiff on wgpu.

@@ -84,6 +84,21 @@ pub struct ActivationInfo {
     pub kernel: Option<fn(&[f64; MAX_PARAMS]) -> Pointwise>,
 }
 
+impl ActivationInfo {
+    /// Every parameter at its default, in catalog order (a boolean as 0 or
+    /// 1), as the forward pass sees them.
+    pub fn default_values(&self) -> [f64; MAX_PARAMS] {
+        let mut values = [0.0; MAX_PARAMS];
+        for (slot, param) in values.iter_mut().zip(self.params) {
+            *slot = match param.default {
+                ParamDefault::Float(v) => v,
+                ParamDefault::Bool(b) => f64::from(u8::from(b)),
+            };
+        }
+        values
+    }
+}
+
 const fn float(name: &'static str, default: f64, help: &'static str) -> ParamInfo {
     ParamInfo { name, default: ParamDefault::Float(default), help, rule: Rule::Any }
 }

@@ -199,7 +199,7 @@ impl ActivationKind {
         let formula = Formula::new(source, &values).map_err(|e| format!("`formula` {e}"))?;
         let id_name = match name {
             Some(name) => name.to_string(),
-            None => format!("formula_{}", &crate::manifest::fnv1a(source.trim())[..8]),
+            None => format!("formula_{}", &crate::maths::hash::fnv1a(source.trim())[..8]),
         };
         let (values, learned): (Vec<f64>, Vec<bool>) = params.iter().map(|p| (p.1, p.2)).unzip();
         let program = super::formula::compile(&formula.expr, &values, &learned);

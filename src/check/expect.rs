@@ -27,10 +27,10 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use super::metric::{self, At, Layers, Metric};
-use crate::records::RunSummary;
+use crate::results::records::RunSummary;
 use crate::report::load::Results;
-use crate::results_dir::ResultsDir;
-use crate::stats;
+use crate::results::dir::ResultsDir;
+use crate::maths::stats;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,7 +218,7 @@ fn num(x: f64) -> String {
 pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
     let text = std::fs::read_to_string(expected).with_context(|| format!("cannot read '{}'", expected.display()))?;
     let file: ClaimsFile = toml::from_str(&text).map_err(|e| {
-        let at = e.span().map(|s| line_col(&text, s.start)).map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+        let at = e.span().map(|s| crate::config::line_column(&text, s.start)).map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
         anyhow::anyhow!("{}{at}: {}", expected.display(), e.message())
     })?;
     if file.claim.is_empty() {
@@ -235,13 +235,6 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
         claims.push(result);
     }
     Ok(Outcome { expected: expected.display().to_string(), results: dir.display().to_string(), claims })
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {

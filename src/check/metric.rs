@@ -2,7 +2,7 @@
 //! expected.toml), one list: where each is read from, which way is better,
 //! and the selectors it takes. Adding one is one entry.
 
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
+use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
 use crate::report::load::Results;
 
 /// Where a metric's per-run value comes from.

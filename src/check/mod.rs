@@ -13,10 +13,11 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::records::{EpochRecord, RunSummary};
-use crate::results_dir::{ResultsDir, Table};
-use crate::stats;
+use crate::results::records::{EpochRecord, RunSummary};
+use crate::results::dir::{ResultsDir, Table};
+use crate::maths::stats;
 
+pub mod baseline;
 pub mod expect;
 mod format;
 mod metric;

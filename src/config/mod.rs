@@ -7,7 +7,7 @@ mod overrides;
 pub mod sweep;
 mod values;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, line_column};
 pub use sweep::{MAX_POINTS, Sweep, leaf, show};
 pub use values::{ActivationEntry, Count, Fraction, InitScheme, KernelSizes, LearningRates, NonNegative, Seeds};
 
@@ -83,7 +83,7 @@ impl Default for Search {
     fn default() -> Self {
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Self {
-            // The space, after Ramachandran et al.'s Table 1 (a subset).
+            // Ramachandran, Zoph and Le 2017, Table 1: a subset of its unary and binary functions.
             unary: strings(&[
                 "x",
                 "-x",

@@ -45,7 +45,7 @@ pub fn batch(data: &Dataset, indices: &[i64], fill: &[f32], rng: &mut impl Rng) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Stream, stream};
+    use crate::maths::rng::{Stream, stream};
 
     #[test]
     fn crops_shift_and_flips_mirror_the_image() {

@@ -7,6 +7,7 @@
 pub mod augment;
 pub mod catalog;
 pub mod cifar;
+pub mod fetch;
 mod digits;
 pub mod files;
 pub mod idx;

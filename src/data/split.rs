@@ -3,7 +3,7 @@
 use rand::seq::SliceRandom;
 
 use super::Dataset;
-use crate::rng::{self, Stream};
+use crate::maths::rng::{self, Stream};
 
 pub struct Splits {
     pub train: Dataset,

@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use super::Dataset;
-use crate::rng::{self, Stream};
+use crate::maths::rng::{self, Stream};
 
 /// Two interleaved spirals (Lang & Witbrock 1988), one per class.
 pub fn spirals(n: usize, noise: f64, seed: u64) -> Dataset {

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::atomic::write_atomic;
-use crate::records::{Columns, Swept};
+use crate::results::records::{Columns, Swept};
 
 /// `T`'s columns with the swept `keys` after `lr` (at the end where `T` has no `lr`).
 pub fn columns<T: Columns>(keys: &[String]) -> Vec<String> {
@@ -142,7 +142,7 @@ fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{EpochRecord, GradientRecord, RunSummary};
+    use crate::results::records::{EpochRecord, GradientRecord, RunSummary};
 
     /// The serialised field names in order, but `sweep` (the sweep's
     /// columns, named by the keys): from the JSON of a row whose strings hold no quote.
@@ -273,7 +273,7 @@ mod tests {
     /// any other column does not.
     #[test]
     fn a_table_from_before_an_added_column_reads() {
-        use crate::records::ActivationRecord;
+        use crate::results::records::ActivationRecord;
         let earlier = "run_id,activation,seed,lr,epoch,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction\n\
                        a,relu,0,0.1,2,1,32,0.1,1.0,0.2,0.5,0.0,0.25\n";
         let rows = parse_rows::<ActivationRecord>(earlier.as_bytes()).unwrap();

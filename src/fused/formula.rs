@@ -24,7 +24,8 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::kernels::{self, Path, Pointwise};
+use super::kernels::{self, Pointwise};
+use super::simd::{Path, on_path, widest_path};
 use super::{contiguous, f32_tensor, values};
 
 /// An element-wise function of one input.
@@ -442,39 +443,12 @@ fn lane_sum(a: &[f32], b: Option<&[f32]>) -> f64 {
 
 // Each chunk's passes compiled for the widest code path this CPU has, as
 // the built-in kernels are: AVX2 doubles the lanes of every loop.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn forward_avx512(program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
-    forward_body(program, params, x, out, regs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn forward_avx2(program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
-    forward_body(program, params, x, out, regs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn backward_avx512(p: &Program, v: &[f32], x: &[f32], g: &[f32], o: &mut [f32], r: &mut Registers) -> Vec<f64> {
-    backward_body(p, v, x, g, o, r)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn backward_avx2(p: &Program, v: &[f32], x: &[f32], g: &[f32], o: &mut [f32], r: &mut Registers) -> Vec<f64> {
-    backward_body(p, v, x, g, o, r)
-}
-
 fn forward_chunk(path: Path, program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers) {
-    match path {
-        // SAFETY: `widest_path` chose a path the CPU has.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { forward_avx512(program, params, x, out, regs) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { forward_avx2(program, params, x, out, regs) },
-        Path::Portable => forward_body(program, params, x, out, regs),
-    }
+    on_path!(
+        path,
+        forward_body,
+        (program: &Program, params: &[f32], x: &[f32], out: &mut [f32], regs: &mut Registers)
+    )
 }
 
 fn backward_chunk(
@@ -486,14 +460,11 @@ fn backward_chunk(
     out: &mut [f32],
     regs: &mut Registers,
 ) -> Vec<f64> {
-    match path {
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { backward_avx512(program, params, x, grad, out, regs) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { backward_avx2(program, params, x, grad, out, regs) },
-        Path::Portable => backward_body(program, params, x, grad, out, regs),
-    }
+    on_path!(
+        path,
+        backward_body,
+        (program: &Program, params: &[f32], x: &[f32], grad: &[f32], out: &mut [f32], regs: &mut Registers) -> Vec<f64>
+    )
 }
 
 /// Below this many elements one thread does the pass (as the fused activations).
@@ -503,7 +474,7 @@ impl FusedFormula for Flex {
     fn fused_formula(x: FlexTensor, params: FlexTensor, program: &'static Program) -> FlexTensor {
         let (x, params) = (contiguous(&x), contiguous(&params));
         let (input, params) = (values(&x), values(&params));
-        let path = kernels::widest_path();
+        let path = widest_path();
         let mut out = vec![0.0f32; input.len()];
         let chunk =
             |regs: &mut Registers, (o, i): (&mut [f32], &[f32])| forward_chunk(path, program, params, i, o, regs);
@@ -526,7 +497,7 @@ impl FusedFormulaBackward for Flex {
     ) -> (FlexTensor, FlexTensor) {
         let (x, p, grad) = (contiguous(&x), contiguous(&params), contiguous(&grad));
         let (input, values_p, upstream) = (values(&x), values(&p), values(&grad));
-        let path = kernels::widest_path();
+        let path = widest_path();
         let mut gx = vec![0.0f32; input.len()];
         let chunk = |regs: &mut Registers, (o, (i, g)): (&mut [f32], (&[f32], &[f32]))| {
             backward_chunk(path, program, values_p, i, g, o, regs)
@@ -622,7 +593,7 @@ mod tests {
             (bits(&y), bits(&gx), sums)
         };
         let reference = run(Path::Portable);
-        let widest = kernels::widest_path();
+        let widest = widest_path();
         #[cfg(target_arch = "x86_64")]
         for path in [Path::Avx2, Path::Avx512] {
             let has = match path {

@@ -15,6 +15,8 @@
 //! same formula as PyTorch's vectorised CPU `erf` (aten/src/ATen/cpu/vec/
 //! vec256/vec256_float.h, `Vectorized<float>::erf`).
 
+use super::simd::{Path, on_path, widest_path};
+
 /// A smooth activation with a fused kernel, with its parameters resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pointwise {
@@ -37,33 +39,6 @@ pub enum Pointwise {
     },
 }
 
-/// The widest code path this CPU runs (checked once per call; the check is a cached flag).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Path {
-    /// 16 lanes: AVX-512F (with AVX2 and FMA).
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    /// 8 lanes: AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    /// What the target was compiled for (SSE2 on x86-64).
-    Portable,
-}
-
-pub(crate) fn widest_path() -> Path {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-        if avx2 && std::arch::is_x86_feature_detected!("avx512f") {
-            return Path::Avx512;
-        }
-        if avx2 {
-            return Path::Avx2;
-        }
-    }
-    Path::Portable
-}
-
 /// Writes `f(x)` into `out`.
 pub fn forward(op: Pointwise, x: &[f32], out: &mut [f32]) {
     forward_on(widest_path(), op, x, out)
@@ -78,26 +53,7 @@ pub fn backward(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
 /// formula op's backward wants both; the exp is shared).
 pub fn value_and_slope(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
     assert!(x.len() == out.len() && x.len() == slope.len());
-    match widest_path() {
-        // SAFETY: `widest_path` chose a path the CPU has.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { both_avx512(op, x, out, slope) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { both_avx2(op, x, out, slope) },
-        Path::Portable => both_portable(op, x, out, slope),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn both_avx512(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
-    both_portable(op, x, out, slope)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn both_avx2(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
-    both_portable(op, x, out, slope)
+    on_path!(widest_path(), both_portable, (op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]))
 }
 
 /// The value as `forward_portable` and the slope as `backward_portable` computes them, bit for bit.
@@ -148,50 +104,12 @@ fn both_portable(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
 /// compiler), so they agree bit for bit (tested).
 fn forward_on(path: Path, op: Pointwise, x: &[f32], out: &mut [f32]) {
     assert_eq!(x.len(), out.len());
-    match path {
-        // SAFETY: `widest_path` (or the test) chose a path the CPU has.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { forward_avx512(op, x, out) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { forward_avx2(op, x, out) },
-        Path::Portable => forward_portable(op, x, out),
-    }
+    on_path!(path, forward_portable, (op: Pointwise, x: &[f32], out: &mut [f32]))
 }
 
 fn backward_on(path: Path, op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
     assert!(x.len() == grad.len() && x.len() == out.len());
-    match path {
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { backward_avx512(op, x, grad, out) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { backward_avx2(op, x, grad, out) },
-        Path::Portable => backward_portable(op, x, grad, out),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn forward_avx512(op: Pointwise, x: &[f32], out: &mut [f32]) {
-    forward_portable(op, x, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn backward_avx512(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
-    backward_portable(op, x, grad, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn forward_avx2(op: Pointwise, x: &[f32], out: &mut [f32]) {
-    forward_portable(op, x, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn backward_avx2(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
-    backward_portable(op, x, grad, out)
+    on_path!(path, backward_portable, (op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]))
 }
 
 /// One loop per kind, so each loop body is straight-line code the compiler vectorises.

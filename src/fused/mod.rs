@@ -18,6 +18,7 @@ pub mod kernels;
 pub mod linear;
 pub mod optim;
 pub mod pool;
+mod simd;
 pub mod stats;
 pub mod team;
 

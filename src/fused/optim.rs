@@ -25,7 +25,7 @@ use burn::optim::{
 use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{Path, widest_path};
+use super::simd::{on_path, widest_path};
 use super::{contiguous, f32_tensor, values};
 
 #[backend_extension(Flex, Autodiff)]
@@ -76,27 +76,9 @@ impl Pass {
     }
 
     fn run(self, x: &mut [f32], y: &[f32], z: &[f32]) {
-        match widest_path() {
-            // SAFETY: `widest_path` chose a path the CPU has.
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => unsafe { run_avx512(self, x, y, z) },
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => unsafe { run_avx2(self, x, y, z) },
-            Path::Portable => self.run_portable(x, y, z),
-        }
+        let pass = self;
+        on_path!(widest_path(), Pass::run_portable, (pass: Pass, x: &mut [f32], y: &[f32], z: &[f32]))
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn run_avx512(pass: Pass, x: &mut [f32], y: &[f32], z: &[f32]) {
-    pass.run_portable(x, y, z)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2(pass: Pass, x: &mut [f32], y: &[f32], z: &[f32]) {
-    pass.run_portable(x, y, z)
 }
 
 /// Above this many elements the pass is split over the current rayon pool

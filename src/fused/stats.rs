@@ -18,7 +18,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use super::kernels::{Path, widest_path};
+use super::simd::{on_path, widest_path};
 use super::{contiguous, f32_tensor, values};
 
 #[backend_extension(Flex, Autodiff)]
@@ -65,28 +65,9 @@ fn reduce_portable(xs: &[f32]) -> (f32, f32) {
     (sums.iter().sum(), maxes.iter().fold(0.0f32, |a, &b| a.max(b)))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn reduce_avx512(xs: &[f32]) -> (f32, f32) {
-    reduce_portable(xs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn reduce_avx2(xs: &[f32]) -> (f32, f32) {
-    reduce_portable(xs)
-}
-
 /// The widest path the CPU has (all give the same bits: same operations, same order).
 fn reduce(xs: &[f32]) -> (f32, f32) {
-    match widest_path() {
-        // SAFETY: `widest_path` checked that the CPU has the features.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { reduce_avx512(xs) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { reduce_avx2(xs) },
-        Path::Portable => reduce_portable(xs),
-    }
+    on_path!(widest_path(), reduce_portable, (xs: &[f32]) -> (f32, f32))
 }
 
 impl FusedSquareSumMaxAbs for Flex {

@@ -148,7 +148,7 @@ impl Team {
         // every helper is done with `f` (the wait below).
         let f: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
         // SAFETY: no helper reads `job` now: all counted out of the last job.
-        unsafe { *shared.job.get() = Some(Job { f, parts, flush: crate::denormals::this_thread() }) };
+        unsafe { *shared.job.get() = Some(Job { f, parts, flush: crate::maths::denormals::this_thread() }) };
         shared.next.store(0, Ordering::SeqCst);
         shared.running.store(self.helpers.len(), Ordering::SeqCst);
         shared.generation.fetch_add(1, Ordering::SeqCst);
@@ -227,7 +227,7 @@ fn helper(shared: &Shared) {
         // keeps it (and the closure) alive until `running` reaches 0.
         let job = unsafe { (*shared.job.get()).expect("a job comes with its generation") };
         if flush != Some(job.flush) {
-            crate::denormals::set_this_thread(job.flush);
+            crate::maths::denormals::set_this_thread(job.flush);
             flush = Some(job.flush);
         }
         // SAFETY: as above.

@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use crate::export::csv::{read_optional_rows as read_optional, read_rows as read};
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary, SearchRecord};
-use crate::results_dir::{ResultsDir, Table};
+use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary, SearchRecord};
+use crate::results::dir::{ResultsDir, Table};
 
 /// Everything a report is built from.
 pub struct Results {
@@ -59,7 +59,7 @@ fn read_search(path: &std::path::Path) -> anyhow::Result<Vec<SearchRecord>> {
     let damaged = |e: &dyn std::fmt::Display| anyhow::anyhow!("'{}' is damaged: {e}", path.display());
     let mut reader = ::csv::Reader::from_path(path).map_err(|e| damaged(&e))?;
     let header: Vec<String> = reader.headers().map_err(|e| damaged(&e))?.iter().map(str::to_string).collect();
-    if header != <SearchRecord as crate::records::Columns>::COLUMNS {
+    if header != <SearchRecord as crate::results::records::Columns>::COLUMNS {
         return Err(damaged(&"its header is not search.csv's"));
     }
     reader.deserialize().collect::<Result<_, _>>().map_err(|e| damaged(&e))

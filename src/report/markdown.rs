@@ -10,7 +10,7 @@ use super::notes::notes;
 use super::{Analysis, figures};
 use crate::config::ModelKind;
 use crate::export::atomic;
-use crate::results_dir::{AGGREGATE_FILE, PLOTS_DIR, ResultsDir};
+use crate::results::dir::{AGGREGATE_FILE, PLOTS_DIR, ResultsDir};
 
 /// Writes report.md.
 pub fn write(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {

@@ -23,7 +23,7 @@ use plots::{
     Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, Learned, SearchFinalists, Sensitivity,
 };
 
-use crate::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
+use crate::results::dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
 
 /// The report, in the order it is written: report.md last, after the
 /// figures it links.
@@ -62,7 +62,7 @@ impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Output::File(name) => f.write_str(name),
-            Output::Figure { stem, .. } => write!(f, "{}/{stem}.{{svg,png}}", crate::results_dir::PLOTS_DIR),
+            Output::Figure { stem, .. } => write!(f, "{}/{stem}.{{svg,png}}", crate::results::dir::PLOTS_DIR),
         }
     }
 }

@@ -58,7 +58,7 @@ pub fn section(analysis: &Analysis) -> String {
         },
         search.seeds.0,
         if search.seeds.0 == 1 { "" } else { "s" },
-        crate::results_dir::SEARCH_FILE,
+        crate::results::dir::SEARCH_FILE,
     );
     let _ = writeln!(md, "| rung | epochs | candidates trained | went on |\n|---|---|---|---|");
     let reached = |k: usize| candidates.values().filter(|c| c.2[k].is_some()).count();

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::results_dir::RunDir;
+use crate::results::dir::RunDir;
 
 /// How often a worker refreshes the claims it holds.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(20);
@@ -39,7 +39,7 @@ pub struct Owner {
 
 impl Owner {
     pub fn me() -> Self {
-        Owner { host: hostname(), pid: std::process::id(), started_at: crate::manifest::now() }
+        Owner { host: hostname(), pid: std::process::id(), started_at: crate::results::manifest::now() }
     }
 
     pub fn describe(&self) -> String {

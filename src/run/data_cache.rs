@@ -9,7 +9,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::data::{self, Source, Splits};
 
-use super::plan::stats_of;
 
 pub(super) struct DataCache {
     data_dir: PathBuf,
@@ -86,3 +85,7 @@ impl DataCache {
 fn normalization(config: &Config) -> crate::config::Normalize {
     config.data.normalize.expect("the plan resolves the normalisation")
 }
+
+/// The normalisation statistics a config gives (resolved by the plan).
+fn stats_of(config: &Config) -> data::Stats {
+    data::Stats { mean: config.data.mean.clone().unwrap_or_default(), std: config.data.std.clone().unwrap_or_default() }

@@ -4,8 +4,8 @@
 use anyhow::Context;
 
 use crate::export::csv;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
-use crate::results_dir::{ResultsDir, Table};
+use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
+use crate::results::dir::{ResultsDir, Table};
 
 use super::store::{SavedRun, write};
 

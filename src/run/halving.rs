@@ -86,7 +86,7 @@ pub fn keep_of(n: usize, keep: f64) -> usize {
 
 /// A search candidate's run's score at rung epoch `r`: its validation
 /// accuracy after that epoch (NaN when it has no row there).
-pub fn search_score(epochs: &[crate::records::EpochRecord], r: usize) -> f64 {
+pub fn search_score(epochs: &[crate::results::records::EpochRecord], r: usize) -> f64 {
     epochs.iter().find(|e| e.epoch == r).map_or(f64::NAN, |e| e.val_accuracy)
 }
 
@@ -171,7 +171,7 @@ mod tests {
     use super::super::plan::{Plan, PlannedRun};
     use super::super::store::SavedRun;
     use crate::config::{Config, Count, Halving};
-    use crate::records::{EpochRecord, RunRecords, RunSummary};
+    use crate::results::records::{EpochRecord, RunRecords, RunSummary};
 
     /// A run of `spec` with validation accuracy `vals[e - 1]` after epoch e;
     /// diverged in the epoch after the last, when `diverged`.

@@ -6,7 +6,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::results_dir::ResultsDir;
+use crate::results::dir::ResultsDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {

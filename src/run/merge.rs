@@ -11,8 +11,8 @@ use anyhow::Context;
 
 use crate::config::{BackendKind, Config};
 use crate::grid;
-use crate::manifest;
-use crate::results_dir::ResultsDir;
+use crate::results::manifest;
+use crate::results::dir::ResultsDir;
 
 use super::claim;
 use super::lock::Lock;
@@ -157,7 +157,7 @@ fn folder(
 /// `to train`, `claimed by ...` or `damaged: ...` (`actbench plan`).
 pub fn status(config: &Config, data_dir: &Path, out: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let (plan, _) = super::plan::plan(config, data_dir)?;
-    let out = crate::results_dir::ResultsDir::new(out);
+    let out = crate::results::dir::ResultsDir::new(out);
     Ok(plan
         .runs
         .iter()

@@ -19,6 +19,8 @@ mod halving;
 mod lock;
 pub mod merge;
 pub mod plan;
+pub mod rerun;
+pub mod slurm;
 pub mod store;
 pub mod worker;
 
@@ -33,10 +35,10 @@ use std::time::{Duration, Instant};
 
 use crate::backend;
 use crate::config::{BackendKind, Config};
-use crate::manifest::{self, Manifest};
+use crate::results::manifest::{self, Manifest};
 use crate::progress::{GridProgress, Mode};
-use crate::records::RunSummary;
-use crate::results_dir::ResultsDir;
+use crate::results::records::RunSummary;
+use crate::results::dir::ResultsDir;
 use execute::Trained;
 use lock::Lock;
 use store::{Found, SavedRun};

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::config::{Config, Normalize};
 use crate::data;
 use crate::grid::{self, RunSpec};
-use crate::manifest;
+use crate::results::manifest;
 
 use super::data_cache::DataCache;
 
@@ -132,8 +132,6 @@ fn resolve_normalization(config: &mut Config, source: &data::Source, first_seed:
 }
 
 /// The resolved config's normalisation statistics.
-pub(super) fn stats_of(config: &Config) -> data::Stats {
-    data::Stats { mean: config.data.mean.clone().unwrap_or_default(), std: config.data.std.clone().unwrap_or_default() }
 }
 
 #[cfg(test)]

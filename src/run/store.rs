@@ -9,9 +9,9 @@ use anyhow::Context;
 use crate::config::{BackendKind, Config};
 use crate::export::{atomic, csv};
 use crate::grid::RunSpec;
-use crate::manifest::{FileDigest, Manifest};
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, Row, RunRecords, RunSummary};
-use crate::results_dir::{ResultsDir, Table};
+use crate::results::manifest::{FileDigest, Manifest};
+use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, Row, RunRecords, RunSummary};
+use crate::results::dir::{ResultsDir, Table};
 
 use super::plan::PlannedRun;
 

@@ -21,8 +21,8 @@ use anyhow::Context;
 
 use crate::activation::ActivationKind;
 use crate::config::{ActivationEntry, Config, Count, Seeds, Select};
-use crate::records::{EpochRecord, RunSummary, SearchRecord};
-use crate::results_dir::ResultsDir;
+use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
+use crate::results::dir::ResultsDir;
 use crate::run::store::SavedRun;
 use crate::run::{self, Options, Outcome, Stage, Worked};
 

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use crate::activation::ActivationKind;
 use crate::activation::formula::check_grid;
 use crate::config::Search;
-use crate::rng::{self, Stream};
+use crate::maths::rng::{self, Stream};
 
 /// One candidate of the space, in the order the walk met it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,9 @@
 //! One run: the custom training loop (forward, loss, backward, read the
 //! gradients, optimizer step), evaluation after every epoch, and the records.
 
+pub mod metrics;
 mod optim;
+pub mod probe;
 
 use std::path::Path;
 use std::time::Instant;
@@ -12,15 +14,15 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 
-use crate::checkpoint as checkpoints;
+use crate::results::checkpoint as checkpoints;
 use crate::config::{Config, ModelKind, Normalize};
 use crate::data::{Dataset, Splits, augment};
 use crate::grid::RunSpec;
-use crate::metrics;
+use crate::train::metrics;
 use crate::model::{ConvSpec, Network, NetworkSpec};
-use crate::probe;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunRecords, RunSummary};
-use crate::rng::{self, Stream};
+use crate::train::probe;
+use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunRecords, RunSummary};
+use crate::maths::rng::{self, Stream};
 
 /// Evaluation runs in chunks of this many samples to bound memory on large sets.
 pub const EVAL_CHUNK: usize = 4096;
@@ -50,7 +52,7 @@ pub fn run(
 ) -> Option<RunRecords> {
     let started = Instant::now();
     // Per thread: this one and the rayon pool the backend computes in.
-    crate::denormals::set_for_current_pool(config.training.flush_denormals());
+    crate::maths::denormals::set_for_current_pool(config.training.flush_denormals());
     let device = base_device.clone().autodiff();
     device.seed(spec.seed);
     let mut model = Network::new(&network_spec(config, spec, &splits.train), spec.seed, &device);

@@ -4,7 +4,7 @@
 use std::fs;
 
 use crate::common::{TempDir, actbench, run};
-use actbench::results_dir::{CONFIG_FILE, ResultsDir, Table};
+use actbench::results::dir::{CONFIG_FILE, ResultsDir, Table};
 
 const BASELINE: &str = "results/baselines/ci_regression";
 

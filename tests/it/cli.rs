@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::activations_reference::NOT_IN_TORCH;
 use crate::common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
 use actbench::activation::catalog;
-use actbench::results_dir::{CONFIG_FILE, ResultsDir, Table};
+use actbench::results::dir::{CONFIG_FILE, ResultsDir, Table};
 
 /// Writes `config` into `dir/exp.toml` and runs it into `dir/out`.
 fn run_config(dir: &Path, config: &str) -> std::process::Output {

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::common::{RUN_FILES, TempDir, actbench, timeless, train_with_threads};
-use actbench::results_dir::{REPORT_FILE, Table};
+use actbench::results::dir::{REPORT_FILE, Table};
 
 const CNN: &str = r#"
 activations = ["relu", "tanh"]

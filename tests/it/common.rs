@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests (in place of dev-dependencies, see Cargo.toml).
 #![allow(dead_code)]
 
-use actbench::results_dir::Table;
+use actbench::results::dir::Table;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};

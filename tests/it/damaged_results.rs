@@ -10,7 +10,7 @@ use std::process::Output;
 use rand::{Rng, SeedableRng};
 
 use crate::common::{TempDir, actbench, timeless};
-use actbench::results_dir::{MANIFEST_FILE, ResultsDir, Table};
+use actbench::results::dir::{MANIFEST_FILE, ResultsDir, Table};
 
 /// Four runs of a few hundredths of a second each.
 const GRID: &str = r#"

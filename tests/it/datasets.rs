@@ -12,7 +12,7 @@ use actbench::config::{Config, DatasetKind};
 use actbench::data::{self, Source, cifar};
 
 use crate::common::{TempDir, actbench};
-use actbench::results_dir::{CONFIG_FILE, REPORT_FILE, Table};
+use actbench::results::dir::{CONFIG_FILE, REPORT_FILE, Table};
 
 /// The repository's data folder, where scripts/setup.sh puts the real files.
 fn real_data(dataset: &str) -> PathBuf {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::{TempDir, run};
-use actbench::results_dir::Table;
+use actbench::results::dir::Table;
 
 #[test]
 fn relu_vs_sigmoid_shows_vanishing_gradients() {

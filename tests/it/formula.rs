@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::common::{TempDir, actbench, timeless};
-use actbench::results_dir::{ResultsDir, Table};
+use actbench::results::dir::{ResultsDir, Table};
 
 const BASE: &str = r#"[experiment]
 seeds = 1

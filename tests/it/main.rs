@@ -25,6 +25,7 @@ mod resume;
 mod search;
 mod slurm;
 mod stats_reference;
+mod structure;
 mod studies;
 mod sweep;
 mod workers;

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::common::{TempDir, run};
-use actbench::results_dir::{AGGREGATE_FILE, CONFIG_FILE, REPORT_FILE, Table};
+use actbench::results::dir::{AGGREGATE_FILE, CONFIG_FILE, REPORT_FILE, Table};
 
 const FIXTURE: &str = "tests/data/report_fixture";
 const CSVS: &[&str] = &[
@@ -55,7 +55,7 @@ fn report_rebuilds_the_same_aggregate_and_markdown() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_snapshot(&dir.path().join(AGGREGATE_FILE), AGGREGATE_FILE);
     check_snapshot(&dir.path().join(REPORT_FILE), REPORT_FILE);
-    let results = actbench::report::Results::load(&actbench::results_dir::ResultsDir::new(dir.path())).unwrap();
+    let results = actbench::report::Results::load(&actbench::results::dir::ResultsDir::new(dir.path())).unwrap();
     for (stem, _) in actbench::report::figures(&actbench::report::Analysis::new(results)) {
         let svg = fs::read_to_string(dir.path().join(format!("plots/{stem}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{stem}.svg");

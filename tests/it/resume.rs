@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::{TempDir, actbench};
-use actbench::results_dir::{LOCK_FILE, ResultsDir, Table};
+use actbench::results::dir::{LOCK_FILE, ResultsDir, Table};
 
 /// Four runs of about a second each on 2 cores.
 const GRID: &str = r#"

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::common::{TempDir, actbench, timeless};
-use actbench::results_dir::{ResultsDir, Table};
+use actbench::results::dir::{ResultsDir, Table};
 
 /// One test at a time on the cluster: its 2 CPUs are shared.
 static CLUSTER: Mutex<()> = Mutex::new(());

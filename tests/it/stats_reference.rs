@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use actbench::stats::{holm, summarize, trapezoid, welch};
+use actbench::maths::stats::{holm, summarize, trapezoid, welch};
 
 /// Relative 1e-9. The absolute 1e-12 applies only where scipy's value is
 /// itself within 1e-12 of zero (a zero that either side may compute as

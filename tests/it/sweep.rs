@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::common::{TempDir, actbench, timeless};
-use actbench::results_dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir, Table};
+use actbench::results::dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir, Table};
 
 const SWEEP: &str = r#"activations = ["relu", "tanh"]
 [experiment]

@@ -9,7 +9,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{TempDir, actbench, timeless};
-use actbench::results_dir::{ResultsDir, Table};
+use actbench::results::dir::{ResultsDir, Table};
 
 /// Eight quick runs.
 const QUICK: &str =

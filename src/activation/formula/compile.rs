@@ -5,7 +5,6 @@
 //! Burn tensor ops.
 
 use super::{Cmp, Expr, Func, Op};
-use crate::activation::ActivationKind;
 use crate::fused::formula::{Binary, Compare, Ins, Program, Unary};
 
 /// `expr` with parameters at `values`, those with `learned` read from the op's parameter tensor.
@@ -89,7 +88,7 @@ fn emit(e: &Expr, values: &[f64], index: &[Option<usize>], code: &mut Vec<Ins>) 
                 push(code, Ins::Unary(Unary::Softplus, a))
             }
             Func::Builtin(info) => {
-                let kernel = info.kernel?(ActivationKind::default_for(info).values());
+                let kernel = info.kernel?(&info.default_values());
                 let a = go(&args[0], code)?;
                 push(code, Ins::Unary(Unary::Kernel(kernel), a))
             }

@@ -20,7 +20,6 @@ pub use parse::{FUNCTIONS, MAX_CHARS, ParseError};
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use super::catalog::{self, ActivationInfo, Args};
-use super::kind::ActivationKind;
 
 /// A node of a formula.
 #[derive(Debug, Clone, PartialEq)]
@@ -357,7 +356,7 @@ fn erf(x: f64) -> f64 {
 }
 
 fn builtin_args(info: &'static ActivationInfo) -> Args {
-    Args { values: *ActivationKind::default_for(info).values(), learned: None }
+    Args { values: info.default_values(), learned: None }
 }
 
 enum Value {

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::Figure;
 use crate::chart::{Plot, PlotResult, band, color, range};
-use crate::records::EpochRecord;
+use crate::results::records::EpochRecord;
 use crate::report::Analysis;
 
 /// One panel: its title, the value it reads off an epoch, and the corner

@@ -23,7 +23,7 @@ pub use sensitivity::Sensitivity;
 
 use super::Analysis;
 use crate::chart::{self, Plot};
-use crate::results_dir::ResultsDir;
+use crate::results::dir::ResultsDir;
 
 /// A figure of the report, written as `plots/<STEM>.svg` and `.png`.
 pub trait Figure: Plot + Sized {

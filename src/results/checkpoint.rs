@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::csv::{self, read_optional_rows as read_optional, read_rows as read};
 use crate::model::Network;
-use crate::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord};
-use crate::results_dir::{CheckpointDir, Table};
+use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord};
+use crate::results::dir::{CheckpointDir, Table};
 
 /// Where the training loop stands after an epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

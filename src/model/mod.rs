@@ -17,7 +17,7 @@ use rand::Rng;
 use crate::activation::catalog::AutoInit;
 use crate::activation::{Activation, ActivationKind};
 use crate::config::{self, InitScheme, Padding, PoolKind};
-use crate::rng::{self, Stream};
+use crate::maths::rng::{self, Stream};
 
 /// Pooling window and stride of every convolution block (LeNet's 2x2).
 pub const POOL: usize = config::POOL;

@@ -10,7 +10,8 @@ use crate::activation::{self, ActivationKind};
 use crate::model::Network;
 
 /// A unit is saturated when its derivative is below this share of the
-/// activation's largest derivative (issue #4's definition)...
+/// activation's largest derivative (the README's definition of
+/// `saturated_fraction`, "Output files")...
 pub const SATURATION_SHARE: f64 = 0.01;
 /// ...for more than this share of the probe samples.
 pub const SATURATED_SAMPLE_SHARE: f64 = 0.5;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::{BackendKind, Config};
-use crate::manifest;
+use crate::results::manifest;
 use crate::progress::Mode;
-use crate::results_dir::{ResultsDir, RunDir, Table};
+use crate::results::dir::{ResultsDir, RunDir, Table};
 use crate::run::{self, Options};
 
 pub struct Rerun {

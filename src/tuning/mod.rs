@@ -7,7 +7,7 @@
 //! validation data). The report and `check` share it.
 
 use crate::config::{Config, Select, SelectEpoch, Tuning};
-use crate::records::{EpochRecord, RunSummary};
+use crate::results::records::{EpochRecord, RunSummary};
 
 /// One setting of one activation: the runs that differ only by seed.
 #[derive(Debug, Clone, PartialEq)]

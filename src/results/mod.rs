@@ -1,0 +1,8 @@
+//! What a run leaves on disk: its rows ([`records`]), its manifest
+//! ([`manifest`]), its checkpoint ([`checkpoint`]), and the layout of a
+//! results folder ([`dir`]).
+
+pub mod checkpoint;
+pub mod dir;
+pub mod manifest;
+pub mod records;

@@ -226,8 +226,9 @@ impl Config {
             match Self::parse_from(&text, origin, &self.experiment.name, None) {
                 Ok(config) => points.push(config),
                 Err(ConfigError::Invalid { key, message, .. }) => {
-                    // A swept key's failing value is written in [sweep].
-                    let set_at = self.sweep.keys().contains(&key).then(|| format!("sweep.\"{key}\""));
+                    // A swept key's failing value is written in [sweep]: its item of this point.
+                    let set_at = self.sweep.keys().iter().zip(&point).find(|(k, _)| **k == key);
+                    let set_at = set_at.map(|(k, i)| format!("sweep.\"{k}\"[{i}]"));
                     let message = format!("{message} (at the sweep point {})", at());
                     return Err(KeyError { key, message, set_at });
                 }

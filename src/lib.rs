@@ -1,14 +1,31 @@
 //! actbench: compare activation functions on real training runs.
 //!
-//! Data flows one way, and no two modules import each other:
+//! Data flows one way. No module reaches itself through the modules it
+//! names, directly or around a circle of any length (a module is a Rust
+//! module: a file, or a folder's `mod.rs`; `tests/it/structure.rs` checks it):
 //!
 //! ```text
-//! config (the TOML file; names checked against the activation and dataset tables)
-//!   -> run::plan (the grid of runs, shared settings resolved)
-//!   -> run::execute (the --jobs scheduler) -> train (one run: data + model + Burn)
-//!   -> records -> run::store (per-run folders) -> run::finalize (combined tables)
-//!   -> report (aggregate.csv, plots, report.md) -> check (regression verdicts)
+//! maths, config::values, config::error (leaves: no other module of the crate)
+//!   -> activation, data, model, fused (the parts of a network)
+//!   -> <feature>::settings (one [section] each, beside what it configures)
+//!   -> config (the whole TOML document: its sections, `activations`, the sweep;
+//!      the one place that adds file:line:column to a failing key)
+//!   -> grid, run::plan (the runs of a config, shared settings resolved)
+//!   -> run::execute (the --jobs scheduler) -> train (one run, step by step in
+//!      phases; train::record: the recorders of what it writes)
+//!   -> results (records, manifest, checkpoint, folder layout) -> run::store
+//!      (per-run folders) -> run::finalize (combined tables)
+//!   -> tuning (choices on validation data) -> report (aggregate.csv, plots,
+//!      report.md) -> check (regression verdicts, claims)
+//!   -> cli (one handler file per command, one dispatch)
 //! ```
+//!
+//! A `settings` module never names `config` itself (the whole document),
+//! only its value types (`config::values`, `config::error`,
+//! `config::activations`) and the settings it is checked against (`[model]`
+//! against `[data]`, `[tuning]` against `[training]`); the rest of its
+//! feature may read the whole config. That keeps the two directions apart
+//! (also checked by tests/it/structure.rs).
 //!
 //! The modules, leaves first:
 //! - lists of things, one entry each: [`activation::catalog`] (the built-in
@@ -24,9 +41,6 @@
 //! - after training: [`tuning`] (choices on validation data), [`report`],
 //!   [`check`] (with baselines);
 //! - the other commands: [`search`], [`bench`], [`data::fetch`]; and [`cli`], the one dispatch.
-//!
-//! `tests/it/structure.rs` checks that no module names itself through the
-//! modules it names, over a circle of any length.
 
 pub mod activation;
 pub mod backend;

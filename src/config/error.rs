@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(at("activations[1]"), Some((2, 3)));
         assert_eq!(at("model.hidden"), Some((4, 1)));
         assert_eq!(at("model.hidden[1]"), Some((4, 14)));
-        assert_eq!(at("sweep.\"model.hidden\"[1]"), Some((7, 23)));
+        assert_eq!(at("sweep.\"model.hidden\"[1]"), Some((7, 24)));
         assert_eq!(at("tuning.halving.eta"), Some((10, 13)));
         // A default is written nowhere.
         assert_eq!(at("model.channels"), None);

@@ -1,6 +1,16 @@
 //! The experiment file: one TOML document, every key with a documented
 //! default (README "Config reference"), unknown keys and wrong types rejected
 //! with the file and line.
+//!
+//! Each `[section]` lives beside the code it configures, with its defaults
+//! and its own checks (`data::settings`, `model::settings`,
+//! `train::settings`, `train::logging`, `report::settings`,
+//! `check::settings`, `tuning::settings`, `search::settings`); this module
+//! holds the document they make up, the `activations` list, `[experiment]`
+//! and `[sweep]`, the checks across sections, and the one place a failing
+//! key gets its file, line and column ([`Config::parse`]). A new section is
+//! its settings file, plus its field in [`Config`] and, if it has checks,
+//! one call in `validate_point`.
 
 pub mod activations;
 pub mod error;
@@ -227,8 +237,8 @@ impl Config {
                 Ok(config) => points.push(config),
                 Err(ConfigError::Invalid { key, message, .. }) => {
                     // A swept key's failing value is written in [sweep]: its item of this point.
-                    let set_at = self.sweep.keys().iter().zip(&point).find(|(k, _)| **k == key);
-                    let set_at = set_at.map(|(k, i)| format!("sweep.\"{k}\"[{i}]"));
+                    let swept = self.sweep.0.iter().zip(&point).find(|((k, _), _)| *k == key);
+                    let set_at = swept.map(|((k, _), i)| format!("sweep.\"{k}\"[{i}]"));
                     let message = format!("{message} (at the sweep point {})", at());
                     return Err(KeyError { key, message, set_at });
                 }

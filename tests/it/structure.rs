@@ -27,6 +27,18 @@ fn no_module_reaches_itself_through_the_modules_it_names() {
     assert!(circles.is_empty(), "modules that import each other, directly or around a circle: {circles:#?}");
 }
 
+/// The settings of a section sit below the whole document: `config` names
+/// them, so they must not name `config` back (lib.rs).
+#[test]
+fn settings_never_name_the_whole_config() {
+    let graph = source_graph(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path());
+    let settings: Vec<&String> = graph.keys().filter(|m| m.ends_with("::settings")).collect();
+    assert!(settings.len() >= 7, "expected the sections' settings modules, found {settings:?}");
+    for module in settings {
+        assert!(!graph[module].contains("config"), "{module} names `config` (the whole document): {:?}", graph[module]);
+    }
+}
+
 #[test]
 fn a_circle_of_three_is_found() {
     let mut graph = Graph::new();
@@ -209,17 +221,17 @@ fn paths(code: &str) -> Vec<String> {
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut i = 0;
     while i < bytes.len() {
-        let starts = ["crate::", "super::", "self::"].iter().find(|p| code[i..].starts_with(**p));
+        let starts = ["crate::", "super::", "self::"].iter().find(|p| bytes[i..].starts_with(p.as_bytes()));
         let boundary = i == 0 || !ident(bytes[i - 1]) && bytes[i - 1] != b':';
         let Some(prefix) = starts.filter(|_| boundary) else {
             i += 1;
             continue;
         };
         let mut end = i + prefix.len();
-        while end < bytes.len() && (ident(bytes[end]) || code[end..].starts_with("::")) {
+        while end < bytes.len() && (ident(bytes[end]) || bytes[end..].starts_with(b"::")) {
             end += if bytes[end] == b':' { 2 } else { 1 };
         }
-        if code[end..].starts_with('{') {
+        if bytes.get(end) == Some(&b'{') {
             let close = matching_brace(&code[end..]).map_or(code.len(), |c| end + c);
             let head = code[i..end].to_string();
             for item in split_top_level(&code[end + 1..close]) {

@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 
 use super::args::BaselineCommand;
+use crate::check::baseline::{self, UpdateOptions};
 
 pub(super) fn run(command: BaselineCommand) -> anyhow::Result<ExitCode> {
     let text = match command {
         BaselineCommand::Update { from, to, allow_incomplete, allow_diverged } => {
-            crate::check::baseline::update(&from, &to, &crate::check::baseline::UpdateOptions { allow_incomplete, allow_diverged })?
+            baseline::update(&from, &to, &UpdateOptions { allow_incomplete, allow_diverged })?
         }
-        BaselineCommand::Show { dir } => crate::check::baseline::show(&dir)?,
+        BaselineCommand::Show { dir } => baseline::show(&dir)?,
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::BackendKind;
+use crate::backend::BackendKind;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::BenchArgs;
-use crate::backend;
-use crate::config::BackendKind;
+use crate::backend::{self, BackendKind};
 
 pub(super) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let device = backend::device(args.backend.into())?;

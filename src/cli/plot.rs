@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use super::args::PlotActivationsArgs;
 use super::shown_activations::shown_kinds;
 use crate::activation;
-use crate::backend;
+use crate::backend::{self, BackendKind};
 use crate::chart;
-use crate::config::BackendKind;
 
 pub(super) fn run(args: &PlotActivationsArgs) -> anyhow::Result<ExitCode> {
     let out = &args.out;

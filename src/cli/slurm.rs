@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 
 use super::args::SlurmArgs;
 use super::config_path::find_config;
-use crate::config::{BackendKind, Config};
+use crate::backend::BackendKind;
+use crate::config::Config;
 use crate::data::files;
 
 pub(super) fn run(args: &SlurmArgs) -> anyhow::Result<ExitCode> {

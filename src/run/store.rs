@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::{BackendKind, Config};
+use crate::backend::BackendKind;
+use crate::config::Config;
 use crate::export::{atomic, csv};
 use crate::grid::RunSpec;
 use crate::results::manifest::{FileDigest, Manifest};

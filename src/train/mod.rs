@@ -3,7 +3,9 @@
 
 pub mod metrics;
 mod optim;
+pub mod logging;
 pub mod probe;
+pub mod settings;
 
 use std::path::Path;
 use std::time::Instant;
@@ -15,12 +17,12 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 
 use crate::results::checkpoint as checkpoints;
-use crate::config::{Config, ModelKind, Normalize};
+use crate::config::Config;
+use crate::data::Normalize;
+use crate::model::settings::ModelKind;
 use crate::data::{Dataset, Splits, augment};
 use crate::grid::RunSpec;
-use crate::train::metrics;
 use crate::model::{ConvSpec, Network, NetworkSpec};
-use crate::train::probe;
 use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunRecords, RunSummary};
 use crate::maths::rng::{self, Stream};
 

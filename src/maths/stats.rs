@@ -146,6 +146,14 @@ pub fn trapezoid(ys: &[f64]) -> f64 {
     ys.windows(2).fold(0.0, |area, w| area + (w[0] + w[1]) / 2.0)
 }
 
+/// The mean and sample standard deviation (divisor n - 1; 0 for one value)
+/// of every value of `xs`, in its order. Unlike [`summarize`], nothing is
+/// skipped: a NaN or infinite value shows in the result.
+pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let mean = mean(xs);
+    (mean, variance(xs, mean).sqrt())
+}
+
 fn finite(xs: &[f64]) -> Vec<f64> {
     xs.iter().copied().filter(|x| x.is_finite()).collect()
 }
@@ -208,6 +216,15 @@ mod tests {
         // Printed t tables: t_{0.975, 2} = 4.303; std = 3.
         assert!(close(s.std, 3.0, 1e-15));
         assert!(close(s.ci_high - s.mean, 4.303 * 3.0 / 3f64.sqrt(), 1e-3));
+    }
+
+    #[test]
+    fn mean_sd_keeps_every_value() {
+        let (mean, sd) = mean_sd(&[4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(mean, 2.5);
+        assert!(close(sd, 1.2909944487358056, 1e-15), "{sd}");
+        assert_eq!(mean_sd(&[0.75]), (0.75, 0.0));
+        assert!(mean_sd(&[0.5, f64::NAN]).0.is_nan());
     }
 
     #[test]

@@ -1,0 +1,29 @@
+//! `actbench bench`: train the reference workloads w1-w8 and print their samples/s.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::args::BenchArgs;
+use crate::backend::{self, BackendKind};
+
+pub(super) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let device = backend::device(args.backend.into())?;
+    crate::interrupt::install();
+    let backend_kind = BackendKind::from(args.backend);
+    let cpu = matches!(backend_kind, BackendKind::Flex | BackendKind::Ndarray);
+    let bench = crate::bench::run(&args.workloads, args.repeats.into(), &device, cpu, &mut |line| eprintln!("{line}"))?;
+    println!(
+        "Training: 1 epoch x {} samples, batch 128, backend {}, {} threads; median of {} runs",
+        crate::bench::TRAIN_SAMPLES,
+        BackendKind::from(args.backend).name(),
+        crate::results::manifest::threads(),
+        args.repeats
+    );
+    print!("{}", crate::bench::table(&bench));
+    if let Some(path) = &args.csv {
+        crate::export::csv::write_rows(path, &bench.rows, &[])
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

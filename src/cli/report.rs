@@ -1,0 +1,12 @@
+//! `actbench report`: rebuild a results folder's aggregate, plots and report without training.
+
+use std::process::ExitCode;
+
+use super::args::ReportArgs;
+
+pub(super) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let written = crate::report::build(&args.dir)?;
+    let names: Vec<String> = written.iter().map(ToString::to_string).collect();
+    println!("wrote {} in {}", names.join(", "), args.dir.display());
+    Ok(ExitCode::SUCCESS)
+}

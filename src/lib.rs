@@ -11,8 +11,7 @@
 //!   -> config (the whole TOML document: its sections, `activations`, the sweep;
 //!      the one place that adds file:line:column to a failing key)
 //!   -> grid, run::plan (the runs of a config, shared settings resolved)
-//!   -> run::execute (the --jobs scheduler) -> train (one run, step by step in
-//!      phases; train::record: the recorders of what it writes)
+//!   -> run::execute (the --jobs scheduler) -> train (one run)
 //!   -> results (records, manifest, checkpoint, folder layout) -> run::store
 //!      (per-run folders) -> run::finalize (combined tables)
 //!   -> tuning (choices on validation data) -> report (aggregate.csv, plots,

@@ -181,8 +181,7 @@ fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::records::{EpochRecord, RunSummary};
-    use crate::train::record::gradients::GradientRecord;
+    use crate::results::records::{EpochRecord, RunSummary, run_row};
 
     /// The serialised field names in order, but `sweep` (the sweep's
     /// columns, named by the keys): from the JSON of a row whose strings hold no quote.
@@ -198,21 +197,6 @@ mod tests {
     fn declared_columns_match_the_serialised_fields() {
         let e = epoch("r");
         assert_eq!(header_of(&e), EpochRecord::COLUMNS.join(","));
-        let g = GradientRecord {
-            run_id: "r".into(),
-            activation: "relu".into(),
-            seed: 0,
-            lr: 0.1,
-            sweep: vec![],
-            epoch: 1,
-            step: 1,
-            loss: 1.0,
-            parameter: "layers.0.weight".into(),
-            grad_l2: 1.0,
-            grad_max_abs: 1.0,
-            weight_l2: 1.0,
-        };
-        assert_eq!(header_of(&g), GradientRecord::COLUMNS.join(","));
         let s = RunSummary {
             run_id: "r".into(),
             activation: "relu".into(),
@@ -308,12 +292,29 @@ mod tests {
         assert!(parse_rows::<EpochRecord>(moved.as_bytes()).unwrap_err().contains("header"));
     }
 
-    /// activations.csv of a version before its `step` column still reads,
-    /// with the step empty, with and without sweep columns; a header missing
-    /// any other column does not.
+    run_row! {
+        /// activations.csv's row (train/record/activations.rs), `step` added after its first version.
+        pub struct ActivationRecord {
+            pub epoch: usize,
+            #[serde(default)]
+            pub step: Option<usize>,
+            pub layer: usize,
+            pub units: usize,
+            pub pre_mean: f64,
+            pub pre_std: f64,
+            pub post_mean: f64,
+            pub post_std: f64,
+            pub dead_fraction: f64,
+            pub saturated_fraction: f64,
+        }
+        added: ["step"]
+    }
+
+    /// A table of a version before an added column (activations.csv's
+    /// `step`) still reads, with the column empty, with and without sweep
+    /// columns; a header missing any other column does not.
     #[test]
     fn a_table_from_before_an_added_column_reads() {
-        use crate::train::record::activations::ActivationRecord;
         let earlier = "run_id,activation,seed,lr,epoch,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction\n\
                        a,relu,0,0.1,2,1,32,0.1,1.0,0.2,0.5,0.0,0.25\n";
         let rows = parse_rows::<ActivationRecord>(earlier.as_bytes()).unwrap();

@@ -1,4 +1,4 @@
-"""Reference values for src/stats.rs, computed independently with numpy and scipy.
+"""Reference values for src/maths/stats.rs, computed independently with numpy and scipy.
 
 Run from the repository root:
 

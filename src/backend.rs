@@ -2,8 +2,32 @@
 //! names a backend.
 
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
-use crate::config::BackendKind;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// Burn's pure-Rust CPU backend (the faster CPU backend here; README "Backends").
+    #[default]
+    Flex,
+    /// burn-ndarray (deprecated by Burn 0.22 in favour of flex, kept for comparison).
+    Ndarray,
+    /// wgpu: a GPU, or Mesa's lavapipe on a CPU-only machine (cargo feature `wgpu`).
+    Wgpu,
+    /// CUDA: the first NVIDIA GPU (cargo feature `cuda`).
+    Cuda,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Flex => "flex",
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Wgpu => "wgpu",
+            BackendKind::Cuda => "cuda",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {

@@ -15,7 +15,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Device;
 use rand::Rng;
 
-use crate::config::{Config, ModelKind};
+use crate::config::Config;
+use crate::model::settings::ModelKind;
 use crate::data::{Dataset, Splits};
 use crate::grid;
 use crate::model::Network;

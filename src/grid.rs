@@ -3,7 +3,8 @@
 //! invocations and across edits that add or remove other grid points).
 
 use crate::activation::ActivationKind;
-use crate::config::{Config, InitScheme};
+use crate::config::Config;
+use crate::model::settings::InitScheme;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
@@ -183,7 +184,7 @@ mod tests {
         let points = c.points();
         assert_eq!(points.len(), 4);
         assert_eq!(points[runs[2].point].model.hidden.iter().map(|h| h.0).collect::<Vec<_>>(), [16, 16]);
-        assert_eq!(points[runs[4].point].training.optimizer, crate::config::OptimizerKind::Sgd);
+        assert_eq!(points[runs[4].point].training.optimizer, crate::train::settings::OptimizerKind::Sgd);
         assert!(points.iter().all(|p| p.sweep.is_empty()));
     }
 }

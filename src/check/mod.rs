@@ -19,6 +19,7 @@ use crate::maths::stats;
 
 pub mod baseline;
 pub mod expect;
+pub mod settings;
 mod format;
 mod metric;
 

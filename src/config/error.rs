@@ -9,10 +9,96 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}:{column}: {message}", path.display())]
     Parse { path: PathBuf, line: usize, column: usize, message: String },
-    #[error("{}: key `{key}` {message}", path.display())]
-    Invalid { path: PathBuf, key: String, message: String },
+    #[error("{}{}: key `{key}` {message}", path.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Invalid { path: PathBuf, at: Option<(usize, usize)>, key: String, message: String },
     #[error("--set `{arg}`: {message}")]
     Set { arg: String, message: String },
+}
+
+/// A value that its own type accepts but the experiment does not (a check
+/// of one section, or across sections): the dotted key, as written in the
+/// file (`model.hidden`, `sweep."model.hidden"[1]`), and what is wrong with
+/// it and what to do. Each section's `validate` returns it;
+/// `Config::parse` adds the file, line and column ([`ConfigError::Invalid`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("key `{key}` {message}")]
+pub struct KeyError {
+    pub key: String,
+    pub message: String,
+    /// Where the file sets the value that failed, when that is another key
+    /// (a sweep point's value is set in `[sweep]`); `None` = `key` itself.
+    pub set_at: Option<String>,
+}
+
+impl KeyError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into(), set_at: None }
+    }
+
+    /// `Err` of a new error, for `return fail(key, message)`-style checks.
+    pub fn fail<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, Self> {
+        Err(Self::new(key, message))
+    }
+
+    /// The line and column in `text` of the key that set the failing value,
+    /// when the file writes it (a default has no line).
+    pub(super) fn locate(&self, text: &str) -> Option<(usize, usize)> {
+        locate_key(text, self.set_at.as_deref().unwrap_or(&self.key))
+    }
+}
+
+/// The 1-based line and column where `text` writes the dotted `key`
+/// (`a.b`, `a."b.c"`, `a.b[2]`: the list's third element), if it does.
+fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut value: Option<&toml::Spanned<DeValue>> = None;
+    let mut at = None;
+    for segment in key_segments(key)? {
+        match segment {
+            Segment::Name(name) => {
+                let table = match value {
+                    None => doc.get_ref(),
+                    Some(v) => v.get_ref().as_table()?,
+                };
+                let (k, v) = table.get_key_value(name.as_str())?;
+                (at, value) = (Some(k.span().start), Some(v));
+            }
+            Segment::Index(i) => {
+                let v = value?.get_ref().get(i)?;
+                (at, value) = (Some(v.span().start), Some(v));
+            }
+        }
+    }
+    Some(line_column(text, at?))
+}
+
+enum Segment {
+    Name(String),
+    Index(usize),
+}
+
+/// `sweep."model.hidden"[1]` -> sweep, model.hidden, 1.
+fn key_segments(key: &str) -> Option<Vec<Segment>> {
+    let mut segments = Vec::new();
+    let mut rest = key;
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            segments.push(Segment::Name(quoted[..end].to_string()));
+            rest = &quoted[end + 1..];
+        } else if let Some(index) = rest.strip_prefix('[') {
+            let end = index.find(']')?;
+            segments.push(Segment::Index(index[..end].parse().ok()?));
+            rest = &index[end + 1..];
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            segments.push(Segment::Name(rest[..end].to_string()));
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+    }
+    Some(segments)
 }
 
 impl ConfigError {
@@ -193,6 +279,21 @@ mod tests {
         assert_eq!(line(2), Some((4, 3)));
         assert_eq!(line(3), None);
         assert_eq!(entry_index("`activations[12].formula` column 3"), Some(12));
+    }
+
+    #[test]
+    fn a_key_is_located_where_the_file_writes_it() {
+        let text = "activations = [\"relu\",\n  \"tanh\"]\n[model]\nhidden = [8, 0]\n\n[sweep]\n\"model.hidden\" = [[8], [0]]\n\n[tuning]\nhalving = { eta = 1, min_epochs = 1 }\n";
+        let at = |key: &str| locate_key(text, key);
+        assert_eq!(at("activations"), Some((1, 1)));
+        assert_eq!(at("activations[1]"), Some((2, 3)));
+        assert_eq!(at("model.hidden"), Some((4, 1)));
+        assert_eq!(at("model.hidden[1]"), Some((4, 14)));
+        assert_eq!(at("sweep.\"model.hidden\"[1]"), Some((7, 23)));
+        assert_eq!(at("tuning.halving.eta"), Some((10, 13)));
+        // A default is written nowhere.
+        assert_eq!(at("model.channels"), None);
+        assert_eq!(at("training.lr"), None);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::fmt;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::error::KeyError;
+
 /// Most points one sweep may hold (a point is a whole config, checked when read).
 pub const MAX_POINTS: usize = 10_000;
 
@@ -83,14 +85,14 @@ impl Sweep {
 
     /// The keys: each one a run can vary, each with a non-empty list.
     /// Returns the key and the message.
-    pub fn check_keys(&self) -> Result<(), (String, String)> {
+    pub fn check_keys(&self) -> Result<(), KeyError> {
         for (key, values) in &self.0 {
             let name = format!("sweep.\"{key}\"");
             if let Some(why) = not_sweepable(key) {
-                return Err((name, why));
+                return Err(KeyError::new(name, why));
             }
             if values.is_empty() {
-                return Err((name, "lists no value: give the values to try, e.g. [1, 2]".into()));
+                return Err(KeyError::new(name, "lists no value: give the values to try, e.g. [1, 2]"));
             }
         }
         Ok(())
@@ -98,16 +100,16 @@ impl Sweep {
 
     /// The lists (after their values are type-checked): no repeats,
     /// distinct and short run ids, not too many points.
-    pub fn check(&self) -> Result<(), (String, String)> {
+    pub fn check(&self) -> Result<(), KeyError> {
         for (key, values) in &self.0 {
             let name = format!("sweep.\"{key}\"");
             if let Some((i, v)) = values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)) {
-                return Err((format!("{name}[{i}]"), format!("repeats `{}`: each value must differ", show(v))));
+                return Err(KeyError::new(format!("{name}[{i}]"), format!("repeats `{}`: each value must differ", show(v))));
             }
             let ids: Vec<String> = values.iter().map(id_value).collect();
             if let Some((i, id)) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)) {
                 let first = ids.iter().position(|x| x == id).expect("found above");
-                return Err((
+                return Err(KeyError::new(
                     format!("{name}[{i}]"),
                     format!(
                         "`{}` and `{}` would give the same run id (`{id}`): make them differ in letters or digits",
@@ -117,7 +119,7 @@ impl Sweep {
                 ));
             }
             if let Some(long) = ids.iter().find(|id| id.len() > MAX_ID_CHARS) {
-                return Err((
+                return Err(KeyError::new(
                     name,
                     format!(
                         "has a value whose run-id part is {} characters (at most {MAX_ID_CHARS}): sweep shorter values",
@@ -128,8 +130,8 @@ impl Sweep {
         }
         let points = self.0.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
         if points.is_none_or(|n| n > MAX_POINTS) {
-            return Err((
-                "sweep".into(),
+            return Err(KeyError::new(
+                "sweep",
                 format!("makes more than {MAX_POINTS} points (the product of the list lengths): sweep fewer values"),
             ));
         }
@@ -260,13 +262,13 @@ mod tests {
             let s = sweep(text);
             s.check_keys().and_then(|()| s.check()).unwrap_err()
         };
-        assert_eq!(check("[sweep]\n\"training.lr\" = [0.1]\n").0, "sweep.\"training.lr\"");
-        assert!(check("[sweep]\n\"experiment.seeds\" = [1]\n").1.contains("same for the whole experiment"));
-        assert!(check("[sweep]\n\"m.k\" = []\n").1.contains("lists no value"));
-        assert_eq!(check("[sweep]\n\"m.k\" = [1, 2, 1]\n").0, "sweep.\"m.k\"[2]");
-        assert!(check("[sweep]\n\"m.k\" = [\"a b\", \"a_b\"]\n").1.contains("same run id"));
+        assert_eq!(check("[sweep]\n\"training.lr\" = [0.1]\n").key, "sweep.\"training.lr\"");
+        assert!(check("[sweep]\n\"experiment.seeds\" = [1]\n").message.contains("same for the whole experiment"));
+        assert!(check("[sweep]\n\"m.k\" = []\n").message.contains("lists no value"));
+        assert_eq!(check("[sweep]\n\"m.k\" = [1, 2, 1]\n").key, "sweep.\"m.k\"[2]");
+        assert!(check("[sweep]\n\"m.k\" = [\"a b\", \"a_b\"]\n").message.contains("same run id"));
         let many = format!("[sweep]\n\"a.b\" = [{}]\n\"a.c\" = [{}]\n", numbers(101), numbers(100));
-        assert!(check(&many).1.contains("more than 10000 points"));
+        assert!(check(&many).message.contains("more than 10000 points"));
         let not_a_list = toml::from_str::<toml::Table>("[sweep]\n\"m.k\" = 3\n").unwrap();
         let err = Sweep::deserialize(not_a_list["sweep"].clone()).unwrap_err().to_string();
         assert!(err.contains("must be a list"), "{err}");

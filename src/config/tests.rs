@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use super::values::{Count, LearningRates};
 use super::*;
 use crate::activation::ActivationKind;
 

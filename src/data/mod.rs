@@ -11,6 +11,7 @@ pub mod fetch;
 mod digits;
 pub mod files;
 pub mod idx;
+pub mod settings;
 mod normalize;
 mod split;
 mod synthetic;

@@ -1,5 +1,5 @@
 //! The 2-D convolution on the flex backend (stride 1, no dilation, one group:
-//! the convolutions `model.rs` builds) as one Burn backend extension op:
+//! the convolutions `model/mod.rs` builds) as one Burn backend extension op:
 //! per sample, im2col into a thread-local buffer and one `gemm` call
 //! `W [out, in*kh*kw] x columns [in*kh*kw, oh*ow]` that writes the sample's
 //! output planes directly, the bias preloaded; samples are spread over the

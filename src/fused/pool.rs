@@ -1,5 +1,5 @@
 //! 2 x 2 max pooling with stride 2 (every convolution block's pooling in
-//! `model.rs`) on the flex backend as one Burn backend extension op: one
+//! `model/mod.rs`) on the flex backend as one Burn backend extension op: one
 //! pass over the input for the maxima, and a backward that routes each
 //! output's gradient to its window's maximum, found again in the saved input.
 //!

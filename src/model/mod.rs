@@ -14,13 +14,14 @@ use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
+pub mod settings;
+
+pub use settings::POOL;
+use settings::{InitScheme, Padding, PoolKind, conv_shapes};
+
 use crate::activation::catalog::AutoInit;
 use crate::activation::{Activation, ActivationKind};
-use crate::config::{self, InitScheme, Padding, PoolKind};
 use crate::maths::rng::{self, Stream};
-
-/// Pooling window and stride of every convolution block (LeNet's 2x2).
-pub const POOL: usize = config::POOL;
 
 /// The concrete scheme of `scheme` for an activation: `auto` becomes the
 /// activation's own (its catalog entry's `auto_init`).
@@ -68,7 +69,7 @@ impl ConvSpec {
     /// `[channels, height, width]` after each block, or the first block
     /// (0-based) whose output would be empty.
     pub fn shapes(&self) -> Result<Vec<[usize; 3]>, usize> {
-        config::conv_shapes(self.image, &self.channels, &self.kernel_sizes, self.padding)
+        conv_shapes(self.image, &self.channels, &self.kernel_sizes, self.padding)
     }
 
     /// Features that reach the first linear layer.

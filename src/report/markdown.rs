@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::aggregate::{AggregateRow, Group};
 use super::notes::notes;
 use super::{Analysis, figures};
-use crate::config::ModelKind;
+use crate::model::settings::ModelKind;
 use crate::export::atomic;
 use crate::results::dir::{AGGREGATE_FILE, PLOTS_DIR, ResultsDir};
 

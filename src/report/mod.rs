@@ -12,6 +12,7 @@ mod markdown;
 mod notes;
 mod plots;
 mod searched;
+pub mod settings;
 mod tuned;
 
 pub use aggregate::{AggregateRow, Group, METRICS};

@@ -7,7 +7,8 @@
 //! compared with the machine's whole memory, so only a config that cannot
 //! fit is refused.
 
-use crate::config::{Config, ModelKind};
+use crate::config::Config;
+use crate::model::settings::ModelKind;
 use crate::data::split_sizes;
 use crate::train::EVAL_CHUNK;
 

@@ -39,7 +39,7 @@ impl DataCache {
             }
             let shared = (!config.data.dataset.is_generated()).then(|| {
                 let mut source = source.expect("the plan loads each data section once");
-                data::normalize(&mut source, normalization(config), Some(&stats_of(config)));
+                data::normalize(&mut source, normalization(config), Some(&config.data.stats()));
                 source
             });
             firsts.push(p);
@@ -73,7 +73,7 @@ impl DataCache {
             Some(source) => split(source),
             None => {
                 let mut source = config.data.load(&self.data_dir, seed)?;
-                data::normalize(&mut source, normalization(config), Some(&stats_of(config)));
+                data::normalize(&mut source, normalization(config), Some(&config.data.stats()));
                 split(&source)
             }
         });
@@ -82,10 +82,7 @@ impl DataCache {
     }
 }
 
-fn normalization(config: &Config) -> crate::config::Normalize {
+fn normalization(config: &Config) -> crate::data::Normalize {
     config.data.normalize.expect("the plan resolves the normalisation")
 }
 
-/// The normalisation statistics a config gives (resolved by the plan).
-fn stats_of(config: &Config) -> data::Stats {
-    data::Stats { mean: config.data.mean.clone().unwrap_or_default(), std: config.data.std.clone().unwrap_or_default() }

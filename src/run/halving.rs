@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::Halving;
+use crate::tuning::settings::{Halving, Select};
 use crate::tuning;
 
 use super::plan::Plan;
@@ -74,7 +74,7 @@ pub(super) fn search(
         groups: vec![(rungs.to_vec(), candidates.into_iter().map(|(_, runs)| runs).collect())],
         keep: &|n| keep_of(n, keep),
         score: &|s, r| search_score(&s.epochs(&keys), r),
-        select: crate::config::Select::ValAccuracy,
+        select: Select::ValAccuracy,
     };
     successive(plan, &schedule, saved, rung)
 }
@@ -97,7 +97,7 @@ struct Schedule<'a> {
     groups: Vec<(Vec<usize>, Vec<Vec<usize>>)>,
     keep: &'a dyn Fn(usize) -> usize,
     score: &'a dyn Fn(&SavedRun, usize) -> f64,
-    select: crate::config::Select,
+    select: Select,
 }
 
 /// Successive halving over `schedule`; the rungs depend only on the runs'
@@ -170,7 +170,9 @@ mod tests {
 
     use super::super::plan::{Plan, PlannedRun};
     use super::super::store::SavedRun;
-    use crate::config::{Config, Count, Halving};
+    use crate::config::Config;
+    use crate::config::values::Count;
+    use crate::tuning::settings::Halving;
     use crate::results::records::{EpochRecord, RunRecords, RunSummary};
 
     /// A run of `spec` with validation accuracy `vals[e - 1]` after epoch e;

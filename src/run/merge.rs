@@ -9,7 +9,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::{BackendKind, Config};
+use crate::backend::BackendKind;
+use crate::config::Config;
 use crate::grid;
 use crate::results::manifest;
 use crate::results::dir::ResultsDir;

@@ -34,7 +34,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::backend;
-use crate::config::{BackendKind, Config};
+use crate::backend::BackendKind;
+use crate::config::Config;
 use crate::results::manifest::{self, Manifest};
 use crate::progress::{GridProgress, Mode};
 use crate::results::records::RunSummary;

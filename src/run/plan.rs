@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use crate::config::{Config, Normalize};
+use crate::config::Config;
+use crate::data::Normalize;
+use crate::data::settings::Data;
 use crate::data;
 use crate::grid::{self, RunSpec};
 use crate::results::manifest;
@@ -90,7 +92,7 @@ pub(super) fn resolve(
         return Ok((config, points, sources));
     }
     let mut points = config.points();
-    let mut resolved: Vec<(crate::config::Data, crate::config::Data)> = Vec::new();
+    let mut resolved: Vec<(Data, Data)> = Vec::new();
     for point in &mut points {
         if let Some((_, done)) = resolved.iter().find(|(given, _)| *given == point.data) {
             point.data = done.clone();
@@ -131,8 +133,6 @@ fn resolve_normalization(config: &mut Config, source: &data::Source, first_seed:
     }
 }
 
-/// The resolved config's normalisation statistics.
-}
 
 #[cfg(test)]
 mod tests {

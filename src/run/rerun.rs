@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::{BackendKind, Config};
+use crate::backend::BackendKind;
+use crate::config::Config;
 use crate::results::manifest;
 use crate::progress::Mode;
 use crate::results::dir::{ResultsDir, RunDir, Table};

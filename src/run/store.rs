@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::{BackendKind, Config};
+use crate::backend::BackendKind;
+use crate::config::Config;
 use crate::export::atomic;
 use crate::export::csv::{self, Schema};
 use crate::results::dir::{ResultsDir, Table};

@@ -15,12 +15,15 @@
 //! Everything after the candidates depends only on the runs' results, so the
 //! same file and seed give the same leaderboard on a CPU backend.
 
+pub mod settings;
 pub mod space;
 
 use anyhow::Context;
 
 use crate::activation::ActivationKind;
-use crate::config::{ActivationEntry, Config, Count, Seeds, Select};
+use crate::config::values::{Count, Seeds};
+use crate::config::{ActivationEntry, Config};
+use crate::tuning::settings::Select;
 use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
 use crate::results::dir::ResultsDir;
 use crate::run::store::SavedRun;

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 
 use crate::activation::ActivationKind;
 use crate::activation::formula::check_grid;
-use crate::config::Search;
+use super::settings::Search;
 use crate::maths::rng::{self, Stream};
 
 /// One candidate of the space, in the order the walk met it.
@@ -214,7 +214,7 @@ fn same(a: &[f64], b: &[f64]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Count;
+    use crate::config::values::Count;
 
     fn space(unary: &[&str], binary: &[&str], candidates: usize) -> Search {
         Search {

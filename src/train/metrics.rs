@@ -140,7 +140,7 @@ pub fn unpack(values: &[f32]) -> Vec<ParamStats> {
 mod tests {
     use super::*;
     use crate::activation::ActivationKind;
-    use crate::config::InitScheme;
+    use crate::model::settings::InitScheme;
     use crate::model::{Network, NetworkSpec};
     use burn::tensor::{Device, TensorData};
 

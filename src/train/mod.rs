@@ -4,10 +4,12 @@
 //! records besides the epochs and the summary are a list of recorders
 //! (record/) that the loop calls at its hooks without naming them.
 
+pub mod logging;
 pub mod metrics;
 mod optim;
 pub mod probe;
 pub mod record;
+pub mod settings;
 mod state;
 
 use std::path::Path;
@@ -16,9 +18,10 @@ use std::time::Instant;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::config::{Config, ModelKind};
+use crate::config::Config;
 use crate::data::{Dataset, Splits};
 use crate::grid::RunSpec;
+use crate::model::settings::ModelKind;
 use crate::model::{ConvSpec, Network, NetworkSpec};
 use crate::results::records::{EpochRecord, RunRecords};
 use state::{RunState, Totals, backward, forward};

@@ -6,7 +6,7 @@
 
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 
-use crate::config::{OptimizerKind, Training};
+use super::settings::{OptimizerKind, Training};
 use crate::fused::optim::{self as fused, Adam, Sgd, SgdMomentum};
 
 pub fn build(t: &Training) -> ModuleOptimizer {

@@ -6,7 +6,11 @@
 //! at its best configuration; this chooses that configuration on held-out
 //! validation data). The report and `check` share it.
 
-use crate::config::{Config, Select, SelectEpoch, Tuning};
+pub mod settings;
+
+use settings::{Select, SelectEpoch, Tuning};
+
+use crate::config::Config;
 use crate::results::records::{EpochRecord, RunSummary};
 
 /// One setting of one activation: the runs that differ only by seed.

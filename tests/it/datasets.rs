@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use actbench::config::{Config, DatasetKind};
+use actbench::config::Config;
+use actbench::data::DatasetKind;
 use actbench::data::{self, Source, cifar};
 
 use crate::common::{TempDir, actbench};

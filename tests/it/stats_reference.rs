@@ -1,4 +1,4 @@
-//! src/stats.rs against scipy 1.17 / numpy 2.4 / statsmodels 0.15
+//! src/maths/stats.rs against scipy 1.17 / numpy 2.4 / statsmodels 0.15
 //! (tests/data/stats_scipy.csv, written by scripts/stats_reference.py).
 //!
 //! Layout: `kind,case,a,b,field,value`, one row per expected value; `a` and

@@ -1,0 +1,230 @@
+//! The top-level `activations` list: each entry a built-in by name, a
+//! built-in with parameters, or a formula (activation/formula/), with its
+//! own learning rate or initialisation where it overrides the shared one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::values::{LearningRates, number};
+use crate::activation::{ActivationKind, ParamValue};
+use crate::model::settings::InitScheme;
+
+/// One entry of `activations`: `"relu"` or
+/// `{ name = "leaky_relu", slope = 0.1, lr = 0.05, init = "he" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "toml::Value")]
+pub struct ActivationEntry {
+    pub kind: ActivationKind,
+    /// Overrides `training.lr` for this activation (tuned per activation).
+    pub lr: Option<LearningRates>,
+    /// Overrides `model.init` for this activation.
+    pub init: Option<InitScheme>,
+}
+
+impl ActivationEntry {
+    /// How the entry is named in results: the activation's label, plus the
+    /// init scheme when the entry overrides it, e.g. `tanh[init=he]`.
+    pub fn label(&self) -> String {
+        match self.init {
+            Some(init) => format!("{}[init={init}]", self.kind.label()),
+            None => self.kind.label(),
+        }
+    }
+}
+
+impl TryFrom<toml::Value> for ActivationEntry {
+    type Error = String;
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        let table = match v {
+            toml::Value::String(name) => {
+                let kind = ActivationKind::from_parts(&name, &BTreeMap::new()).map_err(|e| e.to_string())?;
+                return Ok(ActivationEntry { kind, lr: None, init: None });
+            }
+            toml::Value::Table(table) => table,
+            _ => {
+                return Err(
+                    "an activation is a name (\"relu\") or a table ({ name = \"leaky_relu\", slope = 0.1 })".into()
+                );
+            }
+        };
+        if table.contains_key("formula") {
+            return formula_entry(table);
+        }
+        let name = match table.get("name") {
+            Some(toml::Value::String(name)) => name.clone(),
+            Some(_) => return Err("`name` must be a string".into()),
+            None => {
+                return Err(
+                    "an activation table needs `name` (a built-in, e.g. { name = \"elu\", alpha = 0.5 }) or `formula` (e.g. { formula = \"x * sigmoid(x)\" })".into(),
+                );
+            }
+        };
+        let mut lr = None;
+        let mut init = None;
+        let mut params = BTreeMap::new();
+        let mut mistyped = None;
+        let mut per_unit = false;
+        for (key, value) in table {
+            match key.as_str() {
+                "name" => {}
+                "learn_per" => per_unit = learn_per(&value)?,
+                "lr" => lr = Some(LearningRates::try_from(value).map_err(|e| format!("`lr` {e}"))?),
+                "init" => {
+                    init = Some(InitScheme::deserialize(value).map_err(|e| format!("`init`: {}", e.message()))?);
+                }
+                _ => {
+                    let param = match value {
+                        toml::Value::Float(x) => ParamValue::Float(x),
+                        toml::Value::Integer(n) => ParamValue::Float(n as f64),
+                        toml::Value::Boolean(b) => ParamValue::Bool(b),
+                        // Reported below: an unknown key is the likelier mistake.
+                        _ => {
+                            mistyped = Some(key);
+                            continue;
+                        }
+                    };
+                    params.insert(key, param);
+                }
+            }
+        }
+        if let Some(key) = mistyped {
+            let known =
+                crate::activation::catalog::lookup(&name).is_some_and(|info| info.params.iter().any(|p| p.name == key));
+            if known {
+                return Err(format!("parameter `{key}` must be a number or a boolean"));
+            }
+            params.insert(key, ParamValue::Bool(false)); // rejected below as unknown
+        }
+        let mut kind = ActivationKind::from_parts(&name, &params).map_err(|e| e.to_string())?;
+        if per_unit {
+            kind = kind.learned_per_unit()?;
+        }
+        Ok(ActivationEntry { kind, lr, init })
+    }
+}
+
+/// The `activations` list, each entry's error naming its index
+/// (`activations[2].formula`).
+pub fn entries<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActivationEntry>, D::Error> {
+    let values = Vec::<toml::Value>::deserialize(d)?;
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            ActivationEntry::try_from(v).map_err(|e| {
+                let named = e.replacen("`formula`", &format!("`activations[{i}].formula`"), 1);
+                serde::de::Error::custom(if named != e { named } else { format!("`activations[{i}]`: {e}") })
+            })
+        })
+        .collect()
+}
+
+/// `{ name = "swish_beta", formula = "x * sigmoid(beta * x)", beta = 1.0, learn = ["beta"] }`:
+/// every key but `name`, `formula`, `learn`, `learn_per`, `lr` and `init` is
+/// a parameter, its value the default (and the start of a learned one).
+fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
+    let text = |key: &str| match table.get(key) {
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{key}` must be a string")),
+        None => Ok(None),
+    };
+    let source = text("formula")?.expect("the caller checked it");
+    let name = text("name")?;
+    let learn: Vec<String> = match table.get("learn") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or("`learn` lists parameter names, e.g. [\"beta\"]".to_string()))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("`learn` lists parameter names, e.g. [\"beta\"]".into()),
+    };
+    let per_unit = match table.get("learn_per") {
+        None => false,
+        Some(value) => learn_per(value)?,
+    };
+    if per_unit && learn.is_empty() {
+        return Err("`learn_per = \"unit\"` needs `learn`: which parameters to learn".into());
+    }
+    let mut lr = None;
+    let mut init = None;
+    let mut params = Vec::new();
+    for (key, value) in &table {
+        match key.as_str() {
+            "name" | "formula" | "learn" | "learn_per" => {}
+            "lr" => lr = Some(LearningRates::try_from(value.clone()).map_err(|e| format!("`lr` {e}"))?),
+            "init" => {
+                init = Some(InitScheme::deserialize(value.clone()).map_err(|e| format!("`init`: {}", e.message()))?);
+            }
+            _ => {
+                let v = number(value).ok_or_else(|| format!("parameter `{key}` of a formula must be a number"))?;
+                if !v.is_finite() {
+                    return Err(format!("parameter `{key}` must be finite, got {v}"));
+                }
+                params.push((key.clone(), v, learn.contains(key)));
+            }
+        }
+    }
+    if let Some(missing) = learn.iter().find(|l| !params.iter().any(|p| &p.0 == *l)) {
+        let names: Vec<&str> = params.iter().map(|p| p.0.as_str()).collect();
+        return Err(format!(
+            "`learn` names `{missing}`, which is not a parameter of the entry (its parameters: {}); declare it, e.g. {missing} = 1.0",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        ));
+    }
+    let kind = ActivationKind::from_formula_per(name.as_deref(), &source, &params, per_unit)?;
+    Ok(ActivationEntry { kind, lr, init })
+}
+
+/// `learn_per`: `"layer"` (false, the default) or `"unit"` (true).
+fn learn_per(value: &toml::Value) -> Result<bool, String> {
+    match value.as_str() {
+        Some("layer") => Ok(false),
+        Some("unit") => Ok(true),
+        _ => Err(format!(
+            "`learn_per` is \"layer\" (one value per layer) or \"unit\" (one per unit or channel), not {value}"
+        )),
+    }
+}
+
+impl Serialize for ActivationEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(custom) = self.kind.custom() {
+            if let Some(name) = &custom.name {
+                map.serialize_entry("name", name)?;
+            }
+            map.serialize_entry("formula", &custom.formula.source)?;
+            for (param, value) in custom.formula.params.iter().zip(&custom.values) {
+                map.serialize_entry(param, value)?;
+            }
+            let learn = self.kind.learned_names();
+            if !learn.is_empty() {
+                map.serialize_entry("learn", &learn)?;
+            }
+            if custom.per_unit {
+                map.serialize_entry("learn_per", "unit")?;
+            }
+        } else {
+            map.serialize_entry("name", self.kind.name())?;
+        }
+        for (param, value) in self.kind.params().into_iter().filter(|_| self.kind.custom().is_none()) {
+            match value {
+                ParamValue::Float(x) => map.serialize_entry(param, &x)?,
+                ParamValue::Bool(b) => map.serialize_entry(param, &b)?,
+            }
+        }
+        if self.kind.custom().is_none() && self.kind.per_unit() {
+            map.serialize_entry("learn_per", "unit")?;
+        }
+        if let Some(lr) = &self.lr {
+            map.serialize_entry("lr", lr)?;
+        }
+        if let Some(init) = &self.init {
+            map.serialize_entry("init", init)?;
+        }
+        map.end()
+    }
+}
+

@@ -1,0 +1,255 @@
+//! `[model]`: the network's kind, widths, initialisation and (for a CNN)
+//! its convolution blocks, with the checks against the data it will see.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::error::KeyError;
+use crate::config::values::Count;
+use crate::data::settings::Data;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Model {
+    /// `mlp`, or `cnn` (convolution blocks before the hidden layers).
+    pub kind: ModelKind,
+    /// Widths of the hidden linear layers; the activation follows each of them.
+    pub hidden: Vec<Count>,
+    /// Weight initialisation; `auto` matches it to the activation.
+    pub init: InitScheme,
+    /// `cnn` only: output channels of each block (conv -> activation -> 2x2 pool).
+    pub channels: Vec<Count>,
+    /// `cnn` only: square kernel side, one for all blocks or one per block.
+    pub kernel_size: KernelSizes,
+    /// `cnn` only: `same` (zero padding keeps the size; odd kernels) or `valid` (none).
+    pub padding: Padding,
+    /// `cnn` only: `max` or `avg` pooling.
+    pub pool: PoolKind,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self {
+            kind: ModelKind::Mlp,
+            hidden: vec![Count(64), Count(64)],
+            init: InitScheme::Auto,
+            channels: vec![Count(6), Count(16)],
+            kernel_size: KernelSizes(vec![5]),
+            padding: Padding::Same,
+            pool: PoolKind::Max,
+        }
+    }
+}
+
+impl Model {
+    /// The checks of `[model]` across its keys, against the data it will see.
+    pub fn validate(&self, data: &Data) -> Result<(), KeyError> {
+        let fail = |key: &str, msg: String| KeyError::fail(key, msg);
+        let model = self;
+        match model.kind {
+            ModelKind::Mlp if model.hidden.is_empty() => {
+                return fail("model.hidden", "lists no hidden layer: an MLP needs at least one, e.g. [64, 64]".into());
+            }
+            ModelKind::Mlp => return Ok(()),
+            ModelKind::Cnn => {}
+        }
+        let Some(image) = data.dataset.image() else {
+            return fail(
+                "model.kind",
+                format!("`cnn` needs an image dataset; `{}` is not one: use `mlp`", data.dataset.name()),
+            );
+        };
+        if model.channels.is_empty() {
+            return fail("model.channels", "lists no convolution block: a CNN needs at least one, e.g. [6, 16]".into());
+        }
+        let kernels = &model.kernel_size.0;
+        if kernels.len() != 1 && kernels.len() != model.channels.len() {
+            return fail(
+                "model.kernel_size",
+                format!(
+                    "lists {} sizes for {} blocks: give one for all, or one per block",
+                    kernels.len(),
+                    model.channels.len()
+                ),
+            );
+        }
+        if model.padding == Padding::Same && kernels.iter().any(|k| k % 2 == 0) {
+            return fail("model.kernel_size", "must be odd with `padding = \"same\"`, e.g. 3 or 5".into());
+        }
+        let channels: Vec<usize> = model.channels.iter().map(|c| c.0).collect();
+        if let Err(block) = conv_shapes(image, &channels, &model.kernel_sizes(), model.padding) {
+            let [_, h, w] = image;
+            return fail(
+                "model.channels",
+                format!(
+                    "block {} would shrink the {h}x{w} images of `{}` to nothing: use fewer blocks, smaller kernels or `padding = \"same\"`",
+                    block + 1,
+                    data.dataset.name()
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Kernel side of each convolution block.
+    pub fn kernel_sizes(&self) -> Vec<usize> {
+        match self.kernel_size.0.as_slice() {
+            [one] => vec![*one; self.channels.len()],
+            many => many.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    #[default]
+    Mlp,
+    Cnn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    #[default]
+    Same,
+    Valid,
+}
+
+impl Padding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding::Same => "same",
+            Padding::Valid => "valid",
+        }
+    }
+}
+
+/// Pooling window and stride of every convolution block (LeNet's 2x2).
+pub const POOL: usize = 2;
+
+/// `[channels, height, width]` after each convolution block (conv, then
+/// POOL x POOL pooling) of `image`, or the first block (0-based) whose
+/// output would be empty: the config check and the model share it.
+pub fn conv_shapes(
+    image: [usize; 3],
+    channels: &[usize],
+    kernel_sizes: &[usize],
+    padding: Padding,
+) -> Result<Vec<[usize; 3]>, usize> {
+    let [_, mut h, mut w] = image;
+    let mut shapes = Vec::with_capacity(channels.len());
+    for (i, (&c, &k)) in channels.iter().zip(kernel_sizes).enumerate() {
+        if padding == Padding::Valid {
+            if h < k || w < k {
+                return Err(i);
+            }
+            (h, w) = (h - k + 1, w - k + 1);
+        }
+        (h, w) = (h / POOL, w / POOL);
+        if h == 0 || w == 0 {
+            return Err(i);
+        }
+        shapes.push([c, h, w]);
+    }
+    Ok(shapes)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    #[default]
+    Max,
+    Avg,
+}
+
+impl PoolKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::Max => "max",
+            PoolKind::Avg => "avg",
+        }
+    }
+}
+
+/// One kernel size for every convolution block, or a list of one per block; all >= 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Value", into = "toml::Value")]
+pub struct KernelSizes(pub Vec<usize>);
+
+impl TryFrom<toml::Value> for KernelSizes {
+    type Error = String;
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        let size = |v: &toml::Value| v.as_integer().filter(|k| *k >= 1).map(|k| k as usize);
+        let sizes = match v {
+            toml::Value::Array(items) => items.iter().map(size).collect::<Option<Vec<_>>>(),
+            single => size(&single).map(|k| vec![k]),
+        }
+        .ok_or("must be a size >= 1 or a list of them, e.g. 5 or [5, 3]")?;
+        if sizes.is_empty() {
+            return Err("must list at least one kernel size".into());
+        }
+        Ok(KernelSizes(sizes))
+    }
+}
+
+impl From<KernelSizes> for toml::Value {
+    fn from(k: KernelSizes) -> toml::Value {
+        match k.0.as_slice() {
+            [single] => toml::Value::Integer(*single as i64),
+            many => toml::Value::Array(many.iter().map(|x| toml::Value::Integer(*x as i64)).collect()),
+        }
+    }
+}
+
+/// Weight initialisation of the linear layers (biases start at zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InitScheme {
+    /// The activation's own (its catalog entry's `auto_init`, resolved by
+    /// `model::resolve_init`): He for the ReLU family, LeCun normal for SELU,
+    /// Glorot for the rest.
+    #[default]
+    Auto,
+    /// He/Kaiming normal, std = sqrt(2 / fan_in) (He et al. 2015).
+    He,
+    /// He/Kaiming uniform, bound = sqrt(6 / fan_in).
+    HeUniform,
+    /// LeCun normal, std = sqrt(1 / fan_in) (LeCun et al. 1998; what SELU needs).
+    Lecun,
+    /// Glorot/Xavier uniform, bound = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010).
+    Glorot,
+    /// Glorot/Xavier normal, std = sqrt(2 / (fan_in + fan_out)).
+    GlorotNormal,
+    /// PyTorch's default for nn.Linear and nn.Conv2d: weights and biases
+    /// uniform in +-1/sqrt(fan_in) (`kaiming_uniform_(a = sqrt(5))`, and
+    /// `reset_parameters`' bias rule), the output layer included. Studies
+    /// written in PyTorch use it without saying so.
+    Pytorch,
+    /// Normal weights, each unit's incoming weight vector scaled to L2 norm
+    /// 1, zero biases: Hendrycks & Gimpel's GELU experiments (mnist_fcn.py,
+    /// `tf.nn.l2_normalize(tf.random_normal([fan_in, fan_out]), 0)`).
+    UnitNorm,
+}
+
+impl InitScheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            InitScheme::Auto => "auto",
+            InitScheme::He => "he",
+            InitScheme::HeUniform => "he_uniform",
+            InitScheme::Lecun => "lecun",
+            InitScheme::Glorot => "glorot",
+            InitScheme::GlorotNormal => "glorot_normal",
+            InitScheme::Pytorch => "pytorch",
+            InitScheme::UnitNorm => "unit_norm",
+        }
+    }
+}
+
+impl fmt::Display for InitScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -41,7 +41,12 @@ fn rewrite_body<T: Row>(bytes: &[u8], run_id: &str, keys: &[String], sweep: &[St
 /// A table's rows, parsed and written again (the body, without the header),
 /// when its sweep columns are `keys` and every row is run `run_id` at the
 /// sweep point `sweep`; what is wrong otherwise.
-pub fn rewrite<T: Row>(bytes: &[u8], run_id: &str, keys: &[String], sweep: &[String]) -> Result<(String, Vec<T>), String> {
+pub fn rewrite<T: Row>(
+    bytes: &[u8],
+    run_id: &str,
+    keys: &[String],
+    sweep: &[String],
+) -> Result<(String, Vec<T>), String> {
     let found = sweep_keys::<T>(bytes)?;
     if found != keys {
         return Err(format!("has the sweep columns [{}], not [{}]", found.join(", "), keys.join(", ")));

@@ -196,21 +196,24 @@ impl RunSummary {
     /// A run that trained one epoch at lr 0.1 without diverging, for the unit tests' fixtures.
     pub fn example(run_id: &str, activation: &str, seed: u64) -> RunSummary {
         let key = RunKey { run_id: run_id.into(), activation: activation.into(), seed, lr: 0.1, sweep: Vec::new() };
-        keyed!(&key, RunSummary {
-            params: String::new(),
-            init: "pytorch".into(),
-            test_accuracy: 0.5,
-            test_loss: 1.0,
-            best_val_accuracy: 0.5,
-            best_val_epoch: 1,
-            final_train_loss: 1.0,
-            grad_ratio_first_last: None,
-            diverged: false,
-            diverged_epoch: None,
-            diverged_step: None,
-            epochs_completed: 1,
-            wall_seconds: 1.0,
-        })
+        keyed!(
+            &key,
+            RunSummary {
+                params: String::new(),
+                init: "pytorch".into(),
+                test_accuracy: 0.5,
+                test_loss: 1.0,
+                best_val_accuracy: 0.5,
+                best_val_epoch: 1,
+                final_train_loss: 1.0,
+                grad_ratio_first_last: None,
+                diverged: false,
+                diverged_epoch: None,
+                diverged_step: None,
+                epochs_completed: 1,
+                wall_seconds: 1.0,
+            }
+        )
     }
 }
 
@@ -272,14 +275,17 @@ mod tests {
     #[test]
     fn a_keyed_row_takes_the_key_and_its_own_fields() {
         let key = RunKey { run_id: "r".into(), activation: "relu".into(), seed: 3, lr: 0.5, sweep: vec!["x".into()] };
-        let row = keyed!(&key, EpochRecord {
-            epoch: 2,
-            train_loss: 1.0,
-            train_accuracy: 0.5,
-            val_loss: 1.0,
-            val_accuracy: 0.5,
-            epoch_seconds: 0.0,
-        });
+        let row = keyed!(
+            &key,
+            EpochRecord {
+                epoch: 2,
+                train_loss: 1.0,
+                train_accuracy: 0.5,
+                val_loss: 1.0,
+                val_accuracy: 0.5,
+                epoch_seconds: 0.0,
+            }
+        );
         assert_eq!((row.run_id.as_str(), row.activation.as_str(), row.seed, row.lr), ("r", "relu", 3, 0.5));
         assert_eq!((row.sweep, row.epoch), (vec!["x".to_string()], 2));
     }

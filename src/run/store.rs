@@ -44,7 +44,9 @@ impl SavedRun {
         let bodies = Table::ALL.map(|table| match table {
             Table::Epochs => csv::body(&records.epochs),
             Table::Summary => csv::body(std::slice::from_ref(&records.summary)),
-            recorded => records.recorded.iter().find(|(t, _)| *t == recorded).map_or_else(String::new, |(_, b)| b.clone()),
+            recorded => {
+                records.recorded.iter().find(|(t, _)| *t == recorded).map_or_else(String::new, |(_, b)| b.clone())
+            }
         });
         Self { summary: records.summary.clone(), bodies }
     }
@@ -128,15 +130,17 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
         }
         let spec = &run.spec;
         let parsed = match table {
-            Table::Summary => csv::rewrite::<RunSummary>(&bytes, &spec.id, &spec.sweep_keys, &spec.sweep).and_then(
-                |(b, rows)| match <[_; 1]>::try_from(rows) {
-                    Ok([one]) => {
-                        summary = Some(one);
-                        Ok(b)
+            Table::Summary => {
+                csv::rewrite::<RunSummary>(&bytes, &spec.id, &spec.sweep_keys, &spec.sweep).and_then(|(b, rows)| {
+                    match <[_; 1]>::try_from(rows) {
+                        Ok([one]) => {
+                            summary = Some(one);
+                            Ok(b)
+                        }
+                        Err(rows) => Err(format!("holds {} rows, not one", rows.len())),
                     }
-                    Err(rows) => Err(format!("holds {} rows, not one", rows.len())),
-                },
-            ),
+                })
+            }
             other => schema(other).rewrite(&bytes, &spec.id, &spec.sweep_keys, &spec.sweep),
         };
         match parsed {

@@ -266,14 +266,17 @@ impl<'a> RunState<'a> {
         let valid = model.valid();
         let (val_loss, val_accuracy) = evaluate(&valid, &self.loss_fn, &self.val_x, &self.val_y);
         let train_loss = totals.loss_sum / totals.seen as f64;
-        self.epoch_rows.push(keyed!(&self.key, EpochRecord {
-            epoch,
-            train_loss,
-            train_accuracy: totals.correct / totals.seen as f64,
-            val_loss,
-            val_accuracy,
-            epoch_seconds: started.elapsed().as_secs_f64(),
-        }));
+        self.epoch_rows.push(keyed!(
+            &self.key,
+            EpochRecord {
+                epoch,
+                train_loss,
+                train_accuracy: totals.correct / totals.seen as f64,
+                val_loss,
+                val_accuracy,
+                epoch_seconds: started.elapsed().as_secs_f64(),
+            }
+        ));
         self.recorders.after_epoch(At { epoch, step: self.step }, model);
         let mut patience_spent = false;
         if let Some(patience) = self.config.training.patience.map(|p| p.0) {
@@ -321,21 +324,24 @@ impl<'a> RunState<'a> {
             None => evaluate(&model.valid(), &self.loss_fn, &self.test_x, &self.test_y),
         };
         let best = best_epoch(&self.epoch_rows);
-        let mut summary = keyed!(&self.key, RunSummary {
-            params: self.spec.activation.params_string(),
-            init: self.spec.init.name().to_string(),
-            test_accuracy,
-            test_loss,
-            best_val_accuracy: best.map_or(f64::NAN, |b| b.val_accuracy),
-            best_val_epoch: best.map_or(0, |b| b.epoch),
-            final_train_loss: self.epoch_rows.last().map_or(f64::NAN, |e| e.train_loss),
-            grad_ratio_first_last: None,
-            diverged: diverged.is_some(),
-            diverged_epoch: diverged.map(|d| d.epoch),
-            diverged_step: diverged.map(|d| d.step),
-            epochs_completed: self.epoch_rows.len(),
-            wall_seconds: 0.0,
-        });
+        let mut summary = keyed!(
+            &self.key,
+            RunSummary {
+                params: self.spec.activation.params_string(),
+                init: self.spec.init.name().to_string(),
+                test_accuracy,
+                test_loss,
+                best_val_accuracy: best.map_or(f64::NAN, |b| b.val_accuracy),
+                best_val_epoch: best.map_or(0, |b| b.epoch),
+                final_train_loss: self.epoch_rows.last().map_or(f64::NAN, |e| e.train_loss),
+                grad_ratio_first_last: None,
+                diverged: diverged.is_some(),
+                diverged_epoch: diverged.map(|d| d.epoch),
+                diverged_step: diverged.map(|d| d.step),
+                epochs_completed: self.epoch_rows.len(),
+                wall_seconds: 0.0,
+            }
+        );
         self.recorders.summarise(&mut summary);
         summary.wall_seconds = started.elapsed().as_secs_f64();
         let stopped = last < self.epochs && diverged.is_none();

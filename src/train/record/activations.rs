@@ -73,18 +73,21 @@ impl Recorder for PerEpoch {
 /// One row per hidden layer of `model`, measured on `probe` at `at`.
 pub fn push_layers(key: &RunKey, probe: &Probe, model: &Network, at: At, rows: &mut Vec<ActivationRecord>) {
     for (layer, s) in probe.layer_stats(model).into_iter().enumerate() {
-        rows.push(keyed!(key, ActivationRecord {
-            epoch: at.epoch,
-            step: Some(at.step),
-            layer,
-            units: s.units,
-            pre_mean: s.pre_mean,
-            pre_std: s.pre_std,
-            post_mean: s.post_mean,
-            post_std: s.post_std,
-            dead_fraction: s.dead_fraction,
-            saturated_fraction: s.saturated_fraction,
-        }));
+        rows.push(keyed!(
+            key,
+            ActivationRecord {
+                epoch: at.epoch,
+                step: Some(at.step),
+                layer,
+                units: s.units,
+                pre_mean: s.pre_mean,
+                pre_std: s.pre_std,
+                post_mean: s.post_mean,
+                post_std: s.post_std,
+                dead_fraction: s.dead_fraction,
+                saturated_fraction: s.saturated_fraction,
+            }
+        ));
     }
 }
 

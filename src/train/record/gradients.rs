@@ -62,15 +62,18 @@ impl Recorder for GradientRecorder {
 
     fn read_back(&mut self, at: At, loss: f64, values: &[f32]) {
         for (name, stats) in self.names.iter().zip(metrics::unpack(values)) {
-            self.rows.push(keyed!(&self.key, GradientRecord {
-                epoch: at.epoch,
-                step: at.step,
-                loss,
-                parameter: name.clone(),
-                grad_l2: stats.grad_l2,
-                grad_max_abs: stats.grad_max_abs,
-                weight_l2: stats.weight_l2,
-            }));
+            self.rows.push(keyed!(
+                &self.key,
+                GradientRecord {
+                    epoch: at.epoch,
+                    step: at.step,
+                    loss,
+                    parameter: name.clone(),
+                    grad_l2: stats.grad_l2,
+                    grad_max_abs: stats.grad_max_abs,
+                    weight_l2: stats.weight_l2,
+                }
+            ));
         }
     }
 

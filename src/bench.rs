@@ -20,6 +20,7 @@ use crate::model::settings::ModelKind;
 use crate::data::{Dataset, Splits};
 use crate::grid;
 use crate::model::Network;
+use crate::results::records::columns;
 use crate::maths::rng::{self, Stream};
 use crate::train;
 
@@ -83,19 +84,21 @@ lr = 0.1
 momentum = 0.9
 "#;
 
-/// One workload's figures over its repeats.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BenchRow {
-    pub workload: String,
-    pub optimizer: String,
-    pub description: String,
-    pub samples_per_s_median: f64,
-    pub samples_per_s_min: f64,
-    pub samples_per_s_max: f64,
-    pub eval_ms_median: f64,
-    pub test_accuracy: f64,
-    /// `samples/s x FLOP per sample / matmul peak` (MLPs on a CPU backend).
-    pub peak_share: Option<f64>,
+columns! {
+    /// One workload's figures over its repeats.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct BenchRow {
+        pub workload: String,
+        pub optimizer: String,
+        pub description: String,
+        pub samples_per_s_median: f64,
+        pub samples_per_s_min: f64,
+        pub samples_per_s_max: f64,
+        pub eval_ms_median: f64,
+        pub test_accuracy: f64,
+        /// `samples/s x FLOP per sample / matmul peak` (MLPs on a CPU backend).
+        pub peak_share: Option<f64>,
+    }
 }
 
 /// What `actbench bench` measured.
@@ -335,20 +338,6 @@ pub fn table(bench: &Bench) -> String {
         ));
     }
     out
-}
-
-impl crate::results::records::Columns for BenchRow {
-    const COLUMNS: &'static [&'static str] = &[
-        "workload",
-        "optimizer",
-        "description",
-        "samples_per_s_median",
-        "samples_per_s_min",
-        "samples_per_s_max",
-        "eval_ms_median",
-        "test_accuracy",
-        "peak_share",
-    ];
 }
 
 #[cfg(test)]

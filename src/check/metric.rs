@@ -2,7 +2,8 @@
 //! expected.toml), one list: where each is read from, which way is better,
 //! and the selectors it takes. Adding one is one entry.
 
-use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
+use crate::results::records::{EpochRecord, RunSummary};
+use crate::train::record::{activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord};
 use crate::report::load::Results;
 
 /// Where a metric's per-run value comes from.

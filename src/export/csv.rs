@@ -8,7 +8,55 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::atomic::write_atomic;
-use crate::results::records::{Columns, Swept};
+use crate::results::records::{Columns, Row, Swept};
+
+/// A run table's row type, erased: what code that treats every table alike
+/// (a run's folder, the combined files) needs of it.
+#[derive(Clone, Copy)]
+pub struct Schema {
+    header: fn(&[String]) -> String,
+    rewrite: fn(&[u8], &str, &[String], &[String]) -> Result<String, String>,
+}
+
+impl Schema {
+    pub const fn of<T: Row>() -> Schema {
+        Schema { header: header::<T>, rewrite: rewrite_body::<T> }
+    }
+
+    /// The header line with the sweep's `keys` ([`header`]).
+    pub fn header(&self, keys: &[String]) -> String {
+        (self.header)(keys)
+    }
+
+    /// The table in `bytes` parsed and written again ([`rewrite`]), without its header.
+    pub fn rewrite(&self, bytes: &[u8], run_id: &str, keys: &[String], sweep: &[String]) -> Result<String, String> {
+        (self.rewrite)(bytes, run_id, keys, sweep)
+    }
+}
+
+fn rewrite_body<T: Row>(bytes: &[u8], run_id: &str, keys: &[String], sweep: &[String]) -> Result<String, String> {
+    rewrite::<T>(bytes, run_id, keys, sweep).map(|(body, _)| body)
+}
+
+/// A table's rows, parsed and written again (the body, without the header),
+/// when its sweep columns are `keys` and every row is run `run_id` at the
+/// sweep point `sweep`; what is wrong otherwise.
+pub fn rewrite<T: Row>(
+    bytes: &[u8],
+    run_id: &str,
+    keys: &[String],
+    sweep: &[String],
+) -> Result<(String, Vec<T>), String> {
+    let found = sweep_keys::<T>(bytes)?;
+    if found != keys {
+        return Err(format!("has the sweep columns [{}], not [{}]", found.join(", "), keys.join(", ")));
+    }
+    let mut rows: Vec<T> = parse_rows(bytes)?;
+    if let Some(i) = rows.iter_mut().position(|r| r.run_id() != run_id || *r.sweep_mut() != sweep) {
+        return Err(format!("row {} belongs to another run", i + 2));
+    }
+    Ok((body(&rows), rows))
+}
 
 /// `T`'s columns with the swept `keys` after `lr` (at the end where `T` has no `lr`).
 pub fn columns<T: Columns>(keys: &[String]) -> Vec<String> {
@@ -61,15 +109,11 @@ pub fn header<T: Columns>(keys: &[String]) -> String {
     String::from_utf8(w.into_inner().expect("an in-memory writer flushes")).expect("UTF-8 names")
 }
 
-/// Writes `T`'s header (with the sweep's `keys`) and then `bodies` (each from [`body`]) into `path`, atomically.
-pub fn write_tables<'a, T: Columns>(
-    path: &Path,
-    keys: &[String],
-    bodies: impl IntoIterator<Item = &'a str>,
-) -> io::Result<()> {
+/// Writes a `header` (from [`header`]) and then `bodies` (each from [`body`]) into `path`, atomically.
+pub fn write_tables<'a>(path: &Path, header: &str, bodies: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
     write_atomic(path, |out| {
         use io::Write;
-        out.write_all(header::<T>(keys).as_bytes())?;
+        out.write_all(header.as_bytes())?;
         for body in bodies {
             out.write_all(body.as_bytes())?;
         }
@@ -142,7 +186,7 @@ fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::records::{EpochRecord, GradientRecord, RunSummary};
+    use crate::results::records::{EpochRecord, RunSummary, run_row};
 
     /// The serialised field names in order, but `sweep` (the sweep's
     /// columns, named by the keys): from the JSON of a row whose strings hold no quote.
@@ -158,21 +202,6 @@ mod tests {
     fn declared_columns_match_the_serialised_fields() {
         let e = epoch("r");
         assert_eq!(header_of(&e), EpochRecord::COLUMNS.join(","));
-        let g = GradientRecord {
-            run_id: "r".into(),
-            activation: "relu".into(),
-            seed: 0,
-            lr: 0.1,
-            sweep: vec![],
-            epoch: 1,
-            step: 1,
-            loss: 1.0,
-            parameter: "layers.0.weight".into(),
-            grad_l2: 1.0,
-            grad_max_abs: 1.0,
-            weight_l2: 1.0,
-        };
-        assert_eq!(header_of(&g), GradientRecord::COLUMNS.join(","));
         let s = RunSummary {
             run_id: "r".into(),
             activation: "relu".into(),
@@ -218,7 +247,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("all.csv");
         let (a, b) = (body(&[epoch("a")]), body(&[epoch("b")]));
-        write_tables::<EpochRecord>(&out, &[], [a.as_str(), "", b.as_str()]).unwrap();
+        write_tables(&out, &header::<EpochRecord>(&[]), [a.as_str(), "", b.as_str()]).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(
@@ -268,12 +297,29 @@ mod tests {
         assert!(parse_rows::<EpochRecord>(moved.as_bytes()).unwrap_err().contains("header"));
     }
 
-    /// activations.csv of a version before its `step` column still reads,
-    /// with the step empty, with and without sweep columns; a header missing
-    /// any other column does not.
+    run_row! {
+        /// activations.csv's row (train/record/activations.rs), `step` added after its first version.
+        pub struct ActivationRecord {
+            pub epoch: usize,
+            #[serde(default)]
+            pub step: Option<usize>,
+            pub layer: usize,
+            pub units: usize,
+            pub pre_mean: f64,
+            pub pre_std: f64,
+            pub post_mean: f64,
+            pub post_std: f64,
+            pub dead_fraction: f64,
+            pub saturated_fraction: f64,
+        }
+        added: ["step"]
+    }
+
+    /// A table of a version before an added column (activations.csv's
+    /// `step`) still reads, with the column empty, with and without sweep
+    /// columns; a header missing any other column does not.
     #[test]
     fn a_table_from_before_an_added_column_reads() {
-        use crate::results::records::ActivationRecord;
         let earlier = "run_id,activation,seed,lr,epoch,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction\n\
                        a,relu,0,0.1,2,1,32,0.1,1.0,0.2,0.5,0.0,0.25\n";
         let rows = parse_rows::<ActivationRecord>(earlier.as_bytes()).unwrap();

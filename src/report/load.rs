@@ -3,8 +3,9 @@
 
 use crate::config::Config;
 use crate::export::csv::{read_optional_rows as read_optional, read_rows as read};
-use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary, SearchRecord};
 use crate::results::dir::{ResultsDir, Table};
+use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
+use crate::train::record::{activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord};
 
 /// Everything a report is built from.
 pub struct Results {

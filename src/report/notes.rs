@@ -61,7 +61,7 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
     // Dead and saturated units after the last epoch, mean over seeds, worst layer.
     let last_epoch = results.activations.iter().filter(|a| group.run_ids.contains(&a.run_id)).map(|a| a.epoch).max();
     if let Some(epoch) = last_epoch {
-        let worst = |field: fn(&crate::results::records::ActivationRecord) -> f64| {
+        let worst = |field: fn(&crate::train::record::activations::ActivationRecord) -> f64| {
             let mut per_layer: Vec<(usize, f64, usize)> = Vec::new();
             for a in results.activations.iter().filter(|a| group.run_ids.contains(&a.run_id) && a.epoch == epoch) {
                 match per_layer.iter_mut().find(|(l, _, _)| *l == a.layer) {

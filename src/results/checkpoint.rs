@@ -12,10 +12,10 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
-use crate::export::csv::{self, read_optional_rows as read_optional, read_rows as read};
+use crate::export::{atomic, csv};
 use crate::model::Network;
-use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord};
 use crate::results::dir::{CheckpointDir, Table};
+use crate::results::records::{EpochRecord, Row};
 
 /// Where the training loop stands after an epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,44 +43,66 @@ pub struct State {
 /// new shape. 1: PReLU's slope moved into the activation's `learned` list.
 pub const LAYOUT: u32 = 1;
 
-pub struct Checkpoint {
+/// A run resumed from its checkpoint: the model and optimizer loaded, where
+/// the loop stands, the epochs so far, and what `restore` made of the other
+/// tables (the recorders, train/record/).
+pub struct Resumed<R> {
+    pub model: Network,
+    pub optim: ModuleOptimizer,
     pub state: State,
     pub epochs: Vec<EpochRecord>,
-    pub gradients: Vec<GradientRecord>,
-    pub activations: Vec<ActivationRecord>,
-    pub activation_steps: Vec<ActivationRecord>,
-    pub learned: Vec<LearnedRecord>,
+    pub restored: R,
 }
 
-/// The rows a run has recorded so far, as a checkpoint saves them.
-pub struct RowsSoFar<'a> {
-    pub epochs: &'a [EpochRecord],
-    pub gradients: &'a [GradientRecord],
-    pub activations: &'a [ActivationRecord],
-    pub activation_steps: &'a [ActivationRecord],
-    pub learned: &'a [LearnedRecord],
+/// A table of the checkpoint being loaded, read when its recorder asks for its rows.
+pub struct SavedTable<'a> {
+    files: &'a CheckpointDir,
+    table: Table,
+    run_id: &'a str,
 }
 
-/// Writes a checkpoint into `dir`, replacing the previous one.
+impl SavedTable<'_> {
+    /// Its rows: none when a checkpoint written before the table existed
+    /// lacks it ([`Table::optional`]); an error when one is another run's.
+    pub fn rows<T: Row>(&self) -> anyhow::Result<Vec<T>> {
+        let path = self.files.table(self.table);
+        let rows: Vec<T> = if self.table.optional() { csv::read_optional_rows(&path)? } else { csv::read_rows(&path)? };
+        if rows.iter().any(|r| r.run_id() != self.run_id) {
+            anyhow::bail!("rows of another run than `{}`", self.run_id);
+        }
+        Ok(rows)
+    }
+}
+
+/// The checkpoint being loaded, as the recorders restore their rows from it.
+pub struct Saved<'a> {
+    files: &'a CheckpointDir,
+    run_id: &'a str,
+}
+
+impl Saved<'_> {
+    pub fn table(&self, table: Table) -> SavedTable<'_> {
+        SavedTable { files: self.files, table, run_id: self.run_id }
+    }
+}
+
+/// Writes a checkpoint into `dir`, replacing the previous one; `tables`
+/// are each table's CSV text, header included (epochs.csv and the recorders').
 pub fn save(
     dir: &Path,
     state: &State,
     model: &Network,
     optim: &ModuleOptimizer,
-    rows: RowsSoFar,
-    keys: &[String],
+    tables: &[(Table, String)],
 ) -> anyhow::Result<()> {
-    let RowsSoFar { epochs, gradients, activations, activation_steps, learned } = rows;
     let next = CheckpointDir::new(sibling(dir, "next"));
     let _ = fs::remove_dir_all(next.path());
     fs::create_dir_all(next.path())?;
     model.clone().save_file(next.model()).map_err(|e| anyhow::anyhow!("model: {e:?}"))?;
     optim.save(next.optimizer()).map_err(|e| anyhow::anyhow!("optimizer: {e:?}"))?;
-    csv::write_rows(&next.table(Table::Epochs), epochs, keys)?;
-    csv::write_rows(&next.table(Table::Gradients), gradients, keys)?;
-    csv::write_rows(&next.table(Table::Activations), activations, keys)?;
-    csv::write_rows(&next.table(Table::ActivationSteps), activation_steps, keys)?;
-    csv::write_rows(&next.table(Table::Learned), learned, keys)?;
+    for (table, text) in tables {
+        atomic::write_string(&next.table(*table), text)?;
+    }
     // The state last: a folder without it is not a checkpoint.
     fs::write(next.state(), serde_json::to_string(state)?)?;
     let _ = fs::remove_dir_all(dir);
@@ -100,9 +122,9 @@ pub struct Expected<'a> {
 }
 
 impl Expected<'_> {
-    /// Why `checkpoint` cannot be this run's, if it cannot.
-    fn mismatch(&self, c: &Checkpoint) -> Option<String> {
-        let s = &c.state;
+    /// Why a checkpoint's state and epochs cannot be this run's, if they cannot
+    /// (each recorder's rows are checked as they are restored, [`SavedTable::rows`]).
+    fn mismatch(&self, s: &State, epochs: &[EpochRecord]) -> Option<String> {
         if s.epoch == 0 || s.epoch >= self.epochs {
             return Some(format!("epoch {} is outside 1..{}", s.epoch, self.epochs));
         }
@@ -119,30 +141,29 @@ impl Expected<'_> {
                 _ => return Some(format!("the batch order is not a permutation (index {i})")),
             }
         }
-        if c.epochs.len() != s.epoch || c.epochs.iter().enumerate().any(|(i, r)| r.epoch != i + 1) {
-            return Some(format!("{} holds {} rows for {} epochs", Table::Epochs.file_name(), c.epochs.len(), s.epoch));
+        if epochs.len() != s.epoch || epochs.iter().enumerate().any(|(i, r)| r.epoch != i + 1) {
+            return Some(format!("{} holds {} rows for {} epochs", Table::Epochs.file_name(), epochs.len(), s.epoch));
         }
-        let ids = c.epochs.iter().map(|r| &r.run_id).chain(c.gradients.iter().map(|r| &r.run_id));
-        let ids = ids.chain(c.activations.iter().chain(&c.activation_steps).map(|r| &r.run_id));
-        if ids.chain(c.learned.iter().map(|r| &r.run_id)).any(|id| id != self.run_id) {
+        if epochs.iter().any(|r| r.run_id != self.run_id) {
             return Some(format!("rows of another run than `{}`", self.run_id));
         }
         None
     }
 }
 
-/// Loads the checkpoint in `dir` into `model` and `optim`, when there is one
-/// for this run and config.
-pub fn load(
+/// Loads the checkpoint in `dir`, when there is one for this run and
+/// config, into copies of `model` and `optim`; `restore` builds the
+/// recorders from its tables, and an error there, as anywhere, means the run
+/// starts over.
+pub fn load<R>(
     dir: &Path,
     expected: &Expected,
-    model: Network,
-    optim: ModuleOptimizer,
-) -> (Network, ModuleOptimizer, Option<Checkpoint>) {
+    model: &Network,
+    optim: &ModuleOptimizer,
+    restore: impl FnOnce(&Saved) -> anyhow::Result<R>,
+) -> Option<Resumed<R>> {
     let files = CheckpointDir::new(dir);
-    let Ok(text) = fs::read_to_string(files.state()) else {
-        return (model, optim, None);
-    };
+    let text = fs::read_to_string(files.state()).ok()?;
     let state = match serde_json::from_str::<State>(&text) {
         Ok(state) if state.config_hash == expected.config_hash && state.layout == LAYOUT => state,
         Ok(state) if state.config_hash == expected.config_hash => {
@@ -151,41 +172,28 @@ pub fn load(
                 dir.display(),
                 state.layout
             );
-            return (model, optim, None);
+            return None;
         }
         // A checkpoint of another config (the config changed): not this run's.
-        Ok(_) => return (model, optim, None),
+        Ok(_) => return None,
         Err(e) => {
             warn_damaged(dir, &e.to_string());
-            return (model, optim, None);
+            return None;
         }
     };
-    let loaded = (|| -> anyhow::Result<(Network, ModuleOptimizer, Checkpoint)> {
-        let checkpoint = Checkpoint {
-            epochs: read(&files.table(Table::Epochs))?,
-            gradients: read(&files.table(Table::Gradients))?,
-            activations: read(&files.table(Table::Activations))?,
-            // Absent from a checkpoint written before these tables existed.
-            activation_steps: read_optional(&files.table(Table::ActivationSteps))?,
-            learned: read_optional(&files.table(Table::Learned))?,
-            state,
-        };
-        if let Some(why) = expected.mismatch(&checkpoint) {
+    let loaded = (|| -> anyhow::Result<Resumed<R>> {
+        let epochs: Vec<EpochRecord> = csv::read_rows(&files.table(Table::Epochs))?;
+        if let Some(why) = expected.mismatch(&state, &epochs) {
             anyhow::bail!("{why}");
         }
+        let restored = restore(&Saved { files: &files, run_id: expected.run_id })?;
         // Burn checks every tensor's shape against the model's.
-        let loaded_model = model.clone().try_load_file(files.model()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let model = model.clone().try_load_file(files.model()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let optim = optim.clone().load(files.optimizer()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        Ok((loaded_model, optim, checkpoint))
+        Ok(Resumed { model, optim, state, epochs, restored })
     })();
-    match loaded {
-        Ok((model, optim, checkpoint)) => (model, optim, Some(checkpoint)),
-        // A damaged checkpoint: start the run over rather than fail it, and say so.
-        Err(e) => {
-            warn_damaged(dir, &format!("{e:#}"));
-            (model, optim, None)
-        }
-    }
+    // A damaged checkpoint: start the run over rather than fail it, and say so.
+    loaded.inspect_err(|e| warn_damaged(dir, &format!("{e:#}"))).ok()
 }
 
 fn warn_damaged(dir: &Path, why: &str) {

@@ -20,15 +20,15 @@ use std::path::{Path, PathBuf};
 pub enum Table {
     /// One row per epoch: loss and accuracy (records::EpochRecord).
     Epochs,
-    /// One row per parameter and recorded step (records::GradientRecord).
+    /// One row per parameter and recorded step (train::record::gradients).
     Gradients,
-    /// One row per hidden layer at initialisation and after every epoch (records::ActivationRecord).
+    /// One row per hidden layer at initialisation and after every epoch (train::record::activations).
     Activations,
-    /// The same, every `logging.activation_every_steps` steps (records::ActivationRecord);
+    /// The same, every `logging.activation_every_steps` steps (train::record::activation_steps);
     /// header only when that is 0.
     ActivationSteps,
     /// One row per learned parameter of a formula at initialisation and
-    /// after every epoch (records::LearnedRecord); header only without one.
+    /// after every epoch (train::record::learned); header only without one.
     Learned,
     /// One row per run (records::RunSummary).
     Summary,

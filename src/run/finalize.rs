@@ -4,10 +4,9 @@
 use anyhow::Context;
 
 use crate::export::csv;
-use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, RunSummary};
 use crate::results::dir::{ResultsDir, Table};
 
-use super::store::{SavedRun, write};
+use super::store::{SavedRun, header_of, write};
 
 /// Writes the experiment-level tables from the finished runs, given in grid
 /// order (`None`: not finished). The rows come from memory, already parsed
@@ -17,13 +16,7 @@ use super::store::{SavedRun, write};
 pub fn combine(out: &ResultsDir, keys: &[String], runs: &[Option<SavedRun>]) -> anyhow::Result<()> {
     for table in Table::ALL {
         let bodies = runs.iter().flatten().map(|run| run.body(table));
-        write(&out.table(table), |p| match table {
-            Table::Epochs => csv::write_tables::<EpochRecord>(p, keys, bodies),
-            Table::Gradients => csv::write_tables::<GradientRecord>(p, keys, bodies),
-            Table::Activations | Table::ActivationSteps => csv::write_tables::<ActivationRecord>(p, keys, bodies),
-            Table::Learned => csv::write_tables::<LearnedRecord>(p, keys, bodies),
-            Table::Summary => csv::write_tables::<RunSummary>(p, keys, bodies),
-        })?;
+        write(&out.table(table), |p| csv::write_tables(p, &header_of(table, keys), bodies))?;
     }
     Ok(())
 }

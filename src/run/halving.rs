@@ -187,14 +187,7 @@ mod tests {
         };
         let epochs: Vec<EpochRecord> =
             vals.iter().enumerate().map(|(e, &v)| EpochRecord::example(&summary, e + 1, v)).collect();
-        let records = RunRecords {
-            epochs,
-            gradients: Vec::new(),
-            activations: Vec::new(),
-            activation_steps: Vec::new(),
-            learned: Vec::new(),
-            summary,
-        };
+        let records = RunRecords { epochs, recorded: Vec::new(), summary };
         SavedRun::new(&records)
     }
 

@@ -8,11 +8,12 @@ use anyhow::Context;
 
 use crate::backend::BackendKind;
 use crate::config::Config;
-use crate::export::{atomic, csv};
-use crate::grid::RunSpec;
-use crate::results::manifest::{FileDigest, Manifest};
-use crate::results::records::{ActivationRecord, EpochRecord, GradientRecord, LearnedRecord, Row, RunRecords, RunSummary};
+use crate::export::atomic;
+use crate::export::csv::{self, Schema};
 use crate::results::dir::{ResultsDir, Table};
+use crate::results::manifest::{FileDigest, Manifest};
+use crate::results::records::{EpochRecord, RunRecords, RunSummary};
+use crate::train::record;
 
 use super::plan::PlannedRun;
 
@@ -35,18 +36,17 @@ pub fn write_config(out: &ResultsDir, config: &Config, backend: BackendKind) -> 
 #[derive(Debug, Clone)]
 pub struct SavedRun {
     pub summary: RunSummary,
-    pub bodies: [String; 6],
+    pub bodies: [String; Table::ALL.len()],
 }
 
 impl SavedRun {
     pub fn new(records: &RunRecords) -> Self {
         let bodies = Table::ALL.map(|table| match table {
             Table::Epochs => csv::body(&records.epochs),
-            Table::Gradients => csv::body(&records.gradients),
-            Table::Activations => csv::body(&records.activations),
-            Table::ActivationSteps => csv::body(&records.activation_steps),
-            Table::Learned => csv::body(&records.learned),
             Table::Summary => csv::body(std::slice::from_ref(&records.summary)),
+            recorded => {
+                records.recorded.iter().find(|(t, _)| *t == recorded).map_or_else(String::new, |(_, b)| b.clone())
+            }
         });
         Self { summary: records.summary.clone(), bodies }
     }
@@ -94,7 +94,7 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
     if manifest.run_id != run.spec.id {
         return Found::Damaged(format!("'{}' names run `{}`", path.display(), manifest.run_id));
     }
-    let mut bodies: [String; 6] = Default::default();
+    let mut bodies: [String; Table::ALL.len()] = Default::default();
     let mut summary = None;
     for (i, table) in Table::ALL.into_iter().enumerate() {
         let path = dir.table(table);
@@ -128,22 +128,20 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
                 None => return damaged(format!("is not listed in '{}'", dir.manifest().display())),
             }
         }
+        let spec = &run.spec;
         let parsed = match table {
-            Table::Epochs => reparse::<EpochRecord>(&bytes, &run.spec).map(|(b, _)| b),
-            Table::Gradients => reparse::<GradientRecord>(&bytes, &run.spec).map(|(b, _)| b),
-            Table::Activations | Table::ActivationSteps => {
-                reparse::<ActivationRecord>(&bytes, &run.spec).map(|(b, _)| b)
-            }
-            Table::Learned => reparse::<LearnedRecord>(&bytes, &run.spec).map(|(b, _)| b),
             Table::Summary => {
-                reparse::<RunSummary>(&bytes, &run.spec).and_then(|(b, rows)| match <[_; 1]>::try_from(rows) {
-                    Ok([one]) => {
-                        summary = Some(one);
-                        Ok(b)
+                csv::rewrite::<RunSummary>(&bytes, &spec.id, &spec.sweep_keys, &spec.sweep).and_then(|(b, rows)| {
+                    match <[_; 1]>::try_from(rows) {
+                        Ok([one]) => {
+                            summary = Some(one);
+                            Ok(b)
+                        }
+                        Err(rows) => Err(format!("holds {} rows, not one", rows.len())),
                     }
-                    Err(rows) => Err(format!("holds {} rows, not one", rows.len())),
                 })
             }
+            other => schema(other).rewrite(&bytes, &spec.id, &spec.sweep_keys, &spec.sweep),
         };
         match parsed {
             Ok(body) => bodies[i] = body,
@@ -152,20 +150,6 @@ pub fn finished(out: &ResultsDir, run: &PlannedRun) -> Found {
     }
     let summary = summary.expect("the summary is one of the tables");
     Found::Finished(Box::new(SavedRun { summary, bodies }))
-}
-
-/// A table's rows, parsed and written again, when its sweep columns are the
-/// plan's and every row is the run's (its id and its sweep point).
-fn reparse<T: Row>(bytes: &[u8], spec: &RunSpec) -> Result<(String, Vec<T>), String> {
-    let keys = csv::sweep_keys::<T>(bytes)?;
-    if keys != spec.sweep_keys {
-        return Err(format!("has the sweep columns [{}], not [{}]", keys.join(", "), spec.sweep_keys.join(", ")));
-    }
-    let mut rows: Vec<T> = csv::parse_rows(bytes)?;
-    if let Some(i) = rows.iter_mut().position(|r| r.run_id() != spec.id || *r.sweep_mut() != spec.sweep) {
-        return Err(format!("row {} belongs to another run", i + 2));
-    }
-    Ok((csv::body(&rows), rows))
 }
 
 /// Writes a finished run: its tables first, then the manifest with their
@@ -193,12 +177,16 @@ pub fn write_run(out: &ResultsDir, run: &PlannedRun, saved: &SavedRun, mut manif
 
 /// The header line of a table, with the sweep's `keys`.
 pub fn header_of(table: Table, keys: &[String]) -> String {
+    schema(table).header(keys)
+}
+
+/// A table's row type: the training loop's own for epochs.csv and
+/// summary.csv, a recorder's for the others (train::record::KINDS).
+pub fn schema(table: Table) -> Schema {
     match table {
-        Table::Epochs => csv::header::<EpochRecord>(keys),
-        Table::Gradients => csv::header::<GradientRecord>(keys),
-        Table::Activations | Table::ActivationSteps => csv::header::<ActivationRecord>(keys),
-        Table::Learned => csv::header::<LearnedRecord>(keys),
-        Table::Summary => csv::header::<RunSummary>(keys),
+        Table::Epochs => Schema::of::<EpochRecord>(),
+        Table::Summary => Schema::of::<RunSummary>(),
+        recorded => record::kind(recorded).schema,
     }
 }
 

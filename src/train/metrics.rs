@@ -3,8 +3,11 @@
 //!
 //! The reductions of all parameters are queued on the device and read back
 //! together with the loss in one transfer per step (the training loop's
-//! `read` of one concatenated tensor, src/train/mod.rs), not one sync per
-//! parameter.
+//! record phase reads one concatenated tensor, src/train/step.rs), not one
+//! sync per parameter. A step computes them at most once ([`Gradients`]),
+//! for the gradient records and for clipping alike.
+
+use std::cell::OnceCell;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -56,6 +59,33 @@ pub fn gradient_reductions<M: Module>(module: &M, grads: &GradientsParams) -> Ve
     let mut v = Reduce { grads, out: Vec::new() };
     module.visit(&mut v);
     v.out
+}
+
+/// A step's gradients, with their reductions ([`gradient_reductions`])
+/// computed at most once, when first asked for: by a recorder or by clipping.
+pub struct Gradients {
+    params: GradientsParams,
+    reductions: OnceCell<Vec<Tensor<1>>>,
+}
+
+impl Gradients {
+    pub fn new(params: GradientsParams) -> Self {
+        Self { params, reductions: OnceCell::new() }
+    }
+
+    /// The reductions of `module`'s gradients (the module they are of).
+    pub fn reductions<M: Module>(&self, module: &M) -> &[Tensor<1>] {
+        self.reductions.get_or_init(|| gradient_reductions(module, &self.params))
+    }
+
+    /// The gradients to step with: clipped to a global norm of `clip` when given.
+    pub fn into_params<M: Module>(self, module: &M, clip: Option<f64>) -> GradientsParams {
+        let Some(max_norm) = clip else { return self.params };
+        // Each parameter's squared gradient sum: the first value of its first tensor.
+        let sum_sq =
+            Tensor::cat(self.reductions(module).iter().step_by(2).map(|r| r.clone().slice(0..1)).collect(), 0).sum();
+        clip_global_norm(module, self.params, sum_sq, max_norm)
+    }
 }
 
 /// Scales every gradient by `min(1, max_norm / (norm + 1e-6))`, where `norm`

@@ -7,6 +7,7 @@
 use burn::tensor::{Device, Tensor};
 
 use crate::activation::{self, ActivationKind};
+use crate::data::Dataset;
 use crate::model::Network;
 
 /// A unit is saturated when its derivative is below this share of the
@@ -28,6 +29,38 @@ pub struct LayerStats {
     /// Units, not dead, whose derivative is below [`SATURATION_SHARE`] of
     /// the maximum for most probe samples.
     pub saturated_fraction: f64,
+}
+
+/// The probe batch on the training device, with the activation's largest
+/// derivative (the scale of the saturation threshold).
+#[derive(Clone)]
+pub struct Probe {
+    x: Tensor<2>, // [samples, inputs]
+    max_derivative: f64,
+}
+
+impl Probe {
+    /// The first `samples` validation samples (the split is already shuffled
+    /// by the seed); none without validation samples.
+    pub fn new(
+        validation: &Dataset,
+        samples: usize,
+        kind: ActivationKind,
+        device: &Device,
+        base_device: &Device,
+    ) -> Option<Probe> {
+        if validation.is_empty() {
+            return None;
+        }
+        let indices: Vec<usize> = (0..samples.min(validation.len())).collect();
+        let max_derivative = max_derivative(kind, base_device);
+        Some(Probe { x: super::to_device(&validation.subset(&indices), device).0, max_derivative })
+    }
+
+    /// [`layer_stats`] of `model` on this probe.
+    pub fn layer_stats(&self, model: &Network) -> Vec<LayerStats> {
+        layer_stats(model, &self.x, self.max_derivative)
+    }
 }
 
 /// The largest |f'(x)| of an activation, found on a grid over [-10, 10]

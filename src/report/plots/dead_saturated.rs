@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::Figure;
 use crate::chart::{Plot, PlotResult, band, layer_color};
-use crate::results::records::ActivationRecord;
+use crate::train::record::activations::ActivationRecord;
 use crate::report::Analysis;
 
 /// One layer's (dead band, saturated band) over epochs.

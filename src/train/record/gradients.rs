@@ -1,0 +1,137 @@
+//! gradients.csv: every parameter's gradient L2 norm, largest |gradient|
+//! and weight L2 norm every `logging.every_steps` steps, read with the
+//! step's loss in its one device-to-host transfer; and the summary's
+//! `grad_ratio_first_last`. The reductions are the ones clipping uses
+//! (metrics::Gradients computes them once).
+
+use burn::tensor::Tensor;
+
+use super::{At, Kind, Recorder, Setup};
+use crate::export::csv::{self, Schema};
+use crate::grid::RunSpec;
+use crate::model::Network;
+use crate::results::checkpoint::SavedTable;
+use crate::results::dir::Table;
+use crate::results::records::{RunKey, RunSummary, keyed, run_row};
+use crate::train::metrics::{self, Gradients};
+
+run_row! {
+    /// One row of gradients.csv: one parameter at one recorded step.
+    pub struct GradientRecord {
+        pub epoch: usize,
+        pub step: usize,
+        pub loss: f64,
+        pub parameter: String,
+        pub grad_l2: f64,
+        pub grad_max_abs: f64,
+        pub weight_l2: f64,
+    }
+}
+
+pub const KIND: Kind = Kind { table: Table::Gradients, schema: Schema::of::<GradientRecord>(), build };
+
+struct GradientRecorder {
+    key: RunKey,
+    /// Record every this many steps (0: never).
+    every: usize,
+    /// The parameters' names, in the order of the reductions.
+    names: Vec<String>,
+    rows: Vec<GradientRecord>,
+}
+
+fn build(setup: &Setup) -> Box<dyn Recorder> {
+    Box::new(GradientRecorder {
+        key: setup.key.clone(),
+        every: setup.config.logging.every_steps,
+        names: learned_names(metrics::parameter_names(setup.model), setup.spec),
+        rows: Vec::new(),
+    })
+}
+
+impl Recorder for GradientRecorder {
+    fn restore(&mut self, saved: &SavedTable) -> anyhow::Result<()> {
+        self.rows = saved.rows()?;
+        Ok(())
+    }
+
+    fn after_backward(&mut self, at: At, model: &Network, gradients: &Gradients, read: &mut Vec<Tensor<1>>) {
+        if self.every > 0 && at.step % self.every == 0 {
+            read.extend(gradients.reductions(model).iter().cloned());
+        }
+    }
+
+    fn read_back(&mut self, at: At, loss: f64, values: &[f32]) {
+        for (name, stats) in self.names.iter().zip(metrics::unpack(values)) {
+            self.rows.push(keyed!(
+                &self.key,
+                GradientRecord {
+                    epoch: at.epoch,
+                    step: at.step,
+                    loss,
+                    parameter: name.clone(),
+                    grad_l2: stats.grad_l2,
+                    grad_max_abs: stats.grad_max_abs,
+                    weight_l2: stats.weight_l2,
+                }
+            ));
+        }
+    }
+
+    fn summarise(&self, summary: &mut RunSummary) {
+        summary.grad_ratio_first_last = first_to_last_ratio(&self.names, &self.rows);
+    }
+
+    fn body(&self) -> String {
+        csv::body(&self.rows)
+    }
+}
+
+/// Parameter paths with a formula's learned parameters named as in the
+/// config: `activations.0.learned.1` -> `activations.0.beta`.
+fn learned_names(names: Vec<String>, spec: &RunSpec) -> Vec<String> {
+    let learned = spec.activation.learned_names();
+    names
+        .into_iter()
+        .map(|n| {
+            let parts: Vec<&str> = n.split('.').collect();
+            match parts.as_slice() {
+                [prefix @ ("activations" | "conv_activations"), layer, "learned", j] => {
+                    match j.parse::<usize>().ok().and_then(|j| learned.get(j)) {
+                        Some(name) => format!("{prefix}.{layer}.{name}"),
+                        None => n,
+                    }
+                }
+                _ => n,
+            }
+        })
+        .collect()
+}
+
+/// Mean over recorded steps of the first hidden layer's weight-gradient norm
+/// (the first convolution's in a CNN) divided by the output layer's.
+fn first_to_last_ratio(names: &[String], records: &[GradientRecord]) -> Option<f64> {
+    fn norms<'a>(records: &'a [GradientRecord], name: &'a str) -> impl Iterator<Item = f64> + 'a {
+        records.iter().filter(move |r| r.parameter == name).map(|r| r.grad_l2)
+    }
+    let first = names.iter().find(|n| n.ends_with(".weight"))?;
+    let ratios: Vec<f64> = norms(records, first)
+        .zip(norms(records, "output.weight"))
+        .filter(|(_, last)| *last > 0.0)
+        .map(|(first, last)| first / last)
+        .collect();
+    (!ratios.is_empty()).then(|| ratios.iter().sum::<f64>() / ratios.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::records::Columns;
+
+    #[test]
+    fn columns_are_the_key_then_the_fields() {
+        assert_eq!(
+            GradientRecord::COLUMNS.join(","),
+            "run_id,activation,seed,lr,epoch,step,loss,parameter,grad_l2,grad_max_abs,weight_l2"
+        );
+    }
+}

@@ -11,7 +11,8 @@
 //!   -> config (the whole TOML document: its sections, `activations`, the sweep;
 //!      the one place that adds file:line:column to a failing key)
 //!   -> grid, run::plan (the runs of a config, shared settings resolved)
-//!   -> run::execute (the --jobs scheduler) -> train (one run)
+//!   -> run::execute (the --jobs scheduler) -> train (one run, step by step in
+//!      phases; train::record: the recorders of what it writes)
 //!   -> results (records, manifest, checkpoint, folder layout) -> run::store
 //!      (per-run folders) -> run::finalize (combined tables)
 //!   -> tuning (choices on validation data) -> report (aggregate.csv, plots,

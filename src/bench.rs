@@ -16,10 +16,9 @@ use burn::tensor::Device;
 use rand::Rng;
 
 use crate::config::Config;
-use crate::model::settings::ModelKind;
 use crate::data::{Dataset, Splits};
 use crate::grid;
-use crate::model::Network;
+use crate::model::{Inputs, Network};
 use crate::results::records::columns;
 use crate::maths::rng::{self, Stream};
 use crate::train;
@@ -108,19 +107,11 @@ pub struct Bench {
     pub peak_gflops: Option<f64>,
 }
 
-/// Floating-point operations of one training sample through an MLP: the
-/// forward products (2 x inputs x outputs per layer), as many for the
-/// weight gradients, and the input gradients of every layer but the first
-/// (the data needs none); the element-wise work is left out. w1 (784-128-
-/// 128-10): 236,032 + 236,032 + 35,328 = 507,392. None for a CNN.
-pub fn mlp_flop_per_sample(config: &Config) -> Option<f64> {
-    if config.model.kind != ModelKind::Mlp {
-        return None;
-    }
-    let widths: Vec<usize> =
-        std::iter::once(FEATURES).chain(config.model.hidden.iter().map(|h| h.0)).chain([CLASSES]).collect();
-    let products: Vec<f64> = widths.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).collect();
-    Some(2.0 * products.iter().sum::<f64>() + products[1..].iter().sum::<f64>())
+/// Floating-point operations of one training sample of a workload, where
+/// its model kind counts them (the MLP: w1, 784-128-128-10, 0.51 MFLOP).
+pub fn flop_per_sample(config: &Config) -> Option<f64> {
+    let inputs = Inputs { features: FEATURES, image: None, classes: CLASSES };
+    (config.model.kind.info().flop_per_sample)(&config.model, &inputs)
 }
 
 /// The float32 matrix-multiply rate of this machine, in GFLOP/s: gemm (the
@@ -272,7 +263,7 @@ pub fn run(
             test_accuracy: accuracy,
             peak_share: None,
         };
-        flop.push(mlp_flop_per_sample(&config));
+        flop.push(flop_per_sample(&config));
         log(&format!("  done {id:<3} {optimizer:<5} {:>10.0} samples/s", row.samples_per_s_median));
         rows.push(row);
     }
@@ -352,13 +343,14 @@ mod tests {
             Dataset { features: vec![], labels: vec![], n_features: 784, n_classes: 10, image: Some([1, 28, 28]) };
         let net = train::network_spec(&cnn, spec, &data);
         // 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4: 32 x 4 x 4 = 512 into fc 128.
-        assert_eq!(net.conv.unwrap().flat_features(), Ok(512));
+        let sizes = (net.model.kind.info().sizes)(&net.model, &net.inputs);
+        assert_eq!(sizes.parameters, (25 * 16 + 16 + 16 * 25 * 32 + 32 + 512 * 128 + 128 + 128 * 10 + 10) as f64);
         assert_eq!(workload_config("w4", DEEP).model.hidden.len(), 8);
         assert_eq!(workload_config("w6", MLP_SGD).logging.every_steps, 1);
         assert_eq!(workload_config("w1", MLP_SGD).logging.every_steps, 0);
         // w1 (784-128-128-10) counted by hand above: 0.51 MFLOP per sample.
-        assert_eq!(mlp_flop_per_sample(&workload_config("w1", MLP_SGD)), Some(507_392.0));
-        assert_eq!(mlp_flop_per_sample(&cnn), None);
+        assert_eq!(flop_per_sample(&workload_config("w1", MLP_SGD)), Some(507_392.0));
+        assert_eq!(flop_per_sample(&cnn), None);
     }
 
     /// The peak is a rate a CPU reaches: above 1 GFLOP/s (one core of any

@@ -2,6 +2,7 @@
 //! expected.toml), one list: where each is read from, which way is better,
 //! and the selectors it takes. Adding one is one entry.
 
+use crate::model::kinds::KINDS;
 use crate::results::records::{EpochRecord, RunSummary};
 use crate::train::record::{activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord};
 use crate::report::load::Results;
@@ -101,8 +102,31 @@ pub const METRICS: &[Metric] = &[
         true,
         "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`",
     ),
+    metric(
+        "pre_p15",
+        Source::Layer(|a| a.pre_p15.unwrap_or(f64::NAN)),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: 15th percentile of the inputs",
+    ),
+    metric(
+        "pre_p50",
+        Source::Layer(|a| a.pre_p50.unwrap_or(f64::NAN)),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: median of the inputs",
+    ),
+    metric(
+        "pre_p85",
+        Source::Layer(|a| a.pre_p85.unwrap_or(f64::NAN)),
+        true,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: 85th percentile of the inputs",
+    ),
     metric("grad_l2", Source::Gradient(|g| g.grad_l2), true, "gradients.csv, of `parameter` at `step`"),
-    metric("grad_ratio", Source::GradientRatio, true, "gradients.csv: layers.0.weight / output.weight at `step`"),
+    metric(
+        "grad_ratio",
+        Source::GradientRatio,
+        true,
+        "gradients.csv: the first weight over the output's (layers.0.weight / output.weight for an MLP) at `step`",
+    ),
     metric("learned", Source::Learned(|l| l.value), true, "learned.csv: the value of `parameter` at `epoch`"),
 ];
 
@@ -250,8 +274,15 @@ pub fn values(results: &Results, run: &RunSummary, metric: &Metric, at: &At) -> 
             match metric.source {
                 Source::Gradient(_) => Ok(vec![norm(at.parameter.as_deref().expect("checked: grad_l2 names one"))?]),
                 _ => {
-                    let first = norm("layers.0.weight").or_else(|_| norm("convs.0.weight"))?;
-                    Ok(vec![first / norm("output.weight")?])
+                    // The model kind's pair; under a sweep of `model.kind`, the pair of the kind the run has.
+                    let model = &results.config.model;
+                    let own = (model.kind.info().ratio)(model);
+                    let present = |[first, last]: [&str; 2]| norm(first).is_ok() && norm(last).is_ok();
+                    let [first, last] = std::iter::once(own)
+                        .chain(KINDS.iter().map(|k| (k.ratio)(model)))
+                        .find(|&pair| present(pair))
+                        .unwrap_or(own);
+                    Ok(vec![norm(first)? / norm(last)?])
                 }
             }
         }

@@ -22,6 +22,10 @@ pub struct Data {
     pub validation_split: Fraction,
     /// Synthetic sets only: number of points generated.
     pub samples: Count,
+    /// Train on only the first this many samples of the (seeded, shuffled)
+    /// training split; validation and test stay whole. Absent: all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<Count>,
     /// Synthetic sets only: standard deviation of the Gaussian noise added to each point.
     pub noise: NonNegative,
     /// Input scaling; absent = the dataset's usual one (written into the resolved config).
@@ -41,6 +45,7 @@ impl Default for Data {
             test_split: Fraction(0.2),
             validation_split: Fraction(0.1),
             samples: Count(1000),
+            train_samples: None,
             noise: NonNegative(0.1),
             normalize: None,
             mean: None,

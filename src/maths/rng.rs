@@ -16,6 +16,8 @@ pub enum Stream {
     Augment = 5,
     /// The order a `[search]` walks its space in (its own `seed`).
     Search = 6,
+    /// Dropout masks: one stretch of the stream per step and site (model::dropout).
+    Dropout = 7,
 }
 
 pub fn stream(seed: u64, which: Stream) -> ChaCha8Rng {

@@ -1,13 +1,15 @@
-//! `[model]`: the network's kind, widths, initialisation and (for a CNN)
-//! its convolution blocks, with the checks against the data it will see.
+//! `[model]`: the network's kind and the keys of every kind (widths,
+//! initialisation, normalisation, dropout, convolution blocks, depth). Which
+//! keys a kind takes, their defaults there, and the checks against the data
+//! it will see are the kind's own (model::kinds); the keys added with the
+//! residual kinds are optional, so a config that leaves them out resolves,
+//! and hashes, as before.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::error::KeyError;
-use crate::config::values::Count;
-use crate::data::settings::Data;
+use crate::config::values::{Count, Fraction};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +28,27 @@ pub struct Model {
     pub padding: Padding,
     /// `cnn` only: `max` or `avg` pooling.
     pub pool: PoolKind,
+    /// Normalisation before each activation (`none`, `batch`, `layer`); the
+    /// default is the kind's (`none` for mlp and cnn, `batch` for resnet and
+    /// plain, `layer` for resmlp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub norm: Option<NormKind>,
+    /// The share of units dropped in training after each hidden activation (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<Fraction>,
+    /// `resnet` and `plain`: layers, 6n + 2 (20, 32, 44, 56, 110; default 20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<Count>,
+    /// `resnet`: `a` (identity, zero channels added where the width grows;
+    /// the default) or `b` (a 1x1 convolution and batch norm where it grows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortcut: Option<Shortcut>,
+    /// `resmlp`: the width of the residual stream (default 128).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<Count>,
+    /// `resmlp`: residual blocks (default 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Count>,
 }
 
 impl Default for Model {
@@ -38,60 +61,17 @@ impl Default for Model {
             kernel_size: KernelSizes(vec![5]),
             padding: Padding::Same,
             pool: PoolKind::Max,
+            norm: None,
+            dropout: None,
+            depth: None,
+            shortcut: None,
+            width: None,
+            blocks: None,
         }
     }
 }
 
 impl Model {
-    /// The checks of `[model]` across its keys, against the data it will see.
-    pub fn validate(&self, data: &Data) -> Result<(), KeyError> {
-        let fail = |key: &str, msg: String| KeyError::fail(key, msg);
-        let model = self;
-        match model.kind {
-            ModelKind::Mlp if model.hidden.is_empty() => {
-                return fail("model.hidden", "lists no hidden layer: an MLP needs at least one, e.g. [64, 64]".into());
-            }
-            ModelKind::Mlp => return Ok(()),
-            ModelKind::Cnn => {}
-        }
-        let Some(image) = data.dataset.image() else {
-            return fail(
-                "model.kind",
-                format!("`cnn` needs an image dataset; `{}` is not one: use `mlp`", data.dataset.name()),
-            );
-        };
-        if model.channels.is_empty() {
-            return fail("model.channels", "lists no convolution block: a CNN needs at least one, e.g. [6, 16]".into());
-        }
-        let kernels = &model.kernel_size.0;
-        if kernels.len() != 1 && kernels.len() != model.channels.len() {
-            return fail(
-                "model.kernel_size",
-                format!(
-                    "lists {} sizes for {} blocks: give one for all, or one per block",
-                    kernels.len(),
-                    model.channels.len()
-                ),
-            );
-        }
-        if model.padding == Padding::Same && kernels.iter().any(|k| k % 2 == 0) {
-            return fail("model.kernel_size", "must be odd with `padding = \"same\"`, e.g. 3 or 5".into());
-        }
-        let channels: Vec<usize> = model.channels.iter().map(|c| c.0).collect();
-        if let Err(block) = conv_shapes(image, &channels, &model.kernel_sizes(), model.padding) {
-            let [_, h, w] = image;
-            return fail(
-                "model.channels",
-                format!(
-                    "block {} would shrink the {h}x{w} images of `{}` to nothing: use fewer blocks, smaller kernels or `padding = \"same\"`",
-                    block + 1,
-                    data.dataset.name()
-                ),
-            );
-        }
-        Ok(())
-    }
-
     /// Kernel side of each convolution block.
     pub fn kernel_sizes(&self) -> Vec<usize> {
         match self.kernel_size.0.as_slice() {
@@ -101,12 +81,51 @@ impl Model {
     }
 }
 
+/// The kinds of network; each is one entry of model::kinds' table, where
+/// its keys, checks, sizes and description live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     #[default]
     Mlp,
     Cnn,
+    Resnet,
+    Plain,
+    Resmlp,
+}
+
+/// Normalisation before each activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormKind {
+    None,
+    /// Ioffe & Szegedy 2015, as torch.nn.BatchNorm1d/2d: batch statistics in
+    /// training, running statistics (momentum 0.1, eps 1e-5) in evaluation.
+    Batch,
+    /// Ba et al. 2016, as torch.nn.LayerNorm over the features (eps 1e-5);
+    /// on feature maps over channels, height and width together
+    /// (torch.nn.GroupNorm(1, C)), with a scale and shift per channel.
+    Layer,
+}
+
+impl NormKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NormKind::None => "none",
+            NormKind::Batch => "batch",
+            NormKind::Layer => "layer",
+        }
+    }
+}
+
+/// How a residual block's shortcut meets a wider output (He et al. 2016, section 3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shortcut {
+    /// Identity, subsampled, with zero channels added: no parameters.
+    A,
+    /// A 1x1 convolution (and the block's normalisation) where the shape changes.
+    B,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

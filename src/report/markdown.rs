@@ -8,7 +8,6 @@ use anyhow::Context;
 use super::aggregate::{AggregateRow, Group};
 use super::notes::notes;
 use super::{Analysis, figures};
-use crate::model::settings::ModelKind;
 use crate::export::atomic;
 use crate::results::dir::{AGGREGATE_FILE, PLOTS_DIR, ResultsDir};
 
@@ -44,7 +43,6 @@ fn render(analysis: &Analysis) -> String {
     );
 
     let t = &c.training;
-    let hidden: Vec<String> = c.model.hidden.iter().map(|h| h.0.to_string()).collect();
     let seconds: f64 = results.summaries.iter().map(|s| s.wall_seconds).sum();
     let _ = writeln!(md, "## Setup\n\n| | |\n|---|---|");
     let test = if c.data.dataset.has_own_test_set() {
@@ -54,21 +52,7 @@ fn render(analysis: &Analysis) -> String {
     };
     let _ =
         writeln!(md, "| data | {} ({test}, validation share {}) |", c.data.dataset.name(), c.data.validation_split.0);
-    let model = match c.model.kind {
-        ModelKind::Mlp => "MLP,".to_string(),
-        ModelKind::Cnn => {
-            let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
-            let channels: Vec<usize> = c.model.channels.iter().map(|n| n.0).collect();
-            format!(
-                "CNN: conv blocks of [{}] channels, kernel {}, padding {}, 2x2 {} pooling; then",
-                list(&channels),
-                list(&c.model.kernel_size.0),
-                c.model.padding.name(),
-                c.model.pool.name()
-            )
-        }
-    };
-    let _ = writeln!(md, "| model | {model} hidden layers [{}], init {} |", hidden.join(", "), c.model.init);
+    let _ = writeln!(md, "| model | {}, init {} |", c.model.describe(), c.model.init);
     let _ = writeln!(
         md,
         "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",

@@ -21,7 +21,8 @@ pub use load::Results;
 use std::path::Path;
 
 use plots::{
-    Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, Learned, SearchFinalists, Sensitivity,
+    Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, InputPercentiles, Learned, SearchFinalists,
+    Sensitivity,
 };
 
 use crate::results::dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
@@ -34,6 +35,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<GradientFlow>(),
     Artifact::figure::<DeadSaturated>(),
     Artifact::figure::<ActivationSteps>(),
+    Artifact::figure::<InputPercentiles>(),
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Sensitivity>(),
     Artifact::figure::<Learned>(),

@@ -41,7 +41,9 @@ pub struct State {
 /// The layout of the model record a checkpoint holds, raised whenever a
 /// module's fields change so that an older checkpoint is not loaded into the
 /// new shape. 1: PReLU's slope moved into the activation's `learned` list.
-pub const LAYOUT: u32 = 1;
+/// 2: the network became one of the model kinds (model::Network's variants),
+/// with norms beside the layers.
+pub const LAYOUT: u32 = 2;
 
 /// A run resumed from its checkpoint: the model and optimizer loaded, where
 /// the loop stands, the epochs so far, and what `restore` made of the other

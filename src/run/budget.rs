@@ -8,8 +8,8 @@
 //! fit is refused.
 
 use crate::config::Config;
-use crate::model::settings::ModelKind;
 use crate::data::split_sizes;
+use crate::model::kind::inputs_of;
 use crate::train::EVAL_CHUNK;
 
 /// The most runs one experiment may hold (each is a folder of its own).
@@ -93,19 +93,19 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
     let dataset = data.dataset;
     let samples = dataset.samples(data.samples.0) as f64;
     let features = dataset.features() as f64;
-    let network = Network::of(config);
+    let model = &config.model;
+    let network = (model.kind.info().sizes)(model, &inputs_of(data));
     let batch = config.training.batch_size.0 as f64;
     let (train, validation, test) =
         split_sizes(dataset.samples(data.samples.0), data.test_split.0, data.validation_split.0);
-    let train = train.max(1) as f64;
+    let train = train.min(data.train_samples.map_or(usize::MAX, |n| n.0)).max(1) as f64;
     // Evaluation runs in chunks: the largest block of samples through the network at once.
     let evaluated = validation.max(test).min(EVAL_CHUNK) as f64;
     let at_once = batch.min(train).max(evaluated);
     let steps = (train / batch).ceil().max(1.0);
     let every = config.logging.every_steps;
     let recorded_steps = if every == 0 { 0.0 } else { (steps / every as f64).ceil() };
-    let layers =
-        (network.layers + config.model.channels.len() * usize::from(config.model.kind == ModelKind::Cnn)) as f64;
+    let layers = network.sites;
     let probe_rows = if config.logging.activation_stats { layers } else { 0.0 };
     let probes = match config.logging.activation_every_steps {
         0 => 0.0,
@@ -113,7 +113,7 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
     };
     let rows_per_epoch = 1.0 + probe_rows + probes * layers + recorded_steps * network.tensors;
     let rows = config.training.epochs.0 as f64 * rows_per_epoch;
-    let layer_key = if network.conv_units > network.hidden_units { "model.channels" } else { "model.hidden" };
+    let layer_key = network.key;
     vec![
         Need {
             key: "data.samples",
@@ -129,8 +129,8 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
         },
         Need {
             key: if evaluated > batch { layer_key } else { "training.batch_size" },
-            what: format!("{at_once:.0} samples at once through {:.0} units each{}", network.units(), times(jobs)),
-            bytes: at_once * network.units() * F32 * ACTIVATION_COPIES * jobs,
+            what: format!("{at_once:.0} samples at once through {:.0} units each{}", network.units, times(jobs)),
+            bytes: at_once * network.units * F32 * ACTIVATION_COPIES * jobs,
             advice: if evaluated > batch { "use smaller layers" } else { "use a smaller batch or smaller layers" },
         },
         Need {
@@ -151,57 +151,6 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
 /// ` (x N jobs)` when several runs train at once.
 fn times(jobs: f64) -> String {
     if jobs > 1.0 { format!(" (x {jobs} jobs)") } else { String::new() }
-}
-
-/// Sizes of the network a config describes, counted without building it.
-struct Network {
-    parameters: f64,
-    /// Parameter tensors (a weight and a bias per layer): rows of gradients.csv per recorded step.
-    tensors: f64,
-    /// Hidden linear layers.
-    layers: usize,
-    hidden_units: f64,
-    /// Outputs of the convolutions per sample (before pooling).
-    conv_units: f64,
-}
-
-impl Network {
-    fn of(config: &Config) -> Self {
-        let model = &config.model;
-        let dataset = config.data.dataset;
-        let mut n =
-            Network { parameters: 0.0, tensors: 0.0, layers: model.hidden.len(), hidden_units: 0.0, conv_units: 0.0 };
-        let mut fan_in = dataset.features() as f64;
-        if model.kind == ModelKind::Cnn
-            && let Some([channels, height, width]) = dataset.image()
-        {
-            let (mut c_in, mut h, mut w) = (channels as f64, height as f64, width as f64);
-            for (&c, k) in model.channels.iter().map(|c| &c.0).zip(model.kernel_sizes()) {
-                let (c, k) = (c as f64, k as f64);
-                n.parameters += c_in * k * k * c + c;
-                n.tensors += 2.0;
-                n.conv_units += c * h * w;
-                // Each block pools 2x2 (the config check rejects maps that vanish).
-                (c_in, h, w) = (c, (h / 2.0).floor().max(1.0), (w / 2.0).floor().max(1.0));
-            }
-            fan_in = c_in * h * w;
-        }
-        for &width in model.hidden.iter().map(|c| &c.0) {
-            let width = width as f64;
-            n.parameters += fan_in * width + width;
-            n.tensors += 2.0;
-            n.hidden_units += width;
-            fan_in = width;
-        }
-        let classes = dataset.classes() as f64;
-        n.parameters += fan_in * classes + classes;
-        n.tensors += 2.0;
-        n
-    }
-
-    fn units(&self) -> f64 {
-        self.hidden_units + self.conv_units
-    }
 }
 
 /// The memory this process may use: the machine's, or its cgroup's limit when lower.
@@ -237,15 +186,16 @@ mod tests {
 
     #[test]
     fn the_parameter_count_is_the_networks() {
+        let of = |c: &Config| (c.model.kind.info().sizes)(&c.model, &inputs_of(&c.data));
         // 64 -> 32 -> 10 on the 8x8 digits: 64*32 + 32 + 32*10 + 10.
-        let n = Network::of(&config("activations = [\"relu\"]\n[model]\nhidden = [32]\n"));
+        let n = of(&config("activations = [\"relu\"]\n[model]\nhidden = [32]\n"));
         assert_eq!(n.parameters, (64 * 32 + 32 + 32 * 10 + 10) as f64);
         assert_eq!(n.tensors, 4.0);
         // LeNet-like on MNIST, `same` padding: 1->6 (5x5), pool to 14x14; 6->16, pool to 7x7; 784 -> 10.
         let cnn = config(
             "activations = [\"relu\"]\n[data]\ndataset = \"mnist\"\n[model]\nkind = \"cnn\"\nchannels = [6, 16]\nhidden = []\n",
         );
-        let n = Network::of(&cnn);
+        let n = of(&cnn);
         assert_eq!(n.parameters, (6 * 25 + 6 + 6 * 16 * 25 + 16 + 16 * 7 * 7 * 10 + 10) as f64);
     }
 

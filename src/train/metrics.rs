@@ -13,21 +13,33 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
-/// Module paths of the float parameters, in visiting order.
+/// Whether a float tensor of a module is trained: not a buffer such as
+/// batch norm's running statistics (Burn's `RunningState`), which a visitor
+/// sees as a parameter that requires no gradient on the autodiff device.
+fn trained<const D: usize>(param: &Param<Tensor<D>>) -> bool {
+    let value = param.val();
+    !value.device().is_autodiff() || value.is_require_grad()
+}
+
+/// Module paths of the trained float parameters, in visiting order. An
+/// enum's variant is not part of the path (`layers.0.weight`, whichever
+/// kind of network or norm holds it).
 pub fn parameter_names<M: Module>(module: &M) -> Vec<String> {
     struct Names {
-        path: Vec<String>,
+        path: Vec<Option<String>>,
         names: Vec<String>,
     }
     impl ModuleVisitor for Names {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
+        fn enter_module(&mut self, name: &str, container: &str) {
+            self.path.push((!container.starts_with("Enum:")).then(|| name.to_string()));
         }
         fn exit_module(&mut self, _: &str, _: &str) {
             self.path.pop();
         }
-        fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<D>>) {
-            self.names.push(self.path.join("."));
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if trained(param) {
+                self.names.push(self.path.iter().flatten().cloned().collect::<Vec<_>>().join("."));
+            }
         }
     }
     let mut v = Names { path: Vec::new(), names: Vec::new() };
@@ -47,6 +59,9 @@ pub fn gradient_reductions<M: Module>(module: &M, grads: &GradientsParams) -> Ve
     }
     impl ModuleVisitor for Reduce<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if !trained(param) {
+                return;
+            }
             let weight = param.val().inner();
             match self.grads.get::<D>(param.id) {
                 // [sum of squares, max |g|] in one op (one pass on flex: src/fused/stats.rs).
@@ -140,23 +155,22 @@ pub fn unpack(values: &[f32]) -> Vec<ParamStats> {
 mod tests {
     use super::*;
     use crate::activation::ActivationKind;
-    use crate::model::settings::InitScheme;
-    use crate::model::{Network, NetworkSpec};
+    use crate::config::values::Count;
+    use crate::model::settings::{InitScheme, Model};
+    use crate::model::{Inputs, Mode, Network, NetworkSpec};
     use burn::tensor::{Device, TensorData};
 
     fn model_and_grads() -> (Network, GradientsParams) {
         let device = Device::flex().autodiff();
         let spec = NetworkSpec {
-            inputs: 3,
-            conv: None,
-            hidden: vec![4, 4],
-            classes: 2,
+            model: Model { hidden: vec![Count(4), Count(4)], ..Model::default() },
+            inputs: Inputs { features: 3, image: None, classes: 2 },
             activation: ActivationKind::with("tanh", &[]).unwrap(),
             init: InitScheme::Glorot,
         };
         let model = Network::new(&spec, 7, &device);
         let x = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75], [2, 3]), &device);
-        let loss = model.forward(x).square().sum();
+        let loss = model.forward(x, Mode::Eval).square().sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         (model, grads)
     }

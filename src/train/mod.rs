@@ -21,8 +21,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::config::Config;
 use crate::data::{Dataset, Splits};
 use crate::grid::RunSpec;
-use crate::model::settings::ModelKind;
-use crate::model::{ConvSpec, Network, NetworkSpec};
+use crate::model::{Inputs, Mode, Network, NetworkSpec};
 use crate::results::records::{EpochRecord, RunRecords};
 use state::{RunState, Totals, backward, forward};
 
@@ -67,7 +66,7 @@ pub fn run(
             }
             let at = run.next_step(epoch);
             let (x, y) = run.batch(batch); // [batch, inputs], [batch]
-            let logits = forward(&model, x); // [batch, classes]
+            let logits = forward(&model, x, spec.seed, at); // [batch, classes]
             let (loss, hits) = run.loss(logits, &y); // [1], [1]
             let gradients = backward(&model, &loss);
             let Some(measured) = run.record(at, &model, &gradients, loss.inner(), hits) else {
@@ -97,25 +96,15 @@ fn best_epoch(epochs: &[EpochRecord]) -> Option<&EpochRecord> {
 
 /// The network a config and run describe.
 pub fn network_spec(config: &Config, spec: &RunSpec, train: &Dataset) -> NetworkSpec {
-    let model = &config.model;
-    let conv = (model.kind == ModelKind::Cnn).then(|| ConvSpec {
-        image: train.image.expect("the config check requires images for a CNN"),
-        channels: model.channels.iter().map(|c| c.0).collect(),
-        kernel_sizes: model.kernel_sizes(),
-        padding: model.padding,
-        pool: model.pool,
-    });
     NetworkSpec {
-        inputs: train.n_features,
-        conv,
-        hidden: model.hidden.iter().map(|c| c.0).collect(),
-        classes: train.n_classes,
+        model: config.model.clone(),
+        inputs: Inputs { features: train.n_features, image: train.image, classes: train.n_classes },
         activation: spec.activation,
         init: spec.init,
     }
 }
 
-/// Mean loss and accuracy over a whole split, `NaN` for an empty one.
+/// Mean loss and accuracy over a whole split in evaluation mode, `NaN` for an empty one.
 pub fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
     let n = y.dims()[0];
     if n == 0 {
@@ -126,7 +115,7 @@ pub fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &
         let end = (start + EVAL_CHUNK).min(n);
         let xs = x.clone().slice(start..end);
         let ys = y.clone().slice(start..end);
-        let logits = model.forward(xs);
+        let logits = model.forward(xs, Mode::Eval);
         let loss = loss_fn.forward(logits.clone(), ys.clone()).mul_scalar((end - start) as f64);
         let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(ys).float().sum();
         let values = read(Tensor::cat(vec![loss, hits], 0));

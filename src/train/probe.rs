@@ -1,14 +1,14 @@
-//! Activation statistics of every hidden layer on a fixed probe batch: the
-//! distribution of pre-activations and outputs, dead units (the dying-ReLU
-//! measure) and saturated units (the sigmoid/tanh measure). Taken at
-//! initialisation (epoch 0) and after every epoch; everything is reduced on
-//! the device and read back in one transfer.
+//! Activation statistics of every activation site on a fixed probe batch:
+//! the distribution of pre-activations (mean, spread, percentiles) and
+//! outputs, dead units (the dying-ReLU measure) and saturated units (the
+//! sigmoid/tanh measure). Taken at initialisation (epoch 0) and after every
+//! epoch; everything is reduced on the device and read back in one transfer.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::activation::{self, ActivationKind};
+use crate::activation::{self, Activation, ActivationKind};
 use crate::data::Dataset;
-use crate::model::Network;
+use crate::model::{Mode, Network, Sites};
 
 /// A unit is saturated when its derivative is below this share of the
 /// activation's largest derivative (the README's definition of
@@ -29,6 +29,8 @@ pub struct LayerStats {
     /// Units, not dead, whose derivative is below [`SATURATION_SHARE`] of
     /// the maximum for most probe samples.
     pub saturated_fraction: f64,
+    /// The [`PERCENTILES`] of the inputs (pre-activations) of the site's first unit.
+    pub pre_percentiles: [f64; 3],
 }
 
 /// The probe batch on the training device, with the activation's largest
@@ -71,59 +73,43 @@ pub fn max_derivative(kind: ActivationKind, device: &Device) -> f64 {
     derivatives.iter().fold(0.0f64, |m, d| m.max(d.abs() as f64))
 }
 
-/// Statistics of each hidden layer (convolution blocks first) for the probe
-/// inputs `[samples, inputs]`. A convolution's unit is a channel, seen at
-/// every position of every sample. `model` is the training (autodiff)
-/// model; nothing here touches its gradients.
+/// The percentiles of each site's inputs in [`LayerStats`] (Ioffe & Szegedy
+/// 2015, figure 1, track the 15th, 50th and 85th of a sigmoid's input).
+pub const PERCENTILES: [f64; 3] = [0.15, 0.50, 0.85];
+/// The percentiles are taken over at most this many of a unit's inputs
+/// (every k-th value of the probe batch's, in order), so a convolution
+/// channel's values at every position cost no more than a dense unit's.
+pub const PERCENTILE_VALUES: usize = 1 << 16;
+
+/// Statistics of each activation site (input side first) for the probe
+/// inputs `[samples, inputs]`, the network in evaluation mode (batch norm on
+/// its running statistics, no dropout). A convolution's unit is a channel,
+/// seen at every position of every sample. `model` is the training
+/// (autodiff) model; nothing here touches its gradients or its statistics.
 pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> Vec<LayerStats> {
     let threshold = SATURATION_SHARE * max_derivative;
-    // Forward through the layers with a fresh leaf `z` per layer (the input
-    // of each layer detached), so one backward of the sum of all outputs
-    // gives every layer's f'(z), element by element.
-    let mut leaves: Vec<Leaf> = Vec::with_capacity(model.hidden_layers());
+    // Forward with a fresh leaf `z` per site (the input of each site
+    // detached), so one backward of the sum of all outputs gives every
+    // site's f'(z), element by element.
+    let mut leaves = Leaves(Vec::new());
+    model.forward_sites(probe.clone(), Mode::Eval, &mut leaves);
     let mut total: Option<Tensor<1>> = None;
-    let mut add = |y_sum: Tensor<1>, tracked: bool| {
-        if tracked {
+    for (_, y, tracked) in &leaves.0 {
+        if *tracked {
+            let y_sum = y.clone().sum();
             total = Some(match total.take() {
                 Some(t) => t + y_sum,
                 None => y_sum,
             });
         }
-    };
-    let mut h = probe.clone();
-    if !model.convs.is_empty() {
-        let mut maps = model.to_image(h);
-        for (conv, act) in model.convs.iter().zip(&model.conv_activations) {
-            let z = crate::fused::conv::forward(conv, maps).detach().require_grad(); // [samples, channels, h, w]
-            let y = act.forward(z.clone());
-            add(y.clone().sum(), y.is_tracked());
-            maps = model.pool(y.clone().detach());
-            leaves.push(Leaf::Conv(z, y));
-        }
-        h = maps.flatten(1, 3);
-    }
-    for (layer, act) in model.layers.iter().zip(&model.activations) {
-        let z = crate::fused::linear::forward(layer, h).detach().require_grad(); // [samples, units]
-        let y = act.forward(z.clone());
-        add(y.clone().sum(), y.is_tracked());
-        h = y.clone().detach();
-        leaves.push(Leaf::Dense(z, y));
     }
     let grads = total.map(|t| t.backward());
     let mut parts = Vec::new();
     let mut widths = Vec::new();
-    for leaf in leaves {
+    for (z, y, _) in leaves.0 {
         // Everything as `[observations, units]`.
-        let (z, y, derivative) = match leaf {
-            Leaf::Dense(z, y) => {
-                let derivative = grads.as_ref().and_then(|g| z.grad(g));
-                (z.inner(), y.inner(), derivative)
-            }
-            Leaf::Conv(z, y) => {
-                let derivative = grads.as_ref().and_then(|g| z.grad(g)).map(channels_last);
-                (channels_last(z.inner()), channels_last(y.inner()), derivative)
-            }
-        };
+        let derivative = grads.as_ref().and_then(|g| z.grad(g)).map(channels_last);
+        let (z, y) = (channels_last(z.inner()), channels_last(y.inner()));
         let [samples, units] = z.dims();
         let derivative = derivative.unwrap_or_else(|| Tensor::zeros([samples, units], &z.device()));
 
@@ -135,39 +121,104 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
                 * (dead.clone().neg() + 1.0);
         parts.extend([
             z.clone().mean(),
-            z.flatten::<1>(0, 1).var(0),
+            z.clone().flatten::<1>(0, 1).var(0),
             y.clone().mean(),
             y.flatten::<1>(0, 1).var(0),
             dead.sum(),
             saturated.sum(),
+            percentiles(z),
         ]);
         widths.push(units);
     }
     let values =
         Tensor::cat(parts, 0).into_data().convert::<f32>().try_to_vec::<f32>().expect("statistics read as f32");
+    const READ: usize = 6 + PERCENTILES.len();
     values
-        .chunks_exact(6)
+        .chunks_exact(READ)
         .zip(widths)
         .map(|(v, units)| LayerStats {
-            units,
-            pre_mean: v[0] as f64,
-            pre_std: (v[1] as f64).sqrt(),
-            post_mean: v[2] as f64,
-            post_std: (v[3] as f64).sqrt(),
-            dead_fraction: v[4] as f64 / units as f64,
-            saturated_fraction: v[5] as f64 / units as f64,
+                units,
+                pre_mean: v[0] as f64,
+                pre_std: (v[1] as f64).sqrt(),
+                post_mean: v[2] as f64,
+                post_std: (v[3] as f64).sqrt(),
+                dead_fraction: v[4] as f64 / units as f64,
+                saturated_fraction: v[5] as f64 / units as f64,
+            pre_percentiles: [v[6] as f64, v[7] as f64, v[8] as f64],
         })
         .collect()
 }
 
-/// A hidden layer's pre-activation (the autodiff leaf) and output.
-enum Leaf {
-    Conv(Tensor<4>, Tensor<4>),
-    Dense(Tensor<2>, Tensor<2>),
+/// Each site's pre-activation (the autodiff leaf), its output, and whether
+/// the output depends on the leaf.
+struct Leaves(Vec<(Tensor<4>, Tensor<4>, bool)>);
+
+impl Sites for Leaves {
+    const FUSED: bool = false;
+    fn activate<const D: usize>(&mut self, activation: &Activation, z: Tensor<D>) -> Tensor<D> {
+        let dims = z.dims();
+        // The leaf in the one shape every site has; the activation sees its own.
+        let leaf = as_maps(z.detach()).require_grad();
+        let y = activation.forward(leaf.clone().reshape(dims));
+        let tracked = y.is_tracked();
+        self.0.push((leaf, as_maps(y.clone()), tracked));
+        y.detach()
+    }
+}
+
+/// `[samples, units]` as `[samples, units, 1, 1]`; maps as they are.
+fn as_maps<const D: usize>(t: Tensor<D>) -> Tensor<4> {
+    let dims = t.dims();
+    let [n, c] = [dims[0], dims[1]];
+    let (h, w) = if D == 4 { (dims[2], dims[3]) } else { (1, 1) };
+    t.reshape([n, c, h, w])
 }
 
 /// `[samples, channels, h, w]` -> `[samples * h * w, channels]`.
 fn channels_last(t: Tensor<4>) -> Tensor<2> {
     let [n, c, h, w] = t.dims();
     t.permute([0, 2, 3, 1]).reshape([n * h * w, c])
+}
+
+/// The [`PERCENTILES`] of the first unit's values in `z` (`[observations,
+/// units]`, no autodiff), interpolated linearly between the closest ranks
+/// as numpy's default: `[3]`. One unit, as Ioffe & Szegedy follow "a
+/// typical" one: pooled over all units, each unit's drift hides in the
+/// spread of the others.
+fn percentiles(z: Tensor<2>) -> Tensor<1> {
+    let n = z.dims()[0];
+    let step = n.div_ceil(PERCENTILE_VALUES).max(1);
+    let flat = z.slice([0..n, 0..1]).reshape([n]);
+    let device = flat.device();
+    let values = if step > 1 {
+        let index: Vec<i64> = (0..n).step_by(step).map(|i| i as i64).collect();
+        let len = index.len();
+        flat.select(0, Tensor::<1, Int>::from_data(TensorData::new(index, [len]), &device))
+    } else {
+        flat
+    };
+    let m = values.dims()[0];
+    let sorted = values.sort(0);
+    let mut lower = Vec::new();
+    let mut upper = Vec::new();
+    let mut frac = Vec::new();
+    for q in PERCENTILES {
+        let (lo, hi, f) = rank(q, m);
+        lower.push(lo as i64);
+        upper.push(hi as i64);
+        frac.push(f as f32);
+    }
+    let k = PERCENTILES.len();
+    let pick = |index: Vec<i64>| sorted.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(index, [k]), &device));
+    let (lo, hi) = (pick(lower), pick(upper));
+    let frac = Tensor::<1>::from_data(TensorData::new(frac, [k]), &device);
+    lo.clone() + (hi - lo) * frac
+}
+
+/// numpy's linear percentile of `m` sorted values: the ranks either side of
+/// `q * (m - 1)` and the weight of the upper one.
+fn rank(q: f64, m: usize) -> (usize, usize, f64) {
+    let position = q * (m.max(1) - 1) as f64;
+    let lower = position.floor() as usize;
+    (lower, (lower + 1).min(m.max(1) - 1), position - lower as f64)
 }

@@ -24,14 +24,15 @@ use crate::data::{Dataset, Normalize, Splits, augment};
 use crate::export::csv;
 use crate::grid::RunSpec;
 use crate::maths::rng::{self, Stream};
-use crate::model::Network;
+use crate::model::{Mode, Network};
 use crate::results::checkpoint as checkpoints;
 use crate::results::dir::Table;
 use crate::results::records::{EpochRecord, RunKey, RunRecords, RunSummary, keyed};
 
-/// The forward phase: logits `[batch, classes]` of features `[batch, inputs]`.
-pub fn forward(model: &Network, x: Tensor<2>) -> Tensor<2> {
-    model.forward(x)
+/// The forward phase, in training mode: logits `[batch, classes]` of
+/// features `[batch, inputs]`, the dropout masks picked by `seed` and `at`.
+pub fn forward(model: &Network, x: Tensor<2>, seed: u64, at: At) -> Tensor<2> {
+    model.forward(x, Mode::Train { seed, step: at.step })
 }
 
 /// The backward phase: the gradients of `loss` (`[1]`) for every parameter.

@@ -1,4 +1,4 @@
-//! activations.csv: each hidden layer's activation statistics on the probe
+//! activations.csv: each activation site's statistics on the probe
 //! batch (train::probe) at initialisation and after every epoch, with
 //! `logging.activation_stats`. The row type is shared with
 //! activation_steps.csv (activation_steps.rs).
@@ -31,8 +31,20 @@ run_row! {
         pub post_std: f64,
         pub dead_fraction: f64,
         pub saturated_fraction: f64,
+        /// The activation site (`layers.0`, `stages.1.blocks.2.act1`); empty
+        /// in a file of an earlier version.
+        #[serde(default)]
+        pub site: String,
+        /// The 15th, 50th and 85th percentiles of the inputs of the site's
+        /// first unit (train::probe::PERCENTILES); empty in a file of an earlier version.
+        #[serde(default)]
+        pub pre_p15: Option<f64>,
+        #[serde(default)]
+        pub pre_p50: Option<f64>,
+        #[serde(default)]
+        pub pre_p85: Option<f64>,
     }
-    added: ["step"]
+    added: ["step", "site", "pre_p15", "pre_p50", "pre_p85"]
 }
 
 pub const KIND: Kind = Kind { table: Table::Activations, schema: Schema::of::<ActivationRecord>(), build };
@@ -70,9 +82,11 @@ impl Recorder for PerEpoch {
     }
 }
 
-/// One row per hidden layer of `model`, measured on `probe` at `at`.
+/// One row per activation site of `model`, measured on `probe` at `at`.
 pub fn push_layers(key: &RunKey, probe: &Probe, model: &Network, at: At, rows: &mut Vec<ActivationRecord>) {
-    for (layer, s) in probe.layer_stats(model).into_iter().enumerate() {
+    let sites = model.site_names();
+    for ((layer, s), site) in probe.layer_stats(model).into_iter().enumerate().zip(sites) {
+        let [p15, p50, p85] = s.pre_percentiles;
         rows.push(keyed!(
             key,
             ActivationRecord {
@@ -86,6 +100,10 @@ pub fn push_layers(key: &RunKey, probe: &Probe, model: &Network, at: At, rows: &
                 post_std: s.post_std,
                 dead_fraction: s.dead_fraction,
                 saturated_fraction: s.saturated_fraction,
+                site,
+                pre_p15: Some(p15),
+                pre_p50: Some(p50),
+                pre_p85: Some(p85),
             }
         ));
     }
@@ -100,8 +118,8 @@ mod tests {
     fn columns_are_the_key_then_the_fields_and_step_was_added() {
         assert_eq!(
             ActivationRecord::COLUMNS.join(","),
-            "run_id,activation,seed,lr,epoch,step,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction"
+            "run_id,activation,seed,lr,epoch,step,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction,site,pre_p15,pre_p50,pre_p85"
         );
-        assert_eq!(ActivationRecord::ADDED, ["step"]);
+        assert_eq!(ActivationRecord::ADDED, ["step", "site", "pre_p15", "pre_p50", "pre_p85"]);
     }
 }

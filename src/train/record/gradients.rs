@@ -36,6 +36,8 @@ struct GradientRecorder {
     every: usize,
     /// The parameters' names, in the order of the reductions.
     names: Vec<String>,
+    /// The weights `grad_ratio_first_last` compares (the model kind's).
+    ratio: [&'static str; 2],
     rows: Vec<GradientRecord>,
 }
 
@@ -44,6 +46,7 @@ fn build(setup: &Setup) -> Box<dyn Recorder> {
         key: setup.key.clone(),
         every: setup.config.logging.every_steps,
         names: learned_names(metrics::parameter_names(setup.model), setup.spec),
+        ratio: (setup.config.model.kind.info().ratio)(&setup.config.model),
         rows: Vec::new(),
     })
 }
@@ -78,7 +81,7 @@ impl Recorder for GradientRecorder {
     }
 
     fn summarise(&self, summary: &mut RunSummary) {
-        summary.grad_ratio_first_last = first_to_last_ratio(&self.names, &self.rows);
+        summary.grad_ratio_first_last = first_to_last_ratio(self.ratio, &self.rows);
     }
 
     fn body(&self) -> String {
@@ -87,7 +90,8 @@ impl Recorder for GradientRecorder {
 }
 
 /// Parameter paths with a formula's learned parameters named as in the
-/// config: `activations.0.learned.1` -> `activations.0.beta`.
+/// config: `activations.0.learned.1` -> `activations.0.beta`,
+/// `stages.0.blocks.1.act2.learned.0` -> `stages.0.blocks.1.act2.slope`.
 fn learned_names(names: Vec<String>, spec: &RunSpec) -> Vec<String> {
     let learned = spec.activation.learned_names();
     names
@@ -95,9 +99,9 @@ fn learned_names(names: Vec<String>, spec: &RunSpec) -> Vec<String> {
         .map(|n| {
             let parts: Vec<&str> = n.split('.').collect();
             match parts.as_slice() {
-                [prefix @ ("activations" | "conv_activations"), layer, "learned", j] => {
+                [site @ .., "learned", j] if !site.is_empty() => {
                     match j.parse::<usize>().ok().and_then(|j| learned.get(j)) {
-                        Some(name) => format!("{prefix}.{layer}.{name}"),
+                        Some(name) => format!("{}.{name}", site.join(".")),
                         None => n,
                     }
                 }
@@ -107,15 +111,15 @@ fn learned_names(names: Vec<String>, spec: &RunSpec) -> Vec<String> {
         .collect()
 }
 
-/// Mean over recorded steps of the first hidden layer's weight-gradient norm
-/// (the first convolution's in a CNN) divided by the output layer's.
-fn first_to_last_ratio(names: &[String], records: &[GradientRecord]) -> Option<f64> {
+/// Mean over recorded steps of the first weight's gradient norm divided by
+/// the last's (`[first, last]`, the model kind's: `layers.0.weight` or
+/// `convs.0.weight` or `conv1.weight`, and `output.weight`).
+fn first_to_last_ratio([first, last]: [&str; 2], records: &[GradientRecord]) -> Option<f64> {
     fn norms<'a>(records: &'a [GradientRecord], name: &'a str) -> impl Iterator<Item = f64> + 'a {
         records.iter().filter(move |r| r.parameter == name).map(|r| r.grad_l2)
     }
-    let first = names.iter().find(|n| n.ends_with(".weight"))?;
     let ratios: Vec<f64> = norms(records, first)
-        .zip(norms(records, "output.weight"))
+        .zip(norms(records, last))
         .filter(|(_, last)| *last > 0.0)
         .map(|(first, last)| first / last)
         .collect();

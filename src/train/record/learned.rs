@@ -14,7 +14,8 @@ run_row! {
     /// initialisation (epoch 0) and after every epoch.
     pub struct LearnedRecord {
         pub epoch: usize,
-        /// As in gradients.csv: `activations.<layer>.<name>`, `conv_activations.<block>.<name>`.
+        /// As in gradients.csv: `activations.<layer>.<name>`, `conv_activations.<block>.<name>`,
+        /// `stages.<s>.blocks.<b>.act1.<name>` (the activation's path in the model).
         pub parameter: String,
         pub value: f64,
     }
@@ -44,22 +45,15 @@ impl Recorder for LearnedRecorder {
     }
 
     fn after_epoch(&mut self, at: At, model: &Network) {
-        for (prefix, activations) in
-            [("conv_activations", &model.conv_activations), ("activations", &model.activations)]
-        {
-            for (i, activation) in activations.iter().enumerate() {
-                for (param, name) in activation.learned.iter().zip(&self.names) {
-                    let values: Vec<f32> = param.val().into_data().iter::<f32>().collect();
-                    // One row per value: `activations.0.beta`, or per unit `activations.0.beta.3`.
-                    for (u, value) in values.iter().enumerate() {
-                        let parameter = if values.len() == 1 {
-                            format!("{prefix}.{i}.{name}")
-                        } else {
-                            format!("{prefix}.{i}.{name}.{u}")
-                        };
-                        let value = *value as f64;
-                        self.rows.push(keyed!(&self.key, LearnedRecord { epoch: at.epoch, parameter, value }));
-                    }
+        for (path, activation) in model.activations() {
+            for (param, name) in activation.learned.iter().zip(&self.names) {
+                let values: Vec<f32> = param.val().into_data().iter::<f32>().collect();
+                // One row per value: `activations.0.beta`, or per unit `activations.0.beta.3`.
+                for (u, value) in values.iter().enumerate() {
+                    let parameter =
+                        if values.len() == 1 { format!("{path}.{name}") } else { format!("{path}.{name}.{u}") };
+                    let value = *value as f64;
+                    self.rows.push(keyed!(&self.key, LearnedRecord { epoch: at.epoch, parameter, value }));
                 }
             }
         }

@@ -1,0 +1,93 @@
+//! The table of model kinds: one entry per kind, each from its own file.
+//! An entry says which `[model]` keys the kind takes and checks them, builds
+//! the network, counts its size for the budget check, describes it for
+//! report.md, and names the parameters the gradient ratio compares.
+//!
+//! Adding a kind: a variant of `settings::ModelKind`, a file with its
+//! network and its [`KindInfo`] (kind.rs), its line in [`KINDS`], and a
+//! variant of `model::Network` when it brings a new network type.
+
+use super::kind::KindInfo;
+use super::settings::{Model, ModelKind, NormKind};
+use super::{cnn, mlp, resmlp, resnet};
+use crate::config::error::KeyError;
+use crate::data::settings::Data;
+
+/// Every kind, in the order the reference lists them.
+pub const KINDS: [KindInfo; 5] = [mlp::KIND, cnn::KIND, resnet::KIND, resnet::PLAIN, resmlp::KIND];
+
+impl ModelKind {
+    /// This kind's entry of [`KINDS`].
+    pub fn info(self) -> &'static KindInfo {
+        KINDS.iter().find(|k| k.kind == self).expect("every ModelKind has its entry in model::kinds::KINDS")
+    }
+}
+
+impl Model {
+    /// The checks of `[model]` across its keys, against the data it will
+    /// see: no key the kind does not take, then the kind's own checks.
+    pub fn validate(&self, data: &Data) -> Result<(), KeyError> {
+        let info = self.kind.info();
+        let default = Model::default();
+        let set: [(&str, bool); 11] = [
+            ("hidden", self.hidden != default.hidden),
+            ("channels", self.channels != default.channels),
+            ("kernel_size", self.kernel_size != default.kernel_size),
+            ("padding", self.padding != default.padding),
+            ("pool", self.pool != default.pool),
+            ("norm", self.norm.is_some()),
+            ("dropout", self.dropout.is_some()),
+            ("depth", self.depth.is_some()),
+            ("shortcut", self.shortcut.is_some()),
+            ("width", self.width.is_some()),
+            ("blocks", self.blocks.is_some()),
+        ];
+        if let Some((key, _)) = set.iter().find(|(key, set)| *set && !info.keys.contains(key)) {
+            return KeyError::fail(
+                format!("model.{key}"),
+                format!(
+                    "is not a key of `kind = \"{}\"` (its keys: {}): remove it, or choose a kind that takes it",
+                    info.name,
+                    info.keys.join(", ")
+                ),
+            );
+        }
+        (info.validate)(self, data)
+    }
+
+    /// The normalisation in effect: the key, or the kind's default.
+    pub fn norm(&self) -> NormKind {
+        self.norm.unwrap_or(self.kind.info().default_norm)
+    }
+
+    /// The dropout share in effect (0 by default).
+    pub fn dropout(&self) -> f64 {
+        self.dropout.map_or(0.0, |d| d.0)
+    }
+
+    /// report.md's description of the network, with its normalisation and dropout.
+    pub fn describe(&self) -> String {
+        let mut text = (self.kind.info().describe)(self);
+        if self.norm() != NormKind::None {
+            text += &format!(", {} norm", self.norm().name());
+        }
+        if self.dropout() > 0.0 {
+            text += &format!(", dropout {}", self.dropout());
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_entry_named_as_serde_writes_it() {
+        for info in &KINDS {
+            let written = toml::Value::try_from(info.kind).unwrap();
+            assert_eq!(written.as_str(), Some(info.name));
+            assert!(std::ptr::eq(info.kind.info(), info));
+        }
+    }
+}

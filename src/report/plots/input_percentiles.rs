@@ -1,0 +1,68 @@
+//! input_percentiles (with `logging.activation_every_steps` only): the
+//! distribution of the inputs of each activation site's first unit against
+//! the optimizer step: the median, the band from the 15th to the 85th percentile (means
+//! over seeds), one line per site, one panel per group. Ioffe & Szegedy
+//! (2015), figure 1 (b, c), draws the same for one sigmoid of the last
+//! hidden layer, with and without batch normalisation: the drift it removes.
+
+use super::Figure;
+use super::panels::{Line, Panels};
+use crate::report::Analysis;
+
+pub struct InputPercentiles(Panels);
+
+impl Figure for InputPercentiles {
+    const STEM: &'static str = "input_percentiles";
+    const TITLE: &'static str =
+        "Inputs of each site's first unit against the step: median, band = 15th to 85th percentile (mean over seeds)";
+
+    fn wanted(analysis: &Analysis) -> bool {
+        analysis.results.activation_steps.iter().any(|r| r.pre_p50.is_some())
+    }
+
+    fn new(analysis: &Analysis) -> Self {
+        let rows = &analysis.results.activation_steps;
+        let panels = analysis
+            .groups
+            .iter()
+            .zip(&analysis.labels)
+            .filter_map(|(g, label)| {
+                let mine: Vec<_> = rows.iter().filter(|r| g.run_ids.contains(&r.run_id)).collect();
+                let sites = mine.iter().map(|r| r.layer + 1).max().unwrap_or(0);
+                let lines: Vec<Line> = (0..sites)
+                    .map(|layer| {
+                        let name = mine
+                            .iter()
+                            .find(|r| r.layer == layer && !r.site.is_empty())
+                            .map_or_else(|| format!("layer {layer}"), |r| r.site.clone());
+                        let mut steps: Vec<usize> =
+                            mine.iter().filter(|r| r.layer == layer).filter_map(|r| r.step).collect();
+                        steps.sort_unstable();
+                        steps.dedup();
+                        let points = steps
+                            .into_iter()
+                            .filter_map(|step| {
+                                let at: Vec<[f64; 3]> = mine
+                                    .iter()
+                                    .filter(|r| r.layer == layer && r.step == Some(step))
+                                    .filter_map(|r| Some([r.pre_p15?, r.pre_p50?, r.pre_p85?]))
+                                    .filter(|p| p.iter().all(|v| v.is_finite()))
+                                    .collect();
+                                if at.is_empty() {
+                                    return None;
+                                }
+                                let mean = |i: usize| at.iter().map(|p| p[i]).sum::<f64>() / at.len() as f64;
+                                Some((step as f64, mean(1), mean(0), mean(2)))
+                            })
+                            .collect();
+                        (name, points)
+                    })
+                    .collect();
+                (!lines.is_empty()).then(|| (label.clone(), lines))
+            })
+            .collect();
+        Self(Panels { panels, x_desc: "step" })
+    }
+}
+
+super::panels::delegate!(InputPercentiles);

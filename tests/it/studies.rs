@@ -95,3 +95,19 @@ fn glorot_saturation_quick_claims_hold() {
 fn activation_search_quick_claims_hold() {
     quick("activation_search");
 }
+
+#[test]
+fn batchnorm_mnist_quick_claims_hold() {
+    quick("batchnorm_mnist");
+}
+
+#[test]
+fn residual_depth_quick_claims_hold() {
+    quick("residual_depth");
+}
+
+/// Sigmoid and tanh in a batch-normalised ResNet-20 against the ReLU family.
+#[test]
+fn residual_depth_activations_claims_hold() {
+    variant("residual_depth", "activations");
+}

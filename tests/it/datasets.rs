@@ -243,7 +243,7 @@ fn gzipped_files_read_like_plain_ones() {
 }
 
 /// Six CIFAR-10 batch files of seeded random images, labels cycling 0..9.
-fn cifar_folder(nested: bool) -> TempDir {
+pub fn cifar_folder(nested: bool) -> TempDir {
     let dir = TempDir::new();
     let mut folder = dir.path().join("cifar10");
     if nested {

@@ -29,8 +29,10 @@ const FEATURES: usize = 784;
 const CLASSES: usize = 10;
 const SEED: u64 = 1234;
 
-/// (id, optimizer, description, experiment file). Same as torch_bench.py's WORKLOADS.
-pub const WORKLOADS: [(&str, &str, &str, &str); 9] = [
+/// (id, optimizer, description, experiment file). Same as torch_bench.py's
+/// WORKLOADS. w9 trains on CIFAR-shaped data ([`synthetic_cifar`]), the
+/// rest on MNIST-shaped data ([`synthetic_mnist`]).
+pub const WORKLOADS: [(&str, &str, &str, &str); 10] = [
     ("w1", "sgd", "MLP 784-128-128-10 ReLU", MLP_SGD),
     ("w1", "adam", "MLP 784-128-128-10 ReLU", ADAM),
     ("w2", "sgd", "MLP 784-128-128-10 sigmoid", MLP_SGD),
@@ -40,7 +42,20 @@ pub const WORKLOADS: [(&str, &str, &str, &str); 9] = [
     ("w6", "sgd", "w1 + per-layer grad L2 norms", MLP_SGD),
     ("w7", "sgd", "MLP 784-128-128-10 SiLU (built-in)", MLP_SGD),
     ("w8", "sgd", "MLP 784-128-128-10 x*sigmoid(beta x), beta learned per layer (a formula)", MLP_SGD),
+    ("w9", "sgd", "ResNet-20 3x32x32 ReLU, batch norm", RESNET),
 ];
+
+/// The CIFAR-shaped workload's training and test samples: fewer than
+/// MNIST's 60,000, as a ResNet-20 trains some hundred samples a second here
+/// (torch_bench.py uses the same counts).
+pub const CIFAR_TRAIN_SAMPLES: usize = 5_120;
+pub const CIFAR_TEST_SAMPLES: usize = 1_000;
+const CIFAR_IMAGE: [usize; 3] = [3, 32, 32];
+
+/// Training samples of workload `id`'s epoch.
+pub fn train_samples(id: &str) -> usize {
+    if id == "w9" { CIFAR_TRAIN_SAMPLES } else { TRAIN_SAMPLES }
+}
 
 // torch_bench.py: SGD lr 0.1 momentum 0.9, or Adam lr 1e-3; batch 128; one epoch.
 const MLP_SGD: &str = r#"
@@ -61,6 +76,16 @@ lr = 0.001
 const DEEP: &str = r#"
 [model]
 hidden = [128, 128, 128, 128, 128, 128, 128, 128]
+[training]
+optimizer = "sgd_momentum"
+lr = 0.1
+momentum = 0.9
+"#;
+// He et al. 2016's CIFAR ResNet-20 (option A shortcuts, batch norm), torch_bench.py's resnet20.
+const RESNET: &str = r#"
+[model]
+kind = "resnet"
+depth = 20
 [training]
 optimizer = "sgd_momentum"
 lr = 0.1
@@ -177,39 +202,50 @@ pub fn workload_config(id: &str, snippet: &str) -> Config {
     Config::parse(&text, std::path::Path::new(id), id).expect("the bench workloads are valid configs")
 }
 
-/// MNIST-shaped synthetic data, torch_bench.py's recipe: a random sparse
+/// MNIST-shaped synthetic data (see [`synthetic`]).
+pub fn synthetic_mnist() -> Splits {
+    synthetic(TRAIN_SAMPLES, TEST_SAMPLES, [1, 28, 28])
+}
+
+/// CIFAR-shaped synthetic data for w9 (see [`synthetic`]).
+pub fn synthetic_cifar() -> Splits {
+    synthetic(CIFAR_TRAIN_SAMPLES, CIFAR_TEST_SAMPLES, CIFAR_IMAGE)
+}
+
+/// Synthetic images, torch_bench.py's recipe: a random sparse
 /// binary prototype per class; a sample keeps 30% of its prototype's pixels,
 /// lights 30% random pixels, and is scaled by a random intensity in [0.5, 1];
 /// then standardised with the training set's scalar mean and std.
-pub fn synthetic_mnist() -> Splits {
+fn synthetic(train: usize, test: usize, image: [usize; 3]) -> Splits {
+    let features_per_sample: usize = image.iter().product();
     let mut rng = rng::stream(SEED, Stream::DataGeneration);
-    let n = TRAIN_SAMPLES + TEST_SAMPLES;
-    let prototypes: Vec<bool> = (0..CLASSES * FEATURES).map(|_| rng.random::<f32>() < 0.2).collect();
-    let mut features = Vec::with_capacity(n * FEATURES);
+    let n = train + test;
+    let prototypes: Vec<bool> = (0..CLASSES * features_per_sample).map(|_| rng.random::<f32>() < 0.2).collect();
+    let mut features = Vec::with_capacity(n * features_per_sample);
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let label = rng.random_range(0..CLASSES);
         let intensity = 0.5 + 0.5 * rng.random::<f32>();
-        for j in 0..FEATURES {
-            let keep = prototypes[label * FEATURES + j] && rng.random::<f32>() < 0.3;
+        for j in 0..features_per_sample {
+            let keep = prototypes[label * features_per_sample + j] && rng.random::<f32>() < 0.3;
             let noise = rng.random::<f32>() < 0.3;
             features.push(if keep || noise { intensity } else { 0.0 });
         }
         labels.push(label as i64);
     }
-    let train_values = &features[..TRAIN_SAMPLES * FEATURES];
+    let train_values = &features[..train * features_per_sample];
     let mean = train_values.iter().map(|&v| v as f64).sum::<f64>() / train_values.len() as f64;
     let var = train_values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / train_values.len() as f64;
     let (mean, inv_std) = (mean as f32, (1.0 / var.sqrt()) as f32);
     features.iter_mut().for_each(|v| *v = (*v - mean) * inv_std);
     let part = |from: usize, to: usize| Dataset {
-        features: features[from * FEATURES..to * FEATURES].to_vec(),
+        features: features[from * features_per_sample..to * features_per_sample].to_vec(),
         labels: labels[from..to].to_vec(),
-        n_features: FEATURES,
+        n_features: features_per_sample,
         n_classes: CLASSES,
-        image: Some([1, 28, 28]),
+        image: Some(image),
     };
-    Splits { train: part(0, TRAIN_SAMPLES), validation: part(0, 0), test: part(TRAIN_SAMPLES, n) }
+    Splits { train: part(0, train), validation: part(0, 0), test: part(train, n) }
 }
 
 /// Runs the selected workloads (`w1` selects both of its optimizers), each
@@ -231,7 +267,7 @@ pub fn run(
     if repeats == 0 {
         bail!("--repeats must be at least 1");
     }
-    let splits = synthetic_mnist();
+    let (mut mnist, mut cifar) = (None, None);
     let before = cpu.then(matmul_peak_gflops);
     let mut rows = Vec::new();
     let mut flop = Vec::new();
@@ -241,16 +277,21 @@ pub fn run(
         }
         let config = workload_config(id, snippet);
         let spec = &grid::expand(&config)[0];
+        let splits: &Splits = if id == "w9" {
+            cifar.get_or_insert_with(synthetic_cifar)
+        } else {
+            mnist.get_or_insert_with(synthetic_mnist)
+        };
         let mut rates = Vec::with_capacity(repeats);
         let mut evals = Vec::with_capacity(repeats);
         let mut accuracy = f64::NAN;
         for _ in 0..repeats {
-            let records = train::run(&config, spec, &splits, device, None, None, &mut train::Silent)
+            let records = train::run(&config, spec, splits, device, None, None, &mut train::Silent)
                 .ok_or_else(|| anyhow::anyhow!("interrupted"))?;
             let epoch = &records.epochs[0];
-            rates.push(TRAIN_SAMPLES as f64 / epoch.epoch_seconds);
+            rates.push(train_samples(id) as f64 / epoch.epoch_seconds);
             accuracy = records.summary.test_accuracy;
-            evals.push(eval_seconds(&config, spec, &splits, device) * 1e3);
+            evals.push(eval_seconds(&config, spec, splits, device) * 1e3);
         }
         let row = BenchRow {
             workload: id.into(),

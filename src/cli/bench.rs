@@ -1,4 +1,4 @@
-//! `actbench bench`: train the reference workloads w1-w8 and print their samples/s.
+//! `actbench bench`: train the reference workloads w1-w9 and print their samples/s.
 
 use std::process::ExitCode;
 
@@ -14,8 +14,9 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let cpu = matches!(backend_kind, BackendKind::Flex | BackendKind::Ndarray);
     let bench = crate::bench::run(&args.workloads, args.repeats.into(), &device, cpu, &mut |line| eprintln!("{line}"))?;
     println!(
-        "Training: 1 epoch x {} samples, batch 128, backend {}, {} threads; median of {} runs",
+        "Training: 1 epoch x {} samples ({} for w9), batch 128, backend {}, {} threads; median of {} runs",
         crate::bench::TRAIN_SAMPLES,
+        crate::bench::CIFAR_TRAIN_SAMPLES,
         BackendKind::from(args.backend).name(),
         crate::results::manifest::threads(),
         args.repeats

@@ -62,8 +62,10 @@ pub trait FusedConv2dBackward: Backend {
     fn conv_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// `conv.forward(x)`, through the fused op where it applies (flex, f32, with
-/// a bias, stride 1, no dilation, one group, symmetric padding).
+/// `conv.forward(x)`, through the fused op where it applies (flex, f32,
+/// stride 1, no dilation, one group, symmetric padding). A convolution
+/// without bias (a ResNet's, before batch norm) gets a constant zero bias:
+/// not tracked, so its gradient is never computed.
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [kh, kw] = conv.kernel_size;
     let padding = match conv.padding {
@@ -75,13 +77,19 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     };
     let simple = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
     let flex_f32 = super::on_flex_f32(&x);
-    match (padding, &conv.bias) {
-        (Some(padding), Some(bias)) if simple && flex_f32 => Tensor::from_dispatch(Dispatch::fused_conv2d(
-            x.into_dispatch(),
-            conv.weight.val().into_dispatch(),
-            bias.val().into_dispatch(),
-            padding,
-        )),
+    match padding {
+        Some(padding) if simple && flex_f32 => {
+            let bias = match &conv.bias {
+                Some(bias) => bias.val(),
+                None => Tensor::zeros([conv.weight.dims()[0]], &x.device()),
+            };
+            Tensor::from_dispatch(Dispatch::fused_conv2d(
+                x.into_dispatch(),
+                conv.weight.val().into_dispatch(),
+                bias.into_dispatch(),
+                padding,
+            ))
+        }
         _ => conv.forward(x),
     }
 }

@@ -86,7 +86,7 @@ fn build(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Network {
 }
 
 fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
-    let mut sizes = Sizes { parameters: 0.0, tensors: 0.0, sites: 0.0, units: 0.0, key: "model.hidden" };
+    let mut sizes = Sizes { parameters: 0.0, tensors: 0.0, sites: 0.0, units: 0.0, widest: 0.0, key: "model.hidden" };
     let mut fan_in = inputs.features;
     if let Some([channels, height, width]) = inputs.image {
         let norm = model.norm() != NormKind::None;
@@ -101,6 +101,7 @@ fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
             sizes.tensors += if norm { 4.0 } else { 2.0 };
             sizes.sites += 1.0;
             conv_units += c * h * w * if norm { 2.0 } else { 1.0 };
+            sizes.widest = sizes.widest.max(c * h * w);
             // Each block pools 2x2 (the config check rejects maps that vanish).
             (c_in, h, w) = (c, (h / POOL as f64).floor().max(1.0), (w / POOL as f64).floor().max(1.0));
         }

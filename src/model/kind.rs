@@ -44,6 +44,8 @@ pub struct Sizes {
     /// Values one sample leaves in memory on its way through (outputs of
     /// every layer, before pooling), to be kept for backward.
     pub units: f64,
+    /// The largest single layer output of one sample (evaluation keeps only a few alive).
+    pub widest: f64,
     /// The key that sizes it most, for the budget's error.
     pub key: &'static str,
 }

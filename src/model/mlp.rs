@@ -60,16 +60,18 @@ pub fn dense_sizes(model: &Model, fan_in: usize, classes: usize, sizes: &mut Siz
         sizes.parameters += fan_in * width + width + if norm { 2.0 * width } else { 0.0 };
         sizes.tensors += if norm { 4.0 } else { 2.0 };
         sizes.units += width * if norm { 2.0 } else { 1.0 };
+        sizes.widest = sizes.widest.max(width);
         sizes.sites += 1.0;
         fan_in = width;
     }
     let classes = classes as f64;
+    sizes.widest = sizes.widest.max(classes);
     sizes.parameters += fan_in * classes + classes;
     sizes.tensors += 2.0;
 }
 
 fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
-    let mut sizes = Sizes { parameters: 0.0, tensors: 0.0, sites: 0.0, units: 0.0, key: "model.hidden" };
+    let mut sizes = Sizes { parameters: 0.0, tensors: 0.0, sites: 0.0, units: 0.0, widest: 0.0, key: "model.hidden" };
     dense_sizes(model, inputs.features, inputs.classes, &mut sizes);
     sizes
 }

@@ -137,6 +137,7 @@ fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
         sites: blocks,
         // The stream, its norm, fc1's output and the activation's, fc2's, per block.
         units: width * (1.0 + 5.0 * blocks),
+        widest: width.max(inputs.classes as f64),
         key: "model.width",
     }
 }

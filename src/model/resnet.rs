@@ -140,7 +140,7 @@ impl ResNet {
 
     pub fn forward<S: Sites>(&self, x: Tensor<2>, mode: Mode, sites: &mut S) -> Tensor<2> {
         let x = to_image(x, self.image);
-        let mut h = sites.activate(&self.act1, norm::apply(self.bn1.as_ref(), self.conv1.forward(x), mode));
+        let mut h = sites.activate(&self.act1, norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x), mode));
         for stage in &self.stages {
             for block in &stage.blocks {
                 h = block.forward(h, mode, sites);
@@ -218,14 +218,14 @@ impl Block {
 
     /// `[batch, in, h, w]` -> `[batch, out, h / stride, w / stride]` (rounded up).
     pub fn forward<S: Sites>(&self, x: Tensor<4>, mode: Mode, sites: &mut S) -> Tensor<4> {
-        let h = norm::apply(self.bn1.as_ref(), self.conv1.forward(x.clone()), mode);
+        let h = norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x.clone()), mode);
         let h = sites.activate(&self.act1, h);
-        let h = norm::apply(self.bn2.as_ref(), self.conv2.forward(h), mode);
+        let h = norm::apply(self.bn2.as_ref(), crate::fused::conv::forward(&self.conv2, h), mode);
         let h = match self.join {
             Join::None => h,
             Join::Projection => {
                 let p = self.shortcut.as_ref().expect("a projection block has its shortcut");
-                h + norm::apply(p.bn.as_ref(), p.conv.forward(x), mode)
+                h + norm::apply(p.bn.as_ref(), crate::fused::conv::forward(&p.conv, x), mode)
             }
             Join::Identity => h + self.identity(x),
         };
@@ -327,7 +327,7 @@ fn build(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Network {
 }
 
 fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
-    let mut sizes = Sizes { parameters: 0.0, tensors: 0.0, sites: 0.0, units: 0.0, key: "model.depth" };
+    let mut sizes = Sizes { parameters: 0.0, tensors: 0.0, sites: 0.0, units: 0.0, widest: 0.0, key: "model.depth" };
     let Some([c_in, mut h, mut w]) = inputs.image else { return sizes };
     let norm = model.norm() != NormKind::None;
     let n = blocks_per_stage(depth(model)).unwrap_or(1);
@@ -336,6 +336,7 @@ fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
         sizes.parameters += (from * c * k * k) as f64 + if norm { 2.0 * c as f64 } else { 0.0 };
         sizes.tensors += if norm { 3.0 } else { 1.0 };
         sizes.units += (c * h * w) as f64 * if norm { 2.0 } else { 1.0 };
+        sizes.widest = sizes.widest.max((c * h * w) as f64);
     };
     conv(c_in, STAGE_CHANNELS[0], 3, h, w);
     let mut from = STAGE_CHANNELS[0];

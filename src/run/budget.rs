@@ -24,6 +24,8 @@ const DATA_COPIES: f64 = 3.0;
 const PARAMETER_COPIES: f64 = 4.0;
 /// Per unit of a batch: the pre-activation, the output and their gradients.
 const ACTIVATION_COPIES: f64 = 4.0;
+/// In evaluation: a layer's input, its output and one more alive at once.
+const EVAL_COPIES: f64 = 3.0;
 /// A recorded row in memory: the struct, its strings, and its CSV text for the combined tables.
 const ROW_BYTES: f64 = 400.0;
 
@@ -101,7 +103,7 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
     let train = train.min(data.train_samples.map_or(usize::MAX, |n| n.0)).max(1) as f64;
     // Evaluation runs in chunks: the largest block of samples through the network at once.
     let evaluated = validation.max(test).min(EVAL_CHUNK) as f64;
-    let at_once = batch.min(train).max(evaluated);
+    let batch = batch.min(train);
     let steps = (train / batch).ceil().max(1.0);
     let every = config.logging.every_steps;
     let recorded_steps = if every == 0 { 0.0 } else { (steps / every as f64).ceil() };
@@ -127,11 +129,26 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
             bytes: network.parameters * F32 * PARAMETER_COPIES * jobs,
             advice: "use smaller layers",
         },
-        Need {
-            key: if evaluated > batch { layer_key } else { "training.batch_size" },
-            what: format!("{at_once:.0} samples at once through {:.0} units each{}", network.units, times(jobs)),
-            bytes: at_once * network.units * F32 * ACTIVATION_COPIES * jobs,
-            advice: if evaluated > batch { "use smaller layers" } else { "use a smaller batch or smaller layers" },
+        // Training keeps every layer's output for backward; evaluation, a
+        // few layers' at a time, but of a chunk of up to EVAL_CHUNK samples.
+        if evaluated * network.widest * EVAL_COPIES > batch * network.units * ACTIVATION_COPIES {
+            Need {
+                key: layer_key,
+                what: format!(
+                    "evaluating {evaluated:.0} samples at once through a layer of {:.0} units{}",
+                    network.widest,
+                    times(jobs)
+                ),
+                bytes: evaluated * network.widest * F32 * EVAL_COPIES * jobs,
+                advice: "use smaller layers",
+            }
+        } else {
+            Need {
+                key: "training.batch_size",
+                what: format!("{batch:.0} samples at once through {:.0} units each{}", network.units, times(jobs)),
+                bytes: batch * network.units * F32 * ACTIVATION_COPIES * jobs,
+                advice: "use a smaller batch or smaller layers",
+            }
         },
         Need {
             key: if probes * layers > (recorded_steps * network.tensors).max(probe_rows + 1.0) {

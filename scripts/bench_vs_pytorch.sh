@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# actbench against PyTorch on the reference workloads w1-w8, side by side:
+# actbench against PyTorch on the reference workloads w1-w9, side by side:
 # in every round each workload is trained once by actbench (`actbench bench`)
 # and once by PyTorch (scripts/torch_bench.py), alternately, so both see the
 # same machine load; the table gives the medians over the rounds and their
 # ratio. PyTorch (CPU, 2 threads) is installed into .venv-torch on first use.
 #
-#   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6,w7,w8)
+#   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6,w7,w8,w9)
+#
+# Each side's peak resident memory (RSS, from /usr/bin/time) is the largest
+# over its rounds: a whole process, data generation included.
 #
 # scripts/torch_bench.py is the project's PyTorch reference (the workloads
 # its speed targets were set against): same data recipe, shapes, batch 128,
-# optimizers, one epoch of 60000 samples after 10 warm-up steps.
+# optimizers, one epoch of 60000 samples (5120 CIFAR-shaped ones for w9)
+# after 10 warm-up steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
-workloads="${2:-w1,w2,w3,w4,w5,w6,w7,w8}"
+workloads="${2:-w1,w2,w3,w4,w5,w6,w7,w8,w9}"
 venv="${TORCH_VENV:-.venv-torch}"
 
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
@@ -29,11 +33,13 @@ trap 'rm -rf "$tmp"' EXIT
 for round in $(seq 1 "$rounds"); do
     for w in ${workloads//,/ }; do
         echo "bench: round $round/$rounds, $w: actbench" >&2
-        "$bin" bench --workloads "$w" --repeats 1 --csv "$tmp/actbench-$w-$round.csv" >/dev/null 2>&1
+        /usr/bin/time -f %M -o "$tmp/actbench-$w-$round.rss" \
+            "$bin" bench --workloads "$w" --repeats 1 --csv "$tmp/actbench-$w-$round.csv" >/dev/null 2>&1
         echo "bench: round $round/$rounds, $w: PyTorch" >&2
         # --max-foreign -1: keep every run, as for actbench (the alternation evens the load out);
         # evaluation in chunks of 4096, as actbench evaluates.
-        "$venv/bin/python" scripts/torch_bench.py train --workloads "$w" --repeats 1 --max-foreign -1 --eval-batch-size 4096 \
+        /usr/bin/time -f %M -o "$tmp/torch-$w-$round.rss" \
+            "$venv/bin/python" scripts/torch_bench.py train --workloads "$w" --repeats 1 --max-foreign -1 --eval-batch-size 4096 \
             --json "$tmp/torch-$w-$round.json" --quiet
     done
 done
@@ -53,13 +59,17 @@ for path in glob.glob(os.path.join(tmp, "torch-*.json")):
 cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if l.startswith("Model name")), "?")
 print(f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores; median of {rounds} alternating rounds")
 print()
-print("| workload | actbench samples/s | PyTorch samples/s | ratio | actbench eval ms | PyTorch eval ms |")
-print("|---|---|---|---|---|---|")
-order = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]
+def rss(side, w):
+    """The largest peak RSS (MiB) of a side's processes for workload w."""
+    kib = [int(open(p).read().split()[-1]) for p in glob.glob(os.path.join(tmp, f"{side}-{w}-*.rss"))]
+    return max(kib) / 1024 if kib else float("nan")
+print("| workload | actbench samples/s | PyTorch samples/s | ratio | actbench eval ms | PyTorch eval ms | actbench peak RSS MiB | PyTorch peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|")
+order = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"]
 for key in sorted(ours, key=lambda k: (order.index(k[0]), k[1] != "sgd")):
     if key not in theirs:
         continue
     a = statistics.median(s for s, _ in ours[key]); ae = statistics.median(e for _, e in ours[key])
     t = statistics.median(s for s, _ in theirs[key]); te = statistics.median(e for _, e in theirs[key])
-    print(f"| {key[0]} {key[1]} | {a:,.0f} | {t:,.0f} | {a / t:.2f} | {ae:.1f} | {te:.1f} |")
+    print(f"| {key[0]} {key[1]} | {a:,.0f} | {t:,.0f} | {a / t:.2f} | {ae:.1f} | {te:.1f} | {rss('actbench', key[0]):,.0f} | {rss('torch', key[0]):,.0f} |")
 PY

@@ -66,3 +66,72 @@ fn wgpu_trains_the_same_run_as_flex() {
     );
     assert!(worst <= 1.0, "losses differ beyond 1e-4 + 1e-3|loss| (worst {worst:.2}x)");
 }
+
+/// The residual kinds on wgpu: a ResNet-8 with batch norm (option B, so a
+/// strided 1x1 convolution too) and a residual MLP with layer norm and
+/// dropout, with the per-site probes (sort and select on the device), train
+/// the same runs as on flex.
+const RESIDUAL: [&str; 2] = [
+    r#"
+activations = ["relu"]
+[model]
+kind = "resnet"
+depth = 8
+shortcut = "b"
+[training]
+epochs = 1
+batch_size = 64
+optimizer = "sgd_momentum"
+lr = 0.05
+[logging]
+every_steps = 5
+activation_every_steps = 10
+"#,
+    r#"
+activations = ["gelu"]
+[model]
+kind = "resmlp"
+width = 32
+blocks = 2
+dropout = 0.1
+[training]
+epochs = 1
+batch_size = 64
+optimizer = "adam"
+lr = 0.001
+[logging]
+every_steps = 5
+activation_every_steps = 10
+"#,
+];
+
+#[test]
+fn wgpu_trains_the_residual_kinds_as_flex() {
+    let dir = TempDir::new();
+    for (i, text) in RESIDUAL.iter().enumerate() {
+        let config = dir.path().join(format!("residual{i}.toml"));
+        fs::write(&config, text).unwrap();
+        for backend in ["flex", "wgpu"] {
+            let out = dir.path().join(format!("{i}-{backend}"));
+            let result = actbench()
+                .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+                .args(["--backend", backend])
+                .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+                .output()
+                .unwrap();
+            assert!(result.status.success(), "{i} {backend}: {}", String::from_utf8_lossy(&result.stderr));
+        }
+        let read = |backend: &str, file: &str, name: &str| column(&dir.path().join(format!("{i}-{backend}/{file}")), name);
+        let (flex, wgpu) = (read("flex", "gradients.csv", "loss"), read("wgpu", "gradients.csv", "loss"));
+        assert!(!flex.is_empty() && flex.len() == wgpu.len(), "{i}: {} and {} rows", flex.len(), wgpu.len());
+        let worst = flex.iter().zip(&wgpu).map(|(a, b)| (a - b).abs() / (1e-3 + 1e-2 * a.abs())).fold(0.0, f64::max);
+        eprintln!("residual config {i}: wgpu vs flex over {} step losses, {worst:.4} of the tolerance", flex.len());
+        assert!(worst <= 1.0, "{i}: losses differ beyond 1e-3 + 1e-2|loss| (worst {worst:.2}x)");
+        // The probes' percentiles, per site, agree too.
+        let (flex, wgpu) =
+            (read("flex", "activation_steps.csv", "pre_p50"), read("wgpu", "activation_steps.csv", "pre_p50"));
+        assert_eq!(flex.len(), wgpu.len());
+        let worst = flex.iter().zip(&wgpu).map(|(a, b)| (a - b).abs() / (1e-2 + 1e-2 * a.abs())).fold(0.0, f64::max);
+        assert!(worst <= 1.0, "{i}: median inputs differ (worst {worst:.2}x)");
+    }
+}

@@ -82,6 +82,17 @@ pub fn layer_color(i: usize, n: usize) -> RGBColor {
     RGBColor((30.0 + 200.0 * t) as u8, (60.0 + 40.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8, (220.0 - 190.0 * t) as u8)
 }
 
+/// Legend entries a panel of many layers shows at most: the rest keep their
+/// colour on the blue-to-red scale of [`layer_color`] but no entry, so a
+/// ResNet's 19 sites do not bury the data under their legend.
+pub const LEGEND_MAX: usize = 8;
+
+/// Whether line `i` of `n` gets a legend entry: all of them up to
+/// [`LEGEND_MAX`], else the first, the last and evenly spaced ones between.
+pub fn in_legend(i: usize, n: usize) -> bool {
+    n <= LEGEND_MAX || i == 0 || i + 1 == n || i % n.div_ceil(LEGEND_MAX - 1) == 0
+}
+
 /// (rows, columns) of a grid for `n` panels, at most `max_cols` wide.
 pub fn grid(n: usize, max_cols: usize) -> (usize, usize) {
     let cols = n.clamp(1, max_cols);
@@ -127,6 +138,13 @@ pub fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_legend_keeps_the_ends_and_at_most_legend_max_entries() {
+        assert!((0..5).all(|i| in_legend(i, 5)));
+        let shown: Vec<usize> = (0..19).filter(|&i| in_legend(i, 19)).collect();
+        assert!(shown.len() <= LEGEND_MAX && shown[0] == 0 && *shown.last().unwrap() == 18, "{shown:?}");
+    }
 
     #[test]
     fn a_band_skips_missing_and_non_finite_points() {

@@ -14,7 +14,7 @@ use crate::config::error::KeyError;
 use crate::data::settings::Data;
 
 /// Every kind, in the order the reference lists them.
-pub const KINDS: [KindInfo; 5] = [mlp::KIND, cnn::KIND, resnet::KIND, resnet::PLAIN, resmlp::KIND];
+pub static KINDS: [KindInfo; 5] = [mlp::KIND, cnn::KIND, resnet::KIND, resnet::PLAIN, resmlp::KIND];
 
 impl ModelKind {
     /// This kind's entry of [`KINDS`].

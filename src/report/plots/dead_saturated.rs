@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, band, layer_color};
+use crate::chart::{Plot, PlotResult, band, in_legend, layer_color};
 use crate::train::record::activations::ActivationRecord;
 use crate::report::Analysis;
 
@@ -92,10 +92,12 @@ impl Plot for DeadSaturated {
                 for (i, (dead, saturated)) in layers.iter().enumerate() {
                     let c = layer_color(i, layers.len());
                     let points = if k == 0 { dead } else { saturated };
-                    chart
-                        .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
-                        .label(format!("layer {i}"))
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                    let series = chart.draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?;
+                    if in_legend(i, layers.len()) {
+                        series
+                            .label(format!("layer {i}"))
+                            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                    }
                 }
                 if !layers.is_empty() {
                     chart

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, band, grid, layer_color};
+use crate::chart::{Plot, PlotResult, band, grid, in_legend, layer_color};
 use crate::report::Analysis;
 
 /// At most this many points per line (steps are averaged in bins beyond it).
@@ -117,10 +117,13 @@ impl Plot for GradientFlow {
             }
             for (i, (param, points)) in lines.iter().enumerate() {
                 let c = layer_color(i, lines.len());
-                chart
-                    .draw_series(LineSeries::new(points.iter().copied().filter(|p| p.1 > 0.0), c.stroke_width(1)))?
-                    .label(param.trim_end_matches(".weight").to_string())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                let series = chart
+                    .draw_series(LineSeries::new(points.iter().copied().filter(|p| p.1 > 0.0), c.stroke_width(1)))?;
+                if in_legend(i, lines.len()) {
+                    series
+                        .label(param.trim_end_matches(".weight").to_string())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                }
             }
             chart
                 .configure_series_labels()

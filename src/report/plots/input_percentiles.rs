@@ -1,7 +1,8 @@
 //! input_percentiles (with `logging.activation_every_steps` only): the
 //! distribution of the inputs of each activation site's first unit against
 //! the optimizer step: the median, the band from the 15th to the 85th percentile (means
-//! over seeds), one line per site, one panel per group. Ioffe & Szegedy
+//! over seeds), one line per site (at most four: the first, the last and
+//! two between), one panel per group. Ioffe & Szegedy
 //! (2015), figure 1 (b, c), draws the same for one sigmoid of the last
 //! hidden layer, with and without batch normalisation: the drift it removes.
 
@@ -29,7 +30,8 @@ impl Figure for InputPercentiles {
             .filter_map(|(g, label)| {
                 let mine: Vec<_> = rows.iter().filter(|r| g.run_ids.contains(&r.run_id)).collect();
                 let sites = mine.iter().map(|r| r.layer + 1).max().unwrap_or(0);
-                let lines: Vec<Line> = (0..sites)
+                let lines: Vec<Line> = drawn_sites(sites)
+                    .into_iter()
                     .map(|layer| {
                         let name = mine
                             .iter()
@@ -65,4 +67,30 @@ impl Figure for InputPercentiles {
     }
 }
 
+/// The sites drawn of `n`: all up to [`MAX_SITES`], else the first, the last
+/// and evenly spaced ones between (a ResNet-20 has 19; their bands would
+/// cover each other).
+fn drawn_sites(n: usize) -> Vec<usize> {
+    if n <= MAX_SITES {
+        return (0..n).collect();
+    }
+    let mut sites: Vec<usize> = (0..MAX_SITES).map(|k| k * (n - 1) / (MAX_SITES - 1)).collect();
+    sites.dedup();
+    sites
+}
+
+/// Sites one panel draws at most.
+const MAX_SITES: usize = 4;
+
 super::panels::delegate!(InputPercentiles);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_sites_are_thinned_to_the_ends_and_between() {
+        assert_eq!(drawn_sites(3), [0, 1, 2]);
+        assert_eq!(drawn_sites(19), [0, 6, 12, 18]);
+    }
+}

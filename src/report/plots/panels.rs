@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{Plot, PlotResult, grid, layer_color, range};
+use crate::chart::{Plot, PlotResult, grid, in_legend, layer_color, range};
 
 /// A series' name and its band: (x, mean, low, high) points.
 pub type Line = (String, Vec<(f64, f64, f64, f64)>);
@@ -74,10 +74,12 @@ impl Plot for Panels {
                 let mut outline: Vec<(f64, f64)> = band.iter().map(|p| (p.0, p.3)).collect();
                 outline.extend(band.iter().rev().map(|p| (p.0, p.2)));
                 chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.15).filled())))?;
-                chart
-                    .draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?
-                    .label(name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                let series = chart.draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?;
+                if in_legend(i, lines.len()) {
+                    series
+                        .label(name.clone())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                }
             }
             chart
                 .configure_series_labels()

@@ -28,6 +28,17 @@ every_steps = 5
 activation_stats = false
 "#;
 
+/// Trains `config` into `out` on `backend`.
+fn train(config: &Path, out: &Path, backend: &str) {
+    let result = actbench()
+        .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .args(["--backend", backend])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{} on {backend}: {}", config.display(), String::from_utf8_lossy(&result.stderr));
+}
+
 fn column(path: &Path, name: &str) -> Vec<f64> {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let i = reader.headers().unwrap().iter().position(|h| h == name).unwrap();
@@ -40,14 +51,7 @@ fn wgpu_trains_the_same_run_as_flex() {
     let config = dir.path().join("backends.toml");
     fs::write(&config, CONFIG).unwrap();
     for backend in ["flex", "wgpu"] {
-        let out = dir.path().join(backend);
-        let result = actbench()
-            .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-            .args(["--backend", backend])
-            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-            .output()
-            .unwrap();
-        assert!(result.status.success(), "{backend}: {}", String::from_utf8_lossy(&result.stderr));
+        train(&config, &dir.path().join(backend), backend);
     }
     let manifest =
         fs::read_to_string(ResultsDir::new(dir.path().join("wgpu")).run("relu-lr0.05-s0").manifest()).unwrap();
@@ -112,14 +116,7 @@ fn wgpu_trains_the_residual_kinds_as_flex() {
         let config = dir.path().join(format!("residual{i}.toml"));
         fs::write(&config, text).unwrap();
         for backend in ["flex", "wgpu"] {
-            let out = dir.path().join(format!("{i}-{backend}"));
-            let result = actbench()
-                .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-                .args(["--backend", backend])
-                .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-                .output()
-                .unwrap();
-            assert!(result.status.success(), "{i} {backend}: {}", String::from_utf8_lossy(&result.stderr));
+            train(&config, &dir.path().join(format!("{i}-{backend}")), backend);
         }
         let read = |backend: &str, file: &str, name: &str| column(&dir.path().join(format!("{i}-{backend}/{file}")), name);
         let (flex, wgpu) = (read("flex", "gradients.csv", "loss"), read("wgpu", "gradients.csv", "loss"));

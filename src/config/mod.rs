@@ -227,6 +227,9 @@ impl Config {
                 let path = overrides::split_key(key).map_err(|why| KeyError::new(swept(), why))?;
                 overrides::apply(&mut table, &path, values[i].clone()).map_err(|why| KeyError::new(swept(), why))?;
             }
+            if self.sweep.keys().iter().any(|k| k == "model.kind") {
+                dormant_model_keys(&mut table, &self.sweep.keys());
+            }
             let at = || {
                 let keys = self.sweep.keys();
                 let shown = self.sweep.shown(&point);
@@ -273,3 +276,17 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+/// Under a sweep of `model.kind`, a point leaves out the `[model]` keys its
+/// kind does not take (the file writes them for the other kinds' points),
+/// unless the sweep varies them itself.
+fn dormant_model_keys(point: &mut toml::Table, swept: &[String]) {
+    let Some(toml::Value::Table(model)) = point.get_mut("model") else { return };
+    let kind = model.get("kind").and_then(|k| k.as_str()).map(str::to_string);
+    let Some(info) = crate::model::kinds::KINDS.iter().find(|k| Some(k.name) == kind.as_deref()) else { return };
+    let all: Vec<&str> = crate::model::kinds::KINDS.iter().flat_map(|k| k.keys.iter().copied()).collect();
+    model.retain(|key, _| {
+        let key: &str = key;
+        !all.contains(&key) || info.keys.contains(&key) || swept.contains(&format!("model.{key}"))
+    });
+}

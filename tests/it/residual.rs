@@ -202,3 +202,33 @@ fn the_readme_lists_every_model_kind_with_its_keys() {
         assert!(cells[3].starts_with(&format!("{first} / {last}")), "README's ratio of `{}`: {row}", info.name);
     }
 }
+
+#[test]
+fn a_sweep_of_the_kind_leaves_each_point_the_keys_of_its_own_kind() {
+    // The file writes the keys of every kind swept; each point takes its own.
+    let dir = TempDir::new();
+    let path = dir.path().join("kinds.toml");
+    fs::write(
+        &path,
+        "activations = [\"relu\"]\n[model]\nhidden = [32]\nwidth = 16\ndepth = 8\n[training]\nepochs = 1\n[sweep]\n\"model.kind\" = [\"mlp\", \"resmlp\", \"plain\"]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = actbench().args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = out.join(Table::Summary.file_name());
+    assert_eq!(rows(&summary).len(), 3);
+    let resolved = |run: &str| {
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(ResultsDir::new(&out).run(run).manifest()).unwrap()).unwrap();
+        manifest["run_config"].as_str().unwrap().to_string()
+    };
+    let mlp = resolved("relu-kind_mlp-lr0.01-s0");
+    assert!(mlp.contains("hidden = [32]") && !mlp.contains("width") && !mlp.contains("depth"), "{mlp}");
+    let plain = resolved("relu-kind_plain-lr0.01-s0");
+    assert!(plain.contains("depth = 8") && !plain.contains("width"), "{plain}");
+    // Outside such a sweep a key of another kind is still an error.
+    fs::write(&path, "activations = [\"relu\"]\n[model]\nkind = \"resmlp\"\ndepth = 8\n").unwrap();
+    let o = actbench().args(["plan", "--config", path.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`model.depth` is not a key of `kind = \"resmlp\"`"));
+}

@@ -5,7 +5,7 @@
 //! the same for sigmoid networks.
 
 use super::Figure;
-use super::panels::{Line, Panels};
+use super::panels::{Panels, step_panels};
 use crate::report::Analysis;
 
 pub struct ActivationSteps(Panels);
@@ -20,43 +20,12 @@ impl Figure for ActivationSteps {
     }
 
     fn new(analysis: &Analysis) -> Self {
-        let rows = &analysis.results.activation_steps;
-        let panels = analysis
-            .groups
-            .iter()
-            .zip(&analysis.labels)
-            .filter_map(|(g, label)| {
-                let mine: Vec<_> = rows.iter().filter(|r| g.run_ids.contains(&r.run_id)).collect();
-                let layers = mine.iter().map(|r| r.layer + 1).max().unwrap_or(0);
-                let lines: Vec<Line> = (0..layers)
-                    .map(|layer| {
-                        let mut steps: Vec<usize> =
-                            mine.iter().filter(|r| r.layer == layer).filter_map(|r| r.step).collect();
-                        steps.sort_unstable();
-                        steps.dedup();
-                        let points = steps
-                            .into_iter()
-                            .filter_map(|step| {
-                                let at: Vec<_> = mine
-                                    .iter()
-                                    .filter(|r| r.layer == layer && r.step == Some(step))
-                                    .filter(|r| r.post_mean.is_finite() && r.post_std.is_finite())
-                                    .collect();
-                                if at.is_empty() {
-                                    return None;
-                                }
-                                let n = at.len() as f64;
-                                let mean = at.iter().map(|r| r.post_mean).sum::<f64>() / n;
-                                let std = at.iter().map(|r| r.post_std).sum::<f64>() / n;
-                                Some((step as f64, mean, mean - std, mean + std))
-                            })
-                            .collect();
-                        (format!("layer {layer}"), points)
-                    })
-                    .collect();
-                (!lines.is_empty()).then(|| (label.clone(), lines))
-            })
-            .collect();
+        let panels = step_panels(
+            analysis,
+            |count| (0..count).collect(),
+            |_, layer| format!("layer {layer}"),
+            |r| Some([r.post_mean, r.post_mean - r.post_std, r.post_mean + r.post_std]),
+        );
         Self(Panels { panels, x_desc: "step" })
     }
 }

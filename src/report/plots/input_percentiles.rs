@@ -7,7 +7,7 @@
 //! hidden layer, with and without batch normalisation: the drift it removes.
 
 use super::Figure;
-use super::panels::{Line, Panels};
+use super::panels::{Panels, step_panels};
 use crate::report::Analysis;
 
 pub struct InputPercentiles(Panels);
@@ -22,47 +22,16 @@ impl Figure for InputPercentiles {
     }
 
     fn new(analysis: &Analysis) -> Self {
-        let rows = &analysis.results.activation_steps;
-        let panels = analysis
-            .groups
-            .iter()
-            .zip(&analysis.labels)
-            .filter_map(|(g, label)| {
-                let mine: Vec<_> = rows.iter().filter(|r| g.run_ids.contains(&r.run_id)).collect();
-                let sites = mine.iter().map(|r| r.layer + 1).max().unwrap_or(0);
-                let lines: Vec<Line> = drawn_sites(sites)
-                    .into_iter()
-                    .map(|layer| {
-                        let name = mine
-                            .iter()
-                            .find(|r| r.layer == layer && !r.site.is_empty())
-                            .map_or_else(|| format!("layer {layer}"), |r| r.site.clone());
-                        let mut steps: Vec<usize> =
-                            mine.iter().filter(|r| r.layer == layer).filter_map(|r| r.step).collect();
-                        steps.sort_unstable();
-                        steps.dedup();
-                        let points = steps
-                            .into_iter()
-                            .filter_map(|step| {
-                                let at: Vec<[f64; 3]> = mine
-                                    .iter()
-                                    .filter(|r| r.layer == layer && r.step == Some(step))
-                                    .filter_map(|r| Some([r.pre_p15?, r.pre_p50?, r.pre_p85?]))
-                                    .filter(|p| p.iter().all(|v| v.is_finite()))
-                                    .collect();
-                                if at.is_empty() {
-                                    return None;
-                                }
-                                let mean = |i: usize| at.iter().map(|p| p[i]).sum::<f64>() / at.len() as f64;
-                                Some((step as f64, mean(1), mean(0), mean(2)))
-                            })
-                            .collect();
-                        (name, points)
-                    })
-                    .collect();
-                (!lines.is_empty()).then(|| (label.clone(), lines))
-            })
-            .collect();
+        let panels = step_panels(
+            analysis,
+            drawn_sites,
+            |rows, layer| {
+                rows.iter()
+                    .find(|r| r.layer == layer && !r.site.is_empty())
+                    .map_or_else(|| format!("layer {layer}"), |r| r.site.clone())
+            },
+            |r| Some([r.pre_p50?, r.pre_p15?, r.pre_p85?]),
+        );
         Self(Panels { panels, x_desc: "step" })
     }
 }

@@ -1,11 +1,13 @@
 //! Panels of banded lines, one panel per group and one line per series
-//! (a layer, a learned parameter): the drawing the learned and
-//! activation_steps figures share.
+//! (a layer, a learned parameter): the drawing the learned, activation_steps
+//! and input_percentiles figures share, and the per-step lines of a
+//! group's probe rows the last two draw.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{Plot, PlotResult, grid, in_legend, layer_color, range};
+use crate::train::record::activations::ActivationRecord;
 
 /// A series' name and its band: (x, mean, low, high) points.
 pub type Line = (String, Vec<(f64, f64, f64, f64)>);
@@ -19,6 +21,54 @@ pub struct Panels {
 
 /// Panels per row.
 const COLUMNS: usize = 3;
+
+/// One panel per group of `analysis` from its rows of activation_steps.csv:
+/// a line per site in `sites(count)`, named by `name`, whose point at each
+/// step is the mean over seeds of `value` ((centre, low, high), rows
+/// without one left out).
+pub fn step_panels(
+    analysis: &crate::report::Analysis,
+    sites: impl Fn(usize) -> Vec<usize>,
+    name: impl Fn(&[&ActivationRecord], usize) -> String,
+    value: impl Fn(&ActivationRecord) -> Option<[f64; 3]>,
+) -> Vec<Panel> {
+    let rows = &analysis.results.activation_steps;
+    analysis
+        .groups
+        .iter()
+        .zip(&analysis.labels)
+        .filter_map(|(g, label)| {
+            let mine: Vec<&ActivationRecord> = rows.iter().filter(|r| g.run_ids.contains(&r.run_id)).collect();
+            let count = mine.iter().map(|r| r.layer + 1).max().unwrap_or(0);
+            let lines: Vec<Line> = sites(count)
+                .into_iter()
+                .map(|layer| {
+                    let mut steps: Vec<usize> = mine.iter().filter(|r| r.layer == layer).filter_map(|r| r.step).collect();
+                    steps.sort_unstable();
+                    steps.dedup();
+                    let points = steps
+                        .into_iter()
+                        .filter_map(|step| {
+                            let at: Vec<[f64; 3]> = mine
+                                .iter()
+                                .filter(|r| r.layer == layer && r.step == Some(step))
+                                .filter_map(|r| value(r))
+                                .filter(|v| v.iter().all(|x| x.is_finite()))
+                                .collect();
+                            if at.is_empty() {
+                                return None;
+                            }
+                            let mean = |i: usize| at.iter().map(|v| v[i]).sum::<f64>() / at.len() as f64;
+                            Some((step as f64, mean(0), mean(1), mean(2)))
+                        })
+                        .collect();
+                    (name(&mine, layer), points)
+                })
+                .collect();
+            (!lines.is_empty()).then(|| (label.clone(), lines))
+        })
+        .collect()
+}
 
 /// `impl Plot` for a figure that wraps a plot (`struct F(Panels)`, `struct F(Shapes)`).
 macro_rules! delegate {

@@ -29,7 +29,8 @@
 //!
 //! The modules, leaves first:
 //! - lists of things, one entry each: [`activation::catalog`] (the built-in
-//!   activations), [`data::catalog`] (the datasets), [`results::dir`] (every
+//!   activations), [`data::catalog`] (the datasets), [`model::kinds`] (the
+//!   kinds of network, a file each), [`results::dir`] (every
 //!   file and folder of a results folder), `report`'s artifacts;
 //! - numerics: [`maths`] (statistics, random streams, the identity hash,
 //!   subnormal floats), [`fused`] (flex ops through Burn's backend extension

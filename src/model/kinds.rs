@@ -81,6 +81,66 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::ActivationKind;
+    use crate::config::values::Count;
+    use crate::model::kind::inputs_of;
+    use crate::model::settings::{InitScheme, Shortcut};
+    use crate::model::{Network, NetworkSpec};
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::tensor::{Device, Tensor};
+
+    /// Trained values of a network (its parameters, not batch norm's statistics).
+    fn trained_values(network: &Network) -> usize {
+        struct Count(usize);
+        impl ModuleVisitor for Count {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let value = param.val();
+                if value.is_require_grad() {
+                    self.0 += value.dims().iter().product::<usize>();
+                }
+            }
+        }
+        let mut count = Count(0);
+        network.visit(&mut count);
+        count.0
+    }
+
+    #[test]
+    fn every_kind_counts_the_parameters_it_builds() {
+        let device = Device::flex().autodiff();
+        let data = |name: &str| crate::data::settings::Data {
+            dataset: crate::data::DatasetKind::named(name),
+            ..Default::default()
+        };
+        let cases = [
+            (Model { hidden: vec![Count(32), Count(16)], norm: Some(NormKind::Batch), ..Model::default() }, "digits"),
+            (Model { kind: ModelKind::Cnn, channels: vec![Count(4), Count(8)], ..Model::default() }, "mnist"),
+            (Model { kind: ModelKind::Resnet, depth: Some(Count(8)), shortcut: Some(Shortcut::B), ..Model::default() }, "cifar10"),
+            (Model { kind: ModelKind::Plain, depth: Some(Count(14)), norm: Some(NormKind::None), ..Model::default() }, "digits"),
+            (Model { kind: ModelKind::Resmlp, width: Some(Count(24)), blocks: Some(Count(3)), ..Model::default() }, "digits"),
+        ];
+        for (model, dataset) in cases {
+            let data = data(dataset);
+            model.validate(&data).unwrap();
+            let inputs = inputs_of(&data);
+            let sizes = (model.kind.info().sizes)(&model, &inputs);
+            let spec = NetworkSpec {
+                model: model.clone(),
+                inputs,
+                activation: ActivationKind::with("relu", &[]).unwrap(),
+                init: InitScheme::He,
+            };
+            let network = Network::new(&spec, 0, &device);
+            assert_eq!(sizes.parameters, trained_values(&network) as f64, "{:?} on {dataset}", model.kind);
+            assert_eq!(sizes.sites, network.site_names().len() as f64, "{:?}", model.kind);
+            assert_eq!(
+                sizes.tensors,
+                crate::train::metrics::parameter_names(&network).len() as f64,
+                "{:?}: tensors",
+                model.kind
+            );
+        }
+    }
 
     #[test]
     fn every_kind_has_one_entry_named_as_serde_writes_it() {

@@ -217,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn a_resnet_20_has_its_papers_parameter_count() {
+        // He et al. 2016, table 6: 0.27M; 269,722 with 10 classes (convolutions
+        // without bias, two norm parameters per channel, option A adds none).
+        let text = "activations = [\"relu\"]\n[data]\ndataset = \"cifar10\"\n[model]\nkind = \"resnet\"\ndepth = 20\n";
+        let c = config(text);
+        let n = (c.model.kind.info().sizes)(&c.model, &inputs_of(&c.data));
+        assert_eq!(n.parameters, 269_722.0);
+        assert_eq!(n.sites, 19.0);
+        // Option B adds two 1x1 projections with their norms.
+        let b = config(&text.replace("depth = 20\n", "depth = 20\nshortcut = \"b\"\n"));
+        let nb = (b.model.kind.info().sizes)(&b.model, &inputs_of(&b.data));
+        assert_eq!(nb.parameters, 269_722.0 + (16 * 32 + 64 + 32 * 64 + 128) as f64);
+    }
+
+    #[test]
     fn sizes_are_in_binary_units() {
         assert_eq!(human(512.0), "512.0 bytes");
         assert_eq!(human(1536.0), "1.5 KiB");

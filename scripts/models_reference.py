@@ -114,9 +114,10 @@ resnet20_a_relu ResNet(20, "a", relu, 10 classes, 3 input channels), input
                 input [4, 1, 8, 8]. One training pass with the cross-entropy
                 loss: output (the logits), loss, every parameter's gradient;
                 then eval mode (with the running statistics of that one pass):
-                eval_output on the same input. For resnet20_a_relu the
-                gradients are summarised (role grad_stats, below) instead of
-                written out: its 270k values alone would take 5.4 MB.
+                eval_output on the same input. The gradients of the three
+                networks are summarised (role grad_stats, below) instead of
+                written out: ResNet-20's 270k values alone would take 5.4 MB
+                (the residual blocks above hold every gradient of a block).
 resmlp_gelu     ResMLP(12, 16, 2 blocks, 5 classes, exact GELU), input [6, 12],
                 cross entropy: output, loss, every parameter's gradient.
 mlp_bn_sigmoid  MLP 12 -> [10, 10] -> 5, batch norm, sigmoid, training mode,
@@ -139,7 +140,7 @@ statistics, eval_output).
           the value converted to a Python float (exact; the shortest form that
           reads back as that float64, e.g. `0.10000000149011612`), separated
           by single spaces
-A grad_stats row (resnet20_a_relu only) has the gradient's shape and six
+A grad_stats row (the ResNets and the plain network) has the gradient's shape and six
 float64 numbers instead of its values: `l2 sum v[0] v[n//3] v[n//2] v[n-1]`,
 n the number of elements, v the flat float32 gradient; l2 = sqrt(s2) and sum
 with s2 = sum of v[i]^2, both sums exact before their one rounding to float64
@@ -448,8 +449,12 @@ def rows():
     yield from classifier_case(
         "resnet20_a_relu", ResNet(20, "a", relu, 10, 3), (4, 3, 8, 8), evaluate=True, summarise=True
     )
-    yield from classifier_case("resnet8_b_tanh", ResNet(8, "b", tanh, 10, 1), (4, 1, 8, 8), evaluate=True)
-    yield from classifier_case("plain8_relu", ResNet(8, "none", relu, 10, 1), (4, 1, 8, 8), evaluate=True)
+    yield from classifier_case(
+        "resnet8_b_tanh", ResNet(8, "b", tanh, 10, 1), (4, 1, 8, 8), evaluate=True, summarise=True
+    )
+    yield from classifier_case(
+        "plain8_relu", ResNet(8, "none", relu, 10, 1), (4, 1, 8, 8), evaluate=True, summarise=True
+    )
     yield from classifier_case("resmlp_gelu", ResMLP(12, 16, 2, 5, gelu), (6, 12))
     yield from classifier_case(
         "mlp_bn_sigmoid", BatchNormMLP(12, [10, 10], 5, sigmoid), (6, 12), stats=True, evaluate=True

@@ -344,8 +344,8 @@ fn networks_equal_pytorch() {
     let resnet = |kind, depth, shortcut| Model { kind, depth: Some(Count(depth)), shortcut, ..Model::default() };
     let cases = [
         ("resnet20_a_relu", resnet(ModelKind::Resnet, 20, Some(Shortcut::A)), "relu", image(3), 4, true),
-        ("resnet8_b_tanh", resnet(ModelKind::Resnet, 8, Some(Shortcut::B)), "tanh", image(1), 4, false),
-        ("plain8_relu", resnet(ModelKind::Plain, 8, None), "relu", image(1), 4, false),
+        ("resnet8_b_tanh", resnet(ModelKind::Resnet, 8, Some(Shortcut::B)), "tanh", image(1), 4, true),
+        ("plain8_relu", resnet(ModelKind::Plain, 8, None), "relu", image(1), 4, true),
         (
             "resmlp_gelu",
             Model { kind: ModelKind::Resmlp, width: Some(Count(16)), blocks: Some(Count(2)), ..Model::default() },

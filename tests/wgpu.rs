@@ -118,7 +118,8 @@ fn wgpu_trains_the_residual_kinds_as_flex() {
         for backend in ["flex", "wgpu"] {
             train(&config, &dir.path().join(format!("{i}-{backend}")), backend);
         }
-        let read = |backend: &str, file: &str, name: &str| column(&dir.path().join(format!("{i}-{backend}/{file}")), name);
+        let read =
+            |backend: &str, file: &str, name: &str| column(&dir.path().join(format!("{i}-{backend}/{file}")), name);
         let (flex, wgpu) = (read("flex", "gradients.csv", "loss"), read("wgpu", "gradients.csv", "loss"));
         assert!(!flex.is_empty() && flex.len() == wgpu.len(), "{i}: {} and {} rows", flex.len(), wgpu.len());
         let worst = flex.iter().zip(&wgpu).map(|(a, b)| (a - b).abs() / (1e-3 + 1e-2 * a.abs())).fold(0.0, f64::max);

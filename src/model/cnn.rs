@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::kind::{KindInfo, Sizes, image_of};
 use super::mlp::{dense_sizes, widths};
-use super::settings::{Model, ModelKind, NormKind, Padding, POOL, conv_shapes};
+use super::settings::{Model, ModelKind, NormKind, POOL, Padding, conv_shapes};
 use super::stack::{ConvSpec, Stack, StackSpec};
 use super::{Inputs, Network, NetworkSpec};
 use crate::config::error::KeyError;

@@ -64,4 +64,3 @@ pub fn image_of(data: &Data, kind: &str, instead: &str) -> Result<[usize; 3], Ke
 pub fn inputs_of(data: &Data) -> Inputs {
     Inputs { features: data.dataset.features(), image: data.dataset.image(), classes: data.dataset.classes() }
 }
-

@@ -115,9 +115,28 @@ mod tests {
         let cases = [
             (Model { hidden: vec![Count(32), Count(16)], norm: Some(NormKind::Batch), ..Model::default() }, "digits"),
             (Model { kind: ModelKind::Cnn, channels: vec![Count(4), Count(8)], ..Model::default() }, "mnist"),
-            (Model { kind: ModelKind::Resnet, depth: Some(Count(8)), shortcut: Some(Shortcut::B), ..Model::default() }, "cifar10"),
-            (Model { kind: ModelKind::Plain, depth: Some(Count(14)), norm: Some(NormKind::None), ..Model::default() }, "digits"),
-            (Model { kind: ModelKind::Resmlp, width: Some(Count(24)), blocks: Some(Count(3)), ..Model::default() }, "digits"),
+            (
+                Model {
+                    kind: ModelKind::Resnet,
+                    depth: Some(Count(8)),
+                    shortcut: Some(Shortcut::B),
+                    ..Model::default()
+                },
+                "cifar10",
+            ),
+            (
+                Model {
+                    kind: ModelKind::Plain,
+                    depth: Some(Count(14)),
+                    norm: Some(NormKind::None),
+                    ..Model::default()
+                },
+                "digits",
+            ),
+            (
+                Model { kind: ModelKind::Resmlp, width: Some(Count(24)), blocks: Some(Count(3)), ..Model::default() },
+                "digits",
+            ),
         ];
         for (model, dataset) in cases {
             let data = data(dataset);

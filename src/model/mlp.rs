@@ -87,8 +87,7 @@ fn describe(model: &Model) -> String {
 /// the element-wise work is left out. 784-128-128-10: 236,032 + 236,032 +
 /// 35,328 = 507,392.
 fn flop_per_sample(model: &Model, inputs: &Inputs) -> Option<f64> {
-    let widths: Vec<usize> =
-        std::iter::once(inputs.features).chain(widths(model)).chain([inputs.classes]).collect();
+    let widths: Vec<usize> = std::iter::once(inputs.features).chain(widths(model)).chain([inputs.classes]).collect();
     let products: Vec<f64> = widths.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).collect();
     Some(2.0 * products.iter().sum::<f64>() + products[1..].iter().sum::<f64>())
 }

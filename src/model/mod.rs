@@ -41,7 +41,10 @@ use settings::{InitScheme, Model};
 pub enum Mode {
     /// `step` (the optimizer steps taken before it) with the run's `seed`
     /// picks the dropout masks, so a resumed run draws the same ones.
-    Train { seed: u64, step: usize },
+    Train {
+        seed: u64,
+        step: usize,
+    },
     Eval,
 }
 

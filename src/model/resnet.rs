@@ -128,19 +128,13 @@ impl ResNet {
             stages.push(Stage { blocks });
         }
         let output = init::linear(channels_in, spec.classes, output_init(scheme), rng, device);
-        ResNet {
-            conv1,
-            bn1: norm(STAGE_CHANNELS[0]),
-            act1: act(STAGE_CHANNELS[0]),
-            stages,
-            output,
-            image: spec.image,
-        }
+        ResNet { conv1, bn1: norm(STAGE_CHANNELS[0]), act1: act(STAGE_CHANNELS[0]), stages, output, image: spec.image }
     }
 
     pub fn forward<S: Sites>(&self, x: Tensor<2>, mode: Mode, sites: &mut S) -> Tensor<2> {
         let x = to_image(x, self.image);
-        let mut h = sites.activate(&self.act1, norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x), mode));
+        let mut h = sites
+            .activate(&self.act1, norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x), mode));
         for stage in &self.stages {
             for block in &stage.blocks {
                 h = block.forward(h, mode, sites);
@@ -166,7 +160,6 @@ impl ResNet {
     pub fn site_names(&self) -> Vec<String> {
         self.activations().into_iter().map(|(name, _)| name).collect()
     }
-
 }
 
 /// A block's input and output channels, and its stride.
@@ -309,7 +302,9 @@ fn validate(model: &Model, data: &Data) -> Result<(), KeyError> {
         let (lower, upper) = (below.max(8), (below + 6).max(8));
         return KeyError::fail(
             "model.depth",
-            format!("must be 6n + 2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}: use {lower} or {upper}"),
+            format!(
+                "must be 6n + 2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}: use {lower} or {upper}"
+            ),
         );
     }
     Ok(())

@@ -14,9 +14,9 @@ use crate::config::values::{Count, Fraction};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Model {
-    /// `mlp`, or `cnn` (convolution blocks before the hidden layers).
+    /// `mlp`, `cnn`, `resnet`, `plain` or `resmlp` (model::kinds).
     pub kind: ModelKind,
-    /// Widths of the hidden linear layers; the activation follows each of them.
+    /// `mlp` and `cnn`: widths of the hidden linear layers; the activation follows each of them.
     pub hidden: Vec<Count>,
     /// Weight initialisation; `auto` matches it to the activation.
     pub init: InitScheme,

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use super::init::{self, output_init};
 use super::norm::{self, Norm};
-use super::settings::{InitScheme, Padding, PoolKind, POOL, conv_shapes};
+use super::settings::{InitScheme, NormKind, POOL, Padding, PoolKind, conv_shapes};
 use super::{Mode, Sites, dropout, to_image};
 use crate::activation::{Activation, ActivationKind};
 
@@ -75,7 +75,7 @@ pub struct StackSpec<'a> {
     pub conv: Option<ConvSpec>,
     pub hidden: &'a [usize],
     pub classes: usize,
-    pub norm: super::settings::NormKind,
+    pub norm: NormKind,
     pub dropout: f64,
 }
 

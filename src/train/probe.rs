@@ -137,13 +137,13 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
         .chunks_exact(READ)
         .zip(widths)
         .map(|(v, units)| LayerStats {
-                units,
-                pre_mean: v[0] as f64,
-                pre_std: (v[1] as f64).sqrt(),
-                post_mean: v[2] as f64,
-                post_std: (v[3] as f64).sqrt(),
-                dead_fraction: v[4] as f64 / units as f64,
-                saturated_fraction: v[5] as f64 / units as f64,
+            units,
+            pre_mean: v[0] as f64,
+            pre_std: (v[1] as f64).sqrt(),
+            post_mean: v[2] as f64,
+            post_std: (v[3] as f64).sqrt(),
+            dead_fraction: v[4] as f64 / units as f64,
+            saturated_fraction: v[5] as f64 / units as f64,
             pre_percentiles: [v[6] as f64, v[7] as f64, v[8] as f64],
         })
         .collect()
@@ -209,7 +209,8 @@ fn percentiles(z: Tensor<2>) -> Tensor<1> {
         frac.push(f as f32);
     }
     let k = PERCENTILES.len();
-    let pick = |index: Vec<i64>| sorted.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(index, [k]), &device));
+    let pick =
+        |index: Vec<i64>| sorted.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(index, [k]), &device));
     let (lo, hi) = (pick(lower), pick(upper));
     let frac = Tensor::<1>::from_data(TensorData::new(frac, [k]), &device);
     lo.clone() + (hi - lo) * frac

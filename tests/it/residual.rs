@@ -51,7 +51,8 @@ fn killed_and_resumed_equals_uninterrupted(dir: &Path, config: &str, run_id: &st
     let path = dir.join(format!("{run_id}.toml"));
     fs::write(&path, config).unwrap();
     let (killed, whole) = (dir.join(format!("{run_id}-killed")), dir.join(format!("{run_id}-whole")));
-    let args = |out: &Path| ["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"].map(String::from);
+    let args =
+        |out: &Path| ["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"].map(String::from);
     let mut child = actbench().args(args(&killed)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let state = ResultsDir::new(&killed).run(run_id).checkpoint().state();
     let deadline = Instant::now() + Duration::from_secs(240);
@@ -214,7 +215,10 @@ fn a_sweep_of_the_kind_leaves_each_point_the_keys_of_its_own_kind() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = actbench().args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
+    let o = actbench()
+        .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary = out.join(Table::Summary.file_name());
     assert_eq!(rows(&summary).len(), 3);

@@ -43,7 +43,8 @@ pub fn step_panels(
             let lines: Vec<Line> = sites(count)
                 .into_iter()
                 .map(|layer| {
-                    let mut steps: Vec<usize> = mine.iter().filter(|r| r.layer == layer).filter_map(|r| r.step).collect();
+                    let mut steps: Vec<usize> =
+                        mine.iter().filter(|r| r.layer == layer).filter_map(|r| r.step).collect();
                     steps.sort_unstable();
                     steps.dedup();
                     let points = steps

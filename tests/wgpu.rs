@@ -78,6 +78,8 @@ fn wgpu_trains_the_same_run_as_flex() {
 const RESIDUAL: [&str; 2] = [
     r#"
 activations = ["relu"]
+[data]
+train_samples = 512
 [model]
 kind = "resnet"
 depth = 8
@@ -88,11 +90,13 @@ batch_size = 64
 optimizer = "sgd_momentum"
 lr = 0.05
 [logging]
-every_steps = 5
-activation_every_steps = 10
+every_steps = 1
+activation_every_steps = 2
 "#,
     r#"
 activations = ["gelu"]
+[data]
+train_samples = 512
 [model]
 kind = "resmlp"
 width = 32
@@ -104,8 +108,8 @@ batch_size = 64
 optimizer = "adam"
 lr = 0.001
 [logging]
-every_steps = 5
-activation_every_steps = 10
+every_steps = 1
+activation_every_steps = 2
 "#,
 ];
 

@@ -74,16 +74,28 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
             }
             per_layer.into_iter().map(|(layer, sum, n)| (layer, sum / n as f64)).max_by(|a, b| a.1.total_cmp(&b.1))
         };
+        // A residual network's sites are named (`stages.2.blocks.1.act2`); an MLP's or CNN's by index.
+        let place = |layer: usize| {
+            let site = results.activations.iter().find(|a| a.layer == layer && group.run_ids.contains(&a.run_id));
+            match site.map(|a| a.site.as_str()) {
+                Some(name) if !name.is_empty() && !name.starts_with("layers.") && !name.starts_with("convs.") => {
+                    format!("site {name}")
+                }
+                _ => format!("hidden layer {layer}"),
+            }
+        };
         if let Some((layer, dead)) = worst(|a| a.dead_fraction).filter(|(_, d)| *d >= DEAD) {
             notes.push(format!(
-                "dead units: {:.0}% of hidden layer {layer}'s units are zero (or have zero derivative) on every probe sample after epoch {epoch}",
-                100.0 * dead
+                "dead units: {:.0}% of {}'s units are zero (or have zero derivative) on every probe sample after epoch {epoch}",
+                100.0 * dead,
+                place(layer)
             ));
         }
         if let Some((layer, sat)) = worst(|a| a.saturated_fraction).filter(|(_, s)| *s >= SATURATED) {
             notes.push(format!(
-                "saturated units: {:.0}% of hidden layer {layer}'s units have a derivative under 1% of its maximum on most probe samples after epoch {epoch}",
-                100.0 * sat
+                "saturated units: {:.0}% of {}'s units have a derivative under 1% of its maximum on most probe samples after epoch {epoch}",
+                100.0 * sat,
+                place(layer)
             ));
         }
     }

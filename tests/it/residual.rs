@@ -74,6 +74,15 @@ fn killed_and_resumed_equals_uninterrupted(dir: &Path, config: &str, run_id: &st
     whole
 }
 
+/// Trains `config` into `out`, which must succeed.
+fn train(config: &Path, out: &Path) {
+    let o = actbench()
+        .args(["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}: {}", config.display(), String::from_utf8_lossy(&o.stderr));
+}
+
 fn rows(path: &Path) -> Vec<csv::StringRecord> {
     csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap()).collect()
 }
@@ -149,11 +158,7 @@ fn dropout_changes_training_and_is_off_in_evaluation() {
         );
         fs::write(&path, text).unwrap();
         let out = dir.path().join(name);
-        let o = actbench()
-            .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        train(&path, &out);
         timeless(&out.join(Table::Epochs.file_name()))
     };
     let plain = run("plain", "");
@@ -215,11 +220,7 @@ fn a_sweep_of_the_kind_leaves_each_point_the_keys_of_its_own_kind() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = actbench()
-        .args(["--config", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    train(&path, &out);
     let summary = out.join(Table::Summary.file_name());
     assert_eq!(rows(&summary).len(), 3);
     let resolved = |run: &str| {

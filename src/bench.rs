@@ -18,9 +18,9 @@ use rand::Rng;
 use crate::config::Config;
 use crate::data::{Dataset, Splits};
 use crate::grid;
+use crate::maths::rng::{self, Stream};
 use crate::model::{Inputs, Network};
 use crate::results::records::columns;
-use crate::maths::rng::{self, Stream};
 use crate::train;
 
 pub const TRAIN_SAMPLES: usize = 60_000;

@@ -57,18 +57,7 @@ fn expand_point(
     let init = crate::model::resolve_init(entry.init.unwrap_or(config.model.init), entry.kind);
     for &lr in &lrs.0 {
         for &seed in &config.experiment.seeds.0 {
-            let mut id = entry.kind.name().to_string();
-            for part in entry.kind.params_string().split(';').filter(|p| !p.is_empty()) {
-                id.push('-');
-                id.push_str(&match part.split_once('=') {
-                    Some((flag, "true")) => flag.to_string(),
-                    Some((flag, "false")) => format!("no_{flag}"),
-                    _ => part.replace('=', ""),
-                });
-            }
-            if let Some(init) = entry.init {
-                id.push_str(&format!("-init_{init}"));
-            }
+            let mut id = entry.id_stem();
             id.push_str(sweep_id);
             id.push_str(&format!("-lr{}-s{seed}", crate::activation::format_number(lr)));
             runs.push(RunSpec {

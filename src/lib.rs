@@ -5,7 +5,7 @@
 //! module: a file, or a folder's `mod.rs`; `tests/it/structure.rs` checks it):
 //!
 //! ```text
-//! maths, config::values, config::error (leaves: no other module of the crate)
+//! maths, input, config::values, config::error (leaves: no other module of the crate)
 //!   -> activation, data, model, fused (the parts of a network)
 //!   -> <feature>::settings (one [section] each, beside what it configures)
 //!   -> config (the whole TOML document: its sections, `activations`, the sweep;
@@ -32,6 +32,7 @@
 //!   activations), [`data::catalog`] (the datasets), [`model::kinds`] (the
 //!   kinds of network, a file each), [`results::dir`] (every
 //!   file and folder of a results folder), `report`'s artifacts;
+//! - reading a file a user names: [`input`] (a regular file, of bounded size);
 //! - numerics: [`maths`] (statistics, random streams, the identity hash,
 //!   subnormal floats), [`fused`] (flex ops through Burn's backend extension
 //!   API, and their kernels), [`chart`] (plotting helpers);
@@ -54,6 +55,7 @@ pub mod data;
 pub mod export;
 pub mod fused;
 pub mod grid;
+pub mod input;
 pub mod interrupt;
 pub mod maths;
 pub mod model;

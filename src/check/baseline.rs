@@ -15,9 +15,9 @@ use crate::check;
 use crate::config::Config;
 use crate::export::atomic;
 use crate::grid;
-use crate::results::records::RunSummary;
-use crate::results::dir::{CONFIG_FILE, ResultsDir, Table};
 use crate::maths::stats;
+use crate::results::dir::{CONFIG_FILE, ResultsDir, Table};
+use crate::results::records::RunSummary;
 
 /// What a baseline folder may hold: the files `update` writes.
 const FILES: [&str; 2] = [CONFIG_FILE, Table::Summary.file_name()];

@@ -23,14 +23,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use super::metric::{self, At, Layers, Metric};
-use crate::results::records::RunSummary;
+use crate::maths::stats;
 use crate::report::load::Results;
 use crate::results::dir::ResultsDir;
-use crate::maths::stats;
+use crate::results::records::RunSummary;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +81,23 @@ pub struct Bounds {
 impl Bounds {
     fn is_empty(&self) -> bool {
         self.at_least.is_none() && self.at_most.is_none() && self.between.is_none()
+    }
+
+    /// Every bound a finite number (a NaN would make every comparison false,
+    /// and a claim about it hold or fail by accident), `between` not empty.
+    fn check(&self, prefix: &str) -> Result<(), String> {
+        let values = [self.at_least, self.at_most].into_iter().flatten().chain(self.between.into_iter().flatten());
+        for v in values {
+            if !v.is_finite() {
+                return Err(format!("{prefix}a bound must be a finite number, not {v}"));
+            }
+        }
+        if let Some([lo, hi]) = self.between
+            && lo > hi
+        {
+            return Err(format!("{prefix}`between = [{lo}, {hi}]` is empty: write the smaller bound first"));
+        }
+        Ok(())
     }
 
     fn holds(&self, x: f64) -> bool {
@@ -216,9 +233,13 @@ fn num(x: f64) -> String {
 
 /// Reads `expected` and checks every claim against the experiment in `dir`.
 pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
-    let text = std::fs::read_to_string(expected).with_context(|| format!("cannot read '{}'", expected.display()))?;
+    let text = crate::input::read_text(expected).map_err(|e| anyhow::anyhow!("claims file {e}"))?;
     let file: ClaimsFile = toml::from_str(&text).map_err(|e| {
-        let at = e.span().map(|s| crate::config::line_column(&text, s.start)).map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+        let at = e
+            .span()
+            .map(|s| crate::config::line_column(&text, s.start))
+            .map(|(l, c)| format!(":{l}:{c}"))
+            .unwrap_or_default();
         anyhow::anyhow!("{}{at}: {}", expected.display(), e.message())
     })?;
     if file.claim.is_empty() {
@@ -251,21 +272,14 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             .ok_or_else(|| format!("`seeds` is one of {}, not {s:?}", SEEDS.map(|(n, _)| n).join(", ")))?,
     };
     let bounds = Bounds { at_least: spec.at_least, at_most: spec.at_most, between: spec.between };
-    for v in [bounds.at_least, bounds.at_most, spec.p_below]
-        .into_iter()
-        .flatten()
-        .chain(bounds.between.into_iter().flatten())
+    bounds.check("")?;
+    if let Some(p) = spec.p_below
+        && !(p > 0.0 && p <= 1.0)
     {
-        if !v.is_finite() {
-            return Err(format!("a bound must be a finite number, not {v}"));
-        }
-    }
-    if let Some([lo, hi]) = bounds.between
-        && lo > hi
-    {
-        return Err(format!("`between = [{lo}, {hi}]` is empty: write the smaller bound first"));
+        return Err(format!("`p_below` must be a p-value in (0, 1], not {p}"));
     }
     let runs_where = spec.where_.clone().unwrap_or_default();
+    runs_where.check("`where`: ")?;
     let kind = match (&spec.activation, &spec.better, &spec.worse, &spec.best) {
         (Some(label), None, None, None) => {
             if bounds.is_empty() {

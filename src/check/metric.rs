@@ -3,9 +3,9 @@
 //! and the selectors it takes. Adding one is one entry.
 
 use crate::model::kinds::KINDS;
+use crate::report::load::Results;
 use crate::results::records::{EpochRecord, RunSummary};
 use crate::train::record::{activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord};
-use crate::report::load::Results;
 
 /// Where a metric's per-run value comes from.
 #[derive(Debug, Clone, Copy)]

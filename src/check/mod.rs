@@ -13,15 +13,15 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::results::records::{EpochRecord, RunSummary};
-use crate::results::dir::{ResultsDir, Table};
 use crate::maths::stats;
+use crate::results::dir::{ResultsDir, Table};
+use crate::results::records::{EpochRecord, RunSummary};
 
 pub mod baseline;
 pub mod expect;
-pub mod settings;
 mod format;
 mod metric;
+pub mod settings;
 
 pub use format::{Format, expect_junit};
 

@@ -8,6 +8,13 @@ use super::args::BenchArgs;
 use crate::backend::{self, BackendKind};
 
 pub(super) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    // Refused before the (minutes of) training, not after.
+    let csv = args
+        .csv
+        .as_ref()
+        .map(|path| crate::results::overwrite::output_file("--csv", path, &[]))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let device = backend::device(args.backend.into())?;
     crate::interrupt::install();
     let backend_kind = BackendKind::from(args.backend);
@@ -22,7 +29,7 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         args.repeats
     );
     print!("{}", crate::bench::table(&bench));
-    if let Some(path) = &args.csv {
+    if let Some(path) = &csv {
         crate::export::csv::write_rows(path, &bench.rows, &[])
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }

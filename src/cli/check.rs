@@ -35,6 +35,7 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         };
         match &args.output {
             Some(path) => {
+                let path = &output_file(path, &[expected.as_path()])?;
                 crate::export::atomic::write_string(path, &rendered)
                     .with_context(|| format!("--output: cannot write '{}'", path.display()))?;
                 print!("{}", outcome.table());
@@ -54,6 +55,7 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let verdict = crate::check::check(baseline, &current)?;
     match &args.output {
         Some(path) => {
+            let path = &output_file(path, &[])?;
             crate::export::atomic::write_string(path, &verdict.render(format))
                 .with_context(|| format!("--output: cannot write '{}'", path.display()))?;
             print!("{}", verdict.table());
@@ -61,4 +63,10 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         None => print!("{}", verdict.render(format)),
     }
     Ok(if verdict.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Where `--output` writes: refused when it is a file the check reads (the
+/// claims file; a results folder's or baseline's tables, as any file of one).
+fn output_file(path: &Path, reads: &[&Path]) -> anyhow::Result<std::path::PathBuf> {
+    crate::results::overwrite::output_file("--output", path, reads).map_err(anyhow::Error::msg)
 }

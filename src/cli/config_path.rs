@@ -5,14 +5,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
+use crate::input::InputError;
+
 /// Folder searched for a config given by bare name.
 const CONFIG_DIR: &str = "configs";
 
 /// `given` as is if it exists; else, for a bare name, `configs/<name>` (with
 /// `.toml` added when missing).
 pub(super) fn find_config(given: &Path) -> anyhow::Result<PathBuf> {
-    if given.is_file() {
-        return Ok(given.to_path_buf());
+    match crate::input::not_a_file(given) {
+        Ok(()) => return Ok(given.to_path_buf()),
+        // A folder may share a bare name with a file of configs/: looked up below.
+        Err(InputError::Missing(_) | InputError::NotFile(_, "a folder")) => {}
+        // A FIFO, a device, a link loop: what it is, not "not found".
+        Err(other) => bail!("config {other}: give a path to a .toml file"),
     }
     let bare = given.components().count() == 1;
     let folder = |given: &Path| {

@@ -7,6 +7,7 @@ use super::args::MergeArgs;
 use crate::data::files;
 
 pub(super) fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    crate::results::overwrite::not_a_baseline(&args.dir).map_err(anyhow::Error::msg)?;
     let merged = crate::run::merge(&args.dir, &files::data_dir(args.data_dir.as_deref()), args.partial)?;
     for (id, why) in &merged.unfinished {
         println!("{id}: {why}");

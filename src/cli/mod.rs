@@ -65,8 +65,15 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("Error: {err:#}");
+            eprintln!("Error: {}", printable(&format!("{err:#}")));
             ExitCode::from(failure)
         }
     }
+}
+
+/// An error as one line a terminal shows as written: control characters
+/// of the user's input (a NUL, an escape sequence, a newline in a value)
+/// escaped, not sent to the terminal.
+fn printable(message: &str) -> String {
+    message.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }

@@ -11,6 +11,13 @@ use crate::chart;
 pub(super) fn run(args: &PlotActivationsArgs) -> anyhow::Result<ExitCode> {
     let out = &args.out;
     let kinds = shown_kinds(&args.formula, args.config.as_deref())?;
+    let reads: Vec<&std::path::Path> = args.config.iter().map(|c| c.as_path()).collect();
+    for stem in ["activations", "all_activations"] {
+        for extension in ["svg", "png"] {
+            let file = out.join(format!("{stem}.{extension}"));
+            crate::results::overwrite::output_file("--out", &file, &reads).map_err(anyhow::Error::msg)?;
+        }
+    }
     let device = backend::device(BackendKind::Flex)?;
     // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
     let xs: Vec<f32> = (0..=600).map(|i| -6.0 + 0.02 * i as f32).collect();

@@ -10,7 +10,10 @@ use crate::data::files;
 
 pub(super) fn run(args: &RerunArgs) -> anyhow::Result<ExitCode> {
     let (out, temporary) = match &args.out {
-        Some(out) => (out.clone(), false),
+        Some(out) => {
+            crate::results::overwrite::results_folder("--out", out).map_err(anyhow::Error::msg)?;
+            (out.clone(), false)
+        }
         None => (new_temporary_dir("actbench-rerun")?, true),
     };
     let result = crate::run::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref()));

@@ -23,6 +23,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load_with(&path, &args.set)?;
     let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
+    crate::results::overwrite::results_folder("--out", &out).map_err(anyhow::Error::msg)?;
     let data_dir = files::data_dir(args.data_dir.as_deref());
     let mut command_line =
         format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());

@@ -22,6 +22,7 @@ pub(super) fn run(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
     }
     let absolute = |p: &Path| std::path::absolute(p).with_context(|| format!("cannot resolve '{}'", p.display()));
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
+    crate::results::overwrite::results_folder("--out", &out).map_err(anyhow::Error::msg)?;
     let request = crate::run::slurm::Request {
         config: absolute(&path)?,
         out: absolute(&out)?,

@@ -31,6 +31,70 @@ impl ActivationEntry {
             None => self.kind.label(),
         }
     }
+
+    /// The start of the entry's run ids (`leaky_relu-slope0.1-init_he`),
+    /// which the sweep point, learning rate and seed follow.
+    pub fn id_stem(&self) -> String {
+        let mut id = self.kind.name().to_string();
+        for part in self.kind.params_string().split(';').filter(|p| !p.is_empty()) {
+            id.push('-');
+            id.push_str(&match part.split_once('=') {
+                Some((flag, "true")) => flag.to_string(),
+                Some((flag, "false")) => format!("no_{flag}"),
+                _ => part.replace('=', ""),
+            });
+        }
+        if let Some(init) = self.init {
+            id.push_str(&format!("-init_{init}"));
+        }
+        id
+    }
+}
+
+/// Two entries of `entries` that would give one run id to two runs, as
+/// their indices (the first pair found), ids compared without case
+/// (folders on macOS and Windows ignore it). An id is
+/// `<stem><point>-lr<rate>-s<seed>`, the point part (`sweep_parts`, each
+/// starting with `-`) empty without a sweep; `shared_lr` is the rate list
+/// of entries without their own. Digits after the last `-s` are the seed
+/// and the text after the last `-lr` the rate, so two ids are one exactly
+/// when their rates and seeds are and `<stem><point>` is: equal stems, or
+/// (rarely) one stem the other's followed by `-` whose extra part a point
+/// part makes up (a formula named `relu-hidden_8` and relu under a sweep of
+/// `model.hidden`). Sorted, a stem's `-` extensions follow it at once (`-`
+/// sorts before every other character of a stem), so only those pairs are
+/// compared point by point.
+pub fn run_id_clash(
+    entries: &[ActivationEntry],
+    sweep_parts: &[String],
+    shared_lr: &LearningRates,
+) -> Option<(usize, usize)> {
+    let mut stems: Vec<(String, usize)> =
+        entries.iter().enumerate().map(|(i, e)| (e.id_stem().to_lowercase(), i)).collect();
+    stems.sort();
+    let rates = |i: usize| -> Vec<String> {
+        entries[i].lr.as_ref().unwrap_or(shared_lr).0.iter().map(|&x| crate::activation::format_number(x)).collect()
+    };
+    let mut parts: Vec<String> = sweep_parts.iter().map(|p| p.to_lowercase()).collect();
+    if parts.is_empty() {
+        parts.push(String::new());
+    }
+    parts.sort();
+    let known: std::collections::HashSet<&str> = parts.iter().map(String::as_str).collect();
+    let extends = |b: &str, a: &str| b.strip_prefix(a).is_some_and(|r| r.is_empty() || r.starts_with('-'));
+    for (k, (a, i)) in stems.iter().enumerate() {
+        for (b, j) in stems[k + 1..].iter().take_while(|(b, _)| extends(b, a)) {
+            // `a + p == b + q` for points p, q: p is b's extra part followed by q.
+            let extra = &b[a.len()..];
+            let from = parts.partition_point(|p| p.as_str() < extra);
+            let one_id =
+                parts[from..].iter().take_while(|p| p.starts_with(extra)).any(|p| known.contains(&p[extra.len()..]));
+            if one_id && rates(*i).iter().any(|r| rates(*j).contains(r)) {
+                return Some((*i.min(j), *i.max(j)));
+            }
+        }
+    }
+    None
 }
 
 impl TryFrom<toml::Value> for ActivationEntry {
@@ -104,10 +168,20 @@ impl TryFrom<toml::Value> for ActivationEntry {
     }
 }
 
+/// The most entries an `activations` (or `search.baselines`) list may hold:
+/// each is parsed, and compiled when a formula, before any training.
+pub const MAX_ENTRIES: usize = 1_000;
+
 /// The `activations` list, each entry's error naming its index
 /// (`activations[2].formula`).
 pub fn entries<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActivationEntry>, D::Error> {
     let values = Vec::<toml::Value>::deserialize(d)?;
+    if values.len() > MAX_ENTRIES {
+        return Err(serde::de::Error::custom(format!(
+            "lists {} activations, more than the {MAX_ENTRIES} one list may hold: split the comparison",
+            values.len()
+        )));
+    }
     values
         .into_iter()
         .enumerate()
@@ -227,4 +301,3 @@ impl Serialize for ActivationEntry {
         map.end()
     }
 }
-

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config '{}': {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The file could not be read (`input::InputError`, which names it).
+    #[error("config {0}")]
+    Read(String),
     #[error("{}:{line}:{column}: {message}", path.display())]
     Parse { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{}{}: key `{key}` {message}", path.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]

@@ -80,8 +80,7 @@ fn default_activations() -> Vec<ActivationEntry> {
 impl Config {
     /// Reads, parses and validates an experiment file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = crate::input::read_text(path).map_err(|e| ConfigError::Read(e.to_string()))?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
         Self::parse(&text, path, stem)
     }
@@ -95,8 +94,7 @@ impl Config {
         if overrides.is_empty() {
             return Self::load(path);
         }
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = crate::input::read_text(path).map_err(|e| ConfigError::Read(e.to_string()))?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
         let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))?;
         for arg in overrides {
@@ -155,12 +153,43 @@ impl Config {
             self.validate_search_alone()?;
         }
         if self.sweep.is_empty() {
-            return self.validate_point();
+            self.validate_point()?;
+        } else {
+            self.sweep.check_keys()?;
+            self.check_sweep_values(origin)?;
+            self.sweep.check()?;
+            self.try_points(origin)?;
         }
-        self.sweep.check_keys()?;
-        self.check_sweep_values(origin)?;
-        self.sweep.check()?;
-        self.try_points(origin).map(|_| ())
+        self.check_run_ids()
+    }
+
+    /// No two runs of the grid share an id, which names their folder: two
+    /// entries whose ids coincide (`leaky_relu` with `slope = 1.0` and a
+    /// formula named `leaky_relu-slope1`; two unnamed formulas whose 32-bit
+    /// hashes agree) are refused, naming both.
+    fn check_run_ids(&self) -> Result<(), KeyError> {
+        let parts: Vec<String> = self.sweep.points().iter().map(|p| self.sweep.id_part(p)).collect();
+        let parts = if self.sweep.is_empty() { Vec::new() } else { parts };
+        let Some((i, j)) = activations::run_id_clash(&self.activations, &parts, &self.training.lr) else {
+            return Ok(());
+        };
+        let (a, b) = (&self.activations[i], &self.activations[j]);
+        KeyError::fail(
+            format!("activations[{j}]"),
+            format!(
+                "`{}` would share its run ids (`{}...`, which name the run folders, compared without case) with `activations[{i}]` `{}`: {}",
+                b.label(),
+                b.id_stem(),
+                a.label(),
+                match (b.kind.custom().map(|c| c.name.is_some()), a.kind.custom().map(|c| c.name.is_some())) {
+                    (Some(true), _) => "give it another `name`",
+                    (Some(false), _) => "give it a `name`",
+                    (None, Some(true)) => "give the other entry (a formula) another `name`",
+                    (None, Some(false)) => "give the other entry (a formula) a `name`",
+                    (None, None) => "drop or change one of them",
+                }
+            ),
+        )
     }
 
     /// `[search]` trains its own grid: nothing else may vary or stop runs.
@@ -255,7 +284,10 @@ impl Config {
     /// section in the order of the file, then across sections.
     fn validate_point(&self) -> Result<(), KeyError> {
         if self.activations.is_empty() {
-            return KeyError::fail("activations", "lists no activation: name at least one, e.g. [\"relu\", \"sigmoid\"]");
+            return KeyError::fail(
+                "activations",
+                "lists no activation: name at least one, e.g. [\"relu\", \"sigmoid\"]",
+            );
         }
         self.experiment.validate()?;
         self.data.validate()?;

@@ -4,6 +4,13 @@
 /// `training.epochs=2` -> (["training", "epochs"], 2). The value is TOML
 /// when it parses as one, else the bare word as a string.
 pub(super) fn parse(arg: &str) -> Result<(Vec<String>, toml::Value), String> {
+    if let Some(c) = arg.chars().find(|c| c.is_control()) {
+        // `training.epochs=2\nfoo=3` would be read as a table whose first key is kept and the rest dropped.
+        return Err(format!(
+            "holds a control character ({}): give the key and its value on one line",
+            if c == '\n' || c == '\r' { "a line break".to_string() } else { c.escape_default().to_string() }
+        ));
+    }
     let Some((key, value)) = arg.split_once('=') else {
         return Err("give KEY=VALUE with a dotted key, e.g. --set training.epochs=2".into());
     };
@@ -55,7 +62,15 @@ mod tests {
         let (key, value) = parse("sweep.model.hidden=[[8], [16]]").unwrap();
         assert_eq!(key, ["sweep", "model.hidden"]);
         assert_eq!(value.as_array().map(Vec::len), Some(2));
-        for bad in ["training.epochs", "=2", "a..b=1", "a b=1", "x="] {
+        for bad in [
+            "training.epochs",
+            "=2",
+            "a..b=1",
+            "a b=1",
+            "x=",
+            "training.epochs=2\nfoo=3",
+            "experiment.name=a\u{1b}[31m",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let mut table = toml::Table::new();

@@ -83,8 +83,9 @@ impl Sweep {
         part
     }
 
-    /// The keys: each one a run can vary, each with a non-empty list.
-    /// Returns the key and the message.
+    /// The keys: each one a run can vary, each with a non-empty list, the
+    /// lists short enough to make at most [`MAX_POINTS`] points (checked
+    /// before any value is read).
     pub fn check_keys(&self) -> Result<(), KeyError> {
         for (key, values) in &self.0 {
             let name = format!("sweep.\"{key}\"");
@@ -94,21 +95,45 @@ impl Sweep {
             if values.is_empty() {
                 return Err(KeyError::new(name, "lists no value: give the values to try, e.g. [1, 2]"));
             }
+            // Before any value is read: a list longer than this cannot make a grid that fits.
+            if values.len() > MAX_POINTS {
+                return Err(KeyError::new(
+                    name,
+                    format!(
+                        "lists {} values, more than the {MAX_POINTS} points a sweep may make: sweep fewer values",
+                        values.len()
+                    ),
+                ));
+            }
+        }
+        let points = self.0.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+        if points.is_none_or(|n| n > MAX_POINTS) {
+            return Err(KeyError::new(
+                "sweep",
+                format!("makes more than {MAX_POINTS} points (the product of the list lengths): sweep fewer values"),
+            ));
         }
         Ok(())
     }
 
     /// The lists (after their values are type-checked): no repeats,
-    /// distinct and short run ids, not too many points.
+    /// distinct and short run ids.
     pub fn check(&self) -> Result<(), KeyError> {
         for (key, values) in &self.0 {
             let name = format!("sweep.\"{key}\"");
-            if let Some((i, v)) = values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)) {
-                return Err(KeyError::new(format!("{name}[{i}]"), format!("repeats `{}`: each value must differ", show(v))));
-            }
+            // Equal values have equal ids: one pass over the ids finds both kinds of repeat.
             let ids: Vec<String> = values.iter().map(id_value).collect();
-            if let Some((i, id)) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)) {
-                let first = ids.iter().position(|x| x == id).expect("found above");
+            let mut seen = std::collections::HashMap::with_capacity(ids.len());
+            if let Some((first, i)) =
+                ids.iter().enumerate().find_map(|(i, id)| seen.insert(id, i).map(|first| (first, i)))
+            {
+                let id = &ids[i];
+                if values[first] == values[i] {
+                    return Err(KeyError::new(
+                        format!("{name}[{i}]"),
+                        format!("repeats `{}`: each value must differ", show(&values[i])),
+                    ));
+                }
                 return Err(KeyError::new(
                     format!("{name}[{i}]"),
                     format!(
@@ -127,13 +152,6 @@ impl Sweep {
                     ),
                 ));
             }
-        }
-        let points = self.0.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
-        if points.is_none_or(|n| n > MAX_POINTS) {
-            return Err(KeyError::new(
-                "sweep",
-                format!("makes more than {MAX_POINTS} points (the product of the list lengths): sweep fewer values"),
-            ));
         }
         Ok(())
     }

@@ -61,6 +61,10 @@ impl From<NonNegative> for f64 {
     }
 }
 
+/// The most learning rates one list may hold (a log grid from 1e-6 to 10
+/// at 100 per decade is 700): a bound before the list is checked for repeats.
+pub const MAX_RATES: usize = 1_000;
+
 /// One learning rate or a list of them (each becomes a grid point); all > 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "toml::Value", into = "toml::Value")]
@@ -76,6 +80,9 @@ impl TryFrom<toml::Value> for LearningRates {
         .ok_or("must be a number or a list of numbers, e.g. 0.1 or [0.01, 0.1]")?;
         if values.is_empty() {
             return Err("must list at least one learning rate".into());
+        }
+        if values.len() > MAX_RATES {
+            return Err(format!("lists {} learning rates, more than the {MAX_RATES} one list may hold", values.len()));
         }
         if let Some(bad) = values.iter().find(|x| !(**x > 0.0 && x.is_finite())) {
             return Err(format!("every learning rate must be > 0, got {bad}"));

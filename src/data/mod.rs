@@ -7,12 +7,12 @@
 pub mod augment;
 pub mod catalog;
 pub mod cifar;
-pub mod fetch;
 mod digits;
+pub mod fetch;
 pub mod files;
 pub mod idx;
-pub mod settings;
 mod normalize;
+pub mod settings;
 mod split;
 mod synthetic;
 

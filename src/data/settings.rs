@@ -78,7 +78,10 @@ impl Data {
         }
         let dataset = data.dataset.name();
         if data.augment && data.dataset.image().is_none() {
-            return KeyError::fail("data.augment", format!("needs an image dataset; `{dataset}` is not one: remove the key"));
+            return KeyError::fail(
+                "data.augment",
+                format!("needs an image dataset; `{dataset}` is not one: remove the key"),
+            );
         }
         // A share of 0 holds out no sample: the accuracy measured on it would be NaN.
         if data.test_split.0 == 0.0 && !data.dataset.has_own_test_set() {
@@ -97,11 +100,17 @@ impl Data {
         for (key, values) in [("data.mean", &data.mean), ("data.std", &data.std)] {
             let Some(values) = values else { continue };
             if !standard {
-                return KeyError::fail(key, "applies to `normalize = \"standard\"` only: remove it or set data.normalize");
+                return KeyError::fail(
+                    key,
+                    "applies to `normalize = \"standard\"` only: remove it or set data.normalize",
+                );
             }
             let want = data.dataset.channels();
             if values.len() != want {
-                return KeyError::fail(key, format!("lists {} values; `{dataset}` needs {want} (one per channel)", values.len()));
+                return KeyError::fail(
+                    key,
+                    format!("lists {} values; `{dataset}` needs {want} (one per channel)", values.len()),
+                );
             }
             if values.iter().any(|v| !v.is_finite()) || (key == "data.std" && values.iter().any(|v| *v <= 0.0)) {
                 return KeyError::fail(key, "must hold finite numbers (std > 0)");
@@ -110,4 +119,3 @@ impl Data {
         Ok(())
     }
 }
-

@@ -83,7 +83,8 @@ pub fn write_rows<T: Serialize + Columns>(path: &Path, rows: &[T], keys: &[Strin
 /// [`write_tables`]): the header must be `T`'s and every row must parse;
 /// errors name the file and what is wrong.
 pub fn read_rows<T: serde::de::DeserializeOwned + Columns + Swept>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read '{}': {e}", path.display()))?;
+    // Tables are the program's own output, as large as a grid makes them: no size bound, but a regular file.
+    let bytes = crate::input::read(path, u64::MAX).map_err(|e| anyhow::anyhow!("{e}"))?;
     parse_rows(&bytes).map_err(|why| anyhow::anyhow!("'{}' is damaged: {why}", path.display()))
 }
 

@@ -13,6 +13,9 @@ use super::{cnn, mlp, resmlp, resnet};
 use crate::config::error::KeyError;
 use crate::data::settings::Data;
 
+/// The most activation layers (sites) a network may have.
+pub const MAX_SITES: usize = 5_000;
+
 /// Every kind, in the order the reference lists them.
 pub static KINDS: [KindInfo; 5] = [mlp::KIND, cnn::KIND, resnet::KIND, resnet::PLAIN, resmlp::KIND];
 
@@ -52,7 +55,26 @@ impl Model {
                 ),
             );
         }
-        (info.validate)(self, data)
+        (info.validate)(self, data)?;
+        // A long list of narrow layers fits in memory but would take hours
+        // to build and step through: bounded before anything is built.
+        let sizes = (info.sizes)(self, &super::kind::inputs_of(data));
+        if sizes.sites > MAX_SITES as f64 {
+            let takes = |key: &str| info.keys.contains(&key);
+            let key = match ["depth", "blocks"].into_iter().find(|k| takes(k)) {
+                Some(key) => key,
+                None if takes("channels") && self.channels.len() > self.hidden.len() => "channels",
+                None => "hidden",
+            };
+            return KeyError::fail(
+                format!("model.{key}"),
+                format!(
+                    "makes a network of {:.0} activation layers, more than the {MAX_SITES} one may have (ResNet-1202 has 1201): use fewer layers",
+                    sizes.sites
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// The normalisation in effect: the key, or the kind's default.

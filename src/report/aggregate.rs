@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::Analysis;
 use super::load::Results;
 use crate::export::csv;
-use crate::results::records::Columns;
-use crate::results::dir::ResultsDir;
 use crate::maths::stats;
+use crate::results::dir::ResultsDir;
+use crate::results::records::Columns;
 
 /// The metrics, in the order of aggregate.csv; `true` when higher is better.
 pub const METRICS: &[(&str, bool)] = &[

@@ -8,6 +8,7 @@
 //! <out>/aggregate.csv, report.md, plots/             the report (report::ARTIFACTS)
 //! <out>/.actbench.lock         the one writer's PID while it runs
 //! <out>/search.csv, search/    with [search]: the candidates, and their runs (a results folder)
+//! <out>/slurm/                 `actbench slurm`: the job scripts and logs
 //! <out>/runs/<id>/manifest.json, the six tables      one finished run
 //! <out>/runs/<id>/checkpoint/  a run in progress (the same tables, the model, the optimizer)
 //! ```
@@ -60,6 +61,12 @@ pub const SEARCH_FILE: &str = "search.csv";
 /// `[search]`: the candidates' runs, a results folder of its own inside this one.
 pub const SEARCH_DIR: &str = "search";
 
+/// `actbench slurm`'s job scripts and the jobs' logs.
+pub const SLURM_DIR: &str = "slurm";
+/// In `slurm/`: the array job's script (and `merge.sbatch`, the merge job's).
+pub const SLURM_ARRAY_SCRIPT: &str = "array.sbatch";
+pub const SLURM_MERGE_SCRIPT: &str = "merge.sbatch";
+
 /// The resolved config, at the top of a results folder.
 pub const CONFIG_FILE: &str = "config.toml";
 /// Statistics across seeds, per group and metric.
@@ -81,6 +88,26 @@ pub const CHECKPOINT_STATE_FILE: &str = "state.json";
 /// In a checkpoint: the model's and the optimizer's records (Burn's file format adds the extension).
 pub const CHECKPOINT_MODEL: &str = "model";
 pub const CHECKPOINT_OPTIMIZER: &str = "optimizer";
+
+/// Every name at the top of a results folder that actbench writes: none of
+/// them may be written by a command that was not asked to write the folder.
+pub const NAMES: [&str; 15] = [
+    CONFIG_FILE,
+    Table::Epochs.file_name(),
+    Table::Gradients.file_name(),
+    Table::Activations.file_name(),
+    Table::ActivationSteps.file_name(),
+    Table::Learned.file_name(),
+    Table::Summary.file_name(),
+    AGGREGATE_FILE,
+    REPORT_FILE,
+    PLOTS_DIR,
+    RUNS_DIR,
+    LOCK_FILE,
+    SEARCH_FILE,
+    SEARCH_DIR,
+    SLURM_DIR,
+];
 
 /// A results folder (`--out`, by default `results/<experiment name>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,18 +237,8 @@ mod tests {
 
     #[test]
     fn names_are_distinct() {
-        let mut names: Vec<&str> = Table::ALL.iter().map(|t| t.file_name()).collect();
-        names.extend([
-            CONFIG_FILE,
-            AGGREGATE_FILE,
-            REPORT_FILE,
-            PLOTS_DIR,
-            RUNS_DIR,
-            MANIFEST_FILE,
-            LOCK_FILE,
-            SEARCH_FILE,
-            SEARCH_DIR,
-        ]);
+        let mut names: Vec<&str> = NAMES.to_vec();
+        names.push(MANIFEST_FILE);
         let n = names.len();
         names.sort();
         names.dedup();

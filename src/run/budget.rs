@@ -34,7 +34,7 @@ struct Need {
     key: &'static str,
     what: String,
     bytes: f64,
-    advice: &'static str,
+    advice: String,
 }
 
 /// Checks `config` trained `jobs` runs at a time against this machine.
@@ -67,7 +67,7 @@ fn check_against(config: &Config, jobs: usize, memory: Option<f64>) -> anyhow::R
 }
 
 fn check_point(config: &Config, grid: f64, jobs: f64, memory: f64) -> anyhow::Result<()> {
-    for need in needs(config, grid, jobs) {
+    for need in needs(config, grid, jobs, memory) {
         if need.bytes > memory {
             anyhow::bail!(
                 "key `{}`: {} would need about {} of memory, more than this machine's {}: {}",
@@ -79,7 +79,7 @@ fn check_point(config: &Config, grid: f64, jobs: f64, memory: f64) -> anyhow::Re
             );
         }
     }
-    let total: f64 = needs(config, grid, jobs).iter().map(|n| n.bytes).sum();
+    let total: f64 = needs(config, grid, jobs, memory).iter().map(|n| n.bytes).sum();
     if total > memory {
         anyhow::bail!(
             "the experiment would need about {} of memory in all (data, {jobs} network(s) in training and their records), more than this machine's {}: use smaller layers, fewer samples or fewer --jobs",
@@ -90,7 +90,7 @@ fn check_point(config: &Config, grid: f64, jobs: f64, memory: f64) -> anyhow::Re
     Ok(())
 }
 
-fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
+fn needs(config: &Config, grid: f64, jobs: f64, memory: f64) -> Vec<Need> {
     let data = &config.data;
     let dataset = data.dataset;
     let samples = dataset.samples(data.samples.0) as f64;
@@ -114,20 +114,19 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
         n => (steps / n as f64).ceil(),
     };
     let rows_per_epoch = 1.0 + probe_rows + probes * layers + recorded_steps * network.tensors;
-    let rows = config.training.epochs.0 as f64 * rows_per_epoch;
     let layer_key = network.key;
     vec![
         Need {
             key: "data.samples",
             what: format!("{samples:.0} samples of {features:.0} features"),
             bytes: samples * features * F32 * DATA_COPIES,
-            advice: "generate fewer samples",
+            advice: "generate fewer samples".into(),
         },
         Need {
             key: layer_key,
             what: format!("a network of {:.0} parameters{}", network.parameters, times(jobs)),
             bytes: network.parameters * F32 * PARAMETER_COPIES * jobs,
-            advice: "use smaller layers",
+            advice: "use smaller layers".into(),
         },
         // Training keeps every layer's output for backward; evaluation, a
         // few layers' at a time, but of a chunk of up to EVAL_CHUNK samples.
@@ -140,29 +139,57 @@ fn needs(config: &Config, grid: f64, jobs: f64) -> Vec<Need> {
                     times(jobs)
                 ),
                 bytes: evaluated * network.widest * F32 * EVAL_COPIES * jobs,
-                advice: "use smaller layers",
+                advice: "use smaller layers".into(),
             }
         } else {
             Need {
                 key: "training.batch_size",
                 what: format!("{batch:.0} samples at once through {:.0} units each{}", network.units, times(jobs)),
                 bytes: batch * network.units * F32 * ACTIVATION_COPIES * jobs,
-                advice: "use a smaller batch or smaller layers",
+                advice: "use a smaller batch or smaller layers".into(),
             }
         },
-        Need {
-            key: if probes * layers > (recorded_steps * network.tensors).max(probe_rows + 1.0) {
-                "logging.activation_every_steps"
-            } else if every > 0 && recorded_steps * network.tensors > probe_rows + 1.0 {
-                "logging.every_steps"
-            } else {
-                "training.epochs"
-            },
-            what: format!("{rows:.0} recorded rows per run, {:.0} for the grid", rows * grid),
-            bytes: rows * ROW_BYTES * (grid + jobs),
-            advice: "train fewer epochs, or record less often (a larger logging.every_steps or activation_every_steps, 0 for never)",
-        },
+        records_need(
+            config,
+            rows_per_epoch,
+            (grid, jobs, memory),
+            (probes * layers, recorded_steps * network.tensors, probe_rows),
+        ),
     ]
+}
+
+/// Epochs whose records must fit for the logging to be what is too much:
+/// when fewer fit, recording less often is the change to make; when this
+/// many fit, the epoch count is.
+const REASONABLE_EPOCHS: f64 = 100.0;
+
+/// The recorded rows of a run: the key to change is `training.epochs`
+/// when a reasonable number of epochs' records would fit (the count is the
+/// problem, e.g. 10^12 epochs), else the logging key that records the most.
+fn records_need(
+    config: &Config,
+    rows_per_epoch: f64,
+    (grid, jobs, memory): (f64, f64, f64),
+    (probe_rows_per_epoch, step_rows_per_epoch, epoch_probe_rows): (f64, f64, f64),
+) -> Need {
+    let rows = config.training.epochs.0 as f64 * rows_per_epoch;
+    let per_epoch = rows_per_epoch * ROW_BYTES * (grid + jobs);
+    let fit = (memory / per_epoch).floor();
+    let (key, advice) = if fit >= REASONABLE_EPOCHS {
+        ("training.epochs", format!("train fewer epochs: the records of at most {fit:.0} fit"))
+    } else if probe_rows_per_epoch > step_rows_per_epoch.max(epoch_probe_rows + 1.0) {
+        ("logging.activation_every_steps", "probe less often: a larger value, or 0 for never".to_string())
+    } else if config.logging.every_steps > 0 && step_rows_per_epoch > epoch_probe_rows + 1.0 {
+        ("logging.every_steps", "record gradients less often: a larger value, or 0 for never".to_string())
+    } else {
+        ("training.epochs", "train fewer epochs, or a smaller grid".to_string())
+    };
+    Need {
+        key,
+        what: format!("{rows:.0} recorded rows per run, {:.0} for the grid", rows * grid),
+        bytes: rows * ROW_BYTES * (grid + jobs),
+        advice,
+    }
 }
 
 /// ` (x N jobs)` when several runs train at once.
@@ -249,7 +276,12 @@ mod tests {
         };
         assert!(big("model", "hidden = [32]").is_ok());
         assert!(big("model", "hidden = [100000000]").unwrap_err().contains("`model.hidden`"));
-        assert!(big("training", "epochs = 1000000000000").unwrap_err().contains("`logging.every_steps`"));
+        // 10^12 epochs: the count is the mistake, not how often each records.
+        let epochs = big("training", "epochs = 1000000000000").unwrap_err();
+        assert!(epochs.contains("`training.epochs`") && epochs.contains("at most"), "{epochs}");
+        let often = "activations = [\"relu\"]\n[training]\nepochs = 100\nbatch_size = 1\n[data]\ndataset = \"spirals\"\nsamples = 10000000\n[logging]\nevery_steps = 1\n";
+        let err = check_against(&config(often), 1, SIXTEEN_GIB).unwrap_err().to_string();
+        assert!(err.contains("`logging.every_steps`"), "{err}");
         assert!(
             check_against(
                 &config("activations = [\"relu\"]\n[training]\nepochs = 1000000000000\n[logging]\nevery_steps = 0\n"),
@@ -260,7 +292,7 @@ mod tests {
             .to_string()
             .contains("`training.epochs`")
         );
-        let probes = "activations = [\"relu\"]\n[training]\nepochs = 10000000000\n[logging]\nevery_steps = 0\nactivation_every_steps = 1\n";
+        let probes = "activations = [\"relu\"]\n[training]\nepochs = 100\nbatch_size = 1\n[data]\ndataset = \"spirals\"\nsamples = 10000000\n[logging]\nevery_steps = 0\nactivation_every_steps = 1\n";
         assert!(
             check_against(&config(probes), 1, SIXTEEN_GIB)
                 .unwrap_err()

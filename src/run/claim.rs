@@ -35,11 +35,27 @@ pub struct Owner {
     pub host: String,
     pub pid: u32,
     pub started_at: String,
+    /// When the process started (`lock::process_start`): a live PID with
+    /// another start time is another process, the owner is gone. Claims of
+    /// older versions have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_start: Option<u64>,
 }
 
 impl Owner {
     pub fn me() -> Self {
-        Owner { host: hostname(), pid: std::process::id(), started_at: crate::results::manifest::now() }
+        let pid = std::process::id();
+        Owner {
+            host: hostname(),
+            pid,
+            started_at: crate::results::manifest::now(),
+            process_start: super::lock::process_start(pid),
+        }
+    }
+
+    /// An owner that could not be read.
+    fn unknown() -> Self {
+        Owner { host: "?".into(), pid: 0, started_at: "?".into(), process_start: None }
     }
 
     pub fn describe(&self) -> String {
@@ -78,7 +94,7 @@ pub fn claim(run: &RunDir) -> std::io::Result<Claimed> {
             fs::metadata(&file).and_then(|m| m.modified()).ok().and_then(|t| SystemTime::now().duration_since(t).ok());
         let gone = is_gone(owner.as_ref(), age, &me);
         if !gone {
-            let owner = owner.unwrap_or(Owner { host: "?".into(), pid: 0, started_at: "?".into() });
+            let owner = owner.unwrap_or(Owner::unknown());
             return Ok(Claimed::Theirs(owner));
         }
         // Take it over: move the stale claim aside, and only if what moved is
@@ -100,18 +116,21 @@ pub fn claim(run: &RunDir) -> std::io::Result<Claimed> {
         }
     }
     let owner = fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    Ok(Claimed::Theirs(owner.unwrap_or(Owner { host: "?".into(), pid: 0, started_at: "?".into() })))
+    Ok(Claimed::Theirs(owner.unwrap_or(Owner::unknown())))
 }
 
-/// Whether a claim's owner is gone: this host's with a PID that no longer
-/// runs, or any not refreshed for STALE_AFTER (REFRESH_EVERY for one that
-/// cannot be read: its writer died between creating and writing it).
+/// Whether a claim's owner is gone: any not refreshed for STALE_AFTER
+/// (REFRESH_EVERY for one that cannot be read: its writer died between
+/// creating and writing it), and sooner, this host's whose PID no longer
+/// runs or runs another process (started at another time). A live PID
+/// alone never keeps a claim: PIDs are reused, and a live owner refreshes.
 fn is_gone(owner: Option<&Owner>, age: Option<Duration>, me: &Owner) -> bool {
+    let stale = |after: Duration| age.is_some_and(|a| a > after);
     match owner {
-        Some(o) if o.host == me.host && o.pid == me.pid => false,
-        Some(o) if o.host == me.host => !super::lock::is_running(o.pid),
-        Some(_) => age.is_some_and(|a| a > STALE_AFTER),
-        None => age.is_some_and(|a| a > REFRESH_EVERY),
+        Some(o) if o.host == me.host && o.pid == me.pid && o.process_start == me.process_start => false,
+        Some(o) if o.host == me.host => stale(STALE_AFTER) || !super::lock::is_alive(o.pid, o.process_start),
+        Some(_) => stale(STALE_AFTER),
+        None => stale(REFRESH_EVERY),
     }
 }
 
@@ -136,9 +155,7 @@ fn claim_new(file: &Path, text: &str) -> std::io::Result<Claimed> {
             f.sync_all()?;
             Ok(Claimed::Mine { took_over: None })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(Claimed::Theirs(Owner { host: "?".into(), pid: 0, started_at: "?".into() }))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Claimed::Theirs(Owner::unknown())),
         Err(e) => Err(e),
     }
 }
@@ -217,17 +234,29 @@ mod tests {
         release(&run);
         assert!(!path(&run).exists());
         // A live process of this host (PID 1) holds it.
-        let live = Owner { host: hostname(), pid: 1, started_at: "t".into() };
+        let live = Owner { host: hostname(), pid: 1, started_at: "t".into(), process_start: None };
         fs::write(path(&run), serde_json::to_string(&live).unwrap()).unwrap();
         assert!(matches!(claim(&run).unwrap(), Claimed::Theirs(o) if o.pid == 1));
         release(&run); // not ours: stays
         assert!(path(&run).exists());
+        // ...until it is not refreshed for STALE_AFTER: a live PID alone keeps no claim (PIDs are reused).
+        let old = SystemTime::now() - STALE_AFTER - Duration::from_secs(5);
+        OpenOptions::new().write(true).open(path(&run)).unwrap().set_modified(old).unwrap();
+        assert!(matches!(claim(&run).unwrap(), Claimed::Mine { took_over: Some(o) } if o.pid == 1));
+        // PID 1 runs, but not since this start time: another process has the PID now, taken over at once.
+        let start = super::super::lock::process_start(1).unwrap();
+        let reused = Owner { process_start: Some(start + 1), ..live.clone() };
+        fs::write(path(&run), serde_json::to_string(&reused).unwrap()).unwrap();
+        assert!(matches!(claim(&run).unwrap(), Claimed::Mine { took_over: Some(o) } if o.pid == 1));
+        let alive = Owner { process_start: Some(start), ..live };
+        fs::write(path(&run), serde_json::to_string(&alive).unwrap()).unwrap();
+        assert!(matches!(claim(&run).unwrap(), Claimed::Theirs(o) if o.pid == 1));
         // A dead PID of this host: taken over.
-        let dead = Owner { host: hostname(), pid: 4_294_967, started_at: "t".into() };
+        let dead = Owner { host: hostname(), pid: 4_294_967, started_at: "t".into(), process_start: None };
         fs::write(path(&run), serde_json::to_string(&dead).unwrap()).unwrap();
         assert!(matches!(claim(&run).unwrap(), Claimed::Mine { took_over: Some(o) } if o.pid == 4_294_967));
         // Another host's, fresh: theirs; not refreshed for longer than STALE_AFTER: taken over.
-        let other = Owner { host: "elsewhere".into(), pid: 7, started_at: "t".into() };
+        let other = Owner { host: "elsewhere".into(), pid: 7, started_at: "t".into(), process_start: None };
         fs::write(path(&run), serde_json::to_string(&other).unwrap()).unwrap();
         assert!(matches!(claim(&run).unwrap(), Claimed::Theirs(o) if o.host == "elsewhere"));
         let old = SystemTime::now() - STALE_AFTER - Duration::from_secs(5);

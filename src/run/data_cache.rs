@@ -9,7 +9,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::data::{self, Source, Splits};
 
-
 pub(super) struct DataCache {
     data_dir: PathBuf,
     /// One per distinct data section among the sweep points.
@@ -92,4 +91,3 @@ impl DataCache {
 fn normalization(config: &Config) -> crate::data::Normalize {
     config.data.normalize.expect("the plan resolves the normalisation")
 }
-

@@ -9,10 +9,10 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 
-use crate::results::manifest;
 use crate::progress::{GridProgress, RunProgress};
-use crate::results::records::RunRecords;
 use crate::results::dir::ResultsDir;
+use crate::results::manifest;
+use crate::results::records::RunRecords;
 use crate::train;
 
 use super::data_cache::DataCache;

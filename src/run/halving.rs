@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::tuning::settings::{Halving, Select};
 use crate::tuning;
+use crate::tuning::settings::{Halving, Select};
 
 use super::plan::Plan;
 use super::store::SavedRun;
@@ -172,8 +172,8 @@ mod tests {
     use super::super::store::SavedRun;
     use crate::config::Config;
     use crate::config::values::Count;
-    use crate::tuning::settings::Halving;
     use crate::results::records::{EpochRecord, RunRecords, RunSummary};
+    use crate::tuning::settings::Halving;
 
     /// A run of `spec` with validation accuracy `vals[e - 1]` after epoch e;
     /// diverged in the epoch after the last, when `diverged`.

@@ -12,8 +12,8 @@ use anyhow::Context;
 use crate::backend::BackendKind;
 use crate::config::Config;
 use crate::grid;
-use crate::results::manifest;
 use crate::results::dir::ResultsDir;
+use crate::results::manifest;
 
 use super::claim;
 use super::lock::Lock;

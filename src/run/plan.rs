@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use crate::config::Config;
+use crate::data;
 use crate::data::Normalize;
 use crate::data::settings::Data;
-use crate::data;
 use crate::grid::{self, RunSpec};
 use crate::results::manifest;
 
@@ -132,7 +132,6 @@ fn resolve_normalization(config: &mut Config, source: &data::Source, first_seed:
         config.data.std.get_or_insert(stats.std);
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -7,9 +7,9 @@ use anyhow::Context;
 
 use crate::backend::BackendKind;
 use crate::config::Config;
-use crate::results::manifest;
 use crate::progress::Mode;
 use crate::results::dir::{ResultsDir, RunDir, Table};
+use crate::results::manifest;
 use crate::run::{self, Options};
 
 pub struct Rerun {

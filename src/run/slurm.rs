@@ -68,16 +68,38 @@ pub fn write(request: &Request) -> anyhow::Result<Scripts> {
             bail!("{flag} `{}`: a SLURM value has no spaces or quotes", v.escape_debug());
         }
     }
-    let dir = request.out.join("slurm");
+    for (flag, path) in [("--out", &request.out), ("--config", &request.config), ("--data-dir", &request.data_dir)] {
+        let text = path.display().to_string();
+        if text.chars().any(char::is_control) {
+            bail!(
+                "{flag} `{}` holds a control character (a newline, ...), which a job script cannot carry: rename it",
+                text.escape_debug()
+            );
+        }
+    }
+    let dir = request.out.join(crate::results::dir::SLURM_DIR);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create '{}': the workers must be able to write --out", dir.display()))?;
     let exe = std::env::current_exe().context("cannot find the actbench binary to run in the jobs")?;
-    let scripts = Scripts { array: dir.join("array.sbatch"), merge: dir.join("merge.sbatch") };
+    let scripts = Scripts {
+        array: dir.join(crate::results::dir::SLURM_ARRAY_SCRIPT),
+        merge: dir.join(crate::results::dir::SLURM_MERGE_SCRIPT),
+    };
     atomic::write_string(&scripts.array, &array_script(request, &exe, &dir))
         .with_context(|| format!("cannot write '{}'", scripts.array.display()))?;
     atomic::write_string(&scripts.merge, &merge_script(request, &exe, &dir))
         .with_context(|| format!("cannot write '{}'", scripts.merge.display()))?;
     Ok(scripts)
+}
+
+/// A path as one argument of an `#SBATCH` directive: SLURM splits a
+/// directive at whitespace outside quotes, takes `\` as an escape and an
+/// unquoted `#` as a comment (sbatch's `_get_argument`), and expands `%`
+/// patterns in file names (`%%` is a `%`). `pattern` (`worker-%A_%a.log`)
+/// is appended as is.
+fn directive_path(dir: &Path, pattern: &str) -> String {
+    let dir = dir.display().to_string().replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    format!("\"{dir}/{pattern}\"")
 }
 
 /// `'text'` for a POSIX shell.
@@ -108,7 +130,7 @@ fn array_script(request: &Request, exe: &Path, dir: &Path) -> String {
     if let Some(mem) = &request.mem {
         let _ = writeln!(out, "#SBATCH --mem={mem}");
     }
-    let _ = writeln!(out, "#SBATCH --output={}", dir.join("worker-%A_%a.log").display());
+    let _ = writeln!(out, "#SBATCH --output={}", directive_path(dir, "worker-%A_%a.log"));
     let _ = writeln!(out, "#SBATCH --open-mode=append");
     // SIGTERM to the batch shell, which exec replaced with actbench.
     let _ = writeln!(out, "#SBATCH --signal=B:TERM@{SIGNAL_BEFORE_LIMIT}");
@@ -133,7 +155,7 @@ fn merge_script(request: &Request, exe: &Path, dir: &Path) -> String {
     let mut out = String::new();
     header(&mut out, request, &format!("actbench-{}-merge", job_name(&request.name)));
     let _ = writeln!(out, "#SBATCH --cpus-per-task=1");
-    let _ = writeln!(out, "#SBATCH --output={}", dir.join("merge-%j.log").display());
+    let _ = writeln!(out, "#SBATCH --output={}", directive_path(dir, "merge-%j.log"));
     let _ = writeln!(
         out,
         "exec {} merge {} --data-dir {}",

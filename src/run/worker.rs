@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::progress::GridProgress;
-use crate::results::records::RunSummary;
 use crate::results::dir::ResultsDir;
+use crate::results::records::RunSummary;
 
 use super::claim::{self, Claimed, Held};
 use super::execute::{self, Gate};

@@ -23,11 +23,11 @@ use anyhow::Context;
 use crate::activation::ActivationKind;
 use crate::config::values::{Count, Seeds};
 use crate::config::{ActivationEntry, Config};
-use crate::tuning::settings::Select;
-use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
 use crate::results::dir::ResultsDir;
+use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
 use crate::run::store::SavedRun;
 use crate::run::{self, Options, Outcome, Stage, Worked};
+use crate::tuning::settings::Select;
 
 /// Runs both stages and returns the second's outcome.
 pub fn run(config: &Config, options: &Options) -> anyhow::Result<Outcome> {
@@ -98,7 +98,32 @@ impl Search {
         let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary.clone()).collect();
         let epochs: Vec<EpochRecord> = runs.iter().flat_map(|r| r.epochs(&keys)).collect();
         let labels: Vec<String> = self.proxy.activations.iter().map(ActivationEntry::label).collect();
-        let board = leaderboard(&labels, &summaries, &epochs, &self.rungs, search.keep.0, search.finalists.0);
+        let mut board = leaderboard(&labels, &summaries, &epochs, &self.rungs, search.keep.0, search.finalists.0);
+        let mut finals = config.clone();
+        finals.activations = search.baselines.clone();
+        board.finalists.clear();
+        // The best of the last rung, down the ranking: a candidate that is
+        // also a baseline (the same label or run ids) is trained as the
+        // baseline already, and the next one takes its place.
+        for &c in &board.ranked {
+            if board.finalists.len() == search.finalists.0 {
+                break;
+            }
+            let entry = &self.proxy.activations[c];
+            let mut with = finals.activations.clone();
+            with.push(entry.clone());
+            let clash = finals.activations.iter().any(|b| b.label() == entry.label())
+                || crate::config::activations::run_id_clash(&with, &[], &finals.training.lr).is_some();
+            if clash {
+                eprintln!(
+                    "note: the candidate `{}` is also a baseline; the next best is a finalist instead",
+                    entry.label()
+                );
+            } else {
+                finals.activations = with;
+                board.finalists.push(c);
+            }
+        }
         let kept: Vec<&space::Candidate> = self.kept.iter().map(|&i| &self.found.met[i]).collect();
         let rows = search_rows(&self.found, &kept, &board, &self.rungs);
         let path = self.out.search_table();
@@ -111,9 +136,6 @@ impl Search {
         })
         .with_context(|| format!("cannot write '{}'", path.display()))?;
         self.drop_checkpoints(runs);
-        let mut finals = config.clone();
-        finals.activations = search.baselines.clone();
-        finals.activations.extend(board.finalists.iter().map(|&c| self.proxy.activations[c].clone()));
         Ok(finals)
     }
 

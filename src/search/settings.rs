@@ -8,6 +8,13 @@ use crate::config::activations::{self, ActivationEntry};
 use crate::config::error::KeyError;
 use crate::config::values::{Count, Fraction};
 
+/// The most candidates a search trains (and finalists it keeps): the
+/// candidates met are screened and compared with each other before any
+/// training, up to 50 met per one kept.
+pub const MAX_CANDIDATES: usize = 10_000;
+/// The most unary or binary functions (and rungs) a search lists.
+pub const MAX_FUNCTIONS: usize = 1_000;
+
 /// `[search]`: a space of activations built from "core units" b(u1(x), u2(x))
 /// (Ramachandran, Zoph and Le 2017), trained by successive halving on the
 /// rest of the file, the finalists then compared with the baselines.
@@ -51,6 +58,9 @@ impl Search {
                     format!("lists no function: e.g. [{}]", if uses_x { "\"x\", \"tanh(x)\"" } else { "\"a + b\"" }),
                 );
             }
+            if list.len() > MAX_FUNCTIONS {
+                return fail(key, format!("lists {} functions, more than the {MAX_FUNCTIONS} it may hold", list.len()));
+            }
             for (i, text) in list.iter().enumerate() {
                 let params: &[&str] = if uses_x { &[] } else { vars };
                 if let Err(e) = crate::activation::formula::check_expression(text, params, uses_x) {
@@ -59,6 +69,16 @@ impl Search {
                 if list[..i].contains(text) {
                     return fail(&format!("{key}[{i}]"), format!("lists `{text}` twice"));
                 }
+            }
+        }
+        for (key, value, most) in [
+            ("candidates", search.candidates.0, MAX_CANDIDATES),
+            ("finalists", search.finalists.0, MAX_CANDIDATES),
+            ("seeds", search.seeds.0, crate::config::values::MAX_SEEDS),
+            ("rungs", search.rungs.len(), MAX_FUNCTIONS),
+        ] {
+            if value > most {
+                return fail(key, format!("is {value}, more than the {most} a search may have"));
             }
         }
         if !(1..=2).contains(&search.units.0) {
@@ -75,6 +95,23 @@ impl Search {
         }
         if search.baselines.is_empty() {
             return fail("baselines", "lists no activation to compare the finalists with: e.g. [\"relu\"]".into());
+        }
+        let labels: Vec<String> = search.baselines.iter().map(ActivationEntry::label).collect();
+        if let Some((j, label)) = labels.iter().enumerate().find(|(j, l)| labels[..*j].contains(l)) {
+            return fail(&format!("baselines[{j}]"), format!("lists `{label}` twice: each entry must differ"));
+        }
+        // `training.lr` is not known here: an entry without a rate of its own may have any.
+        let mut any: Vec<f64> = search.baselines.iter().flat_map(|b| b.lr.iter().flat_map(|l| l.0.clone())).collect();
+        any.push(1.0);
+        let shared = crate::config::values::LearningRates(any);
+        if let Some((i, j)) = activations::run_id_clash(&search.baselines, &[], &shared) {
+            return fail(
+                &format!("baselines[{j}]"),
+                format!(
+                    "`{}` would share its run ids with `baselines[{i}]` `{}`: give the formula a `name` of its own",
+                    labels[j], labels[i]
+                ),
+            );
         }
         Ok(())
     }

@@ -7,9 +7,9 @@
 
 use rand::seq::SliceRandom;
 
+use super::settings::Search;
 use crate::activation::ActivationKind;
 use crate::activation::formula::check_grid;
-use super::settings::Search;
 use crate::maths::rng::{self, Stream};
 
 /// One candidate of the space, in the order the walk met it.
@@ -61,7 +61,9 @@ pub fn candidates(search: &Search) -> Space {
         all.shuffle(&mut rng);
         all
     } else {
-        let tries = search.candidates.0.saturating_mul(TRIES_PER_CANDIDATE);
+        // At most the whole space: the loop below ends once it has met every candidate.
+        let tries =
+            search.candidates.0.saturating_mul(TRIES_PER_CANDIDATE).min(usize::try_from(size).unwrap_or(usize::MAX));
         let mut seen = std::collections::HashSet::new();
         let mut picked = Vec::with_capacity(tries);
         while picked.len() < tries {
@@ -74,6 +76,8 @@ pub fn candidates(search: &Search) -> Space {
     };
     let grid = check_grid();
     let mut kept_values: Vec<(usize, Vec<f64>)> = Vec::new();
+    // Run-id stems of the kept (`formula_<32-bit hash>`): two would share run folders.
+    let mut ids: std::collections::HashMap<&'static str, usize> = std::collections::HashMap::new();
     let mut met: Vec<Candidate> = Vec::new();
     for index in order {
         if kept_values.len() >= search.candidates.0 {
@@ -82,12 +86,16 @@ pub fn candidates(search: &Search) -> Space {
         let formula = compose(search, index);
         let dropped = match screen(&formula, &grid) {
             Err(why) => Some(why),
-            Ok(values) => match kept_values.iter().find(|(_, other)| same(other, &values)) {
+            Ok((values, id)) => match kept_values.iter().find(|(_, other)| same(other, &values)) {
                 Some((j, _)) => Some(format!("the same function as `{}`", met[*j].formula)),
-                None => {
-                    kept_values.push((met.len(), values));
-                    None
-                }
+                None => match ids.get(id) {
+                    Some(&j) => Some(format!("its run id `{id}` is `{}`'s (a hash collision)", met[j].formula)),
+                    None => {
+                        ids.insert(id, met.len());
+                        kept_values.push((met.len(), values));
+                        None
+                    }
+                },
             },
         };
         met.push(Candidate { formula, dropped });
@@ -182,7 +190,7 @@ fn atomic(text: &str) -> bool {
 /// The candidate's values on the grid when it can be trained, else why not:
 /// not a valid formula (not finite on [-20, 20], its derivative included),
 /// constant, or flat almost everywhere.
-fn screen(formula: &str, grid: &[f64]) -> Result<Vec<f64>, String> {
+fn screen(formula: &str, grid: &[f64]) -> Result<(Vec<f64>, &'static str), String> {
     let kind = ActivationKind::from_formula(None, formula, &[]).map_err(|e| e.replacen("`formula` ", "", 1))?;
     let formula = &kind.custom().expect("a formula").formula;
     let values = formula.values_at(&[], grid);
@@ -204,7 +212,7 @@ fn screen(formula: &str, grid: &[f64]) -> Result<Vec<f64>, String> {
     if flat as f64 > FLAT_SHARE * grid.len() as f64 {
         return Err("has a zero derivative almost everywhere".into());
     }
-    Ok(values)
+    Ok((values, kind.name()))
 }
 
 fn same(a: &[f64], b: &[f64]) -> bool {

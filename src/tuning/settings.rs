@@ -45,7 +45,8 @@ impl Tuning {
         }
         for (i, key) in tuning.tune.iter().enumerate() {
             if key != "training.lr" && !keys.contains(key) {
-                return Err(KeyError::new(format!("tuning.tune[{i}]"),
+                return Err(KeyError::new(
+                    format!("tuning.tune[{i}]"),
                     format!("`{key}` is not swept: tune `training.lr` or a key of [sweep] ({})", keys.join(", ")),
                 ));
             }
@@ -55,7 +56,8 @@ impl Tuning {
         }
         if let Some(halving) = &tuning.halving {
             if training.patience.is_some() || keys.iter().any(|k| k == "training.patience") {
-                return Err(KeyError::new("training.patience",
+                return Err(KeyError::new(
+                    "training.patience",
                     "cannot go with [tuning.halving]: both stop runs early; keep one",
                 ));
             }
@@ -63,7 +65,8 @@ impl Tuning {
                 return Err(KeyError::new("tuning.halving.eta", "must be at least 2 (keep the best 1/eta)"));
             }
             if halving.min_epochs.0 >= training.epochs.0 && !keys.iter().any(|k| k == "training.epochs") {
-                return Err(KeyError::new("tuning.halving.min_epochs",
+                return Err(KeyError::new(
+                    "tuning.halving.min_epochs",
                     format!(
                         "({}) must be below training.epochs ({}): the first rung trains fewer epochs than the last",
                         halving.min_epochs.0, training.epochs.0

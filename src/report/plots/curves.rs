@@ -6,8 +6,8 @@ use plotters::prelude::*;
 
 use super::Figure;
 use crate::chart::{Plot, PlotResult, band, color, range};
-use crate::results::records::EpochRecord;
 use crate::report::Analysis;
+use crate::results::records::EpochRecord;
 
 /// One panel: its title, the value it reads off an epoch, and the corner
 /// its legend takes (losses fall and accuracies rise, so each keeps its

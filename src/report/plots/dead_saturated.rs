@@ -7,8 +7,8 @@ use plotters::prelude::*;
 
 use super::Figure;
 use crate::chart::{Plot, PlotResult, band, in_legend, layer_color};
-use crate::train::record::activations::ActivationRecord;
 use crate::report::Analysis;
+use crate::train::record::activations::ActivationRecord;
 
 /// One layer's (dead band, saturated band) over epochs.
 type LayerBands = (Vec<(f64, f64)>, Vec<(f64, f64)>);

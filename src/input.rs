@@ -79,7 +79,7 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     }
     // The file may grow between the check and the read: read one byte past the limit at most.
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
         return Err(InputError::TooLarge { path: shown(), size: bytes.len() as u64, limit });
     }
@@ -103,6 +103,7 @@ mod tests {
         std::fs::write(&text, "x = 1\n").unwrap();
         assert_eq!(read_text(&text).unwrap(), "x = 1\n");
         assert!(matches!(read(&text, 3), Err(InputError::TooLarge { size: 6, limit: 3, .. })));
+        assert_eq!(read(&text, u64::MAX).unwrap(), b"x = 1\n", "no limit: the whole file");
         assert!(matches!(read_text(&dir), Err(InputError::NotFile(_, "a folder"))));
         assert!(matches!(read_text(&dir.join("none")), Err(InputError::Missing(_))));
         assert!(matches!(read_text(Path::new("/dev/null")), Err(InputError::NotFile(_, "a device"))));

@@ -51,6 +51,7 @@ pub fn update(from: &Path, to: &Path, options: &UpdateOptions) -> anyhow::Result
         bail!("--from and --to are the same folder '{}': a baseline is a folder of its own", to.display());
     }
     check_is_baseline_or_new(to)?;
+    crate::results::overwrite::outside_results("--to", to).map_err(anyhow::Error::msg)?;
     let old = if target.table(Table::Summary).is_file() { Some(check::load(to)?) } else { None };
     let by_lr = check::sweeps_lr(old.as_deref().unwrap_or(&rows)) || check::sweeps_lr(&rows);
     let new_groups = check::groups(rows.clone(), by_lr);

@@ -231,6 +231,9 @@ fn num(x: f64) -> String {
     if x == 0.0 || (1e-3..1e5).contains(&x.abs()) { format!("{}", (x * 1e4).round() / 1e4) } else { format!("{x:.3e}") }
 }
 
+/// The most claims one file may hold (each is evaluated over the results).
+const MAX_CLAIMS: usize = 10_000;
+
 /// Reads `expected` and checks every claim against the experiment in `dir`.
 pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
     let text = crate::input::read_text(expected).map_err(|e| anyhow::anyhow!("claims file {e}"))?;
@@ -240,8 +243,15 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
             .map(|s| crate::config::line_column(&text, s.start))
             .map(|(l, c)| format!(":{l}:{c}"))
             .unwrap_or_default();
-        anyhow::anyhow!("{}{at}: {}", expected.display(), e.message())
+        anyhow::anyhow!(crate::config::error::printable(&format!("{}{at}: {}", expected.display(), e.message())))
     })?;
+    if file.claim.len() > MAX_CLAIMS {
+        bail!(
+            "{}: {} claims, more than the {MAX_CLAIMS} one file may hold: split it",
+            expected.display(),
+            file.claim.len()
+        );
+    }
     if file.claim.is_empty() {
         bail!("{}: no `[[claim]]` table: nothing to check (see the README, \"Claims\")", expected.display());
     }
@@ -249,10 +259,11 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
     let scope = Scope::of(&results);
     let mut claims = Vec::new();
     for (i, spec) in file.claim.iter().enumerate() {
+        let shown = |text: String| anyhow::anyhow!(crate::config::error::printable(&text));
         let claim = parse(spec, &scope.keys)
-            .map_err(|e| anyhow::anyhow!("{}: claim {} ({}): {e}", expected.display(), i + 1, spec.metric))?;
+            .map_err(|e| shown(format!("{}: claim {} ({}): {e}", expected.display(), i + 1, spec.metric)))?;
         let result = evaluate(&claim, &results, &scope)
-            .map_err(|e| anyhow::anyhow!("{}: claim {} (`{}`): {e}", expected.display(), i + 1, claim.text))?;
+            .map_err(|e| shown(format!("{}: claim {} (`{}`): {e}", expected.display(), i + 1, claim.text)))?;
         claims.push(result);
     }
     Ok(Outcome { expected: expected.display().to_string(), results: dir.display().to_string(), claims })

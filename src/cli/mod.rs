@@ -65,15 +65,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("Error: {}", printable(&format!("{err:#}")));
+            eprintln!("Error: {}", crate::config::error::printable(&format!("{err:#}")));
             ExitCode::from(failure)
         }
     }
-}
-
-/// An error as one line a terminal shows as written: control characters
-/// of the user's input (a NUL, an escape sequence, a newline in a value)
-/// escaped, not sent to the terminal.
-fn printable(message: &str) -> String {
-    message.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }

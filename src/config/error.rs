@@ -121,7 +121,7 @@ impl ConfigError {
         if message.contains("unknown field `activations`") {
             message.push_str(" (`activations` is a top-level key: move it above the first [section])");
         }
-        ConfigError::Parse { path: path.to_path_buf(), line, column, message }
+        ConfigError::Parse { path: path.to_path_buf(), line, column, message: printable(&message) }
     }
 }
 
@@ -131,6 +131,13 @@ const MAX_ECHO: usize = 60;
 
 /// `message` with every backtick-quoted span longer than [`MAX_ECHO`]
 /// characters cut to its start and its length.
+/// `text` with its control characters (a NUL, a line break, a terminal
+/// escape sequence) written as escapes: an error is one line, and what a
+/// user typed never drives the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 pub(super) fn shorten_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(1024));
     for (i, part) in message.split('`').enumerate() {
@@ -146,7 +153,7 @@ pub(super) fn shorten_quoted(message: &str) -> String {
             out.push_str(part);
         }
     }
-    out
+    printable(&out)
 }
 
 /// `i` of a message about `` `activations[i]...` ``.

@@ -110,10 +110,12 @@ impl Config {
             overrides::apply(&mut table, &key, value).map_err(set_error)?;
         }
         let merged = toml::to_string(&table)
-            .map_err(|e| ConfigError::Set { arg: overrides.join(" "), message: e.to_string() })?;
+            .map_err(|e| ConfigError::Set { arg: error::printable(&overrides.join(" ")), message: e.to_string() })?;
         // No line: the failing value may come from an override, not the file.
         Self::parse_from(&merged, path, stem, None).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Set { arg: overrides.join(" "), message },
+            ConfigError::Parse { message, .. } => {
+                ConfigError::Set { arg: error::shorten_quoted(&overrides.join(" ")), message }
+            }
             other => other,
         })
     }
@@ -137,7 +139,7 @@ impl Config {
             path: origin.to_path_buf(),
             at: written.and_then(|text| e.locate(text)),
             message: error::shorten_quoted(&e.message),
-            key: e.key,
+            key: error::printable(&e.key),
         })?;
         Ok(config)
     }

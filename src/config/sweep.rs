@@ -157,6 +157,9 @@ impl Sweep {
     }
 }
 
+/// The most keys one sweep varies (the config has fewer keys than this).
+const MAX_KEYS: usize = 64;
+
 /// Longest run-id part of one swept value: ids name folders (255 bytes).
 const MAX_ID_CHARS: usize = 40;
 
@@ -223,15 +226,22 @@ impl<'de> Deserialize<'de> for Sweep {
                 f.write_str("a table of quoted dotted keys, each with a list of values, e.g. \"model.hidden\" = [[64], [64, 64]]")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Sweep, A::Error> {
-                let mut keys = Vec::new();
+                let mut keys: Vec<(String, Vec<toml::Value>)> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 while let Some(key) = map.next_key::<String>()? {
+                    // Each key is one dimension of the grid, and `order_as_in` looks each up in the file.
+                    if keys.len() == MAX_KEYS {
+                        return Err(serde::de::Error::custom(format!(
+                            "key `sweep` varies more than {MAX_KEYS} keys: sweep fewer"
+                        )));
+                    }
                     let value: toml::Value = map.next_value()?;
                     let toml::Value::Array(values) = value else {
                         return Err(serde::de::Error::custom(format!(
                             "key `sweep.\"{key}\"` must be a list of the values to try, e.g. [1, 2] (write the key in quotes: \"training.epochs\")"
                         )));
                     };
-                    if keys.iter().any(|(k, _)| k == &key) {
+                    if !seen.insert(key.clone()) {
                         return Err(serde::de::Error::custom(format!("key `sweep.\"{key}\"` is given twice")));
                     }
                     keys.push((key, values));

@@ -7,7 +7,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::dir::{CONFIG_FILE, NAMES, RUNS_DIR, SEARCH_DIR, SLURM_DIR, Table};
+use super::dir::{CONFIG_FILE, LOCK_FILE, NAMES, RUNS_DIR, SEARCH_DIR, SLURM_DIR, Table};
 
 /// Whether `dir` is a results folder actbench wrote: it has `runs/`, or a
 /// search's `search/runs/` (the finalists' `runs/` comes after the
@@ -114,8 +114,9 @@ pub fn results_folder(flag: &str, out: &Path) -> Result<(), String> {
                     "{flag} '{shown}' is a baseline (a config.toml and a summary.csv without runs/), which only `actbench baseline update` writes: give another folder"
                 ));
             }
+            // The lock is actbench's own (a writer that has not made runs/ yet).
             if !is_results(out)
-                && let Some(name) = NAMES.iter().find(|n| out.join(n).exists())
+                && let Some(name) = NAMES.iter().filter(|n| **n != LOCK_FILE).find(|n| out.join(n).exists())
             {
                 return Err(format!(
                     "{flag} '{shown}' holds a {name} of its own but is not a results folder (it has no runs/): give a new or empty folder"
@@ -124,9 +125,16 @@ pub fn results_folder(flag: &str, out: &Path) -> Result<(), String> {
         }
         Err(_) => {}
     }
-    if let Some((folder, name)) = owner(&resolved(out)) {
+    outside_results(flag, out)
+}
+
+/// A folder `flag` asks to write that must lie in no results folder's or
+/// baseline's own parts (`results/x/runs/new`, `results/x/plots`).
+pub fn outside_results(flag: &str, dir: &Path) -> Result<(), String> {
+    if let Some((folder, name)) = owner(&resolved(dir)) {
         return Err(format!(
-            "{flag} '{shown}' lies in {name} of the results folder '{}': give a folder outside it",
+            "{flag} '{}' lies in {name} of the results folder '{}': give a folder outside it",
+            dir.display(),
             folder.display()
         ));
     }

@@ -215,10 +215,7 @@ impl Held {
     }
 }
 
-/// This machine's host name (`/proc/sys/kernel/hostname`).
-pub fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
-}
+pub use super::lock::hostname;
 
 #[cfg(test)]
 mod tests {

@@ -36,7 +36,7 @@ impl Lock {
                 Ok(mut file) => {
                     let me = std::process::id();
                     let start = process_start(me).map_or_else(|| "-".to_string(), |t| t.to_string());
-                    write!(file, "{me} {start} {}", super::claim::hostname()).map_err(io)?;
+                    write!(file, "{me} {start} {}", hostname()).map_err(io)?;
                     return Ok(Lock { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -52,7 +52,7 @@ impl Lock {
                         file: path.display().to_string(),
                     };
                     match pid {
-                        Some(pid) if host.is_some_and(|h| h != super::claim::hostname()) => {
+                        Some(pid) if host.is_some_and(|h| h != hostname()) => {
                             return Err(busy(pid, host));
                         }
                         Some(pid) if pid != std::process::id() && is_alive(pid, start) => {
@@ -84,6 +84,11 @@ pub(super) fn is_running(pid: u32) -> bool {
     }
 }
 
+/// This machine's host name (`/proc/sys/kernel/hostname`).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
+}
+
 /// When the process `pid` started (clock ticks since boot, field 22 of
 /// /proc/PID/stat): with the PID, it names one process for the machine's uptime.
 pub(super) fn process_start(pid: u32) -> Option<u64> {
@@ -112,8 +117,7 @@ mod tests {
         let err = Lock::acquire(&out).unwrap_err();
         assert!(err.to_string().contains("PID 1"), "{err}");
         // PID 1 runs, but not since this start time: its PID was reused.
-        std::fs::write(out.lock(), format!("1 {} {}", process_start(1).unwrap() + 1, super::super::claim::hostname()))
-            .unwrap();
+        std::fs::write(out.lock(), format!("1 {} {}", process_start(1).unwrap() + 1, super::hostname())).unwrap();
         drop(Lock::acquire(&out).unwrap());
         // Another host's lock is not judged from here.
         std::fs::write(out.lock(), "4294967 5 elsewhere").unwrap();

@@ -329,7 +329,7 @@ fn sizes_no_machine_can_hold_are_one_line_errors_before_anything_is_allocated() 
         (format!("[experiment]\nseeds = {max}\n"), vec!["experiment.seeds"]),
         ("[model]\nhidden = [100000000000]\n".to_string(), vec!["`model.hidden`", "parameters", "memory"]),
         (format!("[model]\nhidden = [{max}, {max}]\n"), vec!["`model.hidden`", "memory"]),
-        (format!("[training]\nepochs = {max}\n"), vec!["`logging.every_steps`", "recorded rows"]),
+        (format!("[training]\nepochs = {max}\n"), vec!["`training.epochs`", "recorded rows", "train fewer epochs"]),
         ("[training]\nepochs = 1000000000000000\n[logging]\nevery_steps = 0\n".to_string(), vec!["`training.epochs`"]),
         ("[data]\ndataset = \"spirals\"\nsamples = 100000000000000000\n".to_string(), vec!["`data.samples`"]),
         (format!("[data]\ndataset = \"spirals\"\nsamples = {max}\n"), vec!["`data.samples`"]),

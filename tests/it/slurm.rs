@@ -181,6 +181,36 @@ fn a_search_runs_as_an_array_and_finds_what_a_local_run_finds() {
     );
 }
 
+/// SLURM splits an `#SBATCH` directive at spaces, takes `#` as a comment
+/// and `%` as a file-name pattern: a results folder named with all three
+/// still gets its logs and its merged tables where they belong.
+#[test]
+fn a_results_folder_with_spaces_quotes_and_percent_signs_gets_its_logs_and_tables() {
+    let _cluster = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    cluster_up();
+    let dir = TempDir::new();
+    let config = dir.path().join("grid.toml");
+    fs::write(
+        &config,
+        "activations = [\"relu\", \"tanh\"]\n[experiment]\nseeds = 1\n[model]\nhidden = [8]\n[training]\nepochs = 1\nbatch_size = 64\n",
+    )
+    .unwrap();
+    let out = dir.path().join("my results #1 (100% \"real\")").join("x y");
+    let (array, merge) = submit(config.to_str().unwrap(), &out, "1");
+    wait_for(&[&array, &merge]);
+    let logs = out.join("slurm");
+    let worker = logs.join(format!("worker-{array}_0.log"));
+    assert!(
+        worker.is_file(),
+        "no worker log at '{}': {:?}",
+        worker.display(),
+        fs::read_dir(&logs).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
+    let log = merge_log(&out, &merge);
+    assert!(log.contains("2 of 2 runs finished"), "merge log: {log}");
+    assert_eq!(fs::read_to_string(out.join("summary.csv")).unwrap().lines().count(), 3);
+}
+
 #[test]
 fn bad_slurm_requests_are_one_line_errors_and_submit_nothing() {
     let dir = TempDir::new();

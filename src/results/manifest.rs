@@ -83,8 +83,10 @@ pub fn config_hash(config: &Config, spec: &RunSpec) -> String {
     crate::maths::hash::fnv1a(&run_config(config, spec).to_toml())
 }
 
+/// A run's manifest; `None` when it is missing, unreadable, not a regular
+/// file (`rerun` takes the folder from the user) or not a manifest.
 pub fn read(path: &Path) -> Option<Manifest> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    serde_json::from_str(&crate::input::read_text(path).ok()?).ok()
 }
 
 pub fn git_revision() -> &'static str {

@@ -165,156 +165,38 @@ fn no_command_writes_over_what_it_reads_or_a_results_folder_it_was_not_given() {
     fs::create_dir_all(&mine).unwrap();
     fs::write(mine.join("config.toml"), "# my own notes\n").unwrap();
     let before = snapshot(dir.path());
-    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+    // Each case a command line (`{c}` the claims file, `{r}` the results folder,
+    // `{b}` the baseline, `{e}` the experiment file, `{m}` the user's folder), its exit code, its words.
+    let cases: [(&str, i32, &str); 16] = [
         // The claims file it reads, and the tables of the folder it checks.
-        (
-            vec![
-                "check".into(),
-                "--expect".into(),
-                s(&claims).into(),
-                s(&results).into(),
-                "--output".into(),
-                s(&claims).into(),
-            ],
-            2,
-            "which this command reads",
-        ),
-        (
-            vec![
-                "check".into(),
-                "--expect".into(),
-                s(&claims).into(),
-                s(&results).into(),
-                "--output".into(),
-                s(&results.join("summary.csv")).into(),
-            ],
-            2,
-            "summary.csv of the results folder",
-        ),
-        (
-            vec![
-                "check".into(),
-                "--baseline".into(),
-                s(&baseline).into(),
-                "--current".into(),
-                s(&results).into(),
-                "--output".into(),
-                s(&baseline.join("config.toml")).into(),
-            ],
-            2,
-            "config.toml of the results folder",
-        ),
-        (
-            vec![
-                "check".into(),
-                "--expect".into(),
-                s(&claims).into(),
-                s(&results).into(),
-                "--output".into(),
-                s(&results.join("runs/relu-lr0.01-s0/x.json")).into(),
-            ],
-            2,
-            "runs of the results folder",
-        ),
-        (
-            vec![
-                "check".into(),
-                "--expect".into(),
-                s(&claims).into(),
-                s(&results).into(),
-                "--output".into(),
-                s(&results).into(),
-            ],
-            2,
-            "is a folder",
-        ),
+        ("check --expect {c} {r} --output {c}", 2, "which this command reads"),
+        ("check --expect {c} {r} --output {r}/summary.csv", 2, "summary.csv of the results folder"),
+        ("check --baseline {b} --current {r} --output {b}/config.toml", 2, "config.toml of the results folder"),
+        ("check --expect {c} {r} --output {r}/runs/relu-lr0.01-s0/x.json", 2, "runs of the results folder"),
+        ("check --expect {c} {r} --output {r}", 2, "is a folder"),
         // Another results folder's table: bench refuses before its minutes of training.
-        (
-            vec![
-                "bench".into(),
-                "--workloads".into(),
-                "w1".into(),
-                "--csv".into(),
-                s(&results.join("epochs.csv")).into(),
-            ],
-            1,
-            "epochs.csv of the results folder",
-        ),
-        (
-            vec!["plot-activations".into(), "--out".into(), s(&results.join("plots")).into()],
-            1,
-            "plots of the results folder",
-        ),
+        ("bench --workloads w1 --csv {r}/epochs.csv", 1, "epochs.csv of the results folder"),
+        ("plot-activations --out {r}/plots", 1, "plots of the results folder"),
         // A user's folder holding a config.toml of their own is not a results folder; a baseline is not one either.
-        (
-            vec![
-                "run".into(),
-                "--config".into(),
-                s(&dir.path().join("exp.toml")).into(),
-                "--out".into(),
-                s(&mine).into(),
-            ],
-            1,
-            "config.toml of its own",
-        ),
-        (
-            vec![
-                "run".into(),
-                "--config".into(),
-                s(&dir.path().join("exp.toml")).into(),
-                "--out".into(),
-                s(&baseline).into(),
-            ],
-            1,
-            "is a baseline",
-        ),
-        (
-            vec![
-                "run".into(),
-                "--config".into(),
-                s(&dir.path().join("exp.toml")).into(),
-                "--out".into(),
-                s(&results.join("runs/new")).into(),
-            ],
-            1,
-            "lies in runs",
-        ),
-        (
-            vec![
-                "slurm".into(),
-                "--config".into(),
-                s(&dir.path().join("exp.toml")).into(),
-                "--out".into(),
-                s(&baseline).into(),
-            ],
-            1,
-            "is a baseline",
-        ),
-        (
-            vec![
-                "rerun".into(),
-                s(&results.join("runs/relu-lr0.01-s0")).into(),
-                "--out".into(),
-                s(&results.join("plots/again")).into(),
-            ],
-            1,
-            "lies in plots",
-        ),
-        (
-            vec![
-                "baseline".into(),
-                "update".into(),
-                "--from".into(),
-                s(&results).into(),
-                "--to".into(),
-                s(&results.join("runs/base")).into(),
-            ],
-            1,
-            "lies in runs",
-        ),
-        (vec!["report".into(), s(&baseline).into()], 1, "is a baseline"),
-        (vec!["merge".into(), s(&baseline).into()], 1, "is a baseline"),
+        ("run --config {e} --out {m}", 1, "config.toml of its own"),
+        ("run --config {e} --out {b}", 1, "is a baseline"),
+        ("run --config {e} --out {r}/runs/new", 1, "lies in runs"),
+        ("slurm --config {e} --out {b}", 1, "is a baseline"),
+        ("rerun {r}/runs/relu-lr0.01-s0 --out {r}/plots/again", 1, "lies in plots"),
+        ("baseline update --from {r} --to {r}/runs/base", 1, "lies in runs"),
+        ("report {b}", 1, "is a baseline"),
+        ("merge {b}", 1, "is a baseline"),
+        ("check --expect {c} {r} --output {r}/report.md", 2, "report.md of the results folder"),
     ];
+    let exp = dir.path().join("exp.toml");
+    let places = [("{c}", &claims), ("{r}", &results), ("{b}", &baseline), ("{e}", &exp), ("{m}", &mine)];
+    let cases = cases.map(|(line, code, words)| {
+        let args: Vec<String> = line
+            .split(' ')
+            .map(|word| places.iter().fold(word.to_string(), |w, (name, path)| w.replace(name, s(path))))
+            .collect();
+        (args, code, words)
+    });
     for (args, code, words) in &cases {
         let o = actbench().args(args).output().unwrap();
         refused(&o, *code, &[words]);

@@ -25,7 +25,7 @@ done
 [ ${#sets[@]} -gt 0 ] || sets=(mnist)
 
 # SHA-256 of the uncompressed official files (the same values are in
-# src/data/idx.rs and the README's "Data" section).
+# src/data/idx.rs and docs/src/data.md).
 checksums() {
     case "$1" in
         mnist) cat <<'SUMS'

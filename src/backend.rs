@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
-    /// Burn's pure-Rust CPU backend (the faster CPU backend here; README "Backends").
+    /// Burn's pure-Rust CPU backend (the faster CPU backend here; docs/src/backends.md).
     #[default]
     Flex,
     /// burn-ndarray (deprecated by Burn 0.22 in favour of flex, kept for comparison).
@@ -46,7 +46,7 @@ pub fn device(kind: BackendKind) -> Result<Device, BackendError> {
     match kind {
         BackendKind::Flex => Ok(Device::flex()),
         // burn-ndarray is deprecated in 0.22 but kept: users asked for it, and
-        // the README compares its speed with flex's.
+        // docs/src/backends.md compares its speed with flex's.
         #[allow(deprecated)]
         BackendKind::Ndarray => Ok(Device::ndarray()),
         #[cfg(feature = "wgpu")]

@@ -65,7 +65,7 @@ struct Spec {
     p_below: Option<f64>,
     #[serde(rename = "where")]
     where_: Option<Bounds>,
-    /// A source's number for the README's side-by-side table; not checked.
+    /// A source's number for a study's side-by-side table; not checked.
     paper: Option<toml::Value>,
 }
 
@@ -253,7 +253,7 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
         );
     }
     if file.claim.is_empty() {
-        bail!("{}: no `[[claim]]` table: nothing to check (see the README, \"Claims\")", expected.display());
+        bail!("{}: no `[[claim]]` table: nothing to check (see docs/src/studies-and-claims.md)", expected.display());
     }
     let results = Results::load(&ResultsDir::new(dir))?;
     let scope = Scope::of(&results);

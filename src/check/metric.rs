@@ -32,7 +32,7 @@ pub struct Metric {
     pub source: Source,
     /// Larger is better (accuracy), or smaller (loss): what `better`, `worse` and `best` mean.
     pub higher_is_better: bool,
-    /// Its line in the README's table of metrics (a test keeps the two the same).
+    /// Its line in the book's table of metrics (docs/src/studies-and-claims.md) (a test keeps the two the same).
     #[cfg_attr(not(test), allow(dead_code))]
     pub doc: &'static str,
 }
@@ -293,13 +293,13 @@ pub fn values(results: &Results, run: &RunSummary, metric: &Metric, at: &At) -> 
 mod tests {
     use super::*;
 
-    /// The README's table of metrics is this list: every metric, with its text.
+    /// The book's table of metrics is this list: every metric, with its text.
     #[test]
     fn the_readme_lists_every_metric() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/src/studies-and-claims.md");
         for m in METRICS {
             let row = format!("| `{}` | {} |", m.name, m.doc);
-            assert!(readme.contains(&row), "README.md lacks the row {row}");
+            assert!(readme.contains(&row), "docs/src/studies-and-claims.md lacks the row {row}");
         }
     }
 }

@@ -49,6 +49,15 @@ pub(super) enum Command {
     Fetch(FetchArgs),
     /// Train the reference workloads w1-w9 (scripts/torch_bench.py's) and report samples/s.
     Bench(BenchArgs),
+    /// Print a shell completion script, e.g. `actbench completions bash > ~/.local/share/bash-completion/completions/actbench`.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub(super) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub(super) shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -98,7 +107,7 @@ pub(super) struct CheckArgs {
     /// The committed baseline, e.g. results/baselines/ci_regression.
     #[arg(long, required_unless_present = "expect", conflicts_with = "expect")]
     pub(super) baseline: Option<PathBuf>,
-    /// A study's claims instead of a baseline, e.g. experiments/uva_activation_functions/expected.toml (README, "Claims").
+    /// A study's claims instead of a baseline, e.g. experiments/uva_activation_functions/expected.toml (docs/src/studies-and-claims.md).
     #[arg(long)]
     pub(super) expect: Option<PathBuf>,
     /// The experiment to check [default: results/<the baseline's experiment name>].

@@ -9,7 +9,9 @@
 //! - helpers that several commands share, each in a file named for what it
 //!   is: `config_path` (finding a config file), `shown_activations` (which
 //!   activations `activations` and `plot-activations` show), `table`
-//!   (aligned columns).
+//!   (aligned columns);
+//! - `reference`: the book's command-line page, the man page and the shell
+//!   completions, generated from `args`.
 //!
 //! A new command is its handler file, its arguments in `args.rs` (a variant
 //! of `Command` and its `*Args` struct), and one line in the dispatch below.
@@ -24,6 +26,7 @@ mod fetch;
 mod merge;
 mod plan;
 mod plot;
+pub mod reference;
 mod report;
 mod rerun;
 mod run;
@@ -61,6 +64,10 @@ pub fn main() -> ExitCode {
         Command::Rerun(args) => rerun::run(&args),
         Command::Fetch(args) => fetch::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Completions(args) => {
+            reference::completions(args.shell, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,5 @@
 //! The experiment file: one TOML document, every key with a documented
-//! default (README "Config reference"), unknown keys and wrong types rejected
+//! default (docs/src/reference/config.md), unknown keys and wrong types rejected
 //! with the file and line.
 //!
 //! Each `[section]` lives beside the code it configures, with its defaults

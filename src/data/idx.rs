@@ -4,7 +4,7 @@
 //! rows and columns for images) followed by one unsigned byte per pixel or
 //! label. One loader serves both datasets; each has its own file list with
 //! the SHA-256 of the uncompressed files (published with the
-//! registries' copies; README "Data" lists them).
+//! registries' copies; docs/src/data.md lists them).
 
 use std::path::Path;
 

@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn validation_is_a_share_of_the_pool_or_of_the_official_training_set() {
-        // As the README's config reference says: a pool gives up both shares of all its samples...
+        // As the config reference (docs/src/reference/config.md) says: a pool gives up both shares of all its samples...
         let pooled = split(&Source::Pooled(numbered(1000)), 0.2, 0.1, 0);
         assert_eq!((pooled.train.len(), pooled.validation.len(), pooled.test.len()), (700, 100, 200));
         // ... a set with its own test set gives up the validation share of its training set.

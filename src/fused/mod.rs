@@ -2,7 +2,7 @@
 //! backend extension API (burn-book/src/advanced/backend-extension): each is
 //! one op forward and a hand-written backward, where Burn composes several
 //! ops (and recomputes in the backward) or runs a slow path. They replace
-//! the hot spots found in the benchmark workloads (README, Speed):
+//! the hot spots found in the benchmark workloads (docs/src/performance.md):
 //! activations, the linear layer, the convolution, 2x2 max pooling, the
 //! optimizer step and the gathering of a batch's rows.
 //!

@@ -5,7 +5,7 @@
 //!
 //! Why: Burn's step is a chain of element-wise tensor ops, each a pass over
 //! the parameter with a new allocation: five for SGD with momentum, about
-//! ten for Adam (README, Speed: what the profile of w4 shows before and
+//! ten for Adam (docs/src/performance.md: what the profile of w4 shows before and
 //! after).
 //!
 //! Each pass does Burn's operations in Burn's order without fused

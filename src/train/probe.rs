@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::model::{Mode, Network, Sites};
 
 /// A unit is saturated when its derivative is below this share of the
-/// activation's largest derivative (the README's definition of
+/// activation's largest derivative (the book's definition of
 /// `saturated_fraction`, "Output files")...
 pub const SATURATION_SHARE: f64 = 0.01;
 /// ...for more than this share of the probe samples.

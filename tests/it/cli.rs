@@ -389,16 +389,16 @@ fn set_overrides_keys_from_the_command_line_and_is_recorded() {
 }
 
 #[test]
-fn the_readme_lists_the_he_family_as_the_catalog_has_it() {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+fn the_config_reference_lists_the_he_family_as_the_catalog_has_it() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/reference/config.md")).unwrap();
     let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
     let start =
-        flat.find("to the ReLU family (").expect("the README names the ReLU family") + "to the ReLU family (".len();
+        flat.find("to the ReLU family (").expect("the config reference names the ReLU family") + "to the ReLU family (".len();
     let listed = &flat[start..start + flat[start..].find(';').unwrap()];
     let mut listed: Vec<&str> = listed.split(", ").collect();
     let mut he: Vec<&str> =
         catalog::CATALOG.iter().filter(|a| a.auto_init == catalog::AutoInit::He).map(|a| a.name).collect();
     listed.sort();
     he.sort();
-    assert_eq!(listed, he, "README's ReLU family vs the catalog's auto_init He entries");
+    assert_eq!(listed, he, "the config reference's ReLU family vs the catalog's auto_init He entries");
 }

@@ -16,6 +16,7 @@ mod config_fuzz;
 mod damaged_results;
 mod datasets;
 mod default_experiment;
+mod docs;
 mod early_stopping;
 mod expect;
 mod fetch;

@@ -194,18 +194,18 @@ fn model_keys_are_checked_per_kind() {
 }
 
 #[test]
-fn the_readme_lists_every_model_kind_with_its_keys() {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+fn the_book_lists_every_model_kind_with_its_keys() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/model-kinds.md")).unwrap();
     for info in &actbench::model::kinds::KINDS {
         let row = readme
             .lines()
             .find(|l| l.starts_with(&format!("| `{}` |", info.name)))
-            .unwrap_or_else(|| panic!("README's model kinds table has no row for `{}`", info.name));
+            .unwrap_or_else(|| panic!("the book's model kinds table has no row for `{}`", info.name));
         let cells: Vec<&str> = row.split(" | ").collect();
         let keys: Vec<&str> = cells[2].split(", ").map(|k| k.split(' ').next().unwrap()).collect();
-        assert_eq!(keys, info.keys, "README's keys of `{}`", info.name);
+        assert_eq!(keys, info.keys, "the book's keys of `{}`", info.name);
         let [first, last] = (info.ratio)(&actbench::model::settings::Model::default());
-        assert!(cells[3].starts_with(&format!("{first} / {last}")), "README's ratio of `{}`: {row}", info.name);
+        assert!(cells[3].starts_with(&format!("{first} / {last}")), "the book's ratio of `{}`: {row}", info.name);
     }
 }
 

@@ -10,6 +10,10 @@
 # Each side's peak resident memory (RSS, from /usr/bin/time) is the largest
 # over its rounds: a whole process, data generation included.
 #
+# Every run appends its ratios to docs/perf/history.csv (date, CPU, commit,
+# rounds, one ratio per workload) and redraws docs/perf/history.svg
+# (scripts/perf_history.py); docs/src/performance.md shows both.
+#
 # scripts/torch_bench.py is the project's PyTorch reference (the workloads
 # its speed targets were set against): same data recipe, shapes, batch 128,
 # optimizers, one epoch of 60000 samples (5120 CIFAR-shaped ones for w9)
@@ -66,10 +70,22 @@ def rss(side, w):
 print("| workload | actbench samples/s | PyTorch samples/s | ratio | actbench eval ms | PyTorch eval ms | actbench peak RSS MiB | PyTorch peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|")
 order = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"]
+ratios = {}
 for key in sorted(ours, key=lambda k: (order.index(k[0]), k[1] != "sgd")):
     if key not in theirs:
         continue
     a = statistics.median(s for s, _ in ours[key]); ae = statistics.median(e for _, e in ours[key])
     t = statistics.median(s for s, _ in theirs[key]); te = statistics.median(e for _, e in theirs[key])
     print(f"| {key[0]} {key[1]} | {a:,.0f} | {t:,.0f} | {a / t:.2f} | {ae:.1f} | {te:.1f} | {rss('actbench', key[0]):,.0f} | {rss('torch', key[0]):,.0f} |")
+    ratios[f"{key[0]}_{key[1]}"] = f"{a / t:.2f}"
+history = "docs/perf/history.csv"
+columns = next(csv.reader(open(history)))
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+if subprocess.run(["git", "diff", "--quiet", "HEAD"]).returncode != 0:
+    commit += "-dirty"
+row = {"date": str(datetime.date.today()), "cpu": cpu, "commit": commit, "rounds": rounds, "note": ""} | ratios
+with open(history, "a", newline="") as f:
+    csv.writer(f).writerow([row.get(c, "") for c in columns])
+print(f"\nappended to {history}")
 PY
+python3 scripts/perf_history.py

@@ -43,8 +43,10 @@ fn section(cmd: &clap::Command, parent: &str, out: &mut String) {
     }
     let usage = cmd.clone().bin_name(&name).render_usage().to_string();
     let _ = writeln!(out, "```text\n{}\n```\n", usage.trim_start_matches("Usage: "));
-    let args: Vec<&clap::Arg> =
-        cmd.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version") && !a.is_hide_set()).collect();
+    let args: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| !matches!(a.get_id().as_str(), "help" | "version") && !a.is_hide_set())
+        .collect();
     if !args.is_empty() {
         for arg in args {
             let _ = writeln!(out, "- {}", describe(arg));

@@ -392,8 +392,8 @@ fn set_overrides_keys_from_the_command_line_and_is_recorded() {
 fn the_config_reference_lists_the_he_family_as_the_catalog_has_it() {
     let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/reference/config.md")).unwrap();
     let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-    let start =
-        flat.find("to the ReLU family (").expect("the config reference names the ReLU family") + "to the ReLU family (".len();
+    let start = flat.find("to the ReLU family (").expect("the config reference names the ReLU family")
+        + "to the ReLU family (".len();
     let listed = &flat[start..start + flat[start..].find(';').unwrap()];
     let mut listed: Vec<&str> = listed.split(", ").collect();
     let mut he: Vec<&str> =

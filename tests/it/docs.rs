@@ -125,7 +125,12 @@ fn every_page_is_in_the_summary_and_every_relative_link_resolves() {
             assert!(target.exists(), "{}: the link `{link}` leads nowhere", page.display());
             if !fragment.is_empty() && target.extension().is_some_and(|e| e == "md") {
                 let found = anchors(&fs::read_to_string(&target).unwrap());
-                assert!(found.iter().any(|a| a == fragment), "{}: no heading `#{fragment}` in {}", page.display(), target.display());
+                assert!(
+                    found.iter().any(|a| a == fragment),
+                    "{}: no heading `#{fragment}` in {}",
+                    page.display(),
+                    target.display()
+                );
             }
             checked += 1;
         }
@@ -228,7 +233,11 @@ fn the_generated_references_are_current() {
             fs::write(&path, &text).unwrap();
         }
         let committed = fs::read_to_string(&path).unwrap_or_default();
-        assert!(committed == text, "{} is out of date: run `ACTBENCH_BLESS=1 cargo test --release --test it docs::`", path.display());
+        assert!(
+            committed == text,
+            "{} is out of date: run `ACTBENCH_BLESS=1 cargo test --release --test it docs::`",
+            path.display()
+        );
     }
     // Every command has its section.
     let page = actbench::cli::reference::markdown();
@@ -287,7 +296,8 @@ fn the_output_reference_names_every_column() {
     let page = fs::read_to_string(root().join("docs/src/reference/outputs.md")).unwrap();
     let dir = TempDir::new();
     let out = dir.path().join("out");
-    let o = actbench().args(["--config", "configs/tiny.toml", "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
+    let o =
+        actbench().args(["--config", "configs/tiny.toml", "--out", out.to_str().unwrap(), "--quiet"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut missing = Vec::new();
     for table in actbench::results::dir::Table::ALL.iter().map(|t| t.file_name()).chain(["aggregate.csv"]) {
@@ -342,7 +352,8 @@ fn the_tutorials_commands_run_as_written() {
     let mut ran = 0;
     for (info, body) in blocks(&text) {
         if info == "toml" {
-            let name = body.lines().next().and_then(|l| l.strip_prefix("# file: ")).expect("a tutorial file names itself");
+            let name =
+                body.lines().next().and_then(|l| l.strip_prefix("# file: ")).expect("a tutorial file names itself");
             fs::write(dir.path().join(name.trim()), &body).unwrap();
         } else if info == "sh" {
             for line in body.lines().filter(|l| l.starts_with("actbench ")) {
@@ -368,7 +379,9 @@ fn the_tutorials_commands_run_as_written() {
     let results = dir.path().join("results/ssgate");
     let report = fs::read_to_string(results.join("report.md")).unwrap();
     assert!(report.contains("Tuning"), "{report}");
-    for file in ["plots/curves.png", "plots/gradient_flow.png", "plots/dead_saturated.png", "plots/learned.png", "learned.csv"] {
+    for file in
+        ["plots/curves.png", "plots/gradient_flow.png", "plots/dead_saturated.png", "plots/learned.png", "learned.csv"]
+    {
         assert!(results.join(file).is_file(), "{file}");
     }
     assert!(dir.path().join("shapes/activations.png").is_file());
@@ -376,4 +389,29 @@ fn the_tutorials_commands_run_as_written() {
     assert!(junit.contains("<testcase") && !junit.contains("<failure"), "{junit}");
     let summary = fs::read_to_string(results.join("summary.csv")).unwrap();
     assert!(summary.contains("ssgate(k=1)"), "the label the page names");
+}
+
+/// The speed history is one row per run of scripts/bench_vs_pytorch.sh,
+/// each with the header's columns and positive ratios; the figure is drawn from it.
+#[test]
+fn the_speed_history_is_well_formed() {
+    let text = fs::read_to_string(root().join("docs/perf/history.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    assert_eq!(&header.iter().take(4).collect::<Vec<_>>(), &["date", "cpu", "commit", "rounds"]);
+    let mut n = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        for (column, cell) in header.iter().zip(row.iter()).filter(|(c, v)| c.starts_with('w') && !v.is_empty()) {
+            let ratio: f64 = cell.parse().unwrap_or_else(|_| panic!("{column}: {cell}"));
+            assert!(ratio > 0.0 && ratio < 100.0, "{column}: {cell}");
+        }
+        n += 1;
+    }
+    let svg = fs::read_to_string(root().join("docs/perf/history.svg")).unwrap();
+    assert!(
+        svg.contains(&format!("{n} runs")) || svg.matches("<text transform").count() == n,
+        "redraw with scripts/perf_history.py"
+    );
 }

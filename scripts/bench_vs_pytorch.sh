@@ -10,8 +10,8 @@
 # Each side's peak resident memory (RSS, from /usr/bin/time) is the largest
 # over its rounds: a whole process, data generation included.
 #
-# Every run appends its ratios to docs/perf/history.csv (date, CPU, commit,
-# rounds, one ratio per workload) and redraws docs/perf/history.svg
+# Every run appends its ratios to docs/src/perf/history.csv (date, CPU, commit,
+# rounds, one ratio per workload) and redraws docs/src/perf/history.svg
 # (scripts/perf_history.py); docs/src/performance.md shows both.
 #
 # scripts/torch_bench.py is the project's PyTorch reference (the workloads
@@ -78,7 +78,7 @@ for key in sorted(ours, key=lambda k: (order.index(k[0]), k[1] != "sgd")):
     t = statistics.median(s for s, _ in theirs[key]); te = statistics.median(e for _, e in theirs[key])
     print(f"| {key[0]} {key[1]} | {a:,.0f} | {t:,.0f} | {a / t:.2f} | {ae:.1f} | {te:.1f} | {rss('actbench', key[0]):,.0f} | {rss('torch', key[0]):,.0f} |")
     ratios[f"{key[0]}_{key[1]}"] = f"{a / t:.2f}"
-history = "docs/perf/history.csv"
+history = "docs/src/perf/history.csv"
 columns = next(csv.reader(open(history)))
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 if subprocess.run(["git", "diff", "--quiet", "HEAD"]).returncode != 0:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Draws docs/perf/history.csv (one row per scripts/bench_vs_pytorch.sh run:
+"""Draws docs/src/perf/history.csv (one row per scripts/bench_vs_pytorch.sh run:
 date, CPU, commit, and actbench's samples/s over PyTorch's per workload) as
-docs/perf/history.svg: one line per workload over the runs, and the parity
+docs/src/perf/history.svg: one line per workload over the runs, and the parity
 line at 1. Plain SVG, so it needs nothing beyond Python's standard library.
 
     scripts/perf_history.py [CSV] [SVG]
@@ -9,8 +9,8 @@ line at 1. Plain SVG, so it needs nothing beyond Python's standard library.
 import csv
 import sys
 
-src = sys.argv[1] if len(sys.argv) > 1 else "docs/perf/history.csv"
-dst = sys.argv[2] if len(sys.argv) > 2 else "docs/perf/history.svg"
+src = sys.argv[1] if len(sys.argv) > 1 else "docs/src/perf/history.csv"
+dst = sys.argv[2] if len(sys.argv) > 2 else "docs/src/perf/history.svg"
 rows = list(csv.DictReader(open(src)))
 workloads = [k for k in rows[0] if k.startswith("w")]
 W, H, L, R, T, B = 760, 360, 60, 150, 30, 70

@@ -395,7 +395,7 @@ fn the_tutorials_commands_run_as_written() {
 /// each with the header's columns and positive ratios; the figure is drawn from it.
 #[test]
 fn the_speed_history_is_well_formed() {
-    let text = fs::read_to_string(root().join("docs/perf/history.csv")).unwrap();
+    let text = fs::read_to_string(root().join("docs/src/perf/history.csv")).unwrap();
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let header = rows.headers().unwrap().clone();
     assert_eq!(&header.iter().take(4).collect::<Vec<_>>(), &["date", "cpu", "commit", "rounds"]);
@@ -409,7 +409,7 @@ fn the_speed_history_is_well_formed() {
         }
         n += 1;
     }
-    let svg = fs::read_to_string(root().join("docs/perf/history.svg")).unwrap();
+    let svg = fs::read_to_string(root().join("docs/src/perf/history.svg")).unwrap();
     assert!(
         svg.contains(&format!("{n} runs")) || svg.matches("<text transform").count() == n,
         "redraw with scripts/perf_history.py"

@@ -11,9 +11,9 @@ computed here are also checked against statsmodels' multipletests(method="holm")
 
 Output: CSV with the header `kind,case,a,b,field,value`, one row per expected
 value, read by tests/it/stats_reference.rs.
-  kind   summary | welch | holm | trapezoid
+  kind   summary | welch | paired | holm | trapezoid
   case   a short name, unique within its kind
-  a, b   the inputs as `;`-separated numbers (b is empty except for welch;
+  a, b   the inputs as `;`-separated numbers (b is empty except for welch and paired;
          `nan` marks a missing value, which stats.rs skips)
   field  the result field (holm: `adjusted[i]`, i the input position)
   value  the expected value, printed with repr() (17 significant digits)
@@ -63,6 +63,16 @@ WELCH_PAIRS = [
     ("with_nan_vs_constant", "n5_with_nan", "n6_constant"),
     ("identical", "n9_loss", "n9_loss"),
     ("far_apart", "n8_acc_a", "n9_loss"),  # p far in the tail
+]
+
+# Paired by position (a seed's two runs): equal lengths; a NaN drops its pair.
+PAIRED = [
+    # (case, a, b)
+    ("acc_close", [0.9012, 0.9034, 0.9021, 0.9008, 0.9045], [0.8991, 0.9003, 0.8987, 0.9010, 0.8995]),
+    ("moves_together", [0.81, 0.84, 0.79, 0.86, 0.83, 0.80], [0.80, 0.835, 0.785, 0.85, 0.822, 0.795]),
+    ("n2", [1.0, 2.0], [0.5, 1.0]),
+    ("reversed_loss", [0.3127, 0.2984, 0.3301, 0.3056], [0.3215, 0.2899, 0.3378, 0.3142]),
+    ("with_nan", [0.5, NAN, 0.75, 0.625, 0.875], [0.45, 0.6, NAN, 0.6, 0.8]),
 ]
 
 HOLM = {
@@ -133,6 +143,26 @@ def welch(a_raw, b_raw):
     ]
 
 
+def paired(a_raw, b_raw):
+    pairs = [(x, y) for x, y in zip(a_raw, b_raw) if math.isfinite(x) and math.isfinite(y)]
+    a = np.array([x for x, _ in pairs])
+    b = np.array([y for _, y in pairs])
+    res = stats.ttest_rel(a, b)
+    d = a - b
+    diff = float(np.mean(d))
+    half = float(stats.t.ppf(0.975, len(d) - 1)) * float(np.std(d, ddof=1)) / math.sqrt(len(d))
+    ci = res.confidence_interval(0.95)
+    assert math.isclose(ci.low, diff - half, rel_tol=1e-12, abs_tol=1e-15), (ci, diff, half)
+    return [
+        ("diff", diff),
+        ("ci_low", diff - half),
+        ("ci_high", diff + half),
+        ("t", float(res.statistic)),
+        ("df", float(res.df)),
+        ("p", float(res.pvalue)),
+    ]
+
+
 def holm(p):
     """Holm (1979): sort ascending, multiply the i-th smallest (0-based) by
     m - i, take the running maximum, cap at 1, and put back in input order."""
@@ -168,6 +198,9 @@ def main():
         b = SAMPLES[kb] if kb is not None else [x + 1e-6 for x in a[::-1]]
         for field, value in welch(a, b):
             w.writerow(["welch", case, fmt_list(a), fmt_list(b), field, repr(value)])
+    for case, a, b in PAIRED:
+        for field, value in paired(a, b):
+            w.writerow(["paired", case, fmt_list(a), fmt_list(b), field, repr(value)])
     for case, p in HOLM.items():
         for field, value in holm(p):
             w.writerow(["holm", case, fmt_list(p), "", field, repr(value)])

@@ -63,6 +63,16 @@ struct Spec {
     at_most: Option<f64>,
     between: Option<[f64; 2]>,
     p_below: Option<f64>,
+    /// A margin claim: `activation` against this group, on the 95% interval of the difference.
+    relative_to: Option<String>,
+    /// Non-inferiority: the interval's worse end within this margin of `relative_to`.
+    not_worse_by: Option<f64>,
+    /// Superiority by a margin: the interval's worse end beyond this margin (0: plainly better).
+    better_by: Option<f64>,
+    /// Equivalence: the whole interval within plus or minus this margin.
+    within: Option<f64>,
+    /// Pair the runs by seed (the same split, order and initial draws): the paired t-test.
+    paired: Option<bool>,
     #[serde(rename = "where")]
     where_: Option<Bounds>,
     /// A source's number for a study's side-by-side table; not checked.
@@ -149,6 +159,39 @@ enum Kind {
     Group { label: String, seeds: Seeds, bounds: Bounds, runs_where: Bounds },
     Order { better: String, worse: String, p_below: Option<f64> },
     Best { label: String, among: Option<Vec<String>>, seeds: Seeds },
+    Margin { label: String, relative_to: String, test: Margin, paired: bool },
+}
+
+/// What a margin claim asks of the 95% interval of `activation - relative_to`
+/// (turned so that positive is better, for a metric where lower is better).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Margin {
+    /// Non-inferiority: worse end above -margin.
+    NotWorseBy(f64),
+    /// Superiority by a margin: worse end above +margin.
+    BetterBy(f64),
+    /// Equivalence: the whole interval inside (-margin, +margin).
+    Within(f64),
+}
+
+impl Margin {
+    /// Whether the interval `[lo, hi]` (positive: better) meets it.
+    fn holds(self, lo: f64, hi: f64) -> bool {
+        match self {
+            Margin::NotWorseBy(m) => lo > -m,
+            Margin::BetterBy(m) => lo > m,
+            Margin::Within(m) => lo > -m && hi < m,
+        }
+    }
+
+    /// The condition, as the table and the failure messages state it.
+    fn needs(self) -> String {
+        match self {
+            Margin::NotWorseBy(m) => format!("the interval's lower end above -{}", num(m)),
+            Margin::BetterBy(m) => format!("the interval's lower end above {}", num(m)),
+            Margin::Within(m) => format!("the interval inside (-{0}, {0})", num(m)),
+        }
+    }
 }
 
 /// A checked claim, ready to evaluate.
@@ -168,6 +211,8 @@ struct Claim {
 pub struct ClaimResult {
     pub claim: String,
     pub measured: String,
+    /// What the measured value had to meet (`>= 0.85`, `the interval's lower end above -0.01`).
+    pub needed: String,
     pub holds: bool,
     /// The source's number, when the claim gives one (`paper = ...`).
     pub paper: Option<String>,
@@ -204,7 +249,7 @@ impl Outcome {
         };
         row(&mut out, "claim", "measured", "paper", "verdict");
         for c in &self.claims {
-            row(&mut out, &c.claim, &c.measured, c.paper.as_deref().unwrap_or("-"), verdict(c.holds));
+            row(&mut out, &c.claim, &c.measured, c.paper.as_deref().unwrap_or("-"), &verdict(c));
         }
         let held = self.claims.iter().filter(|c| c.holds).count();
         let _ = writeln!(out, "\nexpect: {held} of {} claims hold", self.claims.len());
@@ -216,15 +261,15 @@ impl Outcome {
         let mut out = String::from("| claim | measured | paper | verdict |\n|---|---|---|---|\n");
         for c in &self.claims {
             let paper = c.paper.as_deref().unwrap_or("-");
-            let _ =
-                writeln!(out, "| {} | {} | {paper} | {} |", c.claim.replace('|', "\\|"), c.measured, verdict(c.holds));
+            let _ = writeln!(out, "| {} | {} | {paper} | {} |", c.claim.replace('|', "\\|"), c.measured, verdict(c));
         }
         out
     }
 }
 
-fn verdict(holds: bool) -> &'static str {
-    if holds { "holds" } else { "FAILS" }
+/// `holds`, or `FAILS (needed ...)`: a failing claim says what it missed.
+fn verdict(c: &ClaimResult) -> String {
+    if c.holds { "holds".into() } else { format!("FAILS (needed {})", c.needed) }
 }
 
 fn num(x: f64) -> String {
@@ -291,54 +336,100 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
     }
     let runs_where = spec.where_.clone().unwrap_or_default();
     runs_where.check("`where`: ")?;
-    let kind = match (&spec.activation, &spec.better, &spec.worse, &spec.best) {
-        (Some(label), None, None, None) => {
-            if bounds.is_empty() {
-                return Err("a claim about one group needs `at_least`, `at_most` or `between`".into());
-            }
-            if spec.p_below.is_some() {
-                return Err("`p_below` is for `better` / `worse` claims".into());
-            }
-            match (seeds, runs_where.is_empty()) {
-                (Seeds::Share, true) => {
-                    return Err(
-                        "`seeds = \"share\"` needs `where`: which runs count, e.g. where = { at_least = 1.0 }".into()
-                    );
+    let margins = [("not_worse_by", spec.not_worse_by), ("better_by", spec.better_by), ("within", spec.within)];
+    let given: Vec<(&str, f64)> = margins.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
+    if spec.relative_to.is_none() && (!given.is_empty() || spec.paired.is_some()) {
+        return Err(format!(
+            "`{}` is for a margin claim: add `relative_to = \"<the group to compare with>\"`",
+            given.first().map_or("paired", |(k, _)| k)
+        ));
+    }
+    let kind = if let Some(relative_to) = &spec.relative_to {
+        let Some(label) = &spec.activation else {
+            return Err("`relative_to` compares `activation` with it: add `activation`".into());
+        };
+        if spec.better.is_some() || spec.worse.is_some() || spec.best.is_some() {
+            return Err("a margin claim (`relative_to`) takes no `better`, `worse` or `best`".into());
+        }
+        if !bounds.is_empty() || spec.p_below.is_some() || spec.seeds.is_some() || spec.where_.is_some() {
+            return Err("a margin claim judges the interval of the difference: it takes no bound, `p_below`, `seeds` or `where`".into());
+        }
+        let [(key, margin)] = given[..] else {
+            return Err("a margin claim needs one of `not_worse_by`, `better_by` or `within` (a margin in the metric's units, e.g. 0.01)".into());
+        };
+        if !(margin.is_finite() && margin >= 0.0) || (key == "within" && margin == 0.0) {
+            return Err(format!(
+                "`{key}` must be a finite margin >= 0{}, not {margin}",
+                if key == "within" { " (and > 0)" } else { "" }
+            ));
+        }
+        if label == relative_to {
+            return Err(format!("`activation` and `relative_to` are both `{label}`"));
+        }
+        let test = match key {
+            "not_worse_by" => Margin::NotWorseBy(margin),
+            "better_by" => Margin::BetterBy(margin),
+            _ => Margin::Within(margin),
+        };
+        Kind::Margin {
+            label: label.clone(),
+            relative_to: relative_to.clone(),
+            test,
+            paired: spec.paired.unwrap_or(false),
+        }
+    } else {
+        match (&spec.activation, &spec.better, &spec.worse, &spec.best) {
+            (Some(label), None, None, None) => {
+                if bounds.is_empty() {
+                    return Err("a claim about one group needs `at_least`, `at_most` or `between`".into());
                 }
-                (Seeds::Share, false) => {}
-                (_, false) => return Err("`where` is for `seeds = \"share\"`".into()),
-                _ => {}
+                if spec.p_below.is_some() {
+                    return Err("`p_below` is for `better` / `worse` claims".into());
+                }
+                match (seeds, runs_where.is_empty()) {
+                    (Seeds::Share, true) => {
+                        return Err(
+                            "`seeds = \"share\"` needs `where`: which runs count, e.g. where = { at_least = 1.0 }"
+                                .into(),
+                        );
+                    }
+                    (Seeds::Share, false) => {}
+                    (_, false) => return Err("`where` is for `seeds = \"share\"`".into()),
+                    _ => {}
+                }
+                Kind::Group { label: label.clone(), seeds, bounds: bounds.clone(), runs_where }
             }
-            Kind::Group { label: label.clone(), seeds, bounds: bounds.clone(), runs_where }
-        }
-        (None, Some(better), Some(worse), None) => {
-            if !bounds.is_empty() || spec.seeds.is_some() || spec.where_.is_some() {
-                return Err("a `better` / `worse` claim compares means; `p_below` is its only test".into());
+            (None, Some(better), Some(worse), None) => {
+                if !bounds.is_empty() || spec.seeds.is_some() || spec.where_.is_some() {
+                    return Err("a `better` / `worse` claim compares means; `p_below` is its only test".into());
+                }
+                if better == worse {
+                    return Err(format!("`better` and `worse` are both `{better}`"));
+                }
+                if let Some(p) = spec.p_below
+                    && !(p > 0.0 && p <= 1.0)
+                {
+                    return Err(format!("`p_below` is a probability in (0, 1], not {p}"));
+                }
+                Kind::Order { better: better.clone(), worse: worse.clone(), p_below: spec.p_below }
             }
-            if better == worse {
-                return Err(format!("`better` and `worse` are both `{better}`"));
+            (None, None, None, Some(best)) => {
+                if !bounds.is_empty() || spec.p_below.is_some() || spec.where_.is_some() {
+                    return Err("a `best` claim ranks the groups; it takes no bound".into());
+                }
+                if matches!(seeds, Seeds::Each | Seeds::Share | Seeds::Std) {
+                    return Err("a `best` claim ranks by `seeds` = mean, median, min or max".into());
+                }
+                Kind::Best { label: best.clone(), among: spec.among.clone(), seeds }
             }
-            if let Some(p) = spec.p_below
-                && !(p > 0.0 && p <= 1.0)
-            {
-                return Err(format!("`p_below` is a probability in (0, 1], not {p}"));
+            (None, Some(_), None, None) | (None, None, Some(_), None) => {
+                return Err("`better` and `worse` go together".into());
             }
-            Kind::Order { better: better.clone(), worse: worse.clone(), p_below: spec.p_below }
-        }
-        (None, None, None, Some(best)) => {
-            if !bounds.is_empty() || spec.p_below.is_some() || spec.where_.is_some() {
-                return Err("a `best` claim ranks the groups; it takes no bound".into());
+            _ => {
+                return Err(
+                    "say what the claim is about: `activation` (one group), `better` and `worse`, or `best`".into()
+                );
             }
-            if matches!(seeds, Seeds::Each | Seeds::Share | Seeds::Std) {
-                return Err("a `best` claim ranks by `seeds` = mean, median, min or max".into());
-            }
-            Kind::Best { label: best.clone(), among: spec.among.clone(), seeds }
-        }
-        (None, Some(_), None, None) | (None, None, Some(_), None) => {
-            return Err("`better` and `worse` go together".into());
-        }
-        _ => {
-            return Err("say what the claim is about: `activation` (one group), `better` and `worse`, or `best`".into());
         }
     };
     if spec.among.is_some() && spec.best.is_none() {
@@ -451,6 +542,16 @@ fn describe(c: &Claim) -> String {
             let p = p_below.map(|p| format!(" (Welch p < {p})")).unwrap_or_default();
             format!("{better} better than {worse} on {m}{place}{p}")
         }
+        Kind::Margin { label, relative_to, test, paired } => {
+            let how = match test {
+                Margin::NotWorseBy(m) => format!("not worse than {relative_to} by more than {}", num(*m)),
+                Margin::BetterBy(m) if *m == 0.0 => format!("better than {relative_to}"),
+                Margin::BetterBy(m) => format!("better than {relative_to} by more than {}", num(*m)),
+                Margin::Within(m) => format!("within {} of {relative_to}", num(*m)),
+            };
+            let test = if *paired { "paired by seed" } else { "Welch" };
+            format!("{label} {how} on {m}{place} (95% interval, {test})")
+        }
         Kind::Best { label, seeds, .. } => format!("{label} has the best {} {m}{place}", seed_name(*seeds)),
     }
 }
@@ -551,10 +652,32 @@ fn statistic(seeds: Seeds, xs: &[f64]) -> f64 {
     }
 }
 
+/// What a claim's measured value must meet, for the failure messages.
+fn needed(claim: &Claim) -> String {
+    let bounds = |b: &Bounds| b.text();
+    match &claim.kind {
+        Kind::Group { bounds: b, .. } => bounds(b),
+        Kind::Order { worse, p_below, .. } => {
+            let ahead = if claim.metric.higher_is_better { "above" } else { "below" };
+            let p = p_below.map(|p| format!(", Welch p < {p}")).unwrap_or_default();
+            format!("a mean {ahead} {worse}'s{p}")
+        }
+        Kind::Best { .. } => {
+            if claim.metric.higher_is_better {
+                "the highest".into()
+            } else {
+                "the lowest".into()
+            }
+        }
+        Kind::Margin { test, .. } => test.needs(),
+    }
+}
+
 fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResult, String> {
     let result = |measured: String, holds: bool| ClaimResult {
         claim: claim.text.clone(),
         measured,
+        needed: needed(claim),
         holds,
         paper: claim.paper.clone(),
     };
@@ -618,6 +741,43 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
                     }
                 }
             }
+            Ok(result(measured, holds))
+        }
+        Kind::Margin { label, relative_to, test, paired } => {
+            let mine = runs(results, claim, scope, label)?;
+            let theirs = runs(results, claim, scope, relative_to)?;
+            let a = flat(per_run(results, claim, &mine)?)?;
+            let b = flat(per_run(results, claim, &theirs)?)?;
+            let interval = if *paired {
+                // Each seed's pair: the seeds both groups ran, in order.
+                let by_seed = |runs: &[&RunSummary], values: &[f64]| -> BTreeMap<u64, f64> {
+                    runs.iter().map(|r| r.seed).zip(values.iter().copied()).collect()
+                };
+                let (x, y) = (by_seed(&mine, &a), by_seed(&theirs, &b));
+                let (pa, pb): (Vec<f64>, Vec<f64>) =
+                    x.iter().filter_map(|(seed, v)| y.get(seed).map(|w| (*v, *w))).unzip();
+                stats::paired(&pa, &pb)
+            } else {
+                stats::welch(&a, &b)
+            };
+            let Some(t) = interval else {
+                let measured =
+                    format!("no interval: fewer than 2 {} a side", if *paired { "seeds in common" } else { "runs" });
+                return Ok(result(measured, false));
+            };
+            // Positive is better: a metric where lower is better turns over.
+            let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };
+            let (d, lo, hi) = if sign > 0.0 { (t.diff, t.ci_low, t.ci_high) } else { (-t.diff, -t.ci_high, -t.ci_low) };
+            let holds = d.is_finite() && lo.is_finite() && hi.is_finite() && test.holds(lo, hi);
+            let signed = |x: f64| if x >= 0.0 { format!("+{}", num(x)) } else { num(x) };
+            let measured = format!(
+                "{} [{}, {}]{}, p = {:.1e}",
+                signed(d),
+                signed(lo),
+                signed(hi),
+                if sign > 0.0 { "" } else { " (turned: lower is better)" },
+                t.p
+            );
             Ok(result(measured, holds))
         }
         Kind::Best { label, among, seeds } => {

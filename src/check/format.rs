@@ -188,7 +188,7 @@ pub fn expect_junit(o: &super::expect::Outcome) -> String {
     for c in &o.claims {
         let details =
             format!("measured {}{}", c.measured, c.paper.as_ref().map(|p| format!("; paper {p}")).unwrap_or_default());
-        let failure = (!c.holds).then(|| format!("does not hold: {}", c.measured));
+        let failure = (!c.holds).then(|| format!("does not hold: measured {}; needed {}", c.measured, c.needed));
         case(&mut out, "actbench.check.expect", &c.claim, failure.as_deref(), &details);
     }
     let _ = writeln!(out, "  </testsuite>\n</testsuites>");

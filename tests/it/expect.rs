@@ -160,7 +160,12 @@ at_least = 0.0
     let (_, xml, _) = expect(claims, &["--format", "junit"]);
     assert!(xml.contains("tests=\"4\" failures=\"3\""), "{xml}");
     let (_, md, _) = expect(claims, &["--format", "markdown"]);
-    assert_eq!(md.lines().filter(|l| l.ends_with("| FAILS |")).count(), 3, "{md}");
+    assert_eq!(md.lines().filter(|l| l.contains("| FAILS (needed ")).count(), 3, "{md}");
+    // Each failure says what it needed, in every format.
+    assert!(out.contains("FAILS (needed >= 0.99)") && out.contains("needed a mean above relu's"), "{out}");
+    assert!(xml.contains("does not hold: measured") && xml.contains("needed &gt;= 0.99"), "{xml}");
+    let needed: Vec<&str> = v["claims"].as_array().unwrap().iter().filter_map(|c| c["needed"].as_str()).collect();
+    assert_eq!(needed, [">= 0.99", "a mean above relu's", "the highest", ">= 0"], "{json}");
 }
 
 #[test]
@@ -253,4 +258,81 @@ fn activation_steps_follow_training_and_meet_activations_csv_at_epoch_ends() {
     assert!(plots.join("activation_steps.svg").is_file() && plots.join("activation_steps.png").is_file());
     let report = fs::read_to_string(results().join("report.md")).unwrap();
     assert!(report.contains("plots/activation_steps.svg"), "report.md links the figure");
+}
+
+/// The test accuracies of `label` by seed, from summary.csv.
+fn accuracies(label: &str) -> std::collections::BTreeMap<u64, f64> {
+    let mut reader = csv::Reader::from_path(results().join("summary.csv")).unwrap();
+    reader
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|row| row.unwrap())
+        .filter(|row| row["activation"] == label)
+        .map(|row| (row["seed"].parse().unwrap(), row["test_accuracy"].parse().unwrap()))
+        .collect()
+}
+
+/// Margin claims (non-inferiority, superiority by a margin, equivalence)
+/// against `relative_to`, judged on the 95% interval of the difference:
+/// Welch's by default, paired by seed with `paired = true` (both checked
+/// against scipy in tests/it/stats_reference.rs). The measured value is the
+/// difference of the means with its interval; a failure names what it needed.
+#[test]
+fn margin_claims_judge_the_interval_of_the_difference() {
+    let (relu, sigmoid) = (accuracies("relu"), accuracies("sigmoid"));
+    let mean = |m: &std::collections::BTreeMap<u64, f64>| m.values().sum::<f64>() / m.len() as f64;
+    let diff = mean(&relu) - mean(&sigmoid);
+    let claims = |test: &str, paired: bool| {
+        format!(
+            "[[claim]]\nactivation = \"relu\"\nrelative_to = \"sigmoid\"\nmetric = \"test_accuracy\"\n{test}\npaired = {paired}\n"
+        )
+    };
+    let shown = |x: f64| format!("{}{}", if x >= 0.0 { "+" } else { "" }, (x * 1e4).round() / 1e4);
+    for paired in [false, true] {
+        // Generous margins hold, whatever the spread of 3 seeds.
+        for test in ["not_worse_by = 1.0", "within = 1.0"] {
+            let (code, out, err) = expect(&claims(test, paired), &[]);
+            assert_eq!(code, Some(0), "{test} {paired}: {out}{err}");
+            assert!(out.contains(&shown(diff)), "the difference of the means {}: {out}", shown(diff));
+            assert!(out.contains(if paired { "paired by seed" } else { "Welch" }), "{out}");
+        }
+        // No difference of accuracies can exceed 1.
+        let (code, out, _) = expect(&claims("better_by = 1.0", paired), &["--format", "junit"]);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("does not hold: measured") && out.contains("lower end above 1"), "{out}");
+    }
+    // The other way round: a margin judged in the claimed direction.
+    let reversed =
+        "[[claim]]\nactivation = \"sigmoid\"\nrelative_to = \"relu\"\nmetric = \"test_accuracy\"\nbetter_by = 0.0\n";
+    let (code, out, _) = expect(reversed, &[]);
+    assert_eq!(code, Some(if diff > 0.0 { 1 } else { 0 }), "{out}");
+    // A loss: lower is better, so the interval is turned over.
+    let loss =
+        "[[claim]]\nactivation = \"relu\"\nrelative_to = \"sigmoid\"\nmetric = \"test_loss\"\nnot_worse_by = 100.0\n";
+    let (code, out, _) = expect(loss, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("turned: lower is better"), "{out}");
+}
+
+#[test]
+fn bad_margin_claims_are_one_line_errors() {
+    let base = "[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\n";
+    for (extra, says) in [
+        ("not_worse_by = 0.01\n", "add `relative_to"),
+        ("relative_to = \"sigmoid\"\n", "needs one of `not_worse_by`, `better_by` or `within`"),
+        ("relative_to = \"sigmoid\"\nnot_worse_by = 0.01\nwithin = 0.01\n", "needs one of"),
+        ("relative_to = \"sigmoid\"\nnot_worse_by = -0.01\n", "finite margin >= 0"),
+        ("relative_to = \"sigmoid\"\nwithin = 0.0\n", "(and > 0)"),
+        ("relative_to = \"sigmoid\"\nnot_worse_by = nan\n", "finite margin"),
+        ("relative_to = \"relu\"\nnot_worse_by = 0.01\n", "both `relu`"),
+        ("relative_to = \"sigmoid\"\nnot_worse_by = 0.01\nat_least = 0.5\n", "takes no bound"),
+        ("paired = true\n", "add `relative_to"),
+    ] {
+        let (code, out, err) = expect(&format!("{base}{extra}"), &[]);
+        assert_eq!(code, Some(2), "{extra}: {out}{err}");
+        assert!(err.contains(says) && err.trim().lines().count() == 1, "{extra}: {err}");
+    }
+    let (code, _, err) =
+        expect("[[claim]]\nrelative_to = \"sigmoid\"\nmetric = \"test_accuracy\"\nwithin = 0.1\n", &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("add `activation`"), "{err}");
 }

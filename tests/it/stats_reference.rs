@@ -1,4 +1,4 @@
-//! src/maths/stats.rs against scipy 1.17 / numpy 2.4 / statsmodels 0.15
+//! src/maths/stats.rs (summaries, Welch's and the paired t-test, Holm) against scipy 1.17 / numpy 2.4 / statsmodels 0.15
 //! (tests/data/stats_scipy.csv, written by scripts/stats_reference.py).
 //!
 //! Layout: `kind,case,a,b,field,value`, one row per expected value; `a` and
@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use actbench::maths::stats::{holm, summarize, trapezoid, welch};
+use actbench::maths::stats::{holm, paired, summarize, trapezoid, welch};
 
 /// Relative 1e-9. The absolute 1e-12 applies only where scipy's value is
 /// itself within 1e-12 of zero (a zero that either side may compute as
@@ -42,8 +42,8 @@ fn ours(kind: &str, a: &[f64], b: &[f64], field: &str) -> Option<f64> {
                 _ => return None,
             })
         }
-        "welch" => {
-            let w = welch(a, b)?;
+        "welch" | "paired" => {
+            let w = if kind == "welch" { welch(a, b)? } else { paired(a, b)? };
             Some(match field {
                 "diff" => w.diff,
                 "ci_low" => w.ci_low,
@@ -97,9 +97,11 @@ fn statistics_equal_scipy() {
     assert_eq!(values("summary"), 12 * 8, "summary values (8 fields a case)");
     assert_eq!(count("welch"), 11, "welch cases");
     assert_eq!(values("welch"), 11 * 6, "welch values (6 fields a case)");
+    assert_eq!(count("paired"), 5, "paired cases");
+    assert_eq!(values("paired"), 5 * 6, "paired values (6 fields a case)");
     assert_eq!(count("holm"), 8, "holm cases");
     assert_eq!(values("holm"), 3 + 1 + 4 + 5 + 8 + 6 + 4 + 10, "holm values (one per input)");
     assert_eq!(count("trapezoid"), 6, "trapezoid cases");
     assert_eq!(values("trapezoid"), 6, "trapezoid values");
-    assert_eq!(cases.len(), 12 + 11 + 8 + 6, "no other kind of case");
+    assert_eq!(cases.len(), 12 + 11 + 5 + 8 + 6, "no other kind of case");
 }

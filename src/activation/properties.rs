@@ -15,8 +15,8 @@ const STEP: f32 = 0.01;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Properties {
     pub name: &'static str,
-    /// Infimum and supremum on the grid; infinite where f keeps growing
-    /// linearly at the grid's end (f' not decaying).
+    /// Infimum and supremum over the grid and far out on each side;
+    /// infinite where f grows without bound there (see [`side`]).
     pub range: (f64, f64),
     /// E[f(X)] for X ~ N(0, 1): the mean output a layer sees at initialisation.
     pub mean_normal: f64,
@@ -24,7 +24,7 @@ pub struct Properties {
     pub zero_centred: bool,
     pub monotonic: bool,
     pub smooth: bool,
-    /// "both", "left", "right" or "no": where f' tends to 0.
+    /// "both", "left", "right" or "no": where f' tends to 0 while f stays bounded.
     pub saturating: &'static str,
     pub max_derivative: f64,
     pub derivative_at_0: f64,
@@ -35,16 +35,17 @@ pub fn measure(kind: ActivationKind, device: &Device) -> Properties {
     let xs: Vec<f32> = (0..=n).map(|i| -LIMIT + STEP * i as f32).collect();
     let (f, d) = evaluate(kind, &xs, device);
     let (f, d): (Vec<f64>, Vec<f64>) = (f.iter().map(|&v| v as f64).collect(), d.iter().map(|&v| v as f64).collect());
-    let last = f.len() - 1;
     let zero = n / 2;
-    let half = |i: usize| if i == 0 { zero / 2 } else { last - zero / 2 };
-    // Unbounded on a side where f' stays away from 0 and does not decay
-    // (leaky ReLU's 0.01 is linear growth; softsign's 1/x^2 is convergence).
-    let grows = |i: usize| d[i].abs() > 1e-3 && d[i].abs() >= 0.5 * d[half(i)].abs();
-    let lower = if grows(0) { f64::NEG_INFINITY } else { f.iter().copied().fold(f64::INFINITY, f64::min) };
-    let upper = if grows(last) { f64::INFINITY } else { f.iter().copied().fold(f64::NEG_INFINITY, f64::max) };
-    let flat = |v: f64| v.abs() < 1e-3;
-    let saturating = match (flat(d[0]), flat(d[last])) {
+    // Each side's behaviour far out, not one grid point: f and f' at
+    // 20 * 2^k for k = 0..TAIL (out to about 82,000).
+    let tail: Vec<f32> = (0..TAIL).map(|k| LIMIT * (1u32 << k) as f32).collect();
+    let far: Vec<f32> = tail.iter().map(|t| -t).chain(tail.iter().copied()).collect();
+    let (tf, td) = evaluate(kind, &far, device);
+    let (left, right) = (side(&tf[..TAIL], &td[..TAIL]), side(&tf[TAIL..], &td[TAIL..]));
+    let all = || f.iter().chain(&left.values).chain(&right.values).copied();
+    let lower = if left.down || right.down { f64::NEG_INFINITY } else { all().fold(f64::INFINITY, f64::min) };
+    let upper = if left.up || right.up { f64::INFINITY } else { all().fold(f64::NEG_INFINITY, f64::max) };
+    let saturating = match (left.saturates, right.saturates) {
         (true, true) => "both",
         (true, false) => "left",
         (false, true) => "right",
@@ -107,6 +108,37 @@ fn fixed3(v: f64) -> String {
     if v.abs() < 5e-4 { "0.000".into() } else { format!("{v:.3}") }
 }
 
+/// Tail points per side (20 * 2^k, k < TAIL).
+const TAIL: usize = 13;
+
+/// One side of a function far out: its values there, whether it grows
+/// without bound upwards or downwards, whether its derivative tends to 0
+/// while it stays bounded.
+struct Side {
+    values: Vec<f64>,
+    up: bool,
+    down: bool,
+    saturates: bool,
+}
+
+/// From f and f' at 20 * 2^k, k = 0..TAIL, outwards. Unbounded upwards
+/// (downwards): f over the outer half of the points beyond (below) 1.05
+/// times plus 0.01 the largest |f| over the inner half. That holds for
+/// linear, square-root and logarithmic growth and for growth with
+/// oscillation (x * (1 + sin(x))), and not for convergence (softsign's
+/// 1 - 1/x) or a bounded oscillation (sin). A bounded side saturates when
+/// |f'| stays below 1e-3 over its outer half.
+fn side(f: &[f32], d: &[f32]) -> Side {
+    let values: Vec<f64> = f.iter().map(|&v| v as f64).collect();
+    let mid = values.len() / 2;
+    let inner = values[..mid].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let beyond = 1.05 * inner + 0.01;
+    let up = values[mid..].iter().any(|v| *v > beyond || *v == f64::INFINITY);
+    let down = values[mid..].iter().any(|v| *v < -beyond || *v == f64::NEG_INFINITY);
+    let flat = d[mid..].iter().all(|v| v.is_finite() && (*v as f64).abs() < 1e-3);
+    Side { values, up, down, saturates: flat && !up && !down }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +171,18 @@ mod tests {
         let tanh = measure(ActivationKind::with("tanh", &[]).unwrap(), &device);
         assert!(tanh.zero_centred);
         assert!((tanh.derivative_at_0 - 1.0).abs() < 1e-6);
+
+        // Growth far beyond the grid, or a derivative that happens to be 0 at its end, is not saturation.
+        let formula = |text: &str| ActivationKind::from_formula(None, text, &[]).unwrap();
+        let log = measure(formula("log(1 + abs(x))"), &device);
+        assert_eq!((log.range.1, log.saturating), (f64::INFINITY, "no"), "{log:?}");
+        let wavy = measure(formula("x * (1 + sin(x))"), &device);
+        assert_eq!((wavy.range.1, wavy.saturating), (f64::INFINITY, "no"), "{wavy:?}");
+        let sine = measure(formula("sin(x)"), &device);
+        assert!(sine.range.0 >= -1.0 && sine.range.1 <= 1.0 && sine.saturating == "no", "{sine:?}");
+        let elu = measure(ActivationKind::with("elu", &[]).unwrap(), &device);
+        assert_eq!((elu.range.1, elu.saturating), (f64::INFINITY, "left"), "{elu:?}");
+        assert!(elu.range.0 >= -1.0, "{elu:?}");
 
         let silu = measure(ActivationKind::with("silu", &[]).unwrap(), &device);
         assert!(!silu.monotonic && silu.smooth);

@@ -135,9 +135,31 @@ pub fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     (lo - pad * span, hi + pad * span)
 }
 
+/// How many tick labels an axis of whole numbers (epochs, steps) from `x0`
+/// to `x1` asks plotters for: one per whole number up to 10, so that its
+/// steps (1, 2, 5 x 10^k) fall on whole numbers.
+pub fn whole_ticks(x0: f64, x1: f64) -> usize {
+    ((x1 - x0).max(0.0).floor() as usize + 1).clamp(2, 10)
+}
+
+/// A tick label on an axis of whole numbers: the number where the tick is
+/// one, nothing between (an epoch axis of 3 read `1 1 1 2 2 2 3` before).
+pub fn whole_label(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-6 { format!("{x:.0}") } else { String::new() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_number_axes_label_each_whole_number_once() {
+        assert_eq!([whole_label(&1.0), whole_label(&1.5), whole_label(&2.0000000001)], ["1", "", "2"]);
+        assert_eq!(
+            [whole_ticks(1.0, 3.0), whole_ticks(0.0, 1.0), whole_ticks(1.0, 50.0), whole_ticks(2.0, 2.0)],
+            [3, 2, 10, 2]
+        );
+    }
 
     #[test]
     fn a_long_legend_keeps_the_ends_and_at_most_legend_max_entries() {

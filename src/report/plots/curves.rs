@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, band, color, range};
+use crate::chart::{Plot, PlotResult, band, color, range, whole_label, whole_ticks};
 use crate::report::Analysis;
 use crate::results::records::EpochRecord;
 
@@ -93,7 +93,8 @@ impl Plot for Curves {
                 .configure_mesh()
                 .x_desc("epoch")
                 .y_desc(title)
-                .x_label_formatter(&|x| format!("{x:.0}"))
+                .x_labels(whole_ticks(x0, x1.max(x0 + 1.0)))
+                .x_label_formatter(&whole_label)
                 .label_style(("sans-serif", 14))
                 .draw()?;
             for (i, (label, bands)) in self.groups.iter().enumerate() {

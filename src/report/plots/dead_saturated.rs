@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, band, in_legend, layer_color};
+use crate::chart::{Plot, PlotResult, band, in_legend, layer_color, whole_label, whole_ticks};
 use crate::report::Analysis;
 use crate::train::record::activations::ActivationRecord;
 
@@ -85,7 +85,8 @@ impl Plot for DeadSaturated {
                 chart
                     .configure_mesh()
                     .x_desc("epoch (0 = initialisation)")
-                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .x_labels(whole_ticks(0.0, x1))
+                    .x_label_formatter(&whole_label)
                     .y_desc("fraction of units")
                     .label_style(("sans-serif", 11))
                     .draw()?;

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, band, grid, in_legend, layer_color};
+use crate::chart::{Plot, PlotResult, band, grid, in_legend, layer_color, whole_label, whole_ticks};
 use crate::report::Analysis;
 
 /// At most this many points per line (steps are averaged in bins beyond it).
@@ -104,7 +104,8 @@ impl Plot for GradientFlow {
                 .configure_mesh()
                 .x_desc("step")
                 .y_desc("gradient L2 norm")
-                .x_label_formatter(&|x| format!("{x:.0}"))
+                .x_labels(whole_ticks(0.0, x1))
+                .x_label_formatter(&whole_label)
                 .y_label_formatter(&|v| format!("{v:.0e}"))
                 .label_style(("sans-serif", 12))
                 .draw()?;

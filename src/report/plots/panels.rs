@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{Plot, PlotResult, grid, in_legend, layer_color, range};
+use crate::chart::{Plot, PlotResult, grid, in_legend, layer_color, range, whole_label, whole_ticks};
 use crate::train::record::activations::ActivationRecord;
 
 /// A series' name and its band: (x, mean, low, high) points.
@@ -117,7 +117,8 @@ impl Plot for Panels {
             chart
                 .configure_mesh()
                 .x_desc(self.x_desc)
-                .x_label_formatter(&|x| format!("{x:.0}"))
+                .x_labels(whole_ticks(x0, x1.max(x0 + 1.0)))
+                .x_label_formatter(&whole_label)
                 .label_style(("sans-serif", 12))
                 .draw()?;
             for (i, (name, band)) in lines.iter().enumerate() {

@@ -170,8 +170,8 @@ impl Config {
     /// formula named `leaky_relu-slope1`; two unnamed formulas whose 32-bit
     /// hashes agree) are refused, naming both.
     fn check_run_ids(&self) -> Result<(), KeyError> {
+        // Without a sweep: one point, whose part is empty.
         let parts: Vec<String> = self.sweep.points().iter().map(|p| self.sweep.id_part(p)).collect();
-        let parts = if self.sweep.is_empty() { Vec::new() } else { parts };
         let Some((i, j)) = activations::run_id_clash(&self.activations, &parts, &self.training.lr) else {
             return Ok(());
         };

@@ -45,7 +45,11 @@ struct ClaimsFile {
 struct Spec {
     /// The claim in words, shown in the table (default: one made from the keys).
     claim: Option<String>,
-    metric: String,
+    /// Every claim but `fair` names one.
+    metric: Option<String>,
+    /// The fairness guards (report/fairness.rs) find nothing: no tuned
+    /// choice on the edge of its range, one init scheme, equal finished runs.
+    fair: Option<bool>,
     activation: Option<String>,
     better: Option<String>,
     worse: Option<String>,
@@ -303,10 +307,24 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
     let results = Results::load(&ResultsDir::new(dir))?;
     let scope = Scope::of(&results);
     let mut claims = Vec::new();
+    let mut fairness = None;
     for (i, spec) in file.claim.iter().enumerate() {
         let shown = |text: String| anyhow::anyhow!(crate::config::error::printable(&text));
+        let name = spec.metric.as_deref().unwrap_or("fair");
+        if spec.fair.is_some() {
+            let check =
+                fair(spec).map_err(|e| shown(format!("{}: claim {} (fair): {e}", expected.display(), i + 1)))?;
+            let warnings = match &fairness {
+                Some(w) => w,
+                None => fairness.insert(crate::report::fairness::warnings(&crate::report::Analysis::new(
+                    Results::load(&ResultsDir::new(dir))?,
+                ))),
+            };
+            claims.push(check(warnings));
+            continue;
+        }
         let claim = parse(spec, &scope.keys)
-            .map_err(|e| shown(format!("{}: claim {} ({}): {e}", expected.display(), i + 1, spec.metric)))?;
+            .map_err(|e| shown(format!("{}: claim {} ({name}): {e}", expected.display(), i + 1)))?;
         let result = evaluate(&claim, &results, &scope)
             .map_err(|e| shown(format!("{}: claim {} (`{}`): {e}", expected.display(), i + 1, claim.text)))?;
         claims.push(result);
@@ -314,10 +332,47 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
     Ok(Outcome { expected: expected.display().to_string(), results: dir.display().to_string(), claims })
 }
 
+/// A `fair = true` claim (it takes `claim` and nothing else): the check
+/// to make of the fairness warnings.
+fn fair(spec: &Spec) -> Result<impl Fn(&[crate::report::fairness::Warning]) -> ClaimResult, String> {
+    if spec.fair != Some(true) {
+        return Err("`fair` takes `true` (the comparison is fair); leave the claim out to not check it".into());
+    }
+    let alone = Spec { claim: None, fair: None, paper: None, ..spec.clone() };
+    if format!("{alone:?}") != format!("{:?}", Spec::bare()) {
+        return Err(
+            "`fair = true` is a claim of its own: it takes only `claim` (and `paper`), no metric or group".into()
+        );
+    }
+    let text = spec.claim.clone().unwrap_or_else(|| "the comparison is fair (report.md's fairness guards)".into());
+    let paper = spec.paper.as_ref().map(crate::config::sweep::show);
+    Ok(move |warnings: &[crate::report::fairness::Warning]| ClaimResult {
+        claim: text.clone(),
+        measured: if warnings.is_empty() {
+            "no warning".into()
+        } else {
+            warnings.iter().map(|w| format!("{}: {}", w.guard, w.text)).collect::<Vec<_>>().join(" | ")
+        },
+        needed: "no fairness warning".into(),
+        holds: warnings.is_empty(),
+        paper: paper.clone(),
+    })
+}
+
+impl Spec {
+    /// A claim with no key given (what `fair = true` must otherwise be).
+    fn bare() -> Spec {
+        toml::from_str("").expect("every key of a claim is optional")
+    }
+}
+
 fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
-    let metric = metric::lookup(&spec.metric).ok_or_else(|| {
-        let hint = metric::closest(&spec.metric).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-        format!("unknown `metric` `{}`{hint}; known: {}", spec.metric, metric::names().join(", "))
+    let Some(name) = spec.metric.as_deref() else {
+        return Err("a claim needs `metric` (or is `fair = true`)".into());
+    };
+    let metric = metric::lookup(name).ok_or_else(|| {
+        let hint = metric::closest(name).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        format!("unknown `metric` `{name}`{hint}; known: {}", metric::names().join(", "))
     })?;
     let seeds = match spec.seeds.as_deref() {
         None => Seeds::Mean,

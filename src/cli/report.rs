@@ -6,8 +6,11 @@ use super::args::ReportArgs;
 
 pub(super) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     crate::results::overwrite::not_a_baseline(&args.dir).map_err(anyhow::Error::msg)?;
-    let written = crate::report::build(&args.dir)?;
-    let names: Vec<String> = written.iter().map(ToString::to_string).collect();
+    let built = crate::report::build(&args.dir)?;
+    for w in &built.warnings {
+        eprintln!("warning: fairness ({}): {}", w.guard, w.text);
+    }
+    let names: Vec<String> = built.outputs.iter().map(ToString::to_string).collect();
     println!("wrote {} in {}", names.join(", "), args.dir.display());
     Ok(ExitCode::SUCCESS)
 }

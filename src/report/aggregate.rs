@@ -64,6 +64,47 @@ pub struct AggregateRow {
     pub p_holm: Option<f64>,
     /// 1 = best mean for this metric.
     pub rank: Option<usize>,
+    /// The smallest difference from the baseline this grid would detect
+    /// (alpha 0.05, 80% power: `stats::Welch::mdd`).
+    pub mdd: Option<f64>,
+    /// Against the baseline, in the metric's own direction ([`Verdict`]);
+    /// empty for the baseline itself.
+    pub verdict: Option<Verdict>,
+}
+
+/// What the comparison with the baseline lets one say, and no more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Holm-corrected p below [`ALPHA`], the difference in the better direction.
+    Better,
+    Worse,
+    /// No difference found at [`ALPHA`]: not a proof of equality (see `mdd`).
+    NoDetectableDifference,
+    /// Fewer than 2 finite values on a side: no test.
+    TooFewRuns,
+}
+
+/// The significance level of every verdict (after Holm's correction).
+pub const ALPHA: f64 = 0.05;
+
+impl Verdict {
+    fn of(row: &AggregateRow, higher_is_better: bool) -> Option<Verdict> {
+        if row.baseline.is_empty() {
+            return None;
+        }
+        Some(match (row.diff, row.p_holm) {
+            (Some(d), Some(p)) if p < ALPHA && d != 0.0 => {
+                if (d > 0.0) == higher_is_better {
+                    Verdict::Better
+                } else {
+                    Verdict::Worse
+                }
+            }
+            (Some(_), Some(_)) => Verdict::NoDetectableDifference,
+            _ => Verdict::TooFewRuns,
+        })
+    }
 }
 
 impl Columns for AggregateRow {
@@ -87,6 +128,8 @@ impl Columns for AggregateRow {
         "p_value",
         "p_holm",
         "rank",
+        "mdd",
+        "verdict",
     ];
 }
 
@@ -199,6 +242,8 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
                 p_value: welch.map(|w| w.p),
                 p_holm: None,
                 rank: None,
+                mdd: welch.map(|w| w.mdd),
+                verdict: None,
             });
         }
         let block = &mut rows[first..];
@@ -207,6 +252,9 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
         let adjusted = stats::holm(&tested.iter().map(|&i| block[i].p_value.unwrap_or(1.0)).collect::<Vec<_>>());
         for (&i, p) in tested.iter().zip(adjusted) {
             block[i].p_holm = Some(p);
+        }
+        for row in block.iter_mut() {
+            row.verdict = Verdict::of(row, *higher_is_better);
         }
         // Rank by mean within each sweep point; groups without a finite mean are not ranked.
         let mut points: Vec<&Vec<String>> = groups.iter().map(|g| &g.sweep).collect();

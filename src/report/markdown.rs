@@ -52,7 +52,7 @@ fn render(analysis: &Analysis) -> String {
     };
     let _ =
         writeln!(md, "| data | {} ({test}, validation share {}) |", c.data.dataset.name(), c.data.validation_split.0);
-    let _ = writeln!(md, "| model | {}, init {} |", c.model.describe(), c.model.init);
+    let _ = writeln!(md, "| model | {}, init {} |", c.model.describe(), inits(analysis));
     let _ = writeln!(
         md,
         "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",
@@ -109,6 +109,8 @@ fn render(analysis: &Analysis) -> String {
         "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
     );
 
+    md.push_str(&super::verdict::section(analysis));
+    md.push_str(&super::fairness::section(analysis));
     if let Some(tuned) = &analysis.tuned {
         md.push_str(&super::tuned::section(analysis, tuned));
     }
@@ -126,13 +128,34 @@ fn render(analysis: &Analysis) -> String {
     md
 }
 
+/// `model.init` with what it resolved to: `he`, or `auto: he for relu; glorot for tanh, sigmoid`.
+fn inits(analysis: &Analysis) -> String {
+    let mut schemes: Vec<(String, Vec<String>)> = Vec::new();
+    for (label, scheme) in super::fairness::resolved_inits(analysis) {
+        match schemes.iter_mut().find(|(s, _)| *s == scheme) {
+            Some((_, labels)) => labels.push(label),
+            None => schemes.push((scheme, vec![label])),
+        }
+    }
+    let given = analysis.results.config.model.init.to_string();
+    match schemes.as_slice() {
+        [] => given,
+        [(one, _)] if *one == given => given,
+        [(one, _)] => format!("{given} ({one} for all)"),
+        many => {
+            let parts: Vec<String> = many.iter().map(|(s, l)| format!("{s} for {}", l.join(", "))).collect();
+            format!("{given}: {}", parts.join("; "))
+        }
+    }
+}
+
 fn find<'a>(rows: &'a [AggregateRow], g: &Group, metric: &str) -> &'a AggregateRow {
     rows.iter()
         .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == metric)
         .expect("every group has a row per metric")
 }
 
-fn format_p(p: f64) -> String {
+pub(super) fn format_p(p: f64) -> String {
     if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
 }
 

@@ -7,6 +7,7 @@
 //! Adding one is one entry there (and, for a figure, its file in plots/).
 
 mod aggregate;
+pub mod fairness;
 pub mod load;
 mod markdown;
 mod notes;
@@ -14,6 +15,7 @@ mod plots;
 mod searched;
 pub mod settings;
 mod tuned;
+mod verdict;
 
 pub use aggregate::{AggregateRow, Group, METRICS};
 pub use load::Results;
@@ -155,19 +157,25 @@ fn label(group: &Group, keys: &[String], with_lr: bool) -> String {
     label
 }
 
+/// What [`build`] wrote, and the fairness warnings it found.
+pub struct Built {
+    pub outputs: Vec<Output>,
+    pub warnings: Vec<fairness::Warning>,
+}
+
 /// Writes every artifact into `dir`; returns what this experiment has (the
-/// figures it does not want are removed, not drawn).
-pub fn build(dir: &Path) -> anyhow::Result<Vec<Output>> {
+/// figures it does not want are removed, not drawn) and its fairness warnings.
+pub fn build(dir: &Path) -> anyhow::Result<Built> {
     let dir = ResultsDir::new(dir);
     let analysis = Analysis::new(Results::load(&dir)?);
-    let mut written = Vec::new();
+    let mut outputs = Vec::new();
     for artifact in ARTIFACTS {
         (artifact.write)(&analysis, &dir)?;
         if (artifact.wanted)(&analysis) {
-            written.push(artifact.output);
+            outputs.push(artifact.output);
         }
     }
-    Ok(written)
+    Ok(Built { outputs, warnings: fairness::warnings(&analysis) })
 }
 
 #[cfg(test)]

@@ -21,9 +21,13 @@ pub fn combine(out: &ResultsDir, keys: &[String], runs: &[Option<SavedRun>]) -> 
     Ok(())
 }
 
-/// The report of a folder whose runs are all finished.
+/// The report of a folder whose runs are all finished; its fairness
+/// warnings on stderr (report.md has them too).
 pub fn report(out: &ResultsDir) -> anyhow::Result<()> {
-    crate::report::build(out.root())
-        .map(drop)
-        .context("the runs are saved, but the report failed (retry with `actbench report`)")
+    let built = crate::report::build(out.root())
+        .context("the runs are saved, but the report failed (retry with `actbench report`)")?;
+    for w in &built.warnings {
+        eprintln!("warning: fairness ({}): {}", w.guard, w.text);
+    }
+    Ok(())
 }

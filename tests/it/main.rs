@@ -33,4 +33,5 @@ mod stats_reference;
 mod structure;
 mod studies;
 mod sweep;
+mod verdict;
 mod workers;

@@ -51,6 +51,7 @@ fn ours(kind: &str, a: &[f64], b: &[f64], field: &str) -> Option<f64> {
                 "t" => w.t,
                 "df" => w.df,
                 "p" => w.p,
+                "mdd" => w.mdd,
                 _ => return None,
             })
         }
@@ -96,9 +97,9 @@ fn statistics_equal_scipy() {
     assert_eq!(count("summary"), 12, "summary cases");
     assert_eq!(values("summary"), 12 * 8, "summary values (8 fields a case)");
     assert_eq!(count("welch"), 11, "welch cases");
-    assert_eq!(values("welch"), 11 * 6, "welch values (6 fields a case)");
+    assert_eq!(values("welch"), 11 * 7, "welch values (7 fields a case)");
     assert_eq!(count("paired"), 5, "paired cases");
-    assert_eq!(values("paired"), 5 * 6, "paired values (6 fields a case)");
+    assert_eq!(values("paired"), 5 * 7, "paired values (7 fields a case)");
     assert_eq!(count("holm"), 8, "holm cases");
     assert_eq!(values("holm"), 3 + 1 + 4 + 5 + 8 + 6 + 4 + 10, "holm values (one per input)");
     assert_eq!(count("trapezoid"), 6, "trapezoid cases");

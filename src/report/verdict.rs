@@ -1,0 +1,86 @@
+//! report.md's verdict: one sentence per activation against the baseline on
+//! test accuracy, from aggregate.csv's row (difference, its interval, Holm's
+//! p, the minimum detectable difference), worded so that it never claims
+//! more than the data show: "no detectable difference" is not "equal", and
+//! it says how large a difference these seeds could have found.
+
+use std::fmt::Write;
+
+use super::Analysis;
+use super::aggregate::{ALPHA, AggregateRow, Verdict};
+
+/// The metric the verdict is about, and how it is shown.
+const METRIC: &str = "test_accuracy";
+
+/// The `## Verdict` section.
+pub fn section(analysis: &Analysis) -> String {
+    let baseline = &analysis.results.config.report.baseline;
+    let mut md = String::from("## Verdict\n\n");
+    let rows: Vec<(&String, &AggregateRow)> = analysis
+        .groups
+        .iter()
+        .zip(&analysis.labels)
+        .filter_map(|(g, label)| {
+            let row = analysis.rows.iter().find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == METRIC)?;
+            Some((label, row))
+        })
+        .collect();
+    if rows.iter().all(|(_, r)| r.verdict.is_none()) {
+        let _ = writeln!(
+            md,
+            "No verdict: the baseline `{baseline}` is not among the activations compared (set `report.baseline` to one of them).\n"
+        );
+        return md;
+    }
+    let _ = writeln!(
+        md,
+        "Each activation against `{baseline}` on test accuracy: Welch's t-test over seeds, Holm-corrected over the comparisons, at α = {ALPHA} (the intervals are not adjusted). \"No detectable difference\" is not \"equal\": it comes with the smallest difference these seeds would have found (80% power).\n"
+    );
+    for (label, row) in &rows {
+        let Some(verdict) = row.verdict else { continue };
+        // The baseline group's row: its finished runs count for "too few".
+        let base = rows.iter().map(|(_, r)| *r).find(|r| {
+            r.baseline.is_empty() && r.sweep == row.sweep && row.baseline == format!("{}@{}", r.activation, r.lr)
+        });
+        let _ = writeln!(md, "- **{label}**: {}", sentence(row, verdict, baseline, base));
+    }
+    md.push('\n');
+    md
+}
+
+/// One activation's sentence.
+fn sentence(row: &AggregateRow, verdict: Verdict, baseline: &str, base: Option<&AggregateRow>) -> String {
+    let pp = |x: f64| format!("{:+.1} pp", 100.0 * x);
+    let measured = match (row.diff, row.diff_ci95_low, row.diff_ci95_high, row.p_holm) {
+        (Some(d), Some(lo), Some(hi), Some(p)) => {
+            format!("{} (95% CI {} to {}, p = {})", pp(d), pp(lo), pp(hi), super::markdown::format_p(p))
+        }
+        _ => String::new(),
+    };
+    let left_out = if row.n < row.runs {
+        format!(" {} of its {} runs have no value (diverged) and are left out.", row.runs - row.n, row.runs)
+    } else {
+        String::new()
+    };
+    match verdict {
+        Verdict::Better => format!("better than {baseline}: {measured}.{left_out}"),
+        Verdict::Worse => format!("worse than {baseline}: {measured}.{left_out}"),
+        Verdict::NoDetectableDifference => {
+            let detectable = row.mdd.map_or(String::new(), |m| {
+                format!(
+                    " With these runs only a difference of about {:.1} pp or more would have been found reliably; a smaller one may exist.",
+                    100.0 * m
+                )
+            });
+            format!("no detectable difference from {baseline}: {measured}.{detectable}{left_out}")
+        }
+        Verdict::TooFewRuns => {
+            let finished = |r: &AggregateRow| format!("{} finished of {}", r.n, r.runs);
+            let sides = match base {
+                Some(b) => format!("this one has {}, {baseline} {}", finished(row), finished(b)),
+                None => format!("this one has {}", finished(row)),
+            };
+            format!("cannot tell: a test needs at least 2 finished runs (seeds) on each side; {sides}.")
+        }
+    }
+}

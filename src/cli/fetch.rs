@@ -14,7 +14,7 @@ pub(super) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
     let Some(dataset) = DatasetKind::lookup(&args.dataset).filter(|d| downloadable.contains(d)) else {
         bail!("unknown dataset `{}`: fetch one of {}", args.dataset, names.join(", "));
     };
-    let data_dir = files::data_dir(args.data_dir.as_deref());
+    let data_dir = files::data_dir(args.data_dir.as_deref(), None);
     crate::interrupt::install();
     let quiet = args.quiet;
     let mut log = |line: &str| {

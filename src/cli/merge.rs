@@ -8,7 +8,8 @@ use crate::data::files;
 
 pub(super) fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     crate::results::overwrite::not_a_baseline(&args.dir).map_err(anyhow::Error::msg)?;
-    let merged = crate::run::merge(&args.dir, &files::data_dir(args.data_dir.as_deref()), args.partial)?;
+    let merged =
+        crate::run::merge(&args.dir, &files::data_dir(args.data_dir.as_deref(), Some(&args.dir)), args.partial)?;
     for (id, why) in &merged.unfinished {
         println!("{id}: {why}");
     }

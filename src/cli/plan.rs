@@ -34,7 +34,7 @@ pub(super) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = crate::run::merge::status(&config, &files::data_dir(args.data_dir.as_deref()), &out)?;
+    let rows = crate::run::merge::status(&config, &files::data_dir(args.data_dir.as_deref(), Some(&path)), &out)?;
     let columns = [Column::left("run", 48), Column::left("state", 0)];
     table::print_heading(&columns);
     for (id, state) in &rows {

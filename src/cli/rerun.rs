@@ -16,7 +16,8 @@ pub(super) fn run(args: &RerunArgs) -> anyhow::Result<ExitCode> {
         }
         None => (new_temporary_dir("actbench-rerun")?, true),
     };
-    let result = crate::run::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref()));
+    let result =
+        crate::run::rerun::rerun(&args.run_dir, &out, &files::data_dir(args.data_dir.as_deref(), Some(&args.run_dir)));
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
     }

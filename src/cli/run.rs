@@ -24,7 +24,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let backend = args.backend.map(BackendKind::from).unwrap_or(config.experiment.backend);
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&config.experiment.name));
     crate::results::overwrite::results_folder("--out", &out).map_err(anyhow::Error::msg)?;
-    let data_dir = files::data_dir(args.data_dir.as_deref());
+    let data_dir = files::data_dir(args.data_dir.as_deref(), Some(&path));
     let mut command_line =
         format!("actbench run --config {} --out {} --backend {}", path.display(), out.display(), backend.name());
     if config.data.dataset.files().is_some() {

@@ -26,7 +26,7 @@ pub(super) fn run(args: &SlurmArgs) -> anyhow::Result<ExitCode> {
     let request = crate::run::slurm::Request {
         config: absolute(&path)?,
         out: absolute(&out)?,
-        data_dir: absolute(&files::data_dir(args.data_dir.as_deref()))?,
+        data_dir: absolute(&files::data_dir(args.data_dir.as_deref(), Some(&path)))?,
         name: config.experiment.name.clone(),
         tasks: args.tasks,
         cpus_per_task: args.cpus_per_task,

@@ -1,5 +1,6 @@
 //! Dataset files on disk: where they are (`--data-dir`, else `ACTBENCH_DATA`,
-//! else `./data`, one folder per dataset), reading them plain or gzipped,
+//! else `./data`, else the nearest `data/` above the config or results
+//! folder, one folder per dataset), reading them plain or gzipped,
 //! and the errors that name the file, say what is wrong and how to get it.
 
 use std::io::Read;
@@ -14,12 +15,21 @@ pub const DATA_ENV: &str = "ACTBENCH_DATA";
 /// The data folder when neither is given.
 pub const DEFAULT_DATA_DIR: &str = "data";
 
-/// The folder that holds the dataset folders.
-pub fn data_dir(flag: Option<&Path>) -> PathBuf {
+/// The folder that holds the dataset folders: `--data-dir`, else
+/// `ACTBENCH_DATA`, else `./data` when it exists, else the nearest `data/`
+/// folder above `near` (the config file, or the results folder a command
+/// reads), so that a command run from another folder (`cd experiments/x &&
+/// actbench plan --config config.toml`) finds the repository's data as
+/// `cargo` finds its manifest; else `./data` (whose absence the loader names).
+pub fn data_dir(flag: Option<&Path>, near: Option<&Path>) -> PathBuf {
     match (flag, std::env::var_os(DATA_ENV)) {
         (Some(dir), _) => dir.to_path_buf(),
         (None, Some(dir)) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(DEFAULT_DATA_DIR),
+        _ if Path::new(DEFAULT_DATA_DIR).is_dir() => PathBuf::from(DEFAULT_DATA_DIR),
+        _ => near
+            .and_then(|p| std::path::absolute(p).ok())
+            .and_then(|p| p.ancestors().skip(1).map(|a| a.join(DEFAULT_DATA_DIR)).find(|d| d.is_dir()))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
     }
 }
 
@@ -139,6 +149,6 @@ mod tests {
 
     #[test]
     fn flag_wins_over_environment_and_default() {
-        assert_eq!(data_dir(Some(Path::new("/x"))), PathBuf::from("/x"));
+        assert_eq!(data_dir(Some(Path::new("/x")), None), PathBuf::from("/x"));
     }
 }

@@ -26,6 +26,11 @@ pub struct Data {
     /// training split; validation and test stay whole. Absent: all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub train_samples: Option<Count>,
+    /// Train on only this share (0 < share <= 1) of the training split, the
+    /// first of it as `train_samples` takes them (rounded, at least one);
+    /// validation and test stay whole. Absent: all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_share: Option<f64>,
     /// Synthetic sets only: standard deviation of the Gaussian noise added to each point.
     pub noise: NonNegative,
     /// Input scaling; absent = the dataset's usual one (written into the resolved config).
@@ -46,6 +51,7 @@ impl Default for Data {
             validation_split: Fraction(0.1),
             samples: Count(1000),
             train_samples: None,
+            train_share: None,
             noise: NonNegative(0.1),
             normalize: None,
             mean: None,
@@ -59,6 +65,16 @@ impl Data {
     /// The dataset as loaded (see `data::load`): a generated set drawn from `seed`.
     pub fn load(&self, data_dir: &Path, seed: u64) -> Result<super::Source, super::DataError> {
         super::load(self.dataset, self.samples.0, self.noise.0, data_dir, seed)
+    }
+
+    /// Samples trained on of a training split of `train`: all of them, or
+    /// `train_samples` / `train_share` of them.
+    pub fn train_limit(&self, train: usize) -> usize {
+        match (self.train_samples, self.train_share) {
+            (Some(n), _) => n.0.min(train),
+            (None, Some(share)) => ((share * train as f64).round() as usize).clamp(1.min(train), train),
+            (None, None) => train,
+        }
     }
 
     /// The normalisation statistics the section gives (resolved by the plan).
@@ -77,6 +93,38 @@ impl Data {
             );
         }
         let dataset = data.dataset.name();
+        // Keys of another kind of dataset are refused, not ignored (and
+        // written into the resolved config as if they had done something).
+        let default = Data::default();
+        if !data.dataset.is_generated() {
+            for (key, given) in [("samples", data.samples != default.samples), ("noise", data.noise != default.noise)] {
+                if given {
+                    return KeyError::fail(
+                        format!("data.{key}"),
+                        format!(
+                            "applies to generated datasets only; `{dataset}` has its own samples: remove it (to train on fewer, use data.train_samples or data.train_share)"
+                        ),
+                    );
+                }
+            }
+        }
+        if data.dataset.has_own_test_set() && data.test_split != default.test_split {
+            return KeyError::fail(
+                "data.test_split",
+                format!("does not apply to `{dataset}`, which has its own test set: remove it"),
+            );
+        }
+        if let Some(share) = data.train_share {
+            if !(share > 0.0 && share <= 1.0) {
+                return KeyError::fail("data.train_share", format!("must be a share in (0, 1], got {share}"));
+            }
+            if data.train_samples.is_some() {
+                return KeyError::fail(
+                    "data.train_share",
+                    "and data.train_samples both limit the training split: keep one",
+                );
+            }
+        }
         if data.augment && data.dataset.image().is_none() {
             return KeyError::fail(
                 "data.augment",

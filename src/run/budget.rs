@@ -100,7 +100,7 @@ fn needs(config: &Config, grid: f64, jobs: f64, memory: f64) -> Vec<Need> {
     let batch = config.training.batch_size.0 as f64;
     let (train, validation, test) =
         split_sizes(dataset.samples(data.samples.0), data.test_split.0, data.validation_split.0);
-    let train = train.min(data.train_samples.map_or(usize::MAX, |n| n.0)).max(1) as f64;
+    let train = data.train_limit(train).max(1) as f64;
     // Evaluation runs in chunks: the largest block of samples through the network at once.
     let evaluated = validation.max(test).min(EVAL_CHUNK) as f64;
     let batch = batch.min(train);

@@ -51,8 +51,7 @@ impl DataCache {
     /// Samples in the training split of sweep point `point` (the same for every seed).
     pub(super) fn train_samples(&self, point: usize, config: &Config) -> usize {
         let (test, validation) = (config.data.test_split.0, config.data.validation_split.0);
-        let limit = config.data.train_samples.map_or(usize::MAX, |n| n.0);
-        limit.min(match &self.slots[self.slot_of[point]].shared {
+        config.data.train_limit(match &self.slots[self.slot_of[point]].shared {
             Some(Source::Fixed { train, .. }) => data::split_sizes(train.len(), 0.0, validation).0,
             Some(Source::Pooled(all)) => data::split_sizes(all.len(), test, validation).0,
             None => data::split_sizes(config.data.samples.0, test, validation).0,
@@ -69,9 +68,10 @@ impl DataCache {
         }
         let split = |source: &Source| {
             let mut splits = data::split(source, config.data.test_split.0, config.data.validation_split.0, seed);
-            // `data.train_samples`: the first of the (seeded, shuffled) training split.
-            if let Some(n) = config.data.train_samples.filter(|n| n.0 < splits.train.len()) {
-                splits.train = splits.train.subset(&(0..n.0).collect::<Vec<_>>());
+            // `data.train_samples` / `train_share`: the first of the (seeded, shuffled) training split.
+            let n = config.data.train_limit(splits.train.len());
+            if n < splits.train.len() {
+                splits.train = splits.train.subset(&(0..n).collect::<Vec<_>>());
             }
             splits
         };

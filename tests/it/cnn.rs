@@ -67,7 +67,7 @@ fn a_cnn_learns_the_digits_and_records_its_convolutions() {
     // The report describes the network that ran (digits: split from one pool).
     let report = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
     let model = "| model | CNN: conv blocks of [8, 16] channels, kernel 3, padding same, 2x2 max pooling; \
-                 then hidden layers [32], init auto |";
+                 then hidden layers [32], init auto: he for relu; glorot for tanh |";
     assert!(report.contains(model), "{report}");
     assert!(report.contains("| data | digits (test share 0.2, validation share 0.1) |"), "{report}");
 }

@@ -101,7 +101,7 @@ every_steps = 50
     // MNIST's test set is its own 10000 images, not a share of the pool.
     let report = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
     assert!(report.contains("| data | mnist (its own test set, validation share 0.1) |"), "{report}");
-    assert!(report.contains("| model | MLP, hidden layers [128], init auto |"), "{report}");
+    assert!(report.contains("| model | MLP, hidden layers [128], init auto (he for all) |"), "{report}");
 }
 
 /// A data folder holding the given MNIST files (name, bytes).
@@ -308,4 +308,88 @@ fn the_data_folder_comes_from_the_flag_then_the_environment() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains(&empty.path().join("fashion_mnist").display().to_string()), "{stderr}");
     assert_eq!(DatasetKind::named("fashion_mnist").name(), "fashion_mnist");
+}
+
+#[test]
+fn a_command_run_from_another_folder_finds_the_data_above_its_config() {
+    // A project: project/data/cifar10 and project/experiments/x/exp.toml, run from elsewhere.
+    let project = cifar_folder(false);
+    fs::create_dir_all(project.path().join("data")).unwrap();
+    fs::rename(project.path().join("cifar10"), project.path().join("data/cifar10")).unwrap();
+    let experiment = project.path().join("experiments/x");
+    fs::create_dir_all(&experiment).unwrap();
+    fs::write(experiment.join("exp.toml"), "activations = [\"relu\"]\n[data]\ndataset = \"cifar10\"\n").unwrap();
+    let elsewhere = TempDir::new();
+    let result = actbench()
+        .current_dir(elsewhere.path())
+        .env_remove("ACTBENCH_DATA")
+        .args(["plan", "--config", experiment.join("exp.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr));
+    assert!(result.status.success(), "{stderr}");
+    assert!(stdout.contains("relu-lr0.01-s0") && stdout.contains("to train"), "{stdout}");
+    // Without a data/ above the config, ./data is named (and missing).
+    let lone = TempDir::new();
+    fs::write(lone.path().join("exp.toml"), "activations = [\"relu\"]\n[data]\ndataset = \"cifar10\"\n").unwrap();
+    let result = actbench()
+        .current_dir(elsewhere.path())
+        .env_remove("ACTBENCH_DATA")
+        .args(["plan", "--config", lone.path().join("exp.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        !result.status.success() && stderr.contains("data folder 'data/cifar10' for dataset `cifar10` does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keys_of_another_kind_of_dataset_are_refused_not_ignored() {
+    let work = TempDir::new();
+    let cases = [
+        ("dataset = \"mnist\"\nsamples = 5000", "data.samples", "applies to generated datasets only"),
+        ("dataset = \"digits\"\nnoise = 0.3", "data.noise", "applies to generated datasets only"),
+        ("dataset = \"fashion_mnist\"\ntest_split = 0.3", "data.test_split", "has its own test set"),
+        ("train_share = 0.0", "data.train_share", "must be a share in (0, 1]"),
+        ("train_share = 1.5", "data.train_share", "must be a share in (0, 1]"),
+        ("train_share = 0.5\ntrain_samples = 10", "data.train_share", "keep one"),
+    ];
+    for (data, key, why) in cases {
+        let config = work.path().join("exp.toml");
+        fs::write(&config, format!("activations = [\"relu\"]\n[data]\n{data}\n")).unwrap();
+        let result = actbench().args(["plan", "--config", config.to_str().unwrap()]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{data}: {stderr}");
+        assert!(stderr.contains(key) && stderr.contains(why) && stderr.lines().count() == 1, "{data}: {stderr}");
+    }
+    // The generated sets take them.
+    let config = work.path().join("exp.toml");
+    fs::write(&config, "activations = [\"relu\"]\n[data]\ndataset = \"spirals\"\nsamples = 300\nnoise = 0.2\n")
+        .unwrap();
+    let result = actbench().args(["plan", "--config", config.to_str().unwrap()]).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+}
+
+#[test]
+fn train_share_trains_on_that_share_of_the_training_split() {
+    let steps_of = |data: &str| {
+        let work = TempDir::new();
+        let text = format!(
+            "activations = [\"relu\"]\n[data]\n{data}\n[model]\nhidden = [8]\n[training]\nepochs = 1\nbatch_size = 64\n[logging]\nevery_steps = 1\n"
+        );
+        let out = crate::common::train_with_threads(work.path(), &text, "1");
+        let mut reader = csv::Reader::from_path(out.join(Table::Gradients.file_name())).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let step = header.iter().position(|h| h == "step").unwrap();
+        let steps: std::collections::BTreeSet<usize> =
+            reader.records().map(|r| r.unwrap()[step].parse().unwrap()).collect();
+        steps.len()
+    };
+    let (train, _, _) = data::split_sizes(1797, 0.2, 0.1);
+    assert_eq!(steps_of(""), train.div_ceil(64));
+    let share = (0.25 * train as f64).round() as usize;
+    assert_eq!(steps_of("train_share = 0.25"), share.div_ceil(64), "{share} of {train} samples");
+    assert_eq!(steps_of("train_samples = 100"), 2);
 }

@@ -8,7 +8,7 @@ use crate::model::settings::InitScheme;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
-    /// e.g. `relu-lr0.1-s0`, `leaky_relu-slope0.1-lr0.05-s2`.
+    /// e.g. `relu-lr0.1-s0`, `leaky_relu-slope=0.1-lr0.05-s2`.
     pub id: String,
     /// The activation entry's label as written in every CSV, e.g. `leaky_relu(slope=0.1)`.
     pub label: String,
@@ -99,10 +99,10 @@ mod tests {
             [
                 "relu-lr0.1-s0",
                 "relu-lr0.1-s1",
-                "leaky_relu-slope0.1-lr0.5-s0",
-                "leaky_relu-slope0.1-lr0.5-s1",
-                "leaky_relu-slope0.1-lr0.05-s0",
-                "leaky_relu-slope0.1-lr0.05-s1",
+                "leaky_relu-slope=0.1-lr0.5-s0",
+                "leaky_relu-slope=0.1-lr0.5-s1",
+                "leaky_relu-slope=0.1-lr0.05-s0",
+                "leaky_relu-slope=0.1-lr0.05-s1",
             ]
         );
     }
@@ -137,9 +137,9 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "leaky_relu-slope1e-300-lr1e308-s0",
-                "leaky_relu-slope1e-300-lr1e-300-s0",
-                "leaky_relu-slope1e-300-lr0.05-s0"
+                "leaky_relu-slope=1e-300-lr1e308-s0",
+                "leaky_relu-slope=1e-300-lr1e-300-s0",
+                "leaky_relu-slope=1e-300-lr0.05-s0"
             ]
         );
     }

@@ -321,9 +321,27 @@ impl ActivationKind {
         parts.join(";")
     }
 
+    /// A formula's gain for `init = "auto"` (activation/gain.rs), at its
+    /// starting values; `None` for a built-in (its catalog entry says) or a
+    /// formula whose second moment is not a positive number.
+    pub fn formula_gain(&self) -> Option<f64> {
+        let custom = self.custom?;
+        super::gain::gain(&custom.formula.values_at(&custom.values, &super::gain::points()))
+    }
+
+    /// A formula given a `name`: labelled (and its runs named) by it alone.
+    pub fn is_named_formula(&self) -> bool {
+        self.custom.is_some_and(|c| c.name.is_some())
+    }
+
     /// Human label: the name, plus non-default parameters, e.g.
-    /// `leaky_relu(slope=0.1)`. Two entries of one experiment never share it.
+    /// `leaky_relu(slope=0.1)`; a named formula's `name` alone (its
+    /// parameters are the ones it declares), an unnamed one's source with
+    /// its values. Two entries of one experiment never share it.
     pub fn label(&self) -> String {
+        if let Some(Custom { name: Some(name), .. }) = self.custom {
+            return name.clone();
+        }
         let params = self.params_string();
         let name = match self.custom {
             Some(Custom { name: None, formula, .. }) => formula.source.split_whitespace().collect::<Vec<_>>().join(" "),

@@ -5,6 +5,7 @@
 pub mod catalog;
 mod figures;
 pub mod formula;
+pub mod gain;
 mod kind;
 mod module;
 pub mod properties;

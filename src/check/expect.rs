@@ -323,13 +323,44 @@ pub fn check(expected: &Path, dir: &Path) -> anyhow::Result<Outcome> {
             claims.push(check(warnings));
             continue;
         }
-        let claim = parse(spec, &scope.keys)
+        let spec = by_label(spec, &results)
+            .map_err(|e| shown(format!("{}: claim {} ({name}): {e}", expected.display(), i + 1)))?;
+        let claim = parse(&spec, &scope.keys)
             .map_err(|e| shown(format!("{}: claim {} ({name}): {e}", expected.display(), i + 1)))?;
         let result = evaluate(&claim, &results, &scope)
             .map_err(|e| shown(format!("{}: claim {} (`{}`): {e}", expected.display(), i + 1, claim.text)))?;
         claims.push(result);
     }
     Ok(Outcome { expected: expected.display().to_string(), results: dir.display().to_string(), claims })
+}
+
+/// `spec` with every group it names as its label in the results: a label
+/// as is, else an entry's name (`swish_beta`, `leaky_relu`) when exactly one
+/// entry of the experiment has it; two entries of one name are an error
+/// that lists their labels.
+fn by_label(spec: &Spec, results: &Results) -> Result<Spec, String> {
+    let resolve = |name: &String| -> Result<String, String> {
+        if results.summaries.iter().any(|s| s.activation == *name) {
+            return Ok(name.clone());
+        }
+        let labels: Vec<String> =
+            results.config.activations.iter().filter(|a| a.kind.name() == name).map(|a| a.label()).collect();
+        match labels.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Ok(name.clone()),
+            many => Err(format!("`{name}` names {} entries: say which by its label ({})", many.len(), many.join(", "))),
+        }
+    };
+    let one = |v: &Option<String>| v.as_ref().map(resolve).transpose();
+    Ok(Spec {
+        activation: one(&spec.activation)?,
+        better: one(&spec.better)?,
+        worse: one(&spec.worse)?,
+        best: one(&spec.best)?,
+        relative_to: one(&spec.relative_to)?,
+        among: spec.among.as_ref().map(|a| a.iter().map(resolve).collect::<Result<Vec<_>, _>>()).transpose()?,
+        ..spec.clone()
+    })
 }
 
 /// A `fair = true` claim (it takes `claim` and nothing else): the check

@@ -32,16 +32,19 @@ impl ActivationEntry {
         }
     }
 
-    /// The start of the entry's run ids (`leaky_relu-slope0.1-init_he`),
-    /// which the sweep point, learning rate and seed follow.
+    /// The start of the entry's run ids (`leaky_relu-slope=0.1-init_he`),
+    /// which the sweep point, learning rate and seed follow: `=` between a
+    /// parameter and its value, so `b1=0` and `b10=...` cannot read alike.
+    /// A named formula's is its name alone, as its label.
     pub fn id_stem(&self) -> String {
         let mut id = self.kind.name().to_string();
-        for part in self.kind.params_string().split(';').filter(|p| !p.is_empty()) {
+        let params = if self.kind.is_named_formula() { String::new() } else { self.kind.params_string() };
+        for part in params.split(';').filter(|p| !p.is_empty()) {
             id.push('-');
             id.push_str(&match part.split_once('=') {
                 Some((flag, "true")) => flag.to_string(),
                 Some((flag, "false")) => format!("no_{flag}"),
-                _ => part.replace('=', ""),
+                _ => part.to_string(),
             });
         }
         if let Some(init) = self.init {

@@ -297,7 +297,13 @@ impl Config {
         let mut labels: Vec<String> = self.activations.iter().map(ActivationEntry::label).collect();
         labels.sort();
         if let Some(dup) = labels.windows(2).find(|w| w[0] == w[1]) {
-            return KeyError::fail("activations", format!("lists `{}` twice: each entry must differ", dup[0]));
+            return KeyError::fail(
+                "activations",
+                format!(
+                    "lists `{}` twice: each entry must differ (a formula is named by its `name` alone: give each its own)",
+                    dup[0]
+                ),
+            );
         }
         Ok(())
     }

@@ -192,8 +192,9 @@ fn values_that_would_train_nonsense_are_rejected() {
         let msg = error(text);
         assert!(msg.contains(key) && msg.contains(what), "{text:?}: {msg}");
     }
-    // A dataset with its own test set needs no test share.
-    assert!(parse("[data]\ndataset = \"mnist\"\ntest_split = 0.0\n").is_ok());
+    // A dataset with its own test set takes no test share (it would be ignored).
+    let msg = error("[data]\ndataset = \"mnist\"\ntest_split = 0.0\n");
+    assert!(msg.contains("data.test_split") && msg.contains("has its own test set"), "{msg}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
-use super::settings::{InitScheme, Padding};
+use super::settings::{Gain, InitScheme, Padding};
 use crate::activation::ActivationKind;
 use crate::activation::catalog::AutoInit;
 use crate::maths::rng;
@@ -18,6 +18,13 @@ use crate::maths::rng;
 /// The concrete scheme of `scheme` for an activation: `auto` becomes the
 /// activation's own (its catalog entry's `auto_init`).
 pub fn resolve_init(scheme: InitScheme, kind: ActivationKind) -> InitScheme {
+    // A formula: the gain that keeps the second moment through it (He et
+    // al. 2015's argument, numerically), where it has one.
+    if scheme == InitScheme::Auto
+        && let Some(gain) = kind.formula_gain()
+    {
+        return InitScheme::Gain(Gain::new(gain));
+    }
     match (scheme, kind.info().auto_init) {
         (InitScheme::Auto, AutoInit::He) => InitScheme::He,
         (InitScheme::Auto, AutoInit::Lecun) => InitScheme::Lecun,
@@ -159,6 +166,7 @@ fn init_values(n: usize, fan_in: usize, fan_out: usize, scheme: InitScheme, rng:
         InitScheme::Pytorch => uniform(1.0 / fi.sqrt(), &mut || rng.random::<f64>()),
         // Scaled to unit norm per unit by the caller.
         InitScheme::UnitNorm => normal(1.0, &mut || rng::normal(rng)),
+        InitScheme::Gain(gain) => normal(gain.value() / fi.sqrt(), &mut || rng::normal(rng)),
         InitScheme::Auto => unreachable!("init is resolved before the model is built"),
     }
 }

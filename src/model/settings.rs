@@ -250,6 +250,25 @@ pub enum InitScheme {
     /// 1, zero biases: Hendrycks & Gimpel's GELU experiments (mnist_fcn.py,
     /// `tf.nn.l2_normalize(tf.random_normal([fan_in, fan_out]), 0)`).
     UnitNorm,
+    /// Normal weights, std = gain / sqrt(fan_in), zero biases: what `auto`
+    /// resolves to for a formula, the gain keeping the signal's second
+    /// moment through it (activation/gain.rs). Not written in a config.
+    #[serde(skip)]
+    Gain(Gain),
+}
+
+/// A weight gain, held as the bits of its f64 so that a scheme stays `Eq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Gain(u64);
+
+impl Gain {
+    pub fn new(gain: f64) -> Self {
+        Gain(gain.to_bits())
+    }
+
+    pub fn value(self) -> f64 {
+        f64::from_bits(self.0)
+    }
 }
 
 impl InitScheme {
@@ -263,12 +282,17 @@ impl InitScheme {
             InitScheme::GlorotNormal => "glorot_normal",
             InitScheme::Pytorch => "pytorch",
             InitScheme::UnitNorm => "unit_norm",
+            InitScheme::Gain(_) => "gain",
         }
     }
 }
 
 impl fmt::Display for InitScheme {
+    /// The name; a gain with its value, `gain(1.593)` (summary.csv's `init`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            InitScheme::Gain(g) => write!(f, "gain({:.4})", g.value()),
+            _ => f.write_str(self.name()),
+        }
     }
 }

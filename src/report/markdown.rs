@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::aggregate::{AggregateRow, Group};
 use super::notes::notes;
+use super::verdict::format_p;
 use super::{Analysis, figures};
 use crate::export::atomic;
 use crate::results::dir::{AGGREGATE_FILE, PLOTS_DIR, ResultsDir};
@@ -153,10 +154,6 @@ fn find<'a>(rows: &'a [AggregateRow], g: &Group, metric: &str) -> &'a AggregateR
     rows.iter()
         .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == metric)
         .expect("every group has a row per metric")
-}
-
-pub(super) fn format_p(p: f64) -> String {
-    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
 }
 
 fn join_names(names: &[String]) -> String {

@@ -48,12 +48,17 @@ pub fn section(analysis: &Analysis) -> String {
     md
 }
 
+/// A p-value as the report writes it: 4 decimals, scientific below 1e-4.
+pub(super) fn format_p(p: f64) -> String {
+    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+}
+
 /// One activation's sentence.
 fn sentence(row: &AggregateRow, verdict: Verdict, baseline: &str, base: Option<&AggregateRow>) -> String {
     let pp = |x: f64| format!("{:+.1} pp", 100.0 * x);
     let measured = match (row.diff, row.diff_ci95_low, row.diff_ci95_high, row.p_holm) {
         (Some(d), Some(lo), Some(hi), Some(p)) => {
-            format!("{} (95% CI {} to {}, p = {})", pp(d), pp(lo), pp(hi), super::markdown::format_p(p))
+            format!("{} (95% CI {} to {}, p = {})", pp(d), pp(lo), pp(hi), format_p(p))
         }
         _ => String::new(),
     };

@@ -40,6 +40,10 @@ pub struct Manifest {
     /// older manifests, whose tables are checked by parsing alone.
     #[serde(default)]
     pub files: BTreeMap<String, FileDigest>,
+    /// The init scheme the run resolved `model.init` to (`he`, `gain(1.6807)`
+    /// for a formula under `auto`). Absent from older manifests.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub init: String,
     /// SLURM's job id and array task id when a SLURM job trained it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm_job: Option<String>,
@@ -80,7 +84,14 @@ pub fn run_config(config: &Config, spec: &RunSpec) -> Config {
 }
 
 pub fn config_hash(config: &Config, spec: &RunSpec) -> String {
-    crate::maths::hash::fnv1a(&run_config(config, spec).to_toml())
+    let mut text = run_config(config, spec).to_toml();
+    // `auto` for a formula is a gain computed from it (model/init.rs), not
+    // in the config: the hash names it, so a run trained under the older
+    // rule (Glorot) is trained again rather than taken for this one.
+    if let crate::model::settings::InitScheme::Gain(_) = spec.init {
+        text.push_str(&format!("# init {}\n", spec.init));
+    }
+    crate::maths::hash::fnv1a(&text)
 }
 
 /// A run's manifest; `None` when it is missing, unreadable, not a regular

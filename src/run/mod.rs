@@ -241,6 +241,7 @@ fn manifest(
         finished_at: manifest::now(),
         command_line: options.command_line.clone(),
         files: Default::default(),
+        init: run.spec.init.to_string(),
         slurm_job: manifest::slurm_job(),
     }
 }

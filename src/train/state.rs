@@ -329,7 +329,7 @@ impl<'a> RunState<'a> {
             &self.key,
             RunSummary {
                 params: self.spec.activation.params_string(),
-                init: self.spec.init.name().to_string(),
+                init: self.spec.init.to_string(),
                 test_accuracy,
                 test_loss,
                 best_val_accuracy: best.map_or(f64::NAN, |b| b.val_accuracy),

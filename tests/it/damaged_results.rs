@@ -19,6 +19,7 @@ activations = ["relu", "tanh"]
 seeds = 2
 [model]
 hidden = [8]
+init = "glorot"    # one scheme for both: no fairness warning among the lines checked
 [training]
 epochs = 2
 "#;

@@ -193,7 +193,7 @@ fn a_learned_parameter_moves_and_survives_a_checkpoint() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let survivor = ["swish_beta-beta1-lr0.01-s0", "swish_beta-beta1-lr0.001-s0"]
+    let survivor = ["swish_beta-lr0.01-s0", "swish_beta-lr0.001-s0"]
         .into_iter()
         .find(|id| timeless(&ResultsDir::new(&out2).run(id).table(Table::Epochs)).len() == 3)
         .expect("one setting trained on");

@@ -80,8 +80,8 @@ fn entries_whose_run_ids_coincide_are_refused_naming_both() {
     for (activations, words) in [
         // A name equal to another entry's run-id stem.
         (
-            r#"["relu", { name = "leaky_relu-slope1", formula = "max(x, x / 10)" }, { name = "leaky_relu", slope = 1.0 }]"#,
-            &["activations[2]", "activations[1]", "leaky_relu-slope1"][..],
+            r#"["relu", { name = "step-straight_through", formula = "max(x, x / 10)" }, { name = "step", straight_through = true }]"#,
+            &["activations[2]", "activations[1]", "step-straight_through"][..],
         ),
         // Two unnamed formulas whose 32-bit hashes agree (found by search: FNV-1a's top 32 bits).
         (

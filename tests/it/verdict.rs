@@ -198,3 +198,72 @@ fn a_tuned_choice_on_the_edge_of_its_range_and_diverged_runs_are_warned_about() 
         "{stderr}"
     );
 }
+
+#[test]
+fn labels_and_ids_read_unambiguously_and_claims_take_an_entry_name() {
+    let config = r#"
+activations = [
+  { name = "leaky_relu", slope = 0.1 },
+  { name = "pade", formula = "x * sigmoid(b1 * x) + b10 * x", b1 = 0.0, b10 = 0.5 },
+  { formula = "x * sigmoid(b1 * x)", b1 = 1.5 },
+]
+[experiment]
+name = "labels"
+seeds = 1
+[model]
+hidden = [8]
+[training]
+epochs = 1
+lr = 0.05
+"#;
+    let tmp = TempDir::new();
+    let out = train_with_threads(tmp.path(), config, "1");
+    let mut reader = csv::Reader::from_path(out.join("summary.csv")).unwrap();
+    let rows: Vec<(String, String)> =
+        reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_string(), r[1].to_string())).collect();
+    assert_eq!(rows[0], ("leaky_relu-slope=0.1-lr0.05-s0".to_string(), "leaky_relu(slope=0.1)".to_string()));
+    // A named formula: its name alone, in the label and the id.
+    assert_eq!(rows[1], ("pade-lr0.05-s0".to_string(), "pade".to_string()));
+    // An unnamed one: the formula's hash, then each parameter = its value.
+    assert!(rows[2].0.starts_with("formula_") && rows[2].0.ends_with("-b1=1.5-lr0.05-s0"), "{rows:?}");
+    assert_eq!(rows[2].1, "x * sigmoid(b1 * x)(b1=1.5)");
+    // A claim names an entry by its name where one entry has it.
+    let claims = tmp.path().join("claims.toml");
+    fs::write(&claims, "[[claim]]\nactivation = \"leaky_relu\"\nmetric = \"test_accuracy\"\nat_least = 0.0\n").unwrap();
+    let result =
+        actbench().args(["check", "--expect", claims.to_str().unwrap(), out.to_str().unwrap()]).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stdout));
+    assert!(String::from_utf8_lossy(&result.stdout).contains("of leaky_relu(slope=0.1)"));
+
+    // Two entries of one name: the claim must say which, by label.
+    let two =
+        config.replace(r#"{ formula = "x * sigmoid(b1 * x)", b1 = 1.5 },"#, r#"{ name = "leaky_relu", slope = 0.3 },"#);
+    let tmp = TempDir::new();
+    let out = train_with_threads(tmp.path(), &two, "1");
+    let claims = tmp.path().join("claims.toml");
+    fs::write(&claims, "[[claim]]\nactivation = \"leaky_relu\"\nmetric = \"test_accuracy\"\nat_least = 0.0\n").unwrap();
+    let result =
+        actbench().args(["check", "--expect", claims.to_str().unwrap(), out.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`leaky_relu` names 2 entries: say which by its label (leaky_relu(slope=0.1), leaky_relu(slope=0.3))"
+        ),
+        "{stderr}"
+    );
+
+    // Two formulas of one name are refused before training.
+    let path = tmp.path().join("same.toml");
+    fs::write(
+        &path,
+        config.replace(
+            r#"{ formula = "x * sigmoid(b1 * x)", b1 = 1.5 },"#,
+            r#"{ name = "pade", formula = "x * b1", b1 = 2.0 },"#,
+        ),
+    )
+    .unwrap();
+    let result = actbench().args(["plan", "--config", path.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success() && stderr.contains("lists `pade` twice"), "{stderr}");
+}

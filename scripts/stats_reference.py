@@ -11,7 +11,12 @@ computed here are also checked against statsmodels' multipletests(method="holm")
 
 Output: CSV with the header `kind,case,a,b,field,value`, one row per expected
 value, read by tests/it/stats_reference.rs.
-  kind   summary | welch | paired | holm | trapezoid
+  kind   summary | welch | paired | holm | trapezoid | improvement | iqm |
+         expected_max | bootstrap
+         (expected_max: a = validation scores, b = test scores, field
+         `mean[n]`, `std[n]`, `test[n]`; bootstrap: the 95% percentile
+         interval of the probability of improvement from numpy's own
+         resamples, which the Rust side matches within Monte Carlo error)
   case   a short name, unique within its kind
   a, b   the inputs as `;`-separated numbers (b is empty except for welch and paired;
          `nan` marks a missing value, which stats.rs skips)
@@ -204,6 +209,72 @@ def trapezoid(ys):
     return [("area", float(trap(np.asarray(ys, dtype=np.float64))))]
 
 
+# Probability of improvement, P(X > Y) + P(X = Y) / 2: scipy's Mann-Whitney U over n m.
+IMPROVEMENT = [
+    ("clear_win", [0.91, 0.92, 0.93], [0.88, 0.89, 0.90]),
+    ("overlap", [0.9012, 0.9034, 0.9021, 0.9008, 0.9045], [0.8991, 0.9003, 0.9021, 0.9010, 0.8995]),
+    ("ties", [1.0, 2.0, 2.0], [2.0, 2.0, 3.0]),
+    ("unequal_sizes", [0.3127, 0.2984, 0.3301, 0.3056, 0.3215, 0.2899, 0.3178], [0.31, 0.30, 0.32]),
+]
+
+IQM = {
+    "n3": [0.5, 0.1, 0.9],
+    "n4_outlier": [100.0, 1.0, 2.0, 3.0],
+    "n8": [0.9012, 0.9034, 0.9021, 0.9008, 0.9045, 0.9019, 0.9027, 0.5],
+    "n10": [-0.7, 1.3, -2.9, 0.4, -1.1, 2.6, -0.2, 0.9, -3.3, 1.8],
+}
+
+# (validation scores, test scores) of a tuning's trials.
+EXPECTED_MAX = {
+    "four": ([0.5, 0.7, 0.6, 0.9], [0.4, 0.6, 0.5, 0.8]),
+    "ties": ([0.8, 0.85, 0.85, 0.7, 0.85], [0.79, 0.83, 0.86, 0.71, 0.80]),
+    "nine_rates": (
+        [0.912, 0.934, 0.951, 0.948, 0.903, 0.877, 0.955, 0.949, 0.941],
+        [0.905, 0.930, 0.947, 0.944, 0.899, 0.871, 0.950, 0.946, 0.938],
+    ),
+}
+
+
+def expected_max(val, test):
+    """Dodge et al. 2019 (allenai/show-your-work, expected_max_cond_n, with
+    replacement): P(max of n draws = v_(i)) = (i/N)^n - ((i-1)/N)^n over the
+    sorted scores; tied scores share their probability and their mean test."""
+    v = np.asarray(val, dtype=np.float64)
+    t = np.asarray(test, dtype=np.float64)
+    order = np.argsort(v, kind="stable")
+    v, t = v[order], t[order]
+    big_n = len(v)
+    uniq = np.unique(v)
+    out = []
+    for n in range(1, big_n + 1):
+        mean = square = tst = 0.0
+        for u in uniq:
+            below = np.sum(v < u)
+            upto = np.sum(v <= u)
+            p = (upto / big_n) ** n - (below / big_n) ** n
+            mean += p * u
+            square += p * u * u
+            tst += p * float(np.mean(t[v == u]))
+        out += [(f"mean[{n}]", float(mean)), (f"std[{n}]", math.sqrt(max(float(square - mean * mean), 0.0))), (f"test[{n}]", float(tst))]
+    return out
+
+
+def improvement(a, b):
+    u = stats.mannwhitneyu(a, b, alternative="two-sided").statistic
+    return float(u) / (len(a) * len(b))
+
+
+def bootstrap_interval(a, b, resamples=10000):
+    rng = np.random.default_rng(0)
+    a, b = np.asarray(a), np.asarray(b)
+    vals = []
+    for _ in range(resamples):
+        x = a[rng.integers(0, len(a), len(a))]
+        y = b[rng.integers(0, len(b), len(b))]
+        vals.append(improvement(x, y))
+    return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))
+
+
 def main():
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["kind", "case", "a", "b", "field", "value"])
@@ -224,6 +295,16 @@ def main():
     for case, ys in TRAPEZOID.items():
         for field, value in trapezoid(ys):
             w.writerow(["trapezoid", case, fmt_list(ys), "", field, repr(value)])
+    for case, a, b in IMPROVEMENT:
+        w.writerow(["improvement", case, fmt_list(a), fmt_list(b), "p", repr(improvement(a, b))])
+        lo, hi = bootstrap_interval(a, b)
+        w.writerow(["bootstrap", case, fmt_list(a), fmt_list(b), "low", repr(lo)])
+        w.writerow(["bootstrap", case, fmt_list(a), fmt_list(b), "high", repr(hi)])
+    for case, xs in IQM.items():
+        w.writerow(["iqm", case, fmt_list(xs), "", "iqm", repr(float(stats.trim_mean(xs, 0.25)))])
+    for case, (val, test) in EXPECTED_MAX.items():
+        for field, value in expected_max(val, test):
+            w.writerow(["expected_max", case, fmt_list(val), fmt_list(test), field, repr(value)])
 
 
 if __name__ == "__main__":

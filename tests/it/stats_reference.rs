@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use actbench::maths::bootstrap::{RESAMPLES, improvement_interval, iqm, probability_of_improvement};
+use actbench::maths::expected_max;
 use actbench::maths::stats::{holm, paired, summarize, trapezoid, welch};
 
 /// Relative 1e-9. The absolute 1e-12 applies only where scipy's value is
@@ -62,6 +64,27 @@ fn ours(kind: &str, a: &[f64], b: &[f64], field: &str) -> Option<f64> {
             adjusted.get(i).copied()
         }
         "trapezoid" if field == "area" => Some(trapezoid(a)),
+        "improvement" if field == "p" => probability_of_improvement(a, b),
+        "iqm" if field == "iqm" => iqm(a),
+        "bootstrap" => {
+            let (lo, hi) = improvement_interval(a, b, RESAMPLES, 0)?;
+            match field {
+                "low" => Some(lo),
+                "high" => Some(hi),
+                _ => None,
+            }
+        }
+        "expected_max" => {
+            let (name, n) = field.strip_suffix(']')?.split_once('[')?;
+            let trials: Vec<(f64, f64)> = a.iter().copied().zip(b.iter().copied()).collect();
+            let e = *expected_max::curve(&trials).get(n.parse::<usize>().ok()?.checked_sub(1)?)?;
+            match name {
+                "mean" => Some(e.mean),
+                "std" => Some(e.std),
+                "test" => Some(e.test),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -80,8 +103,10 @@ fn statistics_equal_scipy() {
         let (a, b) = (numbers(&r[2]), numbers(&r[3]));
         let want: f64 = r[5].parse().unwrap_or_else(|e| panic!("{path}: value in {r:?}: {e}"));
         *cases.entry((kind.to_string(), case.to_string())).or_default() += 1;
+        // The bootstrap draws its own resamples: the same interval within Monte Carlo error.
+        let near = |got: f64| if kind == "bootstrap" { (got - want).abs() <= 0.05 } else { close(got, want) };
         match ours(kind, &a, &b, field) {
-            Some(got) if close(got, want) => {}
+            Some(got) if near(got) => {}
             Some(got) => failures.push(format!(
                 "{kind} {case} {field}: {got:?}, scipy {want:?} (rel err {:.1e})",
                 ((got - want) / want).abs()
@@ -104,5 +129,11 @@ fn statistics_equal_scipy() {
     assert_eq!(values("holm"), 3 + 1 + 4 + 5 + 8 + 6 + 4 + 10, "holm values (one per input)");
     assert_eq!(count("trapezoid"), 6, "trapezoid cases");
     assert_eq!(values("trapezoid"), 6, "trapezoid values");
-    assert_eq!(cases.len(), 12 + 11 + 5 + 8 + 6, "no other kind of case");
+    assert_eq!(count("improvement"), 4, "improvement cases");
+    assert_eq!(count("bootstrap"), 4, "bootstrap cases");
+    assert_eq!(values("bootstrap"), 8, "bootstrap values (low, high)");
+    assert_eq!(count("iqm"), 4, "iqm cases");
+    assert_eq!(count("expected_max"), 3, "expected_max cases");
+    assert_eq!(values("expected_max"), 3 * (4 + 5 + 9), "expected_max values (mean, std, test per n)");
+    assert_eq!(cases.len(), 12 + 11 + 5 + 8 + 6 + 4 + 4 + 4 + 3, "no other kind of case");
 }

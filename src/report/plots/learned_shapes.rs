@@ -61,28 +61,75 @@ impl Figure for LearnedShapes {
             let (values, _) = evaluate(kind, &xs, &device);
             xs.iter().zip(values).map(|(x, y)| (*x as f64, y as f64)).collect()
         };
-        let mut panels = Vec::new();
-        let mut count = 0;
+        // Each learning group's sites, then as many panels of each as the budget allows.
+        let mut learning = Vec::new();
         for (g, (group, label)) in analysis.groups.iter().zip(&analysis.labels).enumerate() {
             let entry = analysis.results.config.activations.iter().find(|a| a.label() == group.activation);
             let Some(kind) = entry.map(|a| a.kind) else {
                 continue;
             };
             let names = kind.learned_names();
-            if names.is_empty() {
-                continue;
-            }
             let rows: Vec<&LearnedRecord> =
                 analysis.results.learned.iter().filter(|r| group.run_ids.contains(&r.run_id)).collect();
-            for site in learned_sites::sites(&rows, &names) {
-                count += 1;
-                if panels.len() < MAX_PANELS {
-                    let curves = curves(&kind, &names, &site, color(g), &shape);
-                    panels.push(Panel { title: format!("{label}: {}", site.name()), curves });
-                }
+            let sites = learned_sites::sites(&rows, &names);
+            if !sites.is_empty() {
+                learning.push((g, label, kind, names, sites));
             }
         }
-        Self { panels, sites: count }
+        let counts: Vec<usize> = learning.iter().map(|l| l.4.len()).collect();
+        let mut panels = Vec::new();
+        for ((g, label, kind, names, sites), quota) in learning.iter().zip(quotas(&counts, MAX_PANELS)) {
+            for i in evenly(sites.len(), quota) {
+                let curves = curves(kind, names, &sites[i], color(*g), &shape);
+                panels.push(Panel { title: format!("{label}: {}", sites[i].name()), curves });
+            }
+        }
+        Self { panels, sites: counts.iter().sum() }
+    }
+}
+
+/// Panels per group, at most `max` in all: every group the same share,
+/// what a group with fewer sites leaves going to the others; with more
+/// groups than `max`, the first `max` get one each.
+fn quotas(counts: &[usize], max: usize) -> Vec<usize> {
+    if counts.len() > max {
+        return (0..counts.len()).map(|i| usize::from(i < max).min(counts[i])).collect();
+    }
+    // Smallest first, each taking at most an equal share of what is left
+    // (at least one, as there are no more groups than panels).
+    let mut quotas = vec![0; counts.len()];
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| counts[i]);
+    let mut left = max;
+    for (k, &i) in order.iter().enumerate() {
+        quotas[i] = counts[i].min(left / (counts.len() - k));
+        left -= quotas[i];
+    }
+    quotas
+}
+
+/// `q` of `n` sites, evenly spaced from the first to the last.
+fn evenly(n: usize, q: usize) -> Vec<usize> {
+    match q.min(n) {
+        0 => Vec::new(),
+        1 => vec![0],
+        q => (0..q).map(|i| (i * (n - 1) + (q - 1) / 2) / (q - 1)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panels_are_shared_between_groups_up_to_the_most() {
+        assert_eq!(quotas(&[13, 13], 12), [6, 6]);
+        assert_eq!(quotas(&[2, 20], 12), [2, 10], "what the short group leaves goes to the other");
+        assert_eq!(quotas(&[3, 3], 12), [3, 3]);
+        assert_eq!(quotas(&[5; 14], 12).iter().sum::<usize>(), 12);
+        assert_eq!(quotas(&[5; 14], 12)[11..], [1, 0, 0], "more groups than panels: the first ones");
+        assert_eq!(evenly(13, 6), [0, 2, 5, 7, 10, 12]);
+        assert_eq!((evenly(5, 5), evenly(5, 1), evenly(5, 0)), (vec![0, 1, 2, 3, 4], vec![0], vec![]));
     }
 }
 
@@ -129,7 +176,11 @@ impl Plot for LearnedShapes {
     {
         root.fill(&WHITE)?;
         let area = if self.sites > self.panels.len() {
-            let note = format!("the first {} of {} sites with learned parameters", self.panels.len(), self.sites);
+            let note = format!(
+                "{} of {} sites with learned parameters: evenly spaced layers of each activation, first and last among them",
+                self.panels.len(),
+                self.sites
+            );
             let (top, rest) = root.split_vertically(NOTE_HEIGHT);
             top.draw_text(&note, &("sans-serif", 15).into_font().color(&BLACK), (10, 8))?;
             rest

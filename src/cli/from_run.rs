@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow};
 
-use super::shown_activations::Shown;
+use crate::activation::ActivationKind;
 use crate::config::Config;
 use crate::export::csv::read_optional_rows;
 use crate::report::learned_sites::{self, values_text};
@@ -15,10 +15,10 @@ use crate::results::dir::{MANIFEST_FILE, RunDir, Table};
 use crate::results::manifest;
 use crate::train::record::learned::LearnedRecord;
 
-/// The run's shapes: `swish_beta start (beta=1)`, then
+/// The run's shapes with their labels: `swish_beta start (beta=1)`, then
 /// `swish_beta layer 0 (beta=1.371)` per site; its activation alone when it
 /// learns nothing.
-pub(super) fn shapes(dir: &Path) -> anyhow::Result<Vec<Shown>> {
+pub(super) fn shapes(dir: &Path) -> anyhow::Result<Vec<(String, ActivationKind)>> {
     let run = RunDir::new(dir);
     let not_a_run = || {
         format!(
@@ -35,17 +35,17 @@ pub(super) fn shapes(dir: &Path) -> anyhow::Result<Vec<Shown>> {
     let rows: Vec<&LearnedRecord> = rows.iter().collect();
     let sites = learned_sites::sites(&rows, &names);
     if names.is_empty() || sites.is_empty() {
-        return Ok(vec![Shown { label: format!("{base} ({} learned no parameter)", manifest.run_id), kind }]);
+        return Ok(vec![(format!("{base} ({} learned no parameter)", manifest.run_id), kind)]);
     }
     let start = kind.learned_values();
-    let mut shown = vec![Shown { label: format!("{base} start ({})", values_text(&names, &start)), kind }];
+    let mut shown = vec![(format!("{base} start ({})", values_text(&names, &start)), kind)];
     for site in &sites {
         let at = learned_sites::at(&kind, &names, &site.end).map_err(|e| {
             anyhow!("--from-run '{}': {} at the values learned by {}: {e}", dir.display(), site.name(), manifest.run_id)
         })?;
         let units = if site.units.is_empty() { String::new() } else { format!(", mean of {} units", site.units.len()) };
         let label = format!("{base} {} ({}{units})", site.name(), values_text(&names, &site.end));
-        shown.push(Shown { label, kind: at });
+        shown.push((label, at));
     }
     Ok(shown)
 }

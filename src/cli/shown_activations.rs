@@ -87,6 +87,7 @@ pub(super) fn shown(asked: &Asked) -> anyhow::Result<Vec<Shown>> {
         }
         bail!("--param {}: no activation shown has a parameter `{}`; {}", params[i].0, params[i].0, theirs(&kinds));
     }
+    let run = run.into_iter().map(|(label, kind)| Shown { label, kind });
     Ok(kinds.into_iter().map(Shown::new).chain(run).collect())
 }
 

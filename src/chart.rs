@@ -152,7 +152,7 @@ impl LineStyle {
         match self.dash {
             Dash::Solid => chart.draw_series(std::iter::once(PathElement::new(points, style))),
             Dash::Dashed { dash, gap } => {
-                chart.draw_series(std::iter::once(DashedPathElement::new(points.into_iter(), dash, gap, style)))
+                chart.draw_series(std::iter::once(DashedPathElement::new(points, dash, gap, style)))
             }
         }
     }

@@ -117,22 +117,6 @@ fn evenly(n: usize, q: usize) -> Vec<usize> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panels_are_shared_between_groups_up_to_the_most() {
-        assert_eq!(quotas(&[13, 13], 12), [6, 6]);
-        assert_eq!(quotas(&[2, 20], 12), [2, 10], "what the short group leaves goes to the other");
-        assert_eq!(quotas(&[3, 3], 12), [3, 3]);
-        assert_eq!(quotas(&[5; 14], 12).iter().sum::<usize>(), 12);
-        assert_eq!(quotas(&[5; 14], 12)[11..], [1, 0, 0], "more groups than panels: the first ones");
-        assert_eq!(evenly(13, 6), [0, 2, 5, 7, 10, 12]);
-        assert_eq!((evenly(5, 5), evenly(5, 1), evenly(5, 0)), (vec![0, 1, 2, 3, 4], vec![0], vec![]));
-    }
-}
-
 /// A site's curves: the start, each picked unit (under the mean, so it stays
 /// on top) and the end. A set of values the activation cannot take (a
 /// formula not finite on [-20, 20] there) is left out, not drawn wrong.
@@ -213,5 +197,21 @@ impl Plot for LearnedShapes {
                 .draw()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panels_are_shared_between_groups_up_to_the_most() {
+        assert_eq!(quotas(&[13, 13], 12), [6, 6]);
+        assert_eq!(quotas(&[2, 20], 12), [2, 10], "what the short group leaves goes to the other");
+        assert_eq!(quotas(&[3, 3], 12), [3, 3]);
+        assert_eq!(quotas(&[5; 14], 12).iter().sum::<usize>(), 12);
+        assert_eq!(quotas(&[5; 14], 12)[11..], [1, 0, 0], "more groups than panels: the first ones");
+        assert_eq!(evenly(13, 6), [0, 2, 5, 7, 10, 12]);
+        assert_eq!((evenly(5, 5), evenly(5, 1), evenly(5, 0)), (vec![0, 1, 2, 3, 4], vec![0], vec![]));
     }
 }

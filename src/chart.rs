@@ -8,8 +8,13 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Context, anyhow};
-use plotters::coord::Shift;
+use plotters::chart::SeriesAnno;
+use plotters::coord::{CoordTranslate, Shift};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+
+/// A point on the drawing, in pixels (plotters-backend's `BackendCoord`).
+type BackendCoord = (i32, i32);
 
 pub type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -57,23 +62,116 @@ pub fn save(plot: &impl Plot, dir: &Path, stem: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Colour of series `i`.
+/// Tableau 10, readable on white and distinguishable in print: the
+/// colours of series that are not ordered (activations, groups, learned
+/// parameters), in order.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Colour of series `i` (the palette's colours repeat after ten: with more
+/// lines, draw them in [`line_style`]'s dashes too).
 pub fn color(i: usize) -> RGBColor {
-    // Tableau 10, readable on white and distinguishable in print.
-    const TABLEAU: [(u8, u8, u8); 10] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
-    ];
-    let (r, g, b) = TABLEAU[i % TABLEAU.len()];
-    RGBColor(r, g, b)
+    PALETTE[i % PALETTE.len()]
+}
+
+/// How a line is stroked: solid, or `dash` pixels drawn and `gap` left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dash {
+    Solid,
+    Dashed { dash: u32, gap: u32 },
+}
+
+/// The dash patterns lines take, one per round of the palette: the eleventh
+/// line has the first colour dashed, the twenty-first dotted.
+pub const DASHES: [Dash; 4] = [
+    Dash::Solid,
+    Dash::Dashed { dash: 8, gap: 4 },
+    Dash::Dashed { dash: 2, gap: 3 },
+    Dash::Dashed { dash: 14, gap: 4 },
+];
+
+/// A line's colour and dash pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineStyle {
+    pub color: RGBColor,
+    pub dash: Dash,
+}
+
+/// Style of line `i` of series that are not ordered: the palette's colours,
+/// then the same colours dashed, dotted and long-dashed, so that up to
+/// `PALETTE.len() * DASHES.len()` lines (and their legend entries) differ.
+pub fn line_style(i: usize) -> LineStyle {
+    LineStyle { color: color(i), dash: DASHES[(i / PALETTE.len()) % DASHES.len()] }
+}
+
+/// Lines of distinct styles: the most a legend of [`line_style`]s can tell apart.
+pub const DISTINCT_STYLES: usize = PALETTE.len() * DASHES.len();
+
+/// Length in pixels of a line's sample in a legend: long enough to show a
+/// dash pattern (two dashes of the longest).
+pub const LEGEND_SAMPLE: i32 = 24;
+
+impl LineStyle {
+    /// A solid line of this colour.
+    pub fn solid(color: RGBColor) -> Self {
+        Self { color, dash: Dash::Solid }
+    }
+
+    /// The same line, its colour mixed with white to `opacity` (a faint line
+    /// that looks the same in the legend, unlike plotters' alpha).
+    pub fn faded(self, opacity: f64) -> Self {
+        let mix = |c: u8| (opacity * c as f64 + (1.0 - opacity) * 255.0).round() as u8;
+        let RGBColor(r, g, b) = self.color;
+        Self { color: RGBColor(mix(r), mix(g), mix(b)), ..self }
+    }
+
+    /// Draws `points` as one line of this style, `width` pixels wide;
+    /// returns the series, to be labelled.
+    pub fn draw<'a, 'c, DB, CT>(
+        self,
+        chart: &'c mut ChartContext<'a, DB, CT>,
+        points: Vec<CT::From>,
+        width: u32,
+    ) -> Result<&'c mut SeriesAnno<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>>
+    where
+        DB: DrawingBackend + 'a,
+        CT: CoordTranslate,
+        CT::From: Clone + 'static,
+    {
+        let style = self.color.stroke_width(width);
+        match self.dash {
+            Dash::Solid => chart.draw_series(std::iter::once(PathElement::new(points, style))),
+            Dash::Dashed { dash, gap } => {
+                chart.draw_series(std::iter::once(DashedPathElement::new(points, dash, gap, style)))
+            }
+        }
+    }
+
+    /// The legend's sample of this line, `width` pixels wide.
+    pub fn legend(
+        self,
+        width: u32,
+    ) -> impl Fn(BackendCoord) -> DashedPathElement<std::vec::IntoIter<BackendCoord>, u32> {
+        // A solid line as one dash longer than the sample: one element type
+        // for both (a `DynElement` would have to live for 'static in a legend).
+        let (dash, gap) = match self.dash {
+            Dash::Solid => (2 * LEGEND_SAMPLE as u32, 0),
+            Dash::Dashed { dash, gap } => (dash, gap),
+        };
+        move |(x, y)| {
+            DashedPathElement::new(vec![(x, y), (x + LEGEND_SAMPLE, y)], dash, gap, self.color.stroke_width(width))
+        }
+    }
 }
 
 /// Colour of layer `i` of `n`, from blue (input side) to red (output side).
@@ -151,6 +249,36 @@ pub fn whole_label(x: &f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_of_unordered_series_differ_in_colour_then_in_dash() {
+        let styles: Vec<LineStyle> = (0..DISTINCT_STYLES).map(line_style).collect();
+        for (i, a) in styles.iter().enumerate() {
+            assert!(styles[..i].iter().all(|b| b != a), "line {i} repeats an earlier line's style");
+        }
+        // The palette's colours are far apart (RGB distance), unlike the
+        // neighbours of the blue-to-red layer scale (about 25 apart for 12 layers).
+        let distance = |a: RGBColor, b: RGBColor| {
+            let d = |x: u8, y: u8| (x as f64 - y as f64).powi(2);
+            (d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)).sqrt()
+        };
+        for i in 0..PALETTE.len() {
+            for j in 0..i {
+                let (a, b) = (line_style(i).color, line_style(j).color);
+                assert!(distance(a, b) > 60.0, "lines {j} and {i}: {a:?} and {b:?}");
+            }
+        }
+        assert!(distance(layer_color(0, 12), layer_color(1, 12)) < 30.0);
+        // Past the palette: the first colour again, dashed.
+        assert_eq!(line_style(PALETTE.len()), LineStyle { color: PALETTE[0], dash: DASHES[1] });
+        assert_eq!(line_style(0).dash, Dash::Solid);
+    }
+
+    #[test]
+    fn a_faded_line_moves_its_colour_towards_white() {
+        let faded = LineStyle::solid(RGBColor(0, 100, 255)).faded(0.5);
+        assert_eq!(faded.color, RGBColor(128, 178, 255));
+    }
 
     #[test]
     fn whole_number_axes_label_each_whole_number_once() {

@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{Plot, PlotResult, color, grid, range};
+use crate::chart::{Plot, PlotResult, color, grid, line_style, range};
 
 /// An activation's name and its (x, f(x), f'(x)) points.
 pub type Shape = (String, Vec<(f64, f64, f64)>);
@@ -86,13 +86,12 @@ impl Plot for AllShapes {
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart.configure_mesh().x_desc("x").y_desc("f(x)").label_style(("sans-serif", 13)).draw()?;
         for (i, (name, pts)) in self.curves.iter().enumerate() {
-            // Past ten colours, dashes would be clearer; alternate widths keep neighbours apart.
-            let c = color(i);
-            let width = if i < 10 { 2 } else { 1 };
-            chart
-                .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c.stroke_width(width)))?
+            // Past the palette's ten colours the same colours come dashed, then dotted.
+            let style = line_style(i);
+            style
+                .draw(&mut chart, pts.iter().map(|p| (p.0, p.1)).collect(), 2)?
                 .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                .legend(style.legend(2));
         }
         chart
             .configure_series_labels()

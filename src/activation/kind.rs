@@ -101,6 +101,9 @@ pub enum KindError {
     WrongType { activation: &'static str, param: String, expected: &'static str },
     #[error("parameter `{param}` of `{activation}`: {reason}")]
     BadValue { activation: &'static str, param: &'static str, reason: &'static str },
+    /// A formula at other values that no longer checks (e.g. not finite on [-20, 20]).
+    #[error("`{activation}` {reason}")]
+    Formula { activation: String, reason: String },
 }
 
 impl ActivationKind {
@@ -205,6 +208,56 @@ impl ActivationKind {
         let program = super::formula::compile(&formula.expr, &values, &learned);
         let custom = Custom { name: name.map(str::to_string), formula, values, learned, per_unit, id_name, program };
         Ok(Self { info: &catalog::FORMULA, values: [0.0; MAX_PARAMS], custom: Some(intern(custom)), per_unit: false })
+    }
+
+    /// The same activation with some parameters at other values (a
+    /// built-in's booleans as 0 or 1), the others kept: a formula at the
+    /// values a run learned, a built-in with `--param slope=0.2`. Checked
+    /// as the config's values are; an unknown name is an error listing the
+    /// activation's parameters.
+    pub fn with_values(&self, given: &[(&str, f64)]) -> Result<Self, KindError> {
+        let mut params = self.params();
+        for &(name, value) in given {
+            let Some(slot) = params.iter_mut().find(|(n, _)| *n == name) else {
+                let names: Vec<&str> = params.iter().map(|(n, _)| *n).collect();
+                let allowed = if names.is_empty() {
+                    "it takes no parameters".to_string()
+                } else {
+                    format!("its parameters are: {}", names.join(", "))
+                };
+                return Err(KindError::UnknownParam { activation: self.name(), param: name.to_string(), allowed });
+            };
+            slot.1 = match slot.1 {
+                ParamValue::Bool(_) => ParamValue::Bool(value != 0.0),
+                ParamValue::Float(_) => ParamValue::Float(value),
+            };
+        }
+        match self.custom {
+            Some(c) => {
+                let params: Vec<(String, f64, bool)> = params
+                    .iter()
+                    .zip(&c.learned)
+                    .map(|((name, value), learned)| {
+                        let value = match value {
+                            ParamValue::Float(v) => *v,
+                            ParamValue::Bool(b) => f64::from(u8::from(*b)),
+                        };
+                        (name.to_string(), value, *learned)
+                    })
+                    .collect();
+                Self::from_formula_per(c.name.as_deref(), &c.formula.source, &params, c.per_unit).map_err(|reason| {
+                    KindError::Formula {
+                        activation: self.label(),
+                        reason: reason.trim_start_matches("`formula` ").to_string(),
+                    }
+                })
+            }
+            None => {
+                let given: BTreeMap<String, ParamValue> =
+                    params.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
+                Ok(Self { per_unit: self.per_unit, ..Self::from_parts(self.info.name, &given)? })
+            }
+        }
     }
 
     /// This built-in learning one value per unit or channel (`learn_per = "unit"`).
@@ -343,11 +396,17 @@ impl ActivationKind {
             return name.clone();
         }
         let params = self.params_string();
-        let name = match self.custom {
+        let name = self.display_name();
+        if params.is_empty() { name } else { format!("{name}({})", params.replace(';', ",")) }
+    }
+
+    /// The label without its parameters: the name, or an unnamed formula as
+    /// written (spaces collapsed), e.g. `x * sigmoid(beta * x)`.
+    pub fn display_name(&self) -> String {
+        match self.custom {
             Some(Custom { name: None, formula, .. }) => formula.source.split_whitespace().collect::<Vec<_>>().join(" "),
             _ => self.name().to_string(),
-        };
-        if params.is_empty() { name } else { format!("{name}({})", params.replace(';', ",")) }
+        }
     }
 }
 
@@ -375,6 +434,33 @@ mod tests {
         assert_eq!(kind, ActivationKind::with("leaky_relu", &[("slope", 0.1)]).unwrap());
         assert_eq!(kind.values()[0], 0.1);
         assert_eq!(kind.label(), "leaky_relu(slope=0.1)");
+    }
+
+    #[test]
+    fn other_values_replace_the_given_parameters_only() {
+        let leaky = ActivationKind::with("leaky_relu", &[("slope", 0.1)]).unwrap();
+        let steeper = leaky.with_values(&[("slope", 0.3)]).unwrap();
+        assert_eq!(steeper, ActivationKind::with("leaky_relu", &[("slope", 0.3)]).unwrap());
+        let err = leaky.with_values(&[("beta", 1.0)]).unwrap_err().to_string();
+        assert!(err.contains("`leaky_relu` has no parameter `beta`; its parameters are: slope"), "{err}");
+        assert!(leaky.with_values(&[("slope", f64::NAN)]).is_err());
+        let prelu = ActivationKind::with("prelu", &[]).unwrap().learned_per_unit().unwrap();
+        let moved = prelu.with_values(&[("slope", 0.1)]).unwrap();
+        assert!(moved.per_unit() && moved.learned_values() == [0.1]);
+
+        let params = [("beta".to_string(), 1.0, true), ("gamma".to_string(), 2.0, false)];
+        let swish =
+            ActivationKind::from_formula_per(Some("sw"), "gamma * x * sigmoid(beta * x)", &params, true).unwrap();
+        let learned = swish.with_values(&[("beta", 1.5)]).unwrap();
+        assert_eq!(learned.name(), "sw");
+        assert_eq!(learned.params(), [("beta", ParamValue::Float(1.5)), ("gamma", ParamValue::Float(2.0))]);
+        assert_eq!(
+            (learned.learned_names(), learned.learned_values(), learned.per_unit()),
+            (vec!["beta"], vec![1.5], true)
+        );
+        let log = ActivationKind::from_formula(None, "log(1 + a * x * x)", &[("a".into(), 1.0, true)]).unwrap();
+        let err = log.with_values(&[("a", -1.0)]).unwrap_err().to_string();
+        assert!(err.contains("is not finite at x = "), "{err}");
     }
 
     #[test]

@@ -74,13 +74,13 @@ pub fn measure(kind: ActivationKind, device: &Device) -> Properties {
     }
 }
 
-/// A Markdown table of `kinds` (named by their labels).
-pub fn table(kinds: &[ActivationKind], device: &Device) -> String {
+/// A Markdown table of `shown`: each activation, in the row named by its label.
+pub fn table(shown: &[(String, ActivationKind)], device: &Device) -> String {
     let mut out = String::from(
         "| activation | range | zero-centred (E[f(X)], X ~ N(0,1)) | monotonic | smooth | saturating | max f' | f'(0) |\n|---|---|---|---|---|---|---|---|\n",
     );
-    for &kind in kinds {
-        let p = measure(kind, device);
+    for (label, kind) in shown {
+        let p = measure(*kind, device);
         let bound = |v: f64| {
             if v.is_infinite() { if v < 0.0 { "-inf".to_string() } else { "inf".to_string() } } else { fixed3(v) }
         };
@@ -88,7 +88,7 @@ pub fn table(kinds: &[ActivationKind], device: &Device) -> String {
         let _ = writeln!(
             out,
             "| {} | [{}, {}] | {} ({}) | {} | {} | {} | {:.4} | {:.4} |",
-            kind.label(),
+            label,
             bound(p.range.0),
             bound(p.range.1),
             yes(p.zero_centred),

@@ -6,27 +6,40 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use super::args::ActivationsArgs;
-use super::shown_activations::shown_kinds;
+use super::shown_activations::{Asked, shown};
 use crate::activation::{self, catalog};
 use crate::backend;
 
 pub(super) fn run(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
-    let kinds = shown_kinds(&args.formula, args.config.as_deref())?;
+    let shown = shown(&Asked {
+        formulas: &args.formula,
+        config: args.config.as_deref(),
+        params: &args.param,
+        from_run: args.from_run.as_deref(),
+    })?;
     if args.properties {
         let device = backend::device(args.backend.into())?;
-        print!("{}", crate::activation::properties::table(&kinds, &device));
+        let rows: Vec<(String, activation::ActivationKind)> = shown.into_iter().map(|s| (s.label, s.kind)).collect();
+        print!("{}", crate::activation::properties::table(&rows, &device));
         return Ok(ExitCode::SUCCESS);
     }
     if !args.csv {
         if args.points.is_some() {
             bail!("--points goes with --csv: try `actbench activations --csv --points \"-3,0,3\"`");
         }
-        if !args.formula.is_empty() || args.config.is_some() {
+        if !args.formula.is_empty() || args.config.is_some() || !args.param.is_empty() {
             bail!(
-                "--formula and --config go with --csv or --properties: try `actbench activations --csv --formula \"x * sigmoid(x)\"`"
+                "--formula, --config and --param go with --csv or --properties: try `actbench activations --csv --formula \"x * sigmoid(x)\"`"
             );
         }
-        print_catalog();
+        if args.from_run.is_some() {
+            // The run's shapes by name: each layer's learned values are in its label.
+            for s in &shown {
+                println!("{}", s.label);
+            }
+        } else {
+            print_catalog();
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let points = match &args.points {
@@ -35,10 +48,10 @@ pub(super) fn run(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
     };
     let device = backend::device(args.backend.into())?;
     let mut out = String::from("activation,x,value,derivative\n");
-    for kind in kinds {
-        let (values, derivatives) = activation::evaluate(kind, &points, &device);
+    for s in shown {
+        let (values, derivatives) = activation::evaluate(s.kind, &points, &device);
         // A formula's label may hold commas (`where(x > 0, x, 0)`): quoted as CSV quotes.
-        let label = kind.label();
+        let label = s.label;
         let label = if label.contains([',', '"']) { format!("\"{}\"", label.replace('"', "\"\"")) } else { label };
         for ((x, v), d) in points.iter().zip(values).zip(derivatives) {
             out.push_str(&format!("{label},{x},{v},{d}\n"));

@@ -233,6 +233,14 @@ pub(super) struct PlotActivationsArgs {
     /// Plot the activations of this experiment file instead of the catalog.
     #[arg(long)]
     pub(super) config: Option<PathBuf>,
+    /// Set a parameter of the activations plotted (repeatable): `--param beta=1.5` gives a
+    /// --formula's `beta` its value, `--param slope=0.2` a built-in's (booleans as true or false).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub(super) param: Vec<String>,
+    /// Plot a finished run's activation at the values it learned, one curve per layer, beside
+    /// its starting shape, e.g. results/NAME/runs/RUN_ID.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub(super) from_run: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -311,4 +319,12 @@ pub(super) struct ActivationsArgs {
     /// Show the activations of this experiment file instead of the catalog.
     #[arg(long)]
     pub(super) config: Option<PathBuf>,
+    /// Set a parameter of the activations shown (repeatable): `--param beta=1.5` gives a
+    /// --formula's `beta` its value, `--param slope=0.2` a built-in's (booleans as true or false).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub(super) param: Vec<String>,
+    /// Show a finished run's activation at the values it learned, one per layer, beside its
+    /// starting shape, e.g. results/NAME/runs/RUN_ID (alone: print them).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub(super) from_run: Option<PathBuf>,
 }

@@ -8,8 +8,8 @@
 //!   this dispatch calls;
 //! - helpers that several commands share, each in a file named for what it
 //!   is: `config_path` (finding a config file), `shown_activations` (which
-//!   activations `activations` and `plot-activations` show), `table`
-//!   (aligned columns);
+//!   activations `activations` and `plot-activations` show), `from_run`
+//!   (the shapes a finished run learned), `table` (aligned columns);
 //! - `reference`: the book's command-line page, the man page and the shell
 //!   completions, generated from `args`.
 //!
@@ -23,6 +23,7 @@ mod bench;
 mod check;
 mod config_path;
 mod fetch;
+mod from_run;
 mod merge;
 mod plan;
 mod plot;

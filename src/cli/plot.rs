@@ -3,14 +3,19 @@
 use std::process::ExitCode;
 
 use super::args::PlotActivationsArgs;
-use super::shown_activations::shown_kinds;
+use super::shown_activations::{Asked, shown};
 use crate::activation;
 use crate::backend::{self, BackendKind};
 use crate::chart;
 
 pub(super) fn run(args: &PlotActivationsArgs) -> anyhow::Result<ExitCode> {
     let out = &args.out;
-    let kinds = shown_kinds(&args.formula, args.config.as_deref())?;
+    let shown = shown(&Asked {
+        formulas: &args.formula,
+        config: args.config.as_deref(),
+        params: &args.param,
+        from_run: args.from_run.as_deref(),
+    })?;
     let reads: Vec<&std::path::Path> = args.config.iter().map(|c| c.as_path()).collect();
     for stem in ["activations", "all_activations"] {
         for extension in ["svg", "png"] {
@@ -21,13 +26,13 @@ pub(super) fn run(args: &PlotActivationsArgs) -> anyhow::Result<ExitCode> {
     let device = backend::device(BackendKind::Flex)?;
     // -6 to 6 in steps of 0.02: fine enough that kinks look sharp.
     let xs: Vec<f32> = (0..=600).map(|i| -6.0 + 0.02 * i as f32).collect();
-    let curves: Vec<activation::Shape> = kinds
+    let curves: Vec<activation::Shape> = shown
         .iter()
-        .map(|&kind| {
-            let (values, derivatives) = activation::evaluate(kind, &xs, &device);
+        .map(|s| {
+            let (values, derivatives) = activation::evaluate(s.kind, &xs, &device);
             let points =
                 xs.iter().zip(values).zip(derivatives).map(|((x, v), d)| (*x as f64, v as f64, d as f64)).collect();
-            (kind.label(), points)
+            (s.label.clone(), points)
         })
         .collect();
     chart::save(&activation::Shapes { curves: curves.clone() }, out, "activations")?;

@@ -8,6 +8,7 @@
 
 mod aggregate;
 pub mod fairness;
+pub mod learned_sites;
 pub mod load;
 mod markdown;
 mod notes;
@@ -23,8 +24,8 @@ pub use load::Results;
 use std::path::Path;
 
 use plots::{
-    Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, InputPercentiles, Learned, SearchFinalists,
-    Sensitivity,
+    Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, InputPercentiles, Learned, LearnedShapes,
+    SearchFinalists, Sensitivity,
 };
 
 use crate::results::dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
@@ -41,6 +42,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Sensitivity>(),
     Artifact::figure::<Learned>(),
+    Artifact::figure::<LearnedShapes>(),
     Artifact::figure::<SearchFinalists>(),
     Artifact { output: Output::File(REPORT_FILE), write: markdown::write, wanted: |_| true },
 ];

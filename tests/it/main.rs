@@ -22,6 +22,7 @@ mod expect;
 mod fetch;
 mod formula;
 mod input_fuzz;
+mod learned_shapes;
 mod models_reference;
 mod reliability;
 mod report;

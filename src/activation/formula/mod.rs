@@ -148,6 +148,20 @@ pub fn check_grid() -> Vec<f64> {
     (0..=800).map(|i| -20.0 + 0.05 * i as f64).collect()
 }
 
+/// The names among `candidates` that `source` uses as parameters, in the
+/// candidates' order: which of the command line's `--param`s a `--formula`
+/// takes. Any other unknown name is the parser's error.
+pub fn names_used(source: &str, candidates: &[String]) -> Result<Vec<String>, FormulaError> {
+    let expr = parse::parse(source, candidates)?;
+    let mut used = vec![false; candidates.len()];
+    walk(&expr, &mut |e| {
+        if let Expr::Param(i) = e {
+            used[*i] = true;
+        }
+    });
+    Ok(candidates.iter().zip(used).filter(|(_, u)| *u).map(|(n, _)| n.clone()).collect())
+}
+
 impl Formula {
     /// Parses and checks `source` with the entry's parameters (name, value).
     pub fn new(source: &str, params: &[(String, f64)]) -> Result<Self, FormulaError> {

@@ -57,6 +57,15 @@ fn parameters_are_values_and_every_one_must_be_used() {
 }
 
 #[test]
+fn names_used_picks_the_parameters_a_formula_takes() {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let given = names(&["slope", "p0", "beta"]);
+    assert_eq!(names_used("x * sigmoid(p0 * x) + beta", &given).unwrap(), names(&["p0", "beta"]));
+    assert_eq!(names_used("x", &given).unwrap(), Vec::<String>::new());
+    assert!(names_used("x * p1", &given).unwrap_err().to_string().contains("unknown name `p1`"));
+}
+
+#[test]
 fn a_formula_not_finite_on_the_grid_says_where_and_why() {
     let e = error("log(x)", &[]);
     assert!(e.contains("x = -20") && e.contains("log of a number that is not positive"), "{e}");

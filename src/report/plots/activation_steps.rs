@@ -5,7 +5,7 @@
 //! the same for sigmoid networks.
 
 use super::Figure;
-use super::panels::{Panels, step_panels};
+use super::panels::{LineKind, Panels, step_panels};
 use crate::report::Analysis;
 
 pub struct ActivationSteps(Panels);
@@ -26,7 +26,7 @@ impl Figure for ActivationSteps {
             |_, layer| format!("layer {layer}"),
             |r| Some([r.post_mean, r.post_mean - r.post_std, r.post_mean + r.post_std]),
         );
-        Self(Panels { panels, x_desc: "step" })
+        Self(Panels { panels, x_desc: "step", lines: LineKind::Layers })
     }
 }
 

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, band, color, range, whole_label, whole_ticks};
+use crate::chart::{Plot, PlotResult, band, line_style, range, whole_label, whole_ticks};
 use crate::report::Analysis;
 use crate::results::records::EpochRecord;
 
@@ -98,15 +98,15 @@ impl Plot for Curves {
                 .label_style(("sans-serif", 14))
                 .draw()?;
             for (i, (label, bands)) in self.groups.iter().enumerate() {
-                let c = color(i);
+                let style = line_style(i);
                 let band = &bands[m];
                 let mut outline: Vec<(f64, f64)> = band.iter().map(|p| (p.0, p.3)).collect();
                 outline.extend(band.iter().rev().map(|p| (p.0, p.2)));
-                chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.15).filled())))?;
-                chart
-                    .draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?
+                chart.draw_series(std::iter::once(Polygon::new(outline, style.color.mix(0.15).filled())))?;
+                style
+                    .draw(&mut chart, band.iter().map(|p| (p.0, p.1)).collect(), 2)?
                     .label(label.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                    .legend(style.legend(2));
             }
             chart
                 .configure_series_labels()

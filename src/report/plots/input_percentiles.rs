@@ -7,7 +7,7 @@
 //! hidden layer, with and without batch normalisation: the drift it removes.
 
 use super::Figure;
-use super::panels::{Panels, step_panels};
+use super::panels::{LineKind, Panels, step_panels};
 use crate::report::Analysis;
 
 pub struct InputPercentiles(Panels);
@@ -32,7 +32,7 @@ impl Figure for InputPercentiles {
             },
             |r| Some([r.pre_p50?, r.pre_p15?, r.pre_p85?]),
         );
-        Self(Panels { panels, x_desc: "step" })
+        Self(Panels { panels, x_desc: "step", lines: LineKind::Layers })
     }
 }
 

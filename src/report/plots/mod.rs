@@ -9,6 +9,7 @@ mod dead_saturated;
 mod gradient_flow;
 mod input_percentiles;
 mod learned;
+mod learned_shapes;
 mod panels;
 mod search_finalists;
 mod sensitivity;
@@ -20,6 +21,7 @@ pub use dead_saturated::DeadSaturated;
 pub use gradient_flow::GradientFlow;
 pub use input_percentiles::InputPercentiles;
 pub use learned::Learned;
+pub use learned_shapes::LearnedShapes;
 pub use search_finalists::SearchFinalists;
 pub use sensitivity::Sensitivity;
 

@@ -6,7 +6,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{Plot, PlotResult, grid, in_legend, layer_color, range, whole_label, whole_ticks};
+use crate::chart::{
+    DISTINCT_STYLES, LineStyle, Plot, PlotResult, grid, in_legend, layer_color, line_style, range, whole_label,
+    whole_ticks,
+};
 use crate::train::record::activations::ActivationRecord;
 
 /// A series' name and its band: (x, mean, low, high) points.
@@ -17,6 +20,35 @@ pub type Panel = (String, Vec<Line>);
 pub struct Panels {
     pub panels: Vec<Panel>,
     pub x_desc: &'static str,
+    pub lines: LineKind,
+}
+
+/// What a panel's lines are, which decides their colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// Layers in order from the input: blue to red ([`layer_color`]), the
+    /// order readable without the legend, which names a few of them.
+    Layers,
+    /// Series without an order (learned parameters): the palette's distinct
+    /// colours and then dashes ([`line_style`]), each in the legend.
+    Distinct,
+}
+
+impl LineKind {
+    fn style(self, i: usize, n: usize) -> LineStyle {
+        match self {
+            LineKind::Layers => LineStyle::solid(layer_color(i, n)),
+            LineKind::Distinct => line_style(i),
+        }
+    }
+
+    fn in_legend(self, i: usize, n: usize) -> bool {
+        match self {
+            LineKind::Layers => in_legend(i, n),
+            // Past the distinct styles, lines look alike: thinned as layers are.
+            LineKind::Distinct => n <= DISTINCT_STYLES || in_legend(i, n),
+        }
+    }
 }
 
 /// Panels per row.
@@ -122,15 +154,14 @@ impl Plot for Panels {
                 .label_style(("sans-serif", 12))
                 .draw()?;
             for (i, (name, band)) in lines.iter().enumerate() {
-                let c = layer_color(i, lines.len());
+                let style = self.lines.style(i, lines.len());
+                let c = style.color;
                 let mut outline: Vec<(f64, f64)> = band.iter().map(|p| (p.0, p.3)).collect();
                 outline.extend(band.iter().rev().map(|p| (p.0, p.2)));
                 chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.15).filled())))?;
-                let series = chart.draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?;
-                if in_legend(i, lines.len()) {
-                    series
-                        .label(name.clone())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                let series = style.draw(&mut chart, band.iter().map(|p| (p.0, p.1)).collect(), 2)?;
+                if self.lines.in_legend(i, lines.len()) {
+                    series.label(name.clone()).legend(style.legend(2));
                 }
             }
             chart

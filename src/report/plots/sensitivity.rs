@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Figure;
-use crate::chart::{Plot, PlotResult, color, range};
+use crate::chart::{Plot, PlotResult, line_style, range};
 use crate::report::Analysis;
 
 /// A line's label and its (x, score, chosen) points.
@@ -126,11 +126,12 @@ impl Plot for Sensitivity {
                 .label_style(("sans-serif", 14))
                 .draw()?;
             for (i, (label, points)) in panel.lines.iter().enumerate() {
-                let c = color(i);
-                chart
-                    .draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?
+                let style = line_style(i);
+                let c = style.color;
+                style
+                    .draw(&mut chart, points.iter().map(|p| (p.0, p.1)).collect(), 2)?
                     .label(label.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                    .legend(style.legend(2));
                 chart.draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 3, c.filled())))?;
                 chart.draw_series(
                     points.iter().filter(|p| p.2).map(|p| Circle::new((p.0, p.1), 8, c.stroke_width(2))),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Analysis;
 use super::load::Results;
 use crate::export::csv;
-use crate::maths::stats;
+use crate::maths::{bootstrap, stats};
 use crate::results::dir::ResultsDir;
 use crate::results::records::Columns;
 
@@ -70,7 +70,26 @@ pub struct AggregateRow {
     /// Against the baseline, in the metric's own direction ([`Verdict`]);
     /// empty for the baseline itself.
     pub verdict: Option<Verdict>,
+    /// The interquartile mean over seeds (rliable's robust centre).
+    pub iqm: Option<f64>,
+    /// The probability of improvement over the baseline, in the metric's
+    /// direction: P(a run of this group is better than one of the
+    /// baseline's), ties counting half; with its 95% bootstrap interval.
+    pub p_improvement: Option<f64>,
+    pub p_improvement_low: Option<f64>,
+    pub p_improvement_high: Option<f64>,
+    /// Within its sweep point: the share of bootstrap samples (seeds drawn
+    /// with replacement per group) in which this group's mean is the best,
+    /// and its mean rank over them (1 = best).
+    pub best_share: Option<f64>,
+    pub mean_rank: Option<f64>,
 }
+
+/// Bootstrap resamples of the report (rliable's default; the checked
+/// statistics use more, maths::bootstrap::RESAMPLES), from a fixed seed so
+/// that a report is the same each time it is built.
+const RESAMPLES: usize = 2_000;
+const BOOTSTRAP_SEED: u64 = 0;
 
 /// What the comparison with the baseline lets one say, and no more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,6 +149,12 @@ impl Columns for AggregateRow {
         "rank",
         "mdd",
         "verdict",
+        "iqm",
+        "p_improvement",
+        "p_improvement_low",
+        "p_improvement_high",
+        "best_share",
+        "mean_rank",
     ];
 }
 
@@ -221,6 +246,14 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
             let summary = stats::summarize(&g.values[m]);
             let base = baseline_of(groups, g, baseline);
             let welch = base.and_then(|b| stats::welch(&g.values[m], &b.values[m]));
+            // In the metric's direction: higher is better after the turn.
+            let turned =
+                |xs: &[f64]| -> Vec<f64> { xs.iter().map(|x| if *higher_is_better { *x } else { -x }).collect() };
+            let improvement = base.map(|b| (turned(&g.values[m]), turned(&b.values[m])));
+            let p_improvement = improvement.as_ref().and_then(|(a, b)| bootstrap::probability_of_improvement(a, b));
+            let interval = improvement
+                .as_ref()
+                .and_then(|(a, b)| bootstrap::improvement_interval(a, b, RESAMPLES, BOOTSTRAP_SEED));
             rows.push(AggregateRow {
                 activation: g.activation.clone(),
                 lr: g.lr,
@@ -244,6 +277,12 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
                 rank: None,
                 mdd: welch.map(|w| w.mdd),
                 verdict: None,
+                iqm: bootstrap::iqm(&g.values[m]),
+                p_improvement,
+                p_improvement_low: interval.map(|i| i.0),
+                p_improvement_high: interval.map(|i| i.1),
+                best_share: None,
+                mean_rank: None,
             });
         }
         let block = &mut rows[first..];
@@ -269,6 +308,13 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
             });
             for (rank, i) in order.into_iter().enumerate() {
                 block[i].rank = Some(rank + 1);
+            }
+            let members: Vec<usize> = (0..block.len()).filter(|&i| groups[i].sweep == *point).collect();
+            let values: Vec<Vec<f64>> = members.iter().map(|&i| groups[i].values[m].clone()).collect();
+            let shares = bootstrap::rank_shares(&values, *higher_is_better, RESAMPLES, BOOTSTRAP_SEED);
+            for (&i, share) in members.iter().zip(shares) {
+                block[i].best_share = share.map(|s| s.0);
+                block[i].mean_rank = share.map(|s| s.1);
             }
         }
     }

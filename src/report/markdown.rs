@@ -114,6 +114,7 @@ fn render(analysis: &Analysis) -> String {
     md.push_str(&super::fairness::section(analysis));
     if let Some(tuned) = &analysis.tuned {
         md.push_str(&super::tuned::section(analysis, tuned));
+        md.push_str(&super::expected::section(analysis));
     }
     if !results.search.is_empty() {
         md.push_str(&super::searched::section(analysis));

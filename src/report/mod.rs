@@ -7,6 +7,7 @@
 //! Adding one is one entry there (and, for a figure, its file in plots/).
 
 mod aggregate;
+pub mod expected;
 pub mod fairness;
 pub mod learned_sites;
 pub mod load;
@@ -24,11 +25,11 @@ pub use load::Results;
 use std::path::Path;
 
 use plots::{
-    Accuracy, ActivationSteps, Curves, DeadSaturated, Figure, GradientFlow, InputPercentiles, Learned, LearnedShapes,
-    SearchFinalists, Sensitivity,
+    Accuracy, ActivationSteps, Curves, DeadSaturated, ExpectedPerformance, Figure, GradientFlow, InputPercentiles,
+    Learned, LearnedShapes, SearchFinalists, Sensitivity,
 };
 
-use crate::results::dir::{AGGREGATE_FILE, REPORT_FILE, ResultsDir};
+use crate::results::dir::{AGGREGATE_FILE, EXPECTED_FILE, REPORT_FILE, ResultsDir};
 
 /// The report, in the order it is written: report.md last, after the
 /// figures it links.
@@ -41,6 +42,8 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<InputPercentiles>(),
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Sensitivity>(),
+    Artifact { output: Output::File(EXPECTED_FILE), write: expected::write, wanted: |a| a.tuned.is_some() },
+    Artifact::figure::<ExpectedPerformance>(),
     Artifact::figure::<Learned>(),
     Artifact::figure::<LearnedShapes>(),
     Artifact::figure::<SearchFinalists>(),

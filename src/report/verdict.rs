@@ -45,6 +45,36 @@ pub fn section(analysis: &Analysis) -> String {
         let _ = writeln!(md, "- **{label}**: {}", sentence(row, verdict, baseline, base));
     }
     md.push('\n');
+    md.push_str(&chances(&rows, baseline));
+    md
+}
+
+/// The table of what a new seed would likely show: the interquartile
+/// mean beside the mean, the probability of improvement over the baseline
+/// with its bootstrap interval, and how often each is best.
+fn chances(rows: &[(&String, &AggregateRow)], baseline: &str) -> String {
+    let mut md = format!(
+        "| activation | mean | IQM | P(better than {baseline} on a new seed) | best in (bootstrap) | mean rank |\n|---|---|---|---|---|---|\n"
+    );
+    let number = |x: Option<f64>, digits: usize| x.map_or("-".to_string(), |x| format!("{x:.digits$}"));
+    for (label, row) in rows {
+        let p = match (row.p_improvement, row.p_improvement_low, row.p_improvement_high) {
+            (Some(p), Some(lo), Some(hi)) => format!("{p:.2} [{lo:.2}, {hi:.2}]"),
+            _ if row.baseline.is_empty() => "baseline".to_string(),
+            _ => "-".to_string(),
+        };
+        let best = row.best_share.map_or("-".to_string(), |b| format!("{:.0}%", 100.0 * b));
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {p} | {best} | {} |",
+            number(row.mean, 4),
+            number(row.iqm, 4),
+            number(row.mean_rank, 2)
+        );
+    }
+    md.push_str(
+        "\nP(better): the share of (run, baseline run) pairs in which the run is better, ties counting half (the probability of improvement, Agarwal et al. 2021), with a 95% percentile bootstrap interval over seeds; best in: the share of bootstrap samples in which its mean is the highest. Columns `iqm`, `p_improvement*`, `best_share` and `mean_rank` of aggregate.csv, for every metric.\n\n",
+    );
     md
 }
 

@@ -71,6 +71,8 @@ pub const SLURM_MERGE_SCRIPT: &str = "merge.sbatch";
 pub const CONFIG_FILE: &str = "config.toml";
 /// Statistics across seeds, per group and metric.
 pub const AGGREGATE_FILE: &str = "aggregate.csv";
+/// With `[tuning]`: the expected best validation score after n settings, per activation.
+pub const EXPECTED_FILE: &str = "expected_performance.csv";
 /// The Markdown report.
 pub const REPORT_FILE: &str = "report.md";
 /// The figures (SVG and PNG).
@@ -91,7 +93,7 @@ pub const CHECKPOINT_OPTIMIZER: &str = "optimizer";
 
 /// Every name at the top of a results folder that actbench writes: none of
 /// them may be written by a command that was not asked to write the folder.
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     CONFIG_FILE,
     Table::Epochs.file_name(),
     Table::Gradients.file_name(),
@@ -100,6 +102,7 @@ pub const NAMES: [&str; 15] = [
     Table::Learned.file_name(),
     Table::Summary.file_name(),
     AGGREGATE_FILE,
+    EXPECTED_FILE,
     REPORT_FILE,
     PLOTS_DIR,
     RUNS_DIR,
@@ -135,6 +138,10 @@ impl ResultsDir {
 
     pub fn aggregate(&self) -> PathBuf {
         self.root.join(AGGREGATE_FILE)
+    }
+
+    pub fn expected_performance(&self) -> PathBuf {
+        self.root.join(EXPECTED_FILE)
     }
 
     pub fn report(&self) -> PathBuf {

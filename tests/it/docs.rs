@@ -385,6 +385,11 @@ fn the_tutorials_commands_run_as_written() {
         assert!(results.join(file).is_file(), "{file}");
     }
     assert!(dir.path().join("shapes/activations.png").is_file());
+    // The fixed run has no fairness warning (its claim `fair = true` holds, below) and draws the learned shapes.
+    let fair = dir.path().join("results/ssgate-fair");
+    assert!(fair.join("plots/learned_shapes.png").is_file());
+    assert!(fs::read_to_string(fair.join("report.md")).unwrap().contains("## Fairness\n\nNo warning"));
+    assert!(dir.path().join("learned/activations.png").is_file());
     let junit = fs::read_to_string(dir.path().join("ssgate-claims.xml")).unwrap();
     assert!(junit.contains("<testcase") && !junit.contains("<failure"), "{junit}");
     let summary = fs::read_to_string(results.join("summary.csv")).unwrap();

@@ -129,9 +129,7 @@ fn from_run_shows_each_layers_learned_shape_and_the_report_draws_them() {
     assert!(report.contains("](plots/learned_shapes.svg)"), "report.md links the figure");
     let svg = fs::read_to_string(out.join("plots/learned_shapes.svg")).unwrap();
     assert!(svg.contains("12 of 26 sites with learned parameters: evenly spaced layers"), "the cut is said");
-    for (group, layers) in
-        [("swish_beta(beta=1)", [0, 2, 5, 7, 10, 12]), ("prelu(learn_per=unit)", [0, 2, 5, 7, 10, 12])]
-    {
+    for (group, layers) in [("swish_beta", [0, 2, 5, 7, 10, 12]), ("prelu(learn_per=unit)", [0, 2, 5, 7, 10, 12])] {
         for layer in 0..13 {
             let title = format!("{group}: layer {layer}\n");
             assert_eq!(svg.contains(&title), layers.contains(&layer), "{title}: six evenly spaced layers of each");
@@ -142,7 +140,7 @@ fn from_run_shows_each_layers_learned_shape_and_the_report_draws_them() {
     assert!(out.join("plots/learned_shapes.png").is_file());
 
     // --from-run prints each layer's learned value: learned.csv's after the last epoch.
-    let swish = results.run("swish_beta-beta1-lr0.01-s0");
+    let swish = results.run("swish_beta-lr0.01-s0");
     let o = run(&["activations", "--from-run", swish.path().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let printed = stdout(&o);

@@ -8,6 +8,7 @@
 mod common;
 
 mod activations_reference;
+mod budget;
 mod check;
 mod ci_docs;
 mod cli;

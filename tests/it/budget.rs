@@ -1,0 +1,132 @@
+//! Fair under a budget (issue 35), through the CLI: the expected best
+//! validation score after n settings of a tuned experiment
+//! (expected_performance.csv, its figure, report.md's `## Budget`), and the
+//! probability of improvement, interquartile mean and rank shares of
+//! aggregate.csv, each recomputed here from the run tables.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use crate::common::{TempDir, train_with_threads};
+
+fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect()
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key].parse().unwrap_or_else(|_| panic!("{key} in {row:?}"))
+}
+
+const TUNED: &str = r#"
+activations = ["relu", "tanh", "sigmoid"]
+[experiment]
+name = "budget"
+seeds = 3
+[model]
+hidden = [16]
+init = "glorot"
+[training]
+epochs = 1
+batch_size = 64
+optimizer = "adam"
+lr = [0.0003, 0.003, 0.03]
+[tuning]
+tune = ["training.lr"]
+"#;
+
+#[test]
+fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
+    let tmp = TempDir::new();
+    let out = train_with_threads(tmp.path(), TUNED, "1");
+    // Each setting's score: the mean over seeds of the last epoch's validation accuracy.
+    let summary = rows(&out.join("summary.csv"));
+    let epochs = rows(&out.join("epochs.csv"));
+    let mut scores: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for s in &summary {
+        let last = epochs.iter().filter(|e| e["run_id"] == s["run_id"]).map(|e| num(e, "val_accuracy")).last().unwrap();
+        scores.entry((s["activation"].clone(), s["lr"].clone())).or_default().push(last);
+    }
+    let expected = rows(&out.join("expected_performance.csv"));
+    assert_eq!(expected.len(), 3 * 3, "three activations, budgets 1 to 3");
+    for activation in ["relu", "tanh", "sigmoid"] {
+        let mut settings: Vec<f64> = scores
+            .iter()
+            .filter(|((a, _), _)| a == activation)
+            .map(|(_, v)| v.iter().sum::<f64>() / v.len() as f64)
+            .collect();
+        settings.sort_by(f64::total_cmp);
+        let curve: Vec<&BTreeMap<String, String>> = expected.iter().filter(|r| r["activation"] == activation).collect();
+        assert_eq!(curve.iter().map(|r| num(r, "n") as usize).collect::<Vec<_>>(), [1, 2, 3]);
+        // n = 1: one setting drawn at random, the mean of the three.
+        let mean = settings.iter().sum::<f64>() / 3.0;
+        assert!((num(curve[0], "expected_best") - mean).abs() < 1e-6, "{activation}: {curve:?} vs {settings:?}");
+        // n = 3, by hand: P(best = k-th smallest) = (k^3 - (k-1)^3) / 27.
+        let by_hand = (settings[0] + 7.0 * settings[1] + 19.0 * settings[2]) / 27.0;
+        assert!((num(curve[2], "expected_best") - by_hand).abs() < 1e-6, "{activation}: {curve:?}");
+        assert!(curve.windows(2).all(|w| num(w[1], "expected_best") >= num(w[0], "expected_best") - 1e-12));
+    }
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Budget") && report.contains("plots/expected_performance.svg"), "{report}");
+    assert!(out.join("plots/expected_performance.png").is_file());
+
+    // Without [tuning] there is no such file, section or figure.
+    let plain = TempDir::new();
+    let out = train_with_threads(plain.path(), &TUNED.replace("[tuning]\ntune = [\"training.lr\"]\n", ""), "1");
+    assert!(!out.join("expected_performance.csv").exists());
+    assert!(!fs::read_to_string(out.join("report.md")).unwrap().contains("## Budget"));
+}
+
+#[test]
+fn aggregate_has_the_probability_of_improvement_the_iqm_and_rank_shares() {
+    let tmp = TempDir::new();
+    let out = train_with_threads(
+        tmp.path(),
+        &TUNED
+            .replace("[tuning]\ntune = [\"training.lr\"]\n", "")
+            .replace("lr = [0.0003, 0.003, 0.03]", "lr = 0.003")
+            .replace("seeds = 3", "seeds = 4"),
+        "1",
+    );
+    let summary = rows(&out.join("summary.csv"));
+    let accuracies = |a: &str| -> Vec<f64> {
+        summary.iter().filter(|s| s["activation"] == a).map(|s| num(s, "test_accuracy")).collect()
+    };
+    let aggregate = rows(&out.join("aggregate.csv"));
+    let test: Vec<&BTreeMap<String, String>> = aggregate.iter().filter(|r| r["metric"] == "test_accuracy").collect();
+    let relu = accuracies("relu");
+    for row in &test {
+        let mine = accuracies(&row["activation"]);
+        // IQM of four: the mean of the middle two.
+        let mut sorted = mine.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert!((num(row, "iqm") - (sorted[1] + sorted[2]) / 2.0).abs() < 1e-9, "{row:?}");
+        if row["activation"] == "relu" {
+            assert_eq!(row["p_improvement"], "", "the baseline: {row:?}");
+            continue;
+        }
+        let pairs: f64 = mine
+            .iter()
+            .flat_map(|x| {
+                relu.iter().map(move |y| {
+                    if x > y {
+                        1.0
+                    } else if x == y {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .sum();
+        let p = num(row, "p_improvement");
+        assert!((p - pairs / 16.0).abs() < 1e-12, "{row:?}");
+        assert!(num(row, "p_improvement_low") <= p && p <= num(row, "p_improvement_high"), "{row:?}");
+    }
+    let shares: f64 = test.iter().map(|r| num(r, "best_share")).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "the best shares of one point sum to 1: {shares}");
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| activation | mean | IQM | P(better than relu on a new seed) |"), "{report}");
+}

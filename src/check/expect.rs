@@ -77,6 +77,12 @@ struct Spec {
     within: Option<f64>,
     /// Pair the runs by seed (the same split, order and initial draws): the paired t-test.
     paired: Option<bool>,
+    /// The probability of improvement: P(a run of `activation` is better
+    /// than one of `relative_to`), ties counting half, at least this.
+    p_improvement: Option<f64>,
+    /// With `[tuning]`: at every budget of this many settings or more,
+    /// `activation`'s expected best selection score is at least `relative_to`'s.
+    from_budget: Option<usize>,
     #[serde(rename = "where")]
     where_: Option<Bounds>,
     /// A source's number for a study's side-by-side table; not checked.
@@ -160,10 +166,34 @@ const SEEDS: [(&str, Seeds); 7] = [
 /// What one claim is about.
 #[derive(Debug, Clone)]
 enum Kind {
-    Group { label: String, seeds: Seeds, bounds: Bounds, runs_where: Bounds },
-    Order { better: String, worse: String, p_below: Option<f64> },
-    Best { label: String, among: Option<Vec<String>>, seeds: Seeds },
-    Margin { label: String, relative_to: String, test: Margin, paired: bool },
+    Group {
+        label: String,
+        seeds: Seeds,
+        bounds: Bounds,
+        runs_where: Bounds,
+    },
+    Order {
+        better: String,
+        worse: String,
+        p_below: Option<f64>,
+    },
+    Best {
+        label: String,
+        among: Option<Vec<String>>,
+        seeds: Seeds,
+    },
+    Margin {
+        label: String,
+        relative_to: String,
+        test: Margin,
+        paired: bool,
+    },
+    /// Expected best validation score (report/expected.rs) from budget `from` on.
+    Budget {
+        label: String,
+        relative_to: String,
+        from: usize,
+    },
 }
 
 /// What a margin claim asks of the 95% interval of `activation - relative_to`
@@ -176,6 +206,8 @@ enum Margin {
     BetterBy(f64),
     /// Equivalence: the whole interval inside (-margin, +margin).
     Within(f64),
+    /// Not an interval: the probability of improvement at least this.
+    Chance(f64),
 }
 
 impl Margin {
@@ -185,6 +217,7 @@ impl Margin {
             Margin::NotWorseBy(m) => lo > -m,
             Margin::BetterBy(m) => lo > m,
             Margin::Within(m) => lo > -m && hi < m,
+            Margin::Chance(p) => lo >= p,
         }
     }
 
@@ -194,6 +227,7 @@ impl Margin {
             Margin::NotWorseBy(m) => format!("the interval's lower end above -{}", num(m)),
             Margin::BetterBy(m) => format!("the interval's lower end above {}", num(m)),
             Margin::Within(m) => format!("the interval inside (-{0}, {0})", num(m)),
+            Margin::Chance(p) => format!("P(better) >= {}", num(p)),
         }
     }
 }
@@ -422,7 +456,12 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
     }
     let runs_where = spec.where_.clone().unwrap_or_default();
     runs_where.check("`where`: ")?;
-    let margins = [("not_worse_by", spec.not_worse_by), ("better_by", spec.better_by), ("within", spec.within)];
+    let margins = [
+        ("not_worse_by", spec.not_worse_by),
+        ("better_by", spec.better_by),
+        ("within", spec.within),
+        ("p_improvement", spec.p_improvement),
+    ];
     let given: Vec<(&str, f64)> = margins.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
     if spec.relative_to.is_none() && (!given.is_empty() || spec.paired.is_some()) {
         return Err(format!(
@@ -430,7 +469,25 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             given.first().map_or("paired", |(k, _)| k)
         ));
     }
-    let kind = if let Some(relative_to) = &spec.relative_to {
+    let kind = if let (Some(relative_to), Some(from)) = (&spec.relative_to, spec.from_budget) {
+        let Some(label) = &spec.activation else {
+            return Err("`from_budget` compares `activation` with `relative_to`: add `activation`".into());
+        };
+        if !given.is_empty()
+            || !bounds.is_empty()
+            || spec.p_below.is_some()
+            || spec.seeds.is_some()
+            || spec.paired.is_some()
+        {
+            return Err("a budget claim (`from_budget`) compares expected best scores: it takes no margin, bound, `p_below`, `seeds` or `paired`".into());
+        }
+        if from == 0 {
+            return Err("`from_budget` counts settings tried: 1 or more".into());
+        }
+        Kind::Budget { label: label.clone(), relative_to: relative_to.clone(), from }
+    } else if spec.from_budget.is_some() {
+        return Err("`from_budget` compares `activation` with another group: add `relative_to`".into());
+    } else if let Some(relative_to) = &spec.relative_to {
         let Some(label) = &spec.activation else {
             return Err("`relative_to` compares `activation` with it: add `activation`".into());
         };
@@ -441,8 +498,16 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             return Err("a margin claim judges the interval of the difference: it takes no bound, `p_below`, `seeds` or `where`".into());
         }
         let [(key, margin)] = given[..] else {
-            return Err("a margin claim needs one of `not_worse_by`, `better_by` or `within` (a margin in the metric's units, e.g. 0.01)".into());
+            return Err("a margin claim needs one of `not_worse_by`, `better_by` or `within` (a margin in the metric's units, e.g. 0.01), or `p_improvement` (a probability)".into());
         };
+        if key == "p_improvement" {
+            if !(margin > 0.0 && margin <= 1.0) {
+                return Err(format!("`p_improvement` is a probability in (0, 1], not {margin}"));
+            }
+            if spec.paired.is_some() {
+                return Err("`p_improvement` compares every run with every run: it takes no `paired`".into());
+            }
+        }
         if !(margin.is_finite() && margin >= 0.0) || (key == "within" && margin == 0.0) {
             return Err(format!(
                 "`{key}` must be a finite margin >= 0{}, not {margin}",
@@ -455,6 +520,7 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
         let test = match key {
             "not_worse_by" => Margin::NotWorseBy(margin),
             "better_by" => Margin::BetterBy(margin),
+            "p_improvement" => Margin::Chance(margin),
             _ => Margin::Within(margin),
         };
         Kind::Margin {
@@ -634,11 +700,19 @@ fn describe(c: &Claim) -> String {
                 Margin::BetterBy(m) if *m == 0.0 => format!("better than {relative_to}"),
                 Margin::BetterBy(m) => format!("better than {relative_to} by more than {}", num(*m)),
                 Margin::Within(m) => format!("within {} of {relative_to}", num(*m)),
+                Margin::Chance(p) => {
+                    return format!("{label} beats {relative_to} on {m}{place} with probability >= {}", num(*p));
+                }
             };
             let test = if *paired { "paired by seed" } else { "Welch" };
             format!("{label} {how} on {m}{place} (95% interval, {test})")
         }
         Kind::Best { label, seeds, .. } => format!("{label} has the best {} {m}{place}", seed_name(*seeds)),
+        Kind::Budget { label, relative_to, from } => {
+            format!(
+                "at every budget of {from} or more settings, {label}'s expected best {m} is at least {relative_to}'s"
+            )
+        }
     }
 }
 
@@ -756,6 +830,10 @@ fn needed(claim: &Claim) -> String {
             }
         }
         Kind::Margin { test, .. } => test.needs(),
+        Kind::Budget { from, .. } => {
+            let side = if claim.metric.higher_is_better { "at least" } else { "at most" };
+            format!("{side} the other's at every n >= {from}")
+        }
     }
 }
 
@@ -834,6 +912,20 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
             let theirs = runs(results, claim, scope, relative_to)?;
             let a = flat(per_run(results, claim, &mine)?)?;
             let b = flat(per_run(results, claim, &theirs)?)?;
+            if let Margin::Chance(_) = test {
+                // In the metric's direction: a loss turns over.
+                let turn = |v: &[f64]| -> Vec<f64> {
+                    v.iter().map(|x| if claim.metric.higher_is_better { *x } else { -x }).collect()
+                };
+                let (a, b) = (turn(&a), turn(&b));
+                let Some(p) = crate::maths::bootstrap::probability_of_improvement(&a, &b) else {
+                    return Ok(result("no finite value on a side".into(), false));
+                };
+                let interval = crate::maths::bootstrap::improvement_interval(&a, &b, 2_000, 0)
+                    .map(|(lo, hi)| format!(" [{lo:.2}, {hi:.2}]"))
+                    .unwrap_or_default();
+                return Ok(result(format!("P = {p:.2}{interval} ({} x {} runs)", a.len(), b.len()), test.holds(p, p)));
+            }
             let interval = if *paired {
                 // Each seed's pair: the seeds both groups ran, in order.
                 let by_seed = |runs: &[&RunSummary], values: &[f64]| -> BTreeMap<u64, f64> {
@@ -865,6 +957,39 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
                 t.p
             );
             Ok(result(measured, holds))
+        }
+        Kind::Budget { label, relative_to, from } => {
+            let Some(tuned) = crate::tuning::choose(&results.config, &results.summaries, &results.epochs) else {
+                return Err("a budget claim needs an experiment with `[tuning]`".into());
+            };
+            if claim.metric.name != tuned.select.name() {
+                return Err(format!(
+                    "a budget claim reads the tuning's selection metric: write metric = \"{}\"",
+                    tuned.select.name()
+                ));
+            }
+            let curves = crate::report::expected::curves(&crate::report::Analysis::new(results.clone()));
+            let find = |l: &str| -> Result<&crate::report::expected::Curve, String> {
+                let mine: Vec<_> = curves.iter().filter(|c| c.activation == l).collect();
+                match mine.as_slice() {
+                    [one] => Ok(one),
+                    [] => Err(format!("no tuned runs of `{l}` in the results")),
+                    _ => Err(format!("`{l}` was tuned at several settings of the keys not tuned: not one curve")),
+                }
+            };
+            let (a, b) = (find(label)?, find(relative_to)?);
+            let n = a.points.len().min(b.points.len());
+            if *from > n {
+                let measured = format!("only {n} settings tried, fewer than {from}");
+                return Ok(result(measured, false));
+            }
+            let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };
+            let worst = (*from - 1..n)
+                .map(|k| (k + 1, sign * (a.points[k].mean - b.points[k].mean)))
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .expect("from <= n");
+            let measured = format!("smallest lead {:+.4} at n = {} (of {n})", worst.1, worst.0);
+            Ok(result(measured, worst.1 >= 0.0))
         }
         Kind::Best { label, among, seeds } => {
             let mut labels: Vec<String> = match among {

@@ -143,7 +143,18 @@ pub fn crossings(curves: &[Curve], higher_is_better: bool) -> Vec<String> {
                 parts.push(format!("{} from n = {}", name(lead[k]), k + 1));
             }
             let at = if a.fixed.is_empty() { String::new() } else { format!(" (at {})", a.fixed) };
-            out.push(format!("{} against {}{at}: {}", a.activation, b.activation, parts.join(", ")));
+            // A change of order inside the expectations' own spread says little.
+            let inside =
+                (0..n).all(|k| (a.points[k].mean - b.points[k].mean).abs() <= a.points[k].std.max(b.points[k].std));
+            let widest = (0..n).map(|k| (a.points[k].mean - b.points[k].mean).abs()).fold(0.0, f64::max);
+            let note = if inside {
+                format!(
+                    " (every gap, at most {widest:.4}, is inside one standard deviation of the expectations: no budget effect beyond noise)"
+                )
+            } else {
+                String::new()
+            };
+            out.push(format!("{} against {}{at}: {}{note}", a.activation, b.activation, parts.join(", ")));
         }
     }
     out

@@ -8,6 +8,7 @@ use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
 use crate::train::record::{activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord};
 
 /// Everything a report is built from.
+#[derive(Clone)]
 pub struct Results {
     pub config: Config,
     pub summaries: Vec<RunSummary>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{TempDir, train_with_threads};
+use crate::common::{TempDir, actbench, train_with_threads};
 
 fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -72,6 +72,33 @@ fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
     assert!(report.contains("## Budget") && report.contains("plots/expected_performance.svg"), "{report}");
     assert!(out.join("plots/expected_performance.png").is_file());
 
+    // A budget claim holds exactly when the curve stays at least the other's from that budget on.
+    let best = |a: &str, n: usize| {
+        num(expected.iter().find(|r| r["activation"] == a && r["n"] == n.to_string()).unwrap(), "expected_best")
+    };
+    for (a, b) in [("relu", "sigmoid"), ("sigmoid", "relu"), ("tanh", "relu"), ("relu", "tanh")] {
+        for from in [1, 3] {
+            let holds = (from..=3).all(|n| best(a, n) >= best(b, n));
+            let claim = format!(
+                "[[claim]]\nactivation = \"{a}\"\nrelative_to = \"{b}\"\nmetric = \"val_accuracy\"\nfrom_budget = {from}\n"
+            );
+            let (code, text) = check(tmp.path(), &out, &claim);
+            assert_eq!(code, Some(if holds { 0 } else { 1 }), "{a} vs {b} from {from}: {text}");
+        }
+    }
+    let (code, text) = check(
+        tmp.path(),
+        &out,
+        "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"test_accuracy\"\nfrom_budget = 1\n",
+    );
+    assert!(code == Some(2) && text.contains("write metric = \"val_accuracy\""), "{text}");
+    let (code, text) = check(
+        tmp.path(),
+        &out,
+        "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"val_accuracy\"\nfrom_budget = 4\n",
+    );
+    assert!(code == Some(1) && text.contains("only 3 settings tried, fewer than 4"), "{text}");
+
     // Without [tuning] there is no such file, section or figure.
     let plain = TempDir::new();
     let out = train_with_threads(plain.path(), &TUNED.replace("[tuning]\ntune = [\"training.lr\"]\n", ""), "1");
@@ -129,4 +156,32 @@ fn aggregate_has_the_probability_of_improvement_the_iqm_and_rank_shares() {
     assert!((shares - 1.0).abs() < 1e-9, "the best shares of one point sum to 1: {shares}");
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("| activation | mean | IQM | P(better than relu on a new seed) |"), "{report}");
+
+    // A claim on the probability of improvement holds exactly when aggregate.csv's value reaches it.
+    for row in test.iter().filter(|r| r["activation"] != "relu") {
+        let p = num(row, "p_improvement");
+        for want in [0.25, 0.5, 0.75] {
+            let claim = format!(
+                "[[claim]]\nactivation = \"{}\"\nrelative_to = \"relu\"\nmetric = \"test_accuracy\"\np_improvement = {want}\n",
+                row["activation"]
+            );
+            let (code, text) = check(tmp.path(), &out, &claim);
+            assert_eq!(code, Some(if p >= want { 0 } else { 1 }), "P = {p}, claim {want}: {text}");
+            assert!(text.contains(&format!("P = {p:.2} [")), "{text}");
+        }
+    }
+    let (code, text) = check(
+        tmp.path(),
+        &out,
+        "[[claim]]\nactivation = \"tanh\"\nrelative_to = \"relu\"\nmetric = \"test_accuracy\"\np_improvement = 0.6\npaired = true\n",
+    );
+    assert!(code == Some(2) && text.contains("takes no `paired`"), "{text}");
+}
+
+/// `check --expect` of `claims` against `out`: the exit code and everything printed.
+fn check(dir: &Path, out: &Path, claims: &str) -> (Option<i32>, String) {
+    let file = dir.join("claims.toml");
+    fs::write(&file, claims).unwrap();
+    let o = actbench().args(["check", "--expect", file.to_str().unwrap(), out.to_str().unwrap()]).output().unwrap();
+    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }

@@ -25,8 +25,8 @@ pub use load::Results;
 use std::path::Path;
 
 use plots::{
-    Accuracy, ActivationSteps, Curves, DeadSaturated, ExpectedPerformance, Figure, GradientFlow, InputPercentiles,
-    Learned, LearnedShapes, SearchFinalists, Sensitivity,
+    Accuracy, ActivationSteps, Curves, DeadSaturated, ExpectedPerformance, Figure, GradientFlow, Improvement,
+    InputPercentiles, Learned, LearnedShapes, SearchFinalists, Sensitivity,
 };
 
 use crate::results::dir::{AGGREGATE_FILE, EXPECTED_FILE, REPORT_FILE, ResultsDir};
@@ -41,6 +41,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<ActivationSteps>(),
     Artifact::figure::<InputPercentiles>(),
     Artifact::figure::<Accuracy>(),
+    Artifact::figure::<Improvement>(),
     Artifact::figure::<Sensitivity>(),
     Artifact { output: Output::File(EXPECTED_FILE), write: expected::write, wanted: |a| a.tuned.is_some() },
     Artifact::figure::<ExpectedPerformance>(),

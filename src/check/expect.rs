@@ -83,6 +83,9 @@ struct Spec {
     /// With `[tuning]`: at every budget of this many settings or more,
     /// `activation`'s expected best selection score is at least `relative_to`'s.
     from_budget: Option<usize>,
+    /// With a sweep of `experiment.vary`: this source's share of the
+    /// variance of `activation`'s test accuracy (report/spread.rs), within the bounds.
+    source: Option<String>,
     #[serde(rename = "where")]
     where_: Option<Bounds>,
     /// A source's number for a study's side-by-side table; not checked.
@@ -193,6 +196,12 @@ enum Kind {
         label: String,
         relative_to: String,
         from: usize,
+    },
+    /// A source's share of the variance over seeds (report/spread.rs).
+    Share {
+        label: String,
+        source: String,
+        bounds: Bounds,
     },
 }
 
@@ -469,7 +478,25 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             given.first().map_or("paired", |(k, _)| k)
         ));
     }
-    let kind = if let (Some(relative_to), Some(from)) = (&spec.relative_to, spec.from_budget) {
+    let kind = if let Some(source) = &spec.source {
+        let Some(label) = &spec.activation else {
+            return Err("`source` asks for a share of `activation`'s variance: add `activation`".into());
+        };
+        if spec.relative_to.is_some() || spec.seeds.is_some() || spec.p_below.is_some() || !given.is_empty() {
+            return Err(
+                "a `source` claim bounds one share: it takes `activation`, `metric = \"test_accuracy\"` and a bound"
+                    .into(),
+            );
+        }
+        if spec.metric.as_deref() != Some("test_accuracy") || bounds.is_empty() {
+            return Err("a `source` claim reads the test accuracy's spread: write metric = \"test_accuracy\" and a bound, e.g. at_most = 0.5".into());
+        }
+        let sources = ["init", "order", "split", "augment"];
+        if !sources.contains(&source.as_str()) {
+            return Err(format!("`source` is one of {}, not {source:?}", sources.join(", ")));
+        }
+        Kind::Share { label: label.clone(), source: source.clone(), bounds: bounds.clone() }
+    } else if let (Some(relative_to), Some(from)) = (&spec.relative_to, spec.from_budget) {
         let Some(label) = &spec.activation else {
             return Err("`from_budget` compares `activation` with `relative_to`: add `activation`".into());
         };
@@ -713,6 +740,9 @@ fn describe(c: &Claim) -> String {
                 "at every budget of {from} or more settings, {label}'s expected best {m} is at least {relative_to}'s"
             )
         }
+        Kind::Share { label, source, bounds } => {
+            format!("{source}'s share of the variance of {label}'s {m} over seeds is {}", bounds.text())
+        }
     }
 }
 
@@ -830,6 +860,7 @@ fn needed(claim: &Claim) -> String {
             }
         }
         Kind::Margin { test, .. } => test.needs(),
+        Kind::Share { bounds: b, .. } => bounds(b),
         Kind::Budget { from, .. } => {
             let side = if claim.metric.higher_is_better { "at least" } else { "at most" };
             format!("{side} the other's at every n >= {from}")
@@ -957,6 +988,25 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
                 t.p
             );
             Ok(result(measured, holds))
+        }
+        Kind::Share { label, source, bounds } => {
+            let spreads = crate::report::spread::spreads(&crate::report::Analysis::new(results.clone()));
+            let mine: Vec<_> = spreads.iter().filter(|s| s.activation == *label).collect();
+            let one = match mine.as_slice() {
+                [one] => one,
+                [] => {
+                    return Err(format!(
+                        "no spread by source of `{label}`: sweep `experiment.vary` over points of one source each, e.g. [[\"init\"], [\"order\"], [\"split\"]]"
+                    ));
+                }
+                _ => {
+                    return Err(format!("`{label}` has a spread at several settings of the other keys: not one share"));
+                }
+            };
+            let Some((_, sd, share)) = one.sources.iter().find(|(name, ..)| name == source) else {
+                return Err(format!("the sweep of `experiment.vary` has no point that varies `{source}` alone"));
+            };
+            Ok(result(format!("{share:.3} (std {sd:.4} over seeds)"), bounds.holds(*share)))
         }
         Kind::Budget { label, relative_to, from } => {
             let Some(tuned) = crate::tuning::choose(&results.config, &results.summaries, &results.epochs) else {

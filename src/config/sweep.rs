@@ -171,6 +171,8 @@ fn not_sweepable(key: &str) -> Option<String> {
             "is swept by a list of its own: write `lr = [0.01, 0.1]` under [training] (or per activation)".into()
         }
         "activations" => "is the grid's first axis already: list the activations at the top of the file".into(),
+        // Which sources the seed drives may differ by point: the spread by source (report/spread.rs).
+        _ if key == "experiment.vary" => return None,
         "experiment" => format!(
             "`{key}` is the same for the whole experiment (seeds are an axis of their own; one name, one backend): remove it from [sweep]"
         ),

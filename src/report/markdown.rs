@@ -119,6 +119,7 @@ fn render(analysis: &Analysis) -> String {
     if !results.search.is_empty() {
         md.push_str(&super::searched::section(analysis));
     }
+    md.push_str(&super::spread::section(analysis));
     let _ = writeln!(md, "## Notable behaviour\n");
     for (g, name) in groups.iter().zip(labels) {
         let _ = writeln!(md, "- **{name}**: {}", notes(results, g).join("; "));

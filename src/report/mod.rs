@@ -16,6 +16,7 @@ mod notes;
 mod plots;
 mod searched;
 pub mod settings;
+pub mod spread;
 mod tuned;
 mod verdict;
 

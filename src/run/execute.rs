@@ -146,7 +146,8 @@ fn train_one(
 ) -> Outcome {
     let run = &plan.runs[index];
     let config = plan.config_of(run);
-    let split = data.lock().expect("data").splits(run.spec.point, config, run.spec.seed)?;
+    let seed = config.experiment.seed_for(crate::config::experiment::Source::Split, run.spec.seed);
+    let split = data.lock().expect("data").splits(run.spec.point, config, seed)?;
     let started_at = manifest::now();
     let mut bar = progress.lock().expect("progress").start_run(&run.spec.id, config.training.epochs.0);
     let dir = out.run(&run.spec.id);

@@ -66,7 +66,9 @@ pub fn run(
             }
             let at = run.next_step(epoch);
             let (x, y) = run.batch(batch); // [batch, inputs], [batch]
-            let logits = forward(&model, x, spec.seed, at); // [batch, classes]
+            // Dropout's masks: part of the order's randomness (`experiment.vary`).
+            let dropout = config.experiment.seed_for(crate::config::experiment::Source::Order, spec.seed);
+            let logits = forward(&model, x, dropout, at); // [batch, classes]
             let (loss, hits) = run.loss(logits, &y); // [1], [1]
             let gradients = backward(&model, &loss);
             let Some(measured) = run.record(at, &model, &gradients, loss.inner(), hits) else {

@@ -20,6 +20,7 @@ use super::metrics::Gradients;
 use super::record::{At, Recorders, Setup};
 use super::{best_epoch, evaluate, network_spec, optim, read, to_device};
 use crate::config::Config;
+use crate::config::experiment::Source;
 use crate::data::{Dataset, Normalize, Splits, augment};
 use crate::export::csv;
 use crate::grid::RunSpec;
@@ -115,8 +116,9 @@ impl<'a> RunState<'a> {
         checkpoint: Option<(&'a Path, &'a str)>,
     ) -> (Self, Network) {
         let device = base_device.clone().autodiff();
-        device.seed(spec.seed);
-        let mut model = Network::new(&network_spec(config, spec, &splits.train), spec.seed, &device);
+        let init = config.experiment.seed_for(Source::Init, spec.seed);
+        device.seed(init);
+        let mut model = Network::new(&network_spec(config, spec, &splits.train), init, &device);
         let optim = optim::build(&config.training);
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
         let (train_x, train_y) = to_device(&splits.train, &device);
@@ -165,8 +167,8 @@ impl<'a> RunState<'a> {
             loss_fn,
             optim,
             order: (0..splits.train.len() as i64).collect(),
-            shuffle: rng::stream(spec.seed, Stream::Shuffle),
-            augmentation: rng::stream(spec.seed, Stream::Augment),
+            shuffle: rng::stream(config.experiment.seed_for(Source::Order, spec.seed), Stream::Shuffle),
+            augmentation: rng::stream(config.experiment.seed_for(Source::Augment, spec.seed), Stream::Augment),
             fill: config.data.augment.then(|| black_pixel(config, &splits.train)),
             step: 0,
             epoch_rows: Vec::new(),

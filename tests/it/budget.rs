@@ -186,3 +186,85 @@ fn check(dir: &Path, out: &Path, claims: &str) -> (Option<i32>, String) {
     let o = actbench().args(["check", "--expect", file.to_str().unwrap(), out.to_str().unwrap()]).output().unwrap();
     (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
+
+const SOURCES: &str = r#"
+activations = ["relu", "tanh"]
+[experiment]
+name = "sources"
+seeds = 4
+[model]
+hidden = [16]
+init = "glorot"
+[training]
+epochs = 1
+batch_size = 64
+optimizer = "adam"
+lr = 0.01
+"#;
+
+#[test]
+fn the_seed_drives_only_the_sources_it_is_told_to_and_the_spread_splits_by_source() {
+    // Nothing varies: every seed is the same run.
+    let tmp = TempDir::new();
+    let out = train_with_threads(tmp.path(), &SOURCES.replace("seeds = 4", "seeds = 3\nvary = []"), "1");
+    let summary = rows(&out.join("summary.csv"));
+    for a in ["relu", "tanh"] {
+        let accuracies: Vec<&String> =
+            summary.iter().filter(|s| s["activation"] == a).map(|s| &s["test_accuracy"]).collect();
+        assert!(accuracies.iter().all(|x| *x == accuracies[0]), "{a}: {accuracies:?}");
+    }
+    // Seed 0 holds every source at seed 0 whatever `vary` says: the default run of seed 0.
+    let plain = TempDir::new();
+    let default = train_with_threads(plain.path(), &SOURCES.replace("seeds = 4", "seeds = [0]"), "1");
+    let only = TempDir::new();
+    let init = train_with_threads(only.path(), &SOURCES.replace("seeds = 4", "seeds = [0]\nvary = [\"init\"]"), "1");
+    for table in ["epochs.csv", "summary.csv"] {
+        assert_eq!(
+            crate::common::timeless(&default.join(table)),
+            crate::common::timeless(&init.join(table)),
+            "{table}"
+        );
+    }
+
+    // One source a point: report.md splits the spread, and a claim reads the shares.
+    let tmp = TempDir::new();
+    let config = SOURCES.to_string() + "[sweep]\n\"experiment.vary\" = [[\"init\"], [\"order\"], [\"split\"]]\n";
+    let out = train_with_threads(tmp.path(), &config, "1");
+    let summary = rows(&out.join("summary.csv"));
+    let variance = |a: &str, source: &str| {
+        let xs: Vec<f64> = summary
+            .iter()
+            .filter(|s| s["activation"] == a && s["experiment.vary"] == format!("[{source}]"))
+            .map(|s| num(s, "test_accuracy"))
+            .collect();
+        assert_eq!(xs.len(), 4, "{a} {source}");
+        let mean = xs.iter().sum::<f64>() / 4.0;
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0
+    };
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Sources of spread"), "{report}");
+    let total: f64 = ["init", "order", "split"].iter().map(|s| variance("relu", s)).sum();
+    let share = variance("relu", "split") / total;
+    for (bound, holds) in [(share + 0.001, true), (share - 0.001, false)] {
+        let claim = format!(
+            "[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nsource = \"split\"\nat_most = {bound}\n"
+        );
+        let (code, text) = check(tmp.path(), &out, &claim);
+        assert_eq!(code, Some(if holds { 0 } else { 1 }), "share {share}, bound {bound}: {text}");
+    }
+    let (code, text) = check(
+        tmp.path(),
+        &out,
+        "[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nsource = \"augment\"\nat_most = 0.5\n",
+    );
+    assert!(code == Some(2) && text.contains("no point that varies `augment` alone"), "{text}");
+
+    // A source named twice, or one that is not a source, is a one-line error.
+    for (vary, why) in [("[\"init\", \"init\"]", "names a source twice"), ("[\"weights\"]", "unknown variant")] {
+        let path = tmp.path().join("bad.toml");
+        fs::write(&path, SOURCES.replace("seeds = 4", &format!("seeds = 4\nvary = {vary}"))).unwrap();
+        let o = actbench().args(["plan", "--config", path.to_str().unwrap()]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && stderr.contains(why) && stderr.trim_end().lines().count() == 1, "{stderr}");
+    }
+}

@@ -10,6 +10,7 @@ mod expected_performance;
 mod gradient_flow;
 mod improvement;
 mod input_percentiles;
+mod interval_bars;
 mod learned;
 mod learned_shapes;
 mod panels;

@@ -5,7 +5,6 @@ use std::fmt::Write;
 
 use anyhow::Context;
 
-use super::aggregate::{AggregateRow, Group};
 use super::notes::notes;
 use super::verdict::format_p;
 use super::{Analysis, figures};
@@ -19,7 +18,7 @@ pub fn write(analysis: &Analysis, dir: &ResultsDir) -> anyhow::Result<()> {
 }
 
 fn render(analysis: &Analysis) -> String {
-    let Analysis { results, groups, rows, labels, .. } = analysis;
+    let Analysis { results, groups, labels, .. } = analysis;
     let c = &results.config;
     let mut md = String::new();
     // Labels, not kind names: two leaky_relu entries with different slopes are two activations.
@@ -84,8 +83,8 @@ fn render(analysis: &Analysis) -> String {
         "| activation | test acc (mean ± std) | 95% CI | relative to baseline | p | epochs to target |\n|---|---|---|---|---|---|"
     );
     for (g, name) in groups.iter().zip(labels) {
-        let test = find(rows, g, "test_accuracy");
-        let epochs = find(rows, g, "epochs_to_target");
+        let test = analysis.row(g, "test_accuracy").expect("every group has a row per metric");
+        let epochs = analysis.row(g, "epochs_to_target").expect("every group has a row per metric");
         let (acc, ci) = match (test.mean, test.std, test.ci95_low, test.ci95_high) {
             (Some(m), Some(s), Some(lo), Some(hi)) => (format!("{m:.4} ± {s:.4}"), format!("[{lo:.4}, {hi:.4}]")),
             _ => ("-".into(), "-".into()),
@@ -150,12 +149,6 @@ fn inits(analysis: &Analysis) -> String {
             format!("{given}: {}", parts.join("; "))
         }
     }
-}
-
-fn find<'a>(rows: &'a [AggregateRow], g: &Group, metric: &str) -> &'a AggregateRow {
-    rows.iter()
-        .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == metric)
-        .expect("every group has a row per metric")
 }
 
 fn join_names(names: &[String]) -> String {

@@ -111,6 +111,11 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// `group`'s row of aggregate.csv for `metric`.
+    pub fn row(&self, group: &Group, metric: &str) -> Option<&AggregateRow> {
+        self.rows.iter().find(|r| group.is(&r.activation, &r.sweep, r.lr) && r.metric == metric)
+    }
+
     pub fn new(results: Results) -> Self {
         let all_groups = aggregate::groups(&results);
         let tuned = crate::tuning::choose(&results.config, &results.summaries, &results.epochs);

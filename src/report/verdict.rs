@@ -21,7 +21,7 @@ pub fn section(analysis: &Analysis) -> String {
         .iter()
         .zip(&analysis.labels)
         .filter_map(|(g, label)| {
-            let row = analysis.rows.iter().find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == METRIC)?;
+            let row = analysis.row(g, METRIC)?;
             Some((label, row))
         })
         .collect();

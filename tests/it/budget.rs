@@ -6,15 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 
-use crate::common::{TempDir, actbench, train_with_threads};
-
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect()
-}
+use crate::common::{TempDir, actbench, check_claims, csv_maps, train_with_threads};
 
 fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
     row[key].parse().unwrap_or_else(|_| panic!("{key} in {row:?}"))
@@ -42,14 +35,14 @@ fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
     let tmp = TempDir::new();
     let out = train_with_threads(tmp.path(), TUNED, "1");
     // Each setting's score: the mean over seeds of the last epoch's validation accuracy.
-    let summary = rows(&out.join("summary.csv"));
-    let epochs = rows(&out.join("epochs.csv"));
+    let summary = csv_maps(&out.join("summary.csv"));
+    let epochs = csv_maps(&out.join("epochs.csv"));
     let mut scores: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     for s in &summary {
         let last = epochs.iter().filter(|e| e["run_id"] == s["run_id"]).map(|e| num(e, "val_accuracy")).last().unwrap();
         scores.entry((s["activation"].clone(), s["lr"].clone())).or_default().push(last);
     }
-    let expected = rows(&out.join("expected_performance.csv"));
+    let expected = csv_maps(&out.join("expected_performance.csv"));
     assert_eq!(expected.len(), 3 * 3, "three activations, budgets 1 to 3");
     for activation in ["relu", "tanh", "sigmoid"] {
         let mut settings: Vec<f64> = scores
@@ -82,17 +75,17 @@ fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
             let claim = format!(
                 "[[claim]]\nactivation = \"{a}\"\nrelative_to = \"{b}\"\nmetric = \"val_accuracy\"\nfrom_budget = {from}\n"
             );
-            let (code, text) = check(tmp.path(), &out, &claim);
+            let (code, text) = check_claims(tmp.path(), &out, &claim);
             assert_eq!(code, Some(if holds { 0 } else { 1 }), "{a} vs {b} from {from}: {text}");
         }
     }
-    let (code, text) = check(
+    let (code, text) = check_claims(
         tmp.path(),
         &out,
         "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"test_accuracy\"\nfrom_budget = 1\n",
     );
     assert!(code == Some(2) && text.contains("write metric = \"val_accuracy\""), "{text}");
-    let (code, text) = check(
+    let (code, text) = check_claims(
         tmp.path(),
         &out,
         "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"val_accuracy\"\nfrom_budget = 4\n",
@@ -117,11 +110,11 @@ fn aggregate_has_the_probability_of_improvement_the_iqm_and_rank_shares() {
             .replace("seeds = 3", "seeds = 4"),
         "1",
     );
-    let summary = rows(&out.join("summary.csv"));
+    let summary = csv_maps(&out.join("summary.csv"));
     let accuracies = |a: &str| -> Vec<f64> {
         summary.iter().filter(|s| s["activation"] == a).map(|s| num(s, "test_accuracy")).collect()
     };
-    let aggregate = rows(&out.join("aggregate.csv"));
+    let aggregate = csv_maps(&out.join("aggregate.csv"));
     let test: Vec<&BTreeMap<String, String>> = aggregate.iter().filter(|r| r["metric"] == "test_accuracy").collect();
     let relu = accuracies("relu");
     for row in &test {
@@ -166,25 +159,17 @@ fn aggregate_has_the_probability_of_improvement_the_iqm_and_rank_shares() {
                 "[[claim]]\nactivation = \"{}\"\nrelative_to = \"relu\"\nmetric = \"test_accuracy\"\np_improvement = {want}\n",
                 row["activation"]
             );
-            let (code, text) = check(tmp.path(), &out, &claim);
+            let (code, text) = check_claims(tmp.path(), &out, &claim);
             assert_eq!(code, Some(if p >= want { 0 } else { 1 }), "P = {p}, claim {want}: {text}");
             assert!(text.contains(&format!("P = {p:.2} [")), "{text}");
         }
     }
-    let (code, text) = check(
+    let (code, text) = check_claims(
         tmp.path(),
         &out,
         "[[claim]]\nactivation = \"tanh\"\nrelative_to = \"relu\"\nmetric = \"test_accuracy\"\np_improvement = 0.6\npaired = true\n",
     );
     assert!(code == Some(2) && text.contains("takes no `paired`"), "{text}");
-}
-
-/// `check --expect` of `claims` against `out`: the exit code and everything printed.
-fn check(dir: &Path, out: &Path, claims: &str) -> (Option<i32>, String) {
-    let file = dir.join("claims.toml");
-    fs::write(&file, claims).unwrap();
-    let o = actbench().args(["check", "--expect", file.to_str().unwrap(), out.to_str().unwrap()]).output().unwrap();
-    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
 const SOURCES: &str = r#"
@@ -207,7 +192,7 @@ fn the_seed_drives_only_the_sources_it_is_told_to_and_the_spread_splits_by_sourc
     // Nothing varies: every seed is the same run.
     let tmp = TempDir::new();
     let out = train_with_threads(tmp.path(), &SOURCES.replace("seeds = 4", "seeds = 3\nvary = []"), "1");
-    let summary = rows(&out.join("summary.csv"));
+    let summary = csv_maps(&out.join("summary.csv"));
     for a in ["relu", "tanh"] {
         let accuracies: Vec<&String> =
             summary.iter().filter(|s| s["activation"] == a).map(|s| &s["test_accuracy"]).collect();
@@ -230,7 +215,7 @@ fn the_seed_drives_only_the_sources_it_is_told_to_and_the_spread_splits_by_sourc
     let tmp = TempDir::new();
     let config = SOURCES.to_string() + "[sweep]\n\"experiment.vary\" = [[\"init\"], [\"order\"], [\"split\"]]\n";
     let out = train_with_threads(tmp.path(), &config, "1");
-    let summary = rows(&out.join("summary.csv"));
+    let summary = csv_maps(&out.join("summary.csv"));
     let variance = |a: &str, source: &str| {
         let xs: Vec<f64> = summary
             .iter()
@@ -249,10 +234,10 @@ fn the_seed_drives_only_the_sources_it_is_told_to_and_the_spread_splits_by_sourc
         let claim = format!(
             "[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nsource = \"split\"\nat_most = {bound}\n"
         );
-        let (code, text) = check(tmp.path(), &out, &claim);
+        let (code, text) = check_claims(tmp.path(), &out, &claim);
         assert_eq!(code, Some(if holds { 0 } else { 1 }), "share {share}, bound {bound}: {text}");
     }
-    let (code, text) = check(
+    let (code, text) = check_claims(
         tmp.path(),
         &out,
         "[[claim]]\nactivation = \"relu\"\nmetric = \"test_accuracy\"\nsource = \"augment\"\nat_most = 0.5\n",

@@ -86,3 +86,19 @@ pub fn gzip_bomb() -> &'static [u8] {
         gz.finish().unwrap()
     })
 }
+
+/// A CSV file's rows, each a map from column to value.
+pub fn csv_maps(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect()
+}
+
+/// `actbench check --expect` of `claims` (written to DIR/claims.toml)
+/// against the results in `results`: the exit code, and stdout then stderr.
+pub fn check_claims(dir: &Path, results: &Path, claims: &str) -> (Option<i32>, String) {
+    let file = dir.join("claims.toml");
+    std::fs::write(&file, claims).unwrap();
+    let o = actbench().args(["check", "--expect", file.to_str().unwrap(), results.to_str().unwrap()]).output().unwrap();
+    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}

@@ -5,14 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{TempDir, actbench, train_with_threads};
-
-/// aggregate.csv's rows as maps from column to value.
-fn aggregate(dir: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(dir.join("aggregate.csv")).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect()
-}
+use crate::common::{TempDir, actbench, check_claims, csv_maps, train_with_threads};
 
 const FOUR_SEEDS: &str = r#"
 activations = ["relu", "tanh", "sigmoid"]
@@ -32,7 +25,7 @@ lr = 0.01
 fn every_activation_gets_a_verdict_that_follows_its_test() {
     let tmp = TempDir::new();
     let out = train_with_threads(tmp.path(), FOUR_SEEDS, "1");
-    let rows = aggregate(&out);
+    let rows = csv_maps(&out.join("aggregate.csv"));
     let mut seen = 0;
     for row in &rows {
         let verdict = row["verdict"].as_str();
@@ -77,7 +70,7 @@ fn every_activation_gets_a_verdict_that_follows_its_test() {
 fn one_seed_is_too_few_to_tell_and_says_so() {
     let tmp = TempDir::new();
     let out = train_with_threads(tmp.path(), &FOUR_SEEDS.replace("seeds = 4", "seeds = 1"), "1");
-    let rows = aggregate(&out);
+    let rows = csv_maps(&out.join("aggregate.csv"));
     assert!(rows.iter().filter(|r| !r["baseline"].is_empty()).all(|r| r["verdict"] == "too_few_runs"), "{rows:?}");
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
@@ -112,17 +105,6 @@ fn train_with_stderr(dir: &Path, config: &str) -> (std::path::PathBuf, String) {
     (out, stderr)
 }
 
-/// `check --expect` of `claims` against `dir`: exit code and stdout.
-fn check(dir: &Path, claims: &str) -> (Option<i32>, String) {
-    let file = dir.join("claims.toml");
-    fs::write(&file, claims).unwrap();
-    let out = actbench()
-        .args(["check", "--expect", file.to_str().unwrap(), dir.join("out").to_str().unwrap()])
-        .output()
-        .unwrap();
-    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
 const TWO_SEEDS: &str = r#"
 activations = ["relu", "tanh"]
 [experiment]
@@ -149,14 +131,15 @@ fn different_init_schemes_are_warned_about_everywhere_and_fail_a_fair_claim() {
         "{report}"
     );
     assert!(report.contains("- **init**: the activations start from different"), "{report}");
-    let (code, text) = check(tmp.path(), "[[claim]]\nfair = true\n");
+    let (code, text) = check_claims(tmp.path(), &tmp.path().join("out"), "[[claim]]\nfair = true\n");
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("FAILS (needed no fairness warning)") && text.contains("he for relu"), "{text}");
     // `fair` is a claim of its own.
-    let (code, text) = check(tmp.path(), "[[claim]]\nfair = true\nactivation = \"relu\"\n");
+    let (code, text) =
+        check_claims(tmp.path(), &tmp.path().join("out"), "[[claim]]\nfair = true\nactivation = \"relu\"\n");
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("claim 1 (fair): `fair = true` is a claim of its own"), "{text}");
-    let (code, text) = check(tmp.path(), "[[claim]]\nfair = false\n");
+    let (code, text) = check_claims(tmp.path(), &tmp.path().join("out"), "[[claim]]\nfair = false\n");
     assert_eq!(code, Some(2), "{text}");
 
     // One scheme for all: no warning, the claim holds.
@@ -165,7 +148,7 @@ fn different_init_schemes_are_warned_about_everywhere_and_fail_a_fair_claim() {
     assert!(!stderr.contains("warning: fairness"), "{stderr}");
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Fairness\n\nNo warning: the activations share one initialisation scheme"), "{report}");
-    let (code, text) = check(tmp.path(), "[[claim]]\nfair = true\n");
+    let (code, text) = check_claims(tmp.path(), &tmp.path().join("out"), "[[claim]]\nfair = true\n");
     assert_eq!(code, Some(0), "{text}");
 }
 

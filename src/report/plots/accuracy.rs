@@ -17,10 +17,7 @@ impl Figure for Accuracy {
             .iter()
             .zip(&analysis.labels)
             .filter_map(|(g, label)| {
-                let row = analysis
-                    .rows
-                    .iter()
-                    .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == "test_accuracy")?;
+                let row = analysis.row(g, "test_accuracy")?;
                 Some((label.clone(), row.mean?, row.ci95_low?, row.ci95_high?))
             })
             .collect();

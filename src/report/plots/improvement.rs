@@ -23,10 +23,7 @@ impl Figure for Improvement {
             .iter()
             .zip(&analysis.labels)
             .filter_map(|(g, label)| {
-                let row = analysis
-                    .rows
-                    .iter()
-                    .find(|r| g.is(&r.activation, &r.sweep, r.lr) && r.metric == "test_accuracy")?;
+                let row = analysis.row(g, "test_accuracy")?;
                 let label = match row.best_share {
                     Some(best) => format!("{label} (best in {:.0}%)", 100.0 * best),
                     None => label.clone(),

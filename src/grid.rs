@@ -28,16 +28,20 @@ pub struct RunSpec {
 /// Every run of the config, activation-major, then sweep point, then learning rate, then seed.
 pub fn expand(config: &Config) -> Vec<RunSpec> {
     let keys = config.sweep.keys();
-    let points: Vec<(Vec<String>, String, Config)> = config
+    let points: Vec<(Vec<String>, String, Option<usize>, Config)> = config
         .sweep
         .points()
         .into_iter()
         .zip(config.points())
-        .map(|(point, c)| (config.sweep.shown(&point), config.sweep.id_part(&point), c))
+        .map(|(point, c)| (config.sweep.shown(&point), config.sweep.id_part(&point), config.sweep.owner(&point), c))
         .collect();
     let mut runs = Vec::new();
-    for entry in &config.activations {
-        for (p, (shown, id, point_config)) in points.iter().enumerate() {
+    for (a, entry) in config.activations.iter().enumerate() {
+        for (p, (shown, id, owner, point_config)) in points.iter().enumerate() {
+            // Random search with `shared = false`: each activation runs its own trials.
+            if owner.is_some_and(|o| o != a) {
+                continue;
+            }
             expand_point(entry, p, point_config, (&keys, shown, id), &mut runs);
         }
     }

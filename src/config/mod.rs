@@ -135,7 +135,9 @@ impl Config {
         if config.experiment.name.is_empty() {
             config.experiment.name = stem.to_string();
         }
-        config.validate(origin).map_err(|e| ConfigError::Invalid {
+        let labels: Vec<String> = config.activations.iter().map(ActivationEntry::label).collect();
+        let drawn = config.sweep.draw(config.tuning.as_ref(), &labels);
+        drawn.and_then(|()| config.validate(origin)).map_err(|e| ConfigError::Invalid {
             path: origin.to_path_buf(),
             at: written.and_then(|text| e.locate(text)),
             message: error::shorten_quoted(&e.message),
@@ -149,6 +151,21 @@ impl Config {
     fn validate(&self, origin: &Path) -> Result<(), KeyError> {
         if let Some(tuning) = &self.tuning {
             tuning.validate(&self.sweep.keys(), &self.training)?;
+        }
+        if self.sweep.draw_of("training.lr").is_some() {
+            // Each trial sets the rate: another list would be silently overridden.
+            if self.training.lr.0.len() > 1 {
+                return KeyError::fail(
+                    "training.lr",
+                    "lists several rates, but [sweep] draws training.lr: remove the list",
+                );
+            }
+            if let Some(i) = self.activations.iter().position(|a| a.lr.is_some()) {
+                return KeyError::fail(
+                    format!("activations[{i}].lr"),
+                    "cannot go with a drawn training.lr ([sweep]): remove the entry's own rates",
+                );
+            }
         }
         if let Some(search) = &self.search {
             search.validate()?;
@@ -216,19 +233,26 @@ impl Config {
 
     /// Each swept value on its own, as if written in its section: types and key names.
     fn check_sweep_values(&self, origin: &Path) -> Result<(), KeyError> {
-        for (key, values) in &self.sweep.0 {
+        for sweep::Swept { key, values, draw } in &self.sweep.lists {
             let path = overrides::split_key(key).map_err(|why| KeyError::new(format!("sweep.\"{key}\""), why))?;
             for (i, value) in values.iter().enumerate() {
                 let mut alone = toml::Table::new();
-                let name = format!("sweep.\"{key}\"[{i}]");
+                let name = match draw {
+                    Some(_) => format!("sweep.\"{key}\""),
+                    None => format!("sweep.\"{key}\"[{i}]"),
+                };
                 overrides::apply(&mut alone, &path, value.clone()).map_err(|why| KeyError::new(&name, why))?;
                 let text = toml::to_string(&alone).map_err(|e| KeyError::new(&name, e.to_string()))?;
                 if let Err(ConfigError::Parse { message, .. }) = Self::parse_from(&text, origin, "sweep", None) {
                     let message = message.strip_prefix(&format!("key `{key}`: ")).unwrap_or(&message).to_string();
-                    return KeyError::fail(
-                        name,
-                        format!("{message} (each item of a sweep list is one whole value of the key)"),
-                    );
+                    let why = match draw {
+                        Some(d) => format!(
+                            "{message} (drawn from {}: a key that takes whole numbers needs `int` or `choice`)",
+                            d.describe()
+                        ),
+                        None => format!("{message} (each item of a sweep list is one whole value of the key)"),
+                    };
+                    return KeyError::fail(name, why);
                 }
             }
         }
@@ -253,7 +277,7 @@ impl Config {
         let mut points = Vec::with_capacity(self.sweep.len());
         for point in self.sweep.points() {
             let mut table = table.clone();
-            for ((key, values), &i) in self.sweep.0.iter().zip(&point) {
+            for (sweep::Swept { key, values, .. }, &i) in self.sweep.lists.iter().zip(&point) {
                 let swept = || format!("sweep.\"{key}\"");
                 let path = overrides::split_key(key).map_err(|why| KeyError::new(swept(), why))?;
                 overrides::apply(&mut table, &path, values[i].clone()).map_err(|why| KeyError::new(swept(), why))?;
@@ -271,8 +295,11 @@ impl Config {
                 Ok(config) => points.push(config),
                 Err(ConfigError::Invalid { key, message, .. }) => {
                     // A swept key's failing value is written in [sweep]: its item of this point.
-                    let swept = self.sweep.0.iter().zip(&point).find(|((k, _), _)| *k == key);
-                    let set_at = swept.map(|((k, _), i)| format!("sweep.\"{k}\"[{i}]"));
+                    let swept = self.sweep.lists.iter().zip(&point).find(|(s, _)| s.key == key);
+                    let set_at = swept.map(|(s, i)| match s.draw {
+                        Some(_) => format!("sweep.\"{}\"", s.key),
+                        None => format!("sweep.\"{}\"[{i}]", s.key),
+                    });
                     let message = format!("{message} (at the sweep point {})", at());
                     return Err(KeyError { key, message, set_at });
                 }

@@ -2,6 +2,11 @@
 //! the grid is activations x sweep points (every combination of the
 //! values) x learning rates x seeds. Each point is the experiment file with
 //! those keys set, checked like a file of its own.
+//!
+//! A tuned key may instead be a distribution (`{ log_uniform = [1e-4, 0.1] }`,
+//! tuning::draw) under `[tuning] budget = N`: the drawn keys then make one
+//! axis of N trials, each trial one joint draw of all of them (with
+//! `shared = false`, N per activation, each activation running its own).
 
 use std::fmt;
 
@@ -9,52 +14,116 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::KeyError;
+use crate::tuning::draw::{self, Distribution};
+use crate::tuning::settings::Tuning;
 
 /// Most points one sweep may hold (a point is a whole config, checked when read).
 pub const MAX_POINTS: usize = 10_000;
 
-/// The swept keys in the order written, each with the values to try.
+/// The swept keys in the order written.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sweep(pub Vec<(String, Vec<toml::Value>)>);
+pub struct Sweep {
+    pub lists: Vec<Swept>,
+    /// With `tuning.shared = false`: the activation (its index) each trial
+    /// of the drawn axis belongs to. Empty when every activation runs every trial.
+    owners: Vec<usize>,
+}
+
+/// One swept key: its values (for a drawn key, its value in each trial).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swept {
+    pub key: String,
+    pub values: Vec<toml::Value>,
+    /// The distribution the values are drawn from (`None`: a list, a grid axis of its own).
+    pub draw: Option<Distribution>,
+}
+
+/// The learning rate has a column of its own in every table: drawn, it is
+/// an item of the trial but never a sweep column.
+const LR: &str = "training.lr";
 
 impl Sweep {
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.lists.is_empty()
     }
 
     /// Puts the keys in the order `text` (the file they were read from)
     /// writes them: the parser hands a table over sorted by name.
     pub fn order_as_in(&mut self, text: &str) {
-        let from = text.find("[sweep]").unwrap_or(0);
+        // `[sweep]`, or `[sweep."key"]` where a distribution is written as a table of its own.
+        let from = text.find("[sweep").unwrap_or(0);
         let at = |key: &str| {
             ["\"", "'"].iter().filter_map(|q| text[from..].find(&format!("{q}{key}{q}"))).min().unwrap_or(usize::MAX)
         };
-        self.0.sort_by_key(|(key, _)| at(key));
+        self.lists.sort_by_key(|s| at(&s.key));
     }
 
-    /// The swept keys, as written (`model.hidden`): one CSV column each.
+    /// The swept keys, as written (`model.hidden`): one CSV column each (a
+    /// drawn `training.lr` is the `lr` column).
     pub fn keys(&self) -> Vec<String> {
-        self.0.iter().map(|(k, _)| k.clone()).collect()
+        self.columns().map(|s| s.key.clone()).collect()
     }
 
-    /// Points in the sweep: the product of the list lengths.
+    fn columns(&self) -> impl Iterator<Item = &Swept> {
+        self.lists.iter().filter(|s| s.key != LR)
+    }
+
+    /// The distribution `key` is drawn from, if it is drawn.
+    pub fn draw_of(&self, key: &str) -> Option<&Distribution> {
+        self.lists.iter().find(|s| s.key == key).and_then(|s| s.draw.as_ref())
+    }
+
+    /// Whether some key is drawn (random search).
+    pub fn is_drawn(&self) -> bool {
+        self.lists.iter().any(|s| s.draw.is_some())
+    }
+
+    /// Points in the sweep: the product of the list lengths, times the trials.
     pub fn len(&self) -> usize {
-        self.0.iter().map(|(_, v)| v.len()).product()
+        self.axes().iter().product()
+    }
+
+    /// The points each activation runs: all of them, or its own trials' share.
+    pub fn len_each(&self) -> usize {
+        let owners = self.owners.iter().max().map_or(1, |&a| a + 1);
+        self.len() / owners
+    }
+
+    /// Each axis's length: a list key's values, or the drawn keys' trials (at the first drawn key).
+    fn axes(&self) -> Vec<usize> {
+        let first = self.first_drawn();
+        self.lists
+            .iter()
+            .enumerate()
+            .filter(|(k, s)| s.draw.is_none() || Some(*k) == first)
+            .map(|(_, s)| s.values.len())
+            .collect()
+    }
+
+    fn first_drawn(&self) -> Option<usize> {
+        self.lists.iter().position(|s| s.draw.is_some())
     }
 
     /// Whether a swept key changes the data a run sees.
     pub fn sweeps_data(&self) -> bool {
-        self.0.iter().any(|(k, _)| k.starts_with("data."))
+        self.lists.iter().any(|s| s.key.starts_with("data."))
     }
 
-    /// Every point, the first key varying slowest: the index of each key's value.
+    /// Every point, the first key varying slowest: the index of each key's
+    /// value (every drawn key at the same index, its trial).
     pub fn points(&self) -> Vec<Vec<usize>> {
+        let first = self.first_drawn();
         let mut points = vec![Vec::new()];
-        for (_, values) in &self.0 {
+        for (k, swept) in self.lists.iter().enumerate() {
+            if let Some(first) = first.filter(|&f| f != k && swept.draw.is_some()) {
+                points.iter_mut().for_each(|p| p.push(p[first]));
+                continue;
+            }
+            let n = swept.values.len();
             points = points
                 .into_iter()
                 .flat_map(|p: Vec<usize>| {
-                    (0..values.len()).map(move |i| {
+                    (0..n).map(move |i| {
                         let mut p = p.clone();
                         p.push(i);
                         p
@@ -65,9 +134,14 @@ impl Sweep {
         points
     }
 
+    /// The activation (its index) that runs `point`, when each draws its own trials.
+    pub fn owner(&self, point: &[usize]) -> Option<usize> {
+        self.first_drawn().and_then(|f| self.owners.get(point[f]).copied())
+    }
+
     /// `point`'s values as written in CSV columns and reports (`[128, 128]`, `adam`).
     pub fn shown(&self, point: &[usize]) -> Vec<String> {
-        self.0.iter().zip(point).map(|((_, values), &i)| show(&values[i])).collect()
+        self.lists.iter().zip(point).filter(|(s, _)| s.key != LR).map(|(s, &i)| show(&s.values[i])).collect()
     }
 
     /// `point`'s part of a run id: `-hidden_128x128-optimizer_adam`, each
@@ -75,10 +149,11 @@ impl Sweep {
     /// share a last name).
     pub fn id_part(&self, point: &[usize]) -> String {
         let mut part = String::new();
-        for ((key, values), &i) in self.0.iter().zip(point) {
-            let shared = self.0.iter().filter(|(k, _)| leaf(k) == leaf(key)).count() > 1;
+        for (swept, &i) in self.lists.iter().zip(point).filter(|(s, _)| s.key != LR) {
+            let key = &swept.key;
+            let shared = self.columns().filter(|s| leaf(&s.key) == leaf(key)).count() > 1;
             let name = if shared { key.replace('.', "_") } else { leaf(key).to_string() };
-            part.push_str(&format!("-{name}_{}", id_value(&values[i])));
+            part.push_str(&format!("-{name}_{}", id_value(&swept.values[i])));
         }
         part
     }
@@ -87,12 +162,12 @@ impl Sweep {
     /// lists short enough to make at most [`MAX_POINTS`] points (checked
     /// before any value is read).
     pub fn check_keys(&self) -> Result<(), KeyError> {
-        for (key, values) in &self.0 {
+        for Swept { key, values, draw } in &self.lists {
             let name = format!("sweep.\"{key}\"");
-            if let Some(why) = not_sweepable(key) {
+            if let Some(why) = not_sweepable(key).filter(|_| !(key == LR && draw.is_some())) {
                 return Err(KeyError::new(name, why));
             }
-            if values.is_empty() {
+            if values.is_empty() && draw.is_none() {
                 return Err(KeyError::new(name, "lists no value: give the values to try, e.g. [1, 2]"));
             }
             // Before any value is read: a list longer than this cannot make a grid that fits.
@@ -106,26 +181,103 @@ impl Sweep {
                 ));
             }
         }
-        let points = self.0.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+        let points = self.axes().into_iter().try_fold(1usize, |n, len| n.checked_mul(len));
         if points.is_none_or(|n| n > MAX_POINTS) {
             return Err(KeyError::new(
                 "sweep",
-                format!("makes more than {MAX_POINTS} points (the product of the list lengths): sweep fewer values"),
+                format!(
+                    "makes more than {MAX_POINTS} points (the product of the list lengths{}): sweep fewer values",
+                    if self.is_drawn() { ", times the trials" } else { "" }
+                ),
             ));
         }
         Ok(())
     }
 
+    /// Draws the trials of the keys written as distributions (and of the
+    /// tuned lists, as choices) when `[tuning]` has a budget; `labels` are
+    /// the activations'. Before any point is built: the points are the draws.
+    pub fn draw(&mut self, tuning: Option<&Tuning>, labels: &[String]) -> Result<(), KeyError> {
+        let budget = tuning.and_then(|t| t.budget).map(|b| b.0);
+        let Some((tuning, budget)) = tuning.zip(budget) else {
+            if let Some(s) = self.lists.iter().find(|s| s.draw.is_some()) {
+                return KeyError::fail(
+                    format!("sweep.\"{}\"", s.key),
+                    "is a distribution, which random search draws: add `budget = N` (trials per activation) to [tuning] and list the key in `tune`",
+                );
+            }
+            return Ok(());
+        };
+        for s in &mut self.lists {
+            let name = format!("sweep.\"{}\"", s.key);
+            let tuned = tuning.tune.contains(&s.key);
+            match (&s.draw, tuned) {
+                (Some(_), false) => {
+                    return KeyError::fail(
+                        name,
+                        "is a distribution but not tuned: list it in tuning.tune (random search draws the tuned keys)",
+                    );
+                }
+                // Under a budget every tuned key is drawn: a list is a choice among its values.
+                (None, true) if s.values.len() >= 2 => {
+                    s.draw = Some(Distribution::Choice(std::mem::take(&mut s.values)))
+                }
+                (None, true) => {
+                    return KeyError::fail(
+                        name,
+                        "is tuned under a budget but lists one value: list two or more, or a distribution",
+                    );
+                }
+                _ => {}
+            }
+        }
+        if tuning.tune.iter().any(|k| k == LR) && self.draw_of(LR).is_none() {
+            return KeyError::fail(
+                "tuning.tune",
+                "tunes training.lr under a budget: give its distribution in [sweep], e.g. \"training.lr\" = { log_uniform = [1e-4, 0.1] } (or { choice = [0.1, 0.01] })",
+            );
+        }
+        let drawn: Vec<usize> = (0..self.lists.len()).filter(|&k| self.lists[k].draw.is_some()).collect();
+        let dists: Vec<(&str, &Distribution)> =
+            drawn.iter().map(|&k| (self.lists[k].key.as_str(), self.lists[k].draw.as_ref().expect("drawn"))).collect();
+        let owners: Vec<Option<&str>> =
+            if tuning.shared { vec![None] } else { labels.iter().map(|l| Some(l.as_str())).collect() };
+        if owners.len().saturating_mul(budget) > MAX_POINTS {
+            return KeyError::fail(
+                "tuning.budget",
+                format!("({budget}) makes more than the {MAX_POINTS} points a sweep may hold: lower it"),
+            );
+        }
+        let mut all: Vec<Vec<toml::Value>> = Vec::new();
+        self.owners.clear();
+        for (a, owner) in owners.iter().enumerate() {
+            let trials = draw::trials(&dists, budget, tuning.seed, *owner)
+                .map_err(|why| KeyError::new("tuning.budget", format!("({budget}) {why}")))?;
+            if !tuning.shared {
+                self.owners.extend(std::iter::repeat_n(a, trials.len()));
+            }
+            all.extend(trials);
+        }
+        for (j, &k) in drawn.iter().enumerate() {
+            self.lists[k].values = all.iter().map(|t| t[j].clone()).collect();
+        }
+        Ok(())
+    }
+
     /// The lists (after their values are type-checked): no repeats,
-    /// distinct and short run ids.
+    /// distinct and short run ids. Drawn values repeat across trials (each
+    /// trial as a whole differs from the others).
     pub fn check(&self) -> Result<(), KeyError> {
-        for (key, values) in &self.0 {
+        for Swept { key, values, draw } in &self.lists {
             let name = format!("sweep.\"{key}\"");
             // Equal values have equal ids: one pass over the ids finds both kinds of repeat.
             let ids: Vec<String> = values.iter().map(id_value).collect();
             let mut seen = std::collections::HashMap::with_capacity(ids.len());
-            if let Some((first, i)) =
-                ids.iter().enumerate().find_map(|(i, id)| seen.insert(id, i).map(|first| (first, i)))
+            if let Some((first, i)) = ids
+                .iter()
+                .enumerate()
+                .filter(|_| draw.is_none())
+                .find_map(|(i, id)| seen.insert(id, i).map(|first| (first, i)))
             {
                 let id = &ids[i];
                 if values[first] == values[i] {
@@ -211,9 +363,13 @@ fn id_value(value: &toml::Value) -> String {
 impl Serialize for Sweep {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, values) in &self.0 {
-            map.serialize_entry(key, values)?;
+        let mut map = serializer.serialize_map(Some(self.lists.len()))?;
+        for s in &self.lists {
+            // A drawn key as written: the draws are made again, the same, when the file is read.
+            match &s.draw {
+                Some(d) => map.serialize_entry(&s.key, &d.to_value())?,
+                None => map.serialize_entry(&s.key, &s.values)?,
+            }
         }
         map.end()
     }
@@ -225,10 +381,10 @@ impl<'de> Deserialize<'de> for Sweep {
         impl<'de> Visitor<'de> for InOrder {
             type Value = Sweep;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a table of quoted dotted keys, each with a list of values, e.g. \"model.hidden\" = [[64], [64, 64]]")
+                f.write_str("a table of quoted dotted keys, each with a list of values (or a distribution), e.g. \"model.hidden\" = [[64], [64, 64]]")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Sweep, A::Error> {
-                let mut keys: Vec<(String, Vec<toml::Value>)> = Vec::new();
+                let mut keys: Vec<Swept> = Vec::new();
                 let mut seen = std::collections::HashSet::new();
                 while let Some(key) = map.next_key::<String>()? {
                     // Each key is one dimension of the grid, and `order_as_in` looks each up in the file.
@@ -238,17 +394,25 @@ impl<'de> Deserialize<'de> for Sweep {
                         )));
                     }
                     let value: toml::Value = map.next_value()?;
-                    let toml::Value::Array(values) = value else {
-                        return Err(serde::de::Error::custom(format!(
-                            "key `sweep.\"{key}\"` must be a list of the values to try, e.g. [1, 2] (write the key in quotes: \"training.epochs\")"
-                        )));
+                    let (values, draw) = match value {
+                        toml::Value::Array(values) => (values, None),
+                        toml::Value::Table(table) => {
+                            let draw = Distribution::from_table(&table)
+                                .map_err(|why| serde::de::Error::custom(format!("key `sweep.\"{key}\"`: {why}")))?;
+                            (Vec::new(), Some(draw))
+                        }
+                        _ => {
+                            return Err(serde::de::Error::custom(format!(
+                                "key `sweep.\"{key}\"` must be a list of the values to try, e.g. [1, 2], or a distribution to draw from, e.g. {{ log_uniform = [1e-4, 0.1] }} (write the key in quotes: \"training.epochs\")"
+                            )));
+                        }
                     };
                     if !seen.insert(key.clone()) {
                         return Err(serde::de::Error::custom(format!("key `sweep.\"{key}\"` is given twice")));
                     }
-                    keys.push((key, values));
+                    keys.push(Swept { key, values, draw });
                 }
-                Ok(Sweep(keys))
+                Ok(Sweep { lists: keys, owners: Vec::new() })
             }
         }
         deserializer.deserialize_map(InOrder)

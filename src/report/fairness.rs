@@ -56,7 +56,30 @@ fn tuned_edges(analysis: &Analysis) -> Vec<Warning> {
         for key in &tuned.tuned_keys {
             let number = |c: &crate::tuning::Candidate| tuned.value_of(&keys, c, key).parse::<f64>().ok();
             let Some(value) = number(chosen) else { continue };
-            let mut tried: Vec<f64> = choice.candidates.iter().filter_map(|&i| number(&tuned.candidates[i])).collect();
+            let at = if choice.fixed.is_empty() { String::new() } else { format!(" (at {})", choice.fixed.join(", ")) };
+            let drawn = analysis.results.config.sweep.draw_of(key);
+            if let Some(d) = drawn.filter(|d| !matches!(d, crate::tuning::draw::Distribution::Choice(_))) {
+                // Drawn: the range is the distribution's, not the extremes of the draws.
+                if let Some(end) = d.near_edge(value) {
+                    out.push(Warning {
+                        guard: "tuned_edge",
+                        text: format!(
+                            "{}{at}: the chosen {key} = {} lies in the {end} tenth of its distribution ({}); the best may lie beyond it: widen the range",
+                            choice.activation,
+                            tuned.value_of(&keys, chosen, key),
+                            d.describe()
+                        ),
+                    });
+                }
+                continue;
+            }
+            // A drawn choice's range is its list, whichever of it the trials drew.
+            let mut tried: Vec<f64> = match drawn {
+                Some(crate::tuning::draw::Distribution::Choice(items)) => {
+                    items.iter().filter_map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).collect()
+                }
+                _ => choice.candidates.iter().filter_map(|&i| number(&tuned.candidates[i])).collect(),
+            };
             tried.sort_by(f64::total_cmp);
             tried.dedup();
             let (Some(&lo), Some(&hi)) = (tried.first(), tried.last()) else { continue };
@@ -64,7 +87,6 @@ fn tuned_edges(analysis: &Analysis) -> Vec<Warning> {
                 continue;
             }
             let (end, side) = if value == lo { ("smallest", "below") } else { ("largest", "above") };
-            let at = if choice.fixed.is_empty() { String::new() } else { format!(" (at {})", choice.fixed.join(", ")) };
             out.push(Warning {
                 guard: "tuned_edge",
                 text: format!(

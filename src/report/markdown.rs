@@ -28,11 +28,27 @@ fn render(analysis: &Analysis) -> String {
     let _ = writeln!(md, "# {}\n", c.experiment.name);
     let mut varies = vec![format!("activation ({})", activations.len())];
     let all_lrs = distinct(analysis.all_groups.iter().map(|g| g.lr));
-    if all_lrs.len() > 1 {
+    let lr_drawn = c.sweep.draw_of("training.lr").is_some();
+    if all_lrs.len() > 1 && !lr_drawn {
         varies.push(format!("learning rate ({})", all_lrs.len()));
     }
-    for (key, values) in &c.sweep.0 {
-        varies.push(format!("{key} ({})", values.len()));
+    for s in c.sweep.lists.iter().filter(|s| s.draw.is_none()) {
+        varies.push(format!("{} ({})", s.key, s.values.len()));
+    }
+    if let Some(tuning) = c.tuning.as_ref().filter(|_| c.sweep.is_drawn()) {
+        let drawn: Vec<String> = c
+            .sweep
+            .lists
+            .iter()
+            .filter_map(|s| s.draw.as_ref().map(|d| format!("{} {}", s.key, d.describe())))
+            .collect();
+        varies.push(format!(
+            "random search of {} trials per activation ({}, seed {}): {}",
+            tuning.budget.map_or(0, |b| b.0),
+            if tuning.shared { "the same trials for each" } else { "each its own trials" },
+            tuning.seed,
+            drawn.join("; ")
+        ));
     }
     varies.push(format!("seed ({})", seeds.len()));
     let _ = writeln!(
@@ -57,7 +73,11 @@ fn render(analysis: &Analysis) -> String {
         md,
         "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",
         t.optimizer.name(),
-        all_lrs.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" / "),
+        if lr_drawn {
+            "drawn (below)".to_string()
+        } else {
+            all_lrs.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" / ")
+        },
         t.batch_size.0,
         t.epochs.0,
         t.weight_decay.0
@@ -65,9 +85,14 @@ fn render(analysis: &Analysis) -> String {
     if !c.sweep.is_empty() {
         let swept: Vec<String> = c
             .sweep
-            .0
+            .lists
             .iter()
-            .map(|(k, v)| format!("{k}: {}", v.iter().map(crate::config::show).collect::<Vec<_>>().join(" / ")))
+            .map(|s| match &s.draw {
+                Some(d) => format!("{}: {}", s.key, d.describe()),
+                None => {
+                    format!("{}: {}", s.key, s.values.iter().map(crate::config::show).collect::<Vec<_>>().join(" / "))
+                }
+            })
             .collect();
         let _ = writeln!(md, "| sweep (overrides the rows above) | {} |", swept.join("; "));
     }

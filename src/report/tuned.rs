@@ -29,6 +29,7 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
         }
     };
     let test = |c: &Candidate| test_of(c).map_or("-".to_string(), |t| format!("{t:.4}"));
+    let drawn = analysis.results.config.sweep.is_drawn();
     let mut md = String::new();
     let _ = writeln!(md, "## Tuning\n");
     let _ = writeln!(
@@ -79,23 +80,33 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
         line.push_str("|\n");
         line
     };
+    let cell = |choice: &crate::tuning::Choice, s: &str| match at(choice, s) {
+        Some(c) if tuned.candidates[choice.chosen] == *c => format!("**{} / {}**", score(c), test(c)),
+        Some(c) => format!("{} / {}", score(c), test(c)),
+        None => "-".into(),
+    };
     let _ = writeln!(
         md,
         "\n### Every setting\n\n`{}` / test accuracy, means over seeds; **bold**: chosen.\n",
         tuned.select.name()
     );
-    md.push_str(&header("activation", ""));
-    for (choice, label) in tuned.choices.iter().zip(&analysis.labels) {
-        let mut line = format!("| {label} |");
+    if drawn {
+        // Random search: a row per trial (a column each would run off the page).
+        let _ =
+            writeln!(md, "| trial | {} |\n|---{}|", analysis.labels.join(" | "), "|---".repeat(analysis.labels.len()));
         for s in &settings {
-            let cell = match at(choice, s) {
-                Some(c) if tuned.candidates[choice.chosen] == *c => format!("**{} / {}**", score(c), test(c)),
-                Some(c) => format!("{} / {}", score(c), test(c)),
-                None => "-".into(),
-            };
-            line.push_str(&format!(" {cell} |"));
+            let cells: Vec<String> = tuned.choices.iter().map(|choice| cell(choice, s)).collect();
+            let _ = writeln!(md, "| {s} | {} |", cells.join(" | "));
         }
-        let _ = writeln!(md, "{line}");
+    } else {
+        md.push_str(&header("activation", ""));
+        for (choice, label) in tuned.choices.iter().zip(&analysis.labels) {
+            let mut line = format!("| {label} |");
+            for s in &settings {
+                line.push_str(&format!(" {} |", cell(choice, s)));
+            }
+            let _ = writeln!(md, "{line}");
+        }
     }
 
     // Ranks by mean test accuracy among the choices that share their fixed keys.
@@ -111,13 +122,23 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
             .collect()
     };
     let own = rank(&|ch| test_of(&tuned.candidates[ch.chosen]));
+    let shared: Vec<Vec<Option<usize>>> = settings.iter().map(|s| rank(&|ch| at(ch, s).and_then(&test_of))).collect();
+    let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
+    let moved = |ranks: &[Option<usize>]| -> Vec<String> {
+        (0..ranks.len())
+            .filter(|&i| ranks[i] != own[i])
+            .map(|i| format!("{} {} -> {}", analysis.labels[i], show(ranks[i]), show(own[i])))
+            .collect()
+    };
+    if drawn {
+        md.push_str(&drawn_ranking(analysis, &settings, &shared, &own, &moved));
+        return md;
+    }
     let _ = writeln!(
         md,
         "\n### Ranking at one shared setting\n\nRank by mean test accuracy among the activations all trained at one setting, and with each at its own chosen setting (last column); `-`: stopped early or no finite accuracy.\n"
     );
     md.push_str(&header("activation", " own setting |"));
-    let shared: Vec<Vec<Option<usize>>> = settings.iter().map(|s| rank(&|ch| at(ch, s).and_then(&test_of))).collect();
-    let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
     for (i, label) in analysis.labels.iter().enumerate() {
         let mut line = format!("| {label} |");
         for ranks in &shared {
@@ -127,16 +148,58 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
     }
     md.push('\n');
     for (s, ranks) in settings.iter().zip(&shared) {
-        let moved: Vec<String> = (0..ranks.len())
-            .filter(|&i| ranks[i] != own[i])
-            .map(|i| format!("{} {} -> {}", analysis.labels[i], show(ranks[i]), show(own[i])))
-            .collect();
+        let moved = moved(ranks);
         let verdict = if moved.is_empty() {
             "the same ranking as each at its own setting".to_string()
         } else {
             format!("a different ranking from each at its own setting ({})", moved.join(", "))
         };
         let _ = writeln!(md, "- At {s}: {verdict}.");
+    }
+    md.push('\n');
+    md
+}
+
+/// Random search's ranking at the shared trials: how many of them rank the
+/// activations as each at its own setting does, and those that do not
+/// (with `shared = false` no trial is shared, which it says).
+fn drawn_ranking(
+    analysis: &Analysis,
+    settings: &[String],
+    shared: &[Vec<Option<usize>>],
+    own: &[Option<usize>],
+    moved: &dyn Fn(&[Option<usize>]) -> Vec<String>,
+) -> String {
+    let mut md = String::from("\n### Ranking at one shared setting\n\n");
+    let common: Vec<(&String, &Vec<Option<usize>>)> =
+        settings.iter().zip(shared).filter(|(_, ranks)| ranks.iter().all(Option::is_some)).collect();
+    if common.is_empty() || analysis.labels.len() < 2 {
+        md.push_str("No trial was trained by every activation (`tuning.shared = false` draws each its own), so no ranking at one shared setting can be made.\n\n");
+        return md;
+    }
+    let differ: Vec<String> = common
+        .iter()
+        .filter_map(|(s, ranks)| {
+            let m = moved(ranks);
+            (!m.is_empty()).then(|| format!("- At {s}: {}.", m.join(", ")))
+        })
+        .collect();
+    let own: Vec<String> = analysis
+        .labels
+        .iter()
+        .zip(own)
+        .map(|(l, r)| format!("{l} {}", r.map_or("-".to_string(), |r| r.to_string())))
+        .collect();
+    let _ = writeln!(
+        md,
+        "Rank by mean test accuracy among the activations trained at one trial, against each at its own chosen trial ({}): {} of the {} trials every activation trained rank them the same way{}\n",
+        own.join(", "),
+        common.len() - differ.len(),
+        common.len(),
+        if differ.is_empty() { "." } else { "; these do not:" }
+    );
+    for line in differ {
+        let _ = writeln!(md, "{line}");
     }
     md.push('\n');
     md

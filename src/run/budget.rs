@@ -45,7 +45,7 @@ pub fn check(config: &Config, jobs: usize) -> anyhow::Result<()> {
 /// Checks `config` against `memory` bytes (`None`: unknown, only the grid's size is checked).
 fn check_against(config: &Config, jobs: usize, memory: Option<f64>) -> anyhow::Result<()> {
     let seeds = config.experiment.seeds.0.len() as f64;
-    let points = config.sweep.len().max(1) as f64;
+    let points = config.sweep.len_each().max(1) as f64;
     let grid: f64 = config
         .activations
         .iter()

@@ -6,6 +6,7 @@
 //! at its best configuration; this chooses that configuration on held-out
 //! validation data). The report and `check` share it.
 
+pub mod draw;
 pub mod settings;
 
 use settings::{Select, SelectEpoch, Tuning};

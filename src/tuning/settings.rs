@@ -23,6 +23,29 @@ pub struct Tuning {
     /// 1/eta, continue them, and so on up to `training.epochs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub halving: Option<Halving>,
+    /// Random search: trials per activation, each a joint draw of the tuned
+    /// keys (distributions in `[sweep]`; a tuned list is a choice among its values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Count>,
+    /// Every activation gets the same trials (common random numbers);
+    /// `false`: each draws its own.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub shared: bool,
+    /// The seed of the draws (not of the runs: those are `experiment.seeds`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seed: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `[tuning.halving]` (Jamieson and Talwalkar 2016): rungs of
@@ -53,6 +76,16 @@ impl Tuning {
             if tuning.tune[..i].contains(key) {
                 return Err(KeyError::new(format!("tuning.tune[{i}]"), format!("lists `{key}` twice")));
             }
+        }
+        match tuning.budget {
+            Some(Count(0)) => return Err(KeyError::new("tuning.budget", "must be at least 1 trial")),
+            None if !tuning.shared => {
+                return Err(KeyError::new("tuning.shared", "only applies to random search: add `budget = N`"));
+            }
+            None if tuning.seed != 0 => {
+                return Err(KeyError::new("tuning.seed", "only applies to random search: add `budget = N`"));
+            }
+            _ => {}
         }
         if let Some(halving) = &tuning.halving {
             if training.patience.is_some() || keys.iter().any(|k| k == "training.patience") {

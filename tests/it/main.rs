@@ -25,6 +25,7 @@ mod formula;
 mod input_fuzz;
 mod learned_shapes;
 mod models_reference;
+mod random_search;
 mod reliability;
 mod report;
 mod residual;

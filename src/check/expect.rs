@@ -83,6 +83,8 @@ struct Spec {
     /// With `[tuning]`: at every budget of this many settings or more,
     /// `activation`'s expected best selection score is at least `relative_to`'s.
     from_budget: Option<usize>,
+    /// With `[tuning]`: the same, at every budget from `from_budget` (or 1) up to this many settings.
+    up_to_budget: Option<usize>,
     /// With a sweep of `experiment.vary`: this source's share of the
     /// variance of `activation`'s test accuracy (report/spread.rs), within the bounds.
     source: Option<String>,
@@ -196,6 +198,8 @@ enum Kind {
         label: String,
         relative_to: String,
         from: usize,
+        /// The last budget the claim covers (`None`: every budget tried).
+        to: Option<usize>,
     },
     /// A source's share of the variance over seeds (report/spread.rs).
     Share {
@@ -496,7 +500,9 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             return Err(format!("`source` is one of {}, not {source:?}", sources.join(", ")));
         }
         Kind::Share { label: label.clone(), source: source.clone(), bounds: bounds.clone() }
-    } else if let (Some(relative_to), Some(from)) = (&spec.relative_to, spec.from_budget) {
+    } else if let (Some(relative_to), true) =
+        (&spec.relative_to, spec.from_budget.is_some() || spec.up_to_budget.is_some())
+    {
         let Some(label) = &spec.activation else {
             return Err("`from_budget` compares `activation` with `relative_to`: add `activation`".into());
         };
@@ -506,13 +512,17 @@ fn parse(spec: &Spec, sweep_keys: &[String]) -> Result<Claim, String> {
             || spec.seeds.is_some()
             || spec.paired.is_some()
         {
-            return Err("a budget claim (`from_budget`) compares expected best scores: it takes no margin, bound, `p_below`, `seeds` or `paired`".into());
+            return Err("a budget claim (`from_budget`, `up_to_budget`) compares expected best scores: it takes no margin, bound, `p_below`, `seeds` or `paired`".into());
         }
-        if from == 0 {
-            return Err("`from_budget` counts settings tried: 1 or more".into());
+        let from = spec.from_budget.unwrap_or(1);
+        if from == 0 || spec.up_to_budget == Some(0) {
+            return Err("`from_budget` and `up_to_budget` count settings tried: 1 or more".into());
         }
-        Kind::Budget { label: label.clone(), relative_to: relative_to.clone(), from }
-    } else if spec.from_budget.is_some() {
+        if spec.up_to_budget.is_some_and(|to| to < from) {
+            return Err("`up_to_budget` must be at least `from_budget`: the budgets run from one to the other".into());
+        }
+        Kind::Budget { label: label.clone(), relative_to: relative_to.clone(), from, to: spec.up_to_budget }
+    } else if spec.from_budget.is_some() || spec.up_to_budget.is_some() {
         return Err("`from_budget` compares `activation` with another group: add `relative_to`".into());
     } else if let Some(relative_to) = &spec.relative_to {
         let Some(label) = &spec.activation else {
@@ -735,10 +745,13 @@ fn describe(c: &Claim) -> String {
             format!("{label} {how} on {m}{place} (95% interval, {test})")
         }
         Kind::Best { label, seeds, .. } => format!("{label} has the best {} {m}{place}", seed_name(*seeds)),
-        Kind::Budget { label, relative_to, from } => {
-            format!(
-                "at every budget of {from} or more settings, {label}'s expected best {m} is at least {relative_to}'s"
-            )
+        Kind::Budget { label, relative_to, from, to } => {
+            let budgets = match to {
+                Some(to) => format!("at every budget from {from} to {to} settings"),
+                None => format!("at every budget of {from} or more settings"),
+            };
+            let side = if c.metric.higher_is_better { "at least" } else { "at most" };
+            format!("{budgets}, {label}'s expected best {m} is {side} {relative_to}'s")
         }
         Kind::Share { label, source, bounds } => {
             format!("{source}'s share of the variance of {label}'s {m} over seeds is {}", bounds.text())
@@ -861,9 +874,12 @@ fn needed(claim: &Claim) -> String {
         }
         Kind::Margin { test, .. } => test.needs(),
         Kind::Share { bounds: b, .. } => bounds(b),
-        Kind::Budget { from, .. } => {
+        Kind::Budget { from, to, .. } => {
             let side = if claim.metric.higher_is_better { "at least" } else { "at most" };
-            format!("{side} the other's at every n >= {from}")
+            match to {
+                Some(to) => format!("{side} the other's at every n from {from} to {to}"),
+                None => format!("{side} the other's at every n >= {from}"),
+            }
         }
     }
 }
@@ -1008,7 +1024,7 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
             };
             Ok(result(format!("{share:.3} (std {sd:.4} over seeds)"), bounds.holds(*share)))
         }
-        Kind::Budget { label, relative_to, from } => {
+        Kind::Budget { label, relative_to, from, to } => {
             let Some(tuned) = crate::tuning::choose(&results.config, &results.summaries, &results.epochs) else {
                 return Err("a budget claim needs an experiment with `[tuning]`".into());
             };
@@ -1029,12 +1045,13 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
             };
             let (a, b) = (find(label)?, find(relative_to)?);
             let n = a.points.len().min(b.points.len());
-            if *from > n {
-                let measured = format!("only {n} settings tried, fewer than {from}");
+            let last = to.unwrap_or(n);
+            if last > n {
+                let measured = format!("only {n} settings tried, fewer than {last}");
                 return Ok(result(measured, false));
             }
             let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };
-            let worst = (*from - 1..n)
+            let worst = (*from - 1..last)
                 .map(|k| (k + 1, sign * (a.points[k].mean - b.points[k].mean)))
                 .min_by(|x, y| x.1.total_cmp(&y.1))
                 .expect("from <= n");

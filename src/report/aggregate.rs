@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Analysis;
 use super::load::Results;
+use crate::config::Config;
 use crate::export::csv;
 use crate::maths::{bootstrap, stats};
 use crate::results::dir::ResultsDir;
@@ -220,17 +221,24 @@ impl Group {
 /// sweep point and lr, else at its best (highest mean test accuracy) lr of
 /// that point. `None` for the baseline itself or when the experiment has no
 /// baseline activation there.
-pub fn baseline_of<'a>(groups: &'a [Group], group: &Group, baseline: &str) -> Option<&'a Group> {
+pub fn baseline_of<'a>(config: &Config, groups: &'a [Group], group: &Group, baseline: &str) -> Option<&'a Group> {
     if group.activation == baseline {
         return None;
     }
     let candidates: Vec<&Group> =
-        groups.iter().filter(|g| g.activation == baseline && g.sweep == group.sweep).collect();
+        groups.iter().filter(|g| g.activation == baseline && same_point(config, &g.sweep, &group.sweep)).collect();
     candidates
         .iter()
         .find(|g| g.lr == group.lr)
         .copied()
         .or_else(|| candidates.into_iter().max_by(|a, b| mean(&a.values[0]).total_cmp(&mean(&b.values[0]))))
+}
+
+/// Whether two groups' sweep values agree on every key not tuned: with
+/// `[tuning]`, each activation sits at its own setting of the tuned keys.
+pub fn same_point(config: &Config, a: &[String], b: &[String]) -> bool {
+    let tuned = config.tuning.as_ref().map_or(&[][..], |t| t.tune.as_slice());
+    a.len() == b.len() && config.sweep.keys().iter().zip(a.iter().zip(b)).all(|(k, (x, y))| tuned.contains(k) || x == y)
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -244,7 +252,7 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
         let first = rows.len();
         for g in groups {
             let summary = stats::summarize(&g.values[m]);
-            let base = baseline_of(groups, g, baseline);
+            let base = baseline_of(&results.config, groups, g, baseline);
             let welch = base.and_then(|b| stats::welch(&g.values[m], &b.values[m]));
             // In the metric's direction: higher is better after the turn.
             let turned =
@@ -295,13 +303,26 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
         for row in block.iter_mut() {
             row.verdict = Verdict::of(row, *higher_is_better);
         }
-        // Rank by mean within each sweep point; groups without a finite mean are not ranked.
-        let mut points: Vec<&Vec<String>> = groups.iter().map(|g| &g.sweep).collect();
+        // Rank by mean within each sweep point (of the keys not tuned); groups
+        // without a finite mean are not ranked.
+        let fixed = |sweep: &[String]| -> Vec<String> {
+            let tuned = results.config.tuning.as_ref().map_or(&[][..], |t| t.tune.as_slice());
+            results
+                .config
+                .sweep
+                .keys()
+                .iter()
+                .zip(sweep)
+                .filter(|(k, _)| !tuned.contains(k))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        let mut points: Vec<Vec<String>> = groups.iter().map(|g| fixed(&g.sweep)).collect();
         points.sort();
         points.dedup();
         for point in points {
-            let mut order: Vec<usize> =
-                (0..block.len()).filter(|&i| block[i].mean.is_some() && groups[i].sweep == *point).collect();
+            let at = |i: usize| fixed(&groups[i].sweep) == point;
+            let mut order: Vec<usize> = (0..block.len()).filter(|&i| block[i].mean.is_some() && at(i)).collect();
             order.sort_by(|&a, &b| {
                 let (x, y) = (block[a].mean.unwrap_or(f64::NAN), block[b].mean.unwrap_or(f64::NAN));
                 if *higher_is_better { y.total_cmp(&x) } else { x.total_cmp(&y) }
@@ -309,7 +330,7 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
             for (rank, i) in order.into_iter().enumerate() {
                 block[i].rank = Some(rank + 1);
             }
-            let members: Vec<usize> = (0..block.len()).filter(|&i| groups[i].sweep == *point).collect();
+            let members: Vec<usize> = (0..block.len()).filter(|&i| at(i)).collect();
             let values: Vec<Vec<f64>> = members.iter().map(|&i| groups[i].values[m].clone()).collect();
             let shares = bootstrap::rank_shares(&values, *higher_is_better, RESAMPLES, BOOTSTRAP_SEED);
             for (&i, share) in members.iter().zip(shares) {

@@ -28,6 +28,8 @@ pub struct Curve {
     pub fixed: String,
     /// In the selection metric's own units (a loss stays a loss).
     pub points: Vec<Expected>,
+    /// Settings with a diverged run among them, counted at the floor score.
+    pub diverged: usize,
 }
 
 /// A row of expected_performance.csv.
@@ -59,17 +61,38 @@ pub fn curves(analysis: &Analysis) -> Vec<Curve> {
             g.map(|g| g.values[0].iter().copied().filter(|v| v.is_finite()).collect()).unwrap_or_default();
         if finite.is_empty() { f64::NAN } else { finite.iter().sum::<f64>() / finite.len() as f64 }
     };
+    // A setting that diverged on a seed has no score, but it was a trial
+    // spent: it counts as the worst score any finished setting of the
+    // experiment reached (with that test score where it has none of its
+    // own), so it is the best of n draws only when all n diverged. Left
+    // out, it would make an activation that often diverges look cheap to tune.
+    let finished = || tuned.candidates.iter().filter(|c| c.stopped_at.is_none());
+    let floor = finished().filter_map(|c| c.score.map(|s| sign * s)).fold(f64::INFINITY, f64::min);
+    let test_floor = finished()
+        .filter(|c| c.score.is_some_and(|s| sign * s == floor))
+        .map(|c| test_of(c))
+        .filter(|t| t.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let (floor, test_floor) = (finite_or_nan(floor), finite_or_nan(test_floor));
     tuned
         .choices
         .iter()
         .map(|choice| {
+            let mut diverged = 0;
             let trials: Vec<(f64, f64)> = choice
                 .candidates
                 .iter()
                 .map(|&i| &tuned.candidates[i])
                 // A setting stopped early by halving has no score at the full budget.
                 .filter(|c| c.stopped_at.is_none())
-                .map(|c| (c.score.map_or(f64::NAN, |s| sign * s), test_of(c)))
+                .map(|c| match c.score {
+                    Some(s) => (sign * s, test_of(c)),
+                    None => {
+                        diverged += 1;
+                        let test = test_of(c);
+                        (floor, if test.is_finite() { test.min(test_floor) } else { test_floor })
+                    }
+                })
                 .collect();
             let points =
                 expected_max::curve(&trials).into_iter().map(|e| Expected { mean: sign * e.mean, ..e }).collect();
@@ -79,9 +102,13 @@ pub fn curves(analysis: &Analysis) -> Vec<Curve> {
                 .zip(&choice.fixed)
                 .map(|(k, v)| format!("{}={v}", crate::config::leaf(k)))
                 .collect();
-            Curve { activation: choice.activation.clone(), fixed: fixed.join(", "), points }
+            Curve { activation: choice.activation.clone(), fixed: fixed.join(", "), points, diverged }
         })
         .collect()
+}
+
+fn finite_or_nan(x: f64) -> f64 {
+    if x.is_finite() { x } else { f64::NAN }
 }
 
 /// Writes expected_performance.csv (with `[tuning]`; a stale one is removed without).
@@ -167,7 +194,7 @@ pub fn section(analysis: &Analysis) -> String {
     let mut md = String::from("## Budget\n\n");
     let _ = writeln!(
         md,
-        "The expected best `{}` after n of the settings each activation was tuned over (drawn with replacement, Dodge et al. 2019), and the expected test accuracy of the one it picks: how much of its result each activation owes to the size of its search. Per n: `expected_performance.csv`; the curves: `plots/expected_performance`.\n",
+        "The expected best `{}` after n of the settings each activation was tuned over (drawn with replacement, Dodge et al. 2019), and the expected test accuracy of the one it picks: how much of its result each activation owes to the size of its search. A setting with a diverged run counts as a trial at the worst score any finished setting reached. Per n: `expected_performance.csv`; the curves: `plots/expected_performance`.\n",
         tuned.select.name()
     );
     let _ = writeln!(
@@ -180,7 +207,11 @@ pub fn section(analysis: &Analysis) -> String {
         let _ = writeln!(
             md,
             "| {label} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} | {:.4} |",
-            c.points.len(),
+            if c.diverged == 0 {
+                c.points.len().to_string()
+            } else {
+                format!("{} ({} diverged)", c.points.len(), c.diverged)
+            },
             first.mean,
             first.std,
             last.mean,
@@ -216,6 +247,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, &m)| Expected { n: i + 1, mean: m, std: 0.0, test: 0.0 })
                 .collect(),
+            diverged: 0,
         }
     }
 

@@ -40,7 +40,9 @@ pub fn section(analysis: &Analysis) -> String {
         let Some(verdict) = row.verdict else { continue };
         // The baseline group's row: its finished runs count for "too few".
         let base = rows.iter().map(|(_, r)| *r).find(|r| {
-            r.baseline.is_empty() && r.sweep == row.sweep && row.baseline == format!("{}@{}", r.activation, r.lr)
+            r.baseline.is_empty()
+                && super::aggregate::same_point(&analysis.results.config, &r.sweep, &row.sweep)
+                && row.baseline == format!("{}@{}", r.activation, r.lr)
         });
         let _ = writeln!(md, "- **{label}**: {}", sentence(row, verdict, baseline, base));
     }

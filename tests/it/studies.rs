@@ -133,3 +133,8 @@ fn residual_depth_activations_claims_hold() {
 fn mish_cifar10_quick_claims_hold() {
     quick("mish_cifar10");
 }
+
+#[test]
+fn tuning_budget_quick_claims_hold() {
+    quick("tuning_budget");
+}

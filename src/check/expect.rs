@@ -1046,8 +1046,8 @@ fn evaluate(claim: &Claim, results: &Results, scope: &Scope) -> Result<ClaimResu
             let (a, b) = (find(label)?, find(relative_to)?);
             let n = a.points.len().min(b.points.len());
             let last = to.unwrap_or(n);
-            if last > n {
-                let measured = format!("only {n} settings tried, fewer than {last}");
+            if *from > n || last > n {
+                let measured = format!("only {n} settings tried, fewer than {}", last.max(*from));
                 return Ok(result(measured, false));
             }
             let sign = if claim.metric.higher_is_better { 1.0 } else { -1.0 };

@@ -21,6 +21,14 @@ pub struct Experiment {
     /// et al. 2021 show that varying one alone understates the spread).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vary: Option<Vec<Source>>,
+    /// The seed the sources not in `vary` are held at (a second value
+    /// checks that a result does not hang on the one fixed draw).
+    #[serde(skip_serializing_if = "is_default_fixed")]
+    pub fixed_seed: u64,
+}
+
+fn is_default_fixed(seed: &u64) -> bool {
+    *seed == FIXED_SEED
 }
 
 /// A source of randomness in a run, each drawn from its own seeded stream.
@@ -37,12 +45,18 @@ pub enum Source {
     Augment,
 }
 
-/// The seed of a source the experiment holds fixed.
+/// The seed of a source the experiment holds fixed, unless `fixed_seed` says another.
 pub const FIXED_SEED: u64 = 0;
 
 impl Default for Experiment {
     fn default() -> Self {
-        Self { name: String::new(), seeds: Seeds(vec![0]), backend: BackendKind::default(), vary: None }
+        Self {
+            name: String::new(),
+            seeds: Seeds(vec![0]),
+            backend: BackendKind::default(),
+            vary: None,
+            fixed_seed: FIXED_SEED,
+        }
     }
 }
 
@@ -58,14 +72,20 @@ impl Experiment {
                 return KeyError::fail("experiment.vary", "names a source twice: name each once");
             }
         }
+        if self.fixed_seed != FIXED_SEED && self.vary.is_none() {
+            return KeyError::fail(
+                "experiment.fixed_seed",
+                "holds the sources not in `vary` fixed, but without `vary` every source varies: add `vary`",
+            );
+        }
         Ok(())
     }
 
     /// The seed a run of `seed` draws `source` from: its own where the
-    /// source varies (every source, without `vary`), else [`FIXED_SEED`].
+    /// source varies (every source, without `vary`), else `fixed_seed`.
     pub fn seed_for(&self, source: Source, seed: u64) -> u64 {
         match &self.vary {
-            Some(vary) if !vary.contains(&source) => FIXED_SEED,
+            Some(vary) if !vary.contains(&source) => self.fixed_seed,
             _ => seed,
         }
     }

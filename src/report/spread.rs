@@ -77,7 +77,7 @@ pub fn section(analysis: &Analysis) -> String {
     let _ = writeln!(
         md,
         "The standard deviation of the test accuracy over seeds when the seed drives one source of randomness alone (the others held at seed {}), and that source's share of the summed variances: where a result's spread comes from (Bouthillier et al. 2021).\n",
-        crate::config::experiment::FIXED_SEED
+        analysis.results.config.experiment.fixed_seed
     );
     for s in &spreads {
         let parts: Vec<String> =

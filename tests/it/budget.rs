@@ -78,6 +78,15 @@ fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
             let (code, text) = check_claims(tmp.path(), &out, &claim);
             assert_eq!(code, Some(if holds { 0 } else { 1 }), "{a} vs {b} from {from}: {text}");
         }
+        // Up to a budget: the lead from 1 (or from_budget) to that many settings.
+        for (from, to) in [(1, 1), (1, 2), (2, 3)] {
+            let holds = (from..=to).all(|n| best(a, n) >= best(b, n));
+            let claim = format!(
+                "[[claim]]\nactivation = \"{a}\"\nrelative_to = \"{b}\"\nmetric = \"val_accuracy\"\nfrom_budget = {from}\nup_to_budget = {to}\n"
+            );
+            let (code, text) = check_claims(tmp.path(), &out, &claim);
+            assert_eq!(code, Some(if holds { 0 } else { 1 }), "{a} vs {b} from {from} to {to}: {text}");
+        }
     }
     let (code, text) = check_claims(
         tmp.path(),
@@ -91,6 +100,18 @@ fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
         "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"val_accuracy\"\nfrom_budget = 4\n",
     );
     assert!(code == Some(1) && text.contains("only 3 settings tried, fewer than 4"), "{text}");
+    let (code, text) = check_claims(
+        tmp.path(),
+        &out,
+        "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"val_accuracy\"\nup_to_budget = 5\n",
+    );
+    assert!(code == Some(1) && text.contains("only 3 settings tried, fewer than 5"), "{text}");
+    let (code, text) = check_claims(
+        tmp.path(),
+        &out,
+        "[[claim]]\nactivation = \"relu\"\nrelative_to = \"tanh\"\nmetric = \"val_accuracy\"\nfrom_budget = 3\nup_to_budget = 2\n",
+    );
+    assert!(code == Some(2) && text.contains("`up_to_budget` must be at least `from_budget`"), "{text}");
 
     // Without [tuning] there is no such file, section or figure.
     let plain = TempDir::new();
@@ -210,6 +231,25 @@ fn the_seed_drives_only_the_sources_it_is_told_to_and_the_spread_splits_by_sourc
             "{table}"
         );
     }
+
+    // `fixed_seed` moves the sources held fixed: with only init varying, seed
+    // 0 held at 5 is the split, order and init of seed 5 but for the init.
+    let held = TempDir::new();
+    let moved = train_with_threads(
+        held.path(),
+        &SOURCES.replace("seeds = 4", "seeds = [0]\nvary = [\"init\"]\nfixed_seed = 5"),
+        "1",
+    );
+    assert_ne!(
+        crate::common::timeless(&moved.join("epochs.csv")),
+        crate::common::timeless(&default.join("epochs.csv")),
+        "fixed_seed = 5 changed nothing"
+    );
+    let path = held.path().join("alone.toml");
+    fs::write(&path, SOURCES.replace("seeds = 4", "seeds = 4\nfixed_seed = 5")).unwrap();
+    let o = actbench().args(["plan", "--config", path.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("key `experiment.fixed_seed`") && stderr.contains("add `vary`"), "{stderr}");
 
     // One source a point: report.md splits the spread, and a claim reads the shares.
     let tmp = TempDir::new();

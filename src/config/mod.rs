@@ -103,8 +103,12 @@ impl Config {
             let mut alone = toml::Table::new();
             overrides::apply(&mut alone, &key, value.clone()).map_err(set_error)?;
             let alone = toml::to_string(&alone).map_err(|e| set_error(e.to_string()))?;
-            // Types and key names only: the checks across keys need the whole config.
-            if let Err(ConfigError::Parse { message, .. }) = Self::parse(&alone, path, stem) {
+            // Types and key names only: the checks across keys need the whole
+            // config, and so do a section's required keys (`--set tuning.budget=20`
+            // alone has no `tuning.tune`; the merged file is checked for them below).
+            if let Err(ConfigError::Parse { message, .. }) = Self::parse(&alone, path, stem)
+                && !message.contains("missing field")
+            {
                 return Err(set_error(message));
             }
             overrides::apply(&mut table, &key, value).map_err(set_error)?;

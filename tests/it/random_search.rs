@@ -125,6 +125,18 @@ fn every_activation_gets_the_same_drawn_trials_and_chooses_among_them_on_validat
     assert!(again.status.success(), "{stderr}");
     assert_eq!(stderr.matches("already finished, skipped").count(), 40, "{stderr}");
 
+    // `--set` changes the budget (a section's other keys come from the file).
+    let o = actbench()
+        .args(["plan", "--config", tmp.path().join("exp.toml").to_str().unwrap(), "--set", "tuning.budget=3"])
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        plan.contains("24 runs;"),
+        "2 activations x 2 widths x 3 trials x 2 seeds: {plan}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     // Another seed of the draws gives other trials.
     let other = RANDOM.replace("budget = 5", "budget = 5\nseed = 1");
     let path = tmp.path().join("other.toml");

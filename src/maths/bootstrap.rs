@@ -112,6 +112,39 @@ pub fn rank_shares(
         .collect()
 }
 
+/// Per group, the distribution of its rank over `resamples` bootstrap
+/// samples (drawn as [`rank_shares`] draws them, from the same `seed`): the
+/// share of samples at rank 1, 2, ..., one entry per group taking part
+/// (rank 1 + the groups strictly better, so tied groups share the better
+/// rank). Its mean is `rank_shares`' mean rank; `None` as there.
+pub fn rank_distribution(
+    groups: &[Vec<f64>],
+    higher_is_better: bool,
+    resamples: usize,
+    seed: u64,
+) -> Vec<Option<Vec<f64>>> {
+    let values: Vec<Vec<f64>> = groups.iter().map(|g| finite(g)).collect();
+    let taking: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_empty()).collect();
+    let mut counts = vec![vec![0.0; taking.len()]; values.len()];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..resamples {
+        let means: Vec<f64> = taking
+            .iter()
+            .map(|&i| {
+                let x = resample(&values[i], &mut rng);
+                let m = x.iter().sum::<f64>() / x.len() as f64;
+                if higher_is_better { m } else { -m }
+            })
+            .collect();
+        for (k, &i) in taking.iter().enumerate() {
+            counts[i][means.iter().filter(|&&m| m > means[k]).count()] += 1.0;
+        }
+    }
+    (0..values.len())
+        .map(|i| taking.contains(&i).then(|| counts[i].iter().map(|c| c / resamples as f64).collect()))
+        .collect()
+}
+
 fn resample(xs: &[f64], rng: &mut ChaCha8Rng) -> Vec<f64> {
     (0..xs.len()).map(|_| xs[rng.random_range(0..xs.len())]).collect()
 }
@@ -156,5 +189,25 @@ mod tests {
         assert_eq!(shares[2], None);
         let (lo, hi) = improvement_interval(&groups[0], &groups[1], 1000, 0).unwrap();
         assert_eq!((lo, hi), (1.0, 1.0));
+    }
+
+    #[test]
+    fn the_rank_distribution_sums_to_one_and_agrees_with_the_rank_shares() {
+        let groups =
+            vec![vec![0.9, 0.91, 0.89], vec![0.9, 0.88, 0.93], vec![0.5, 0.6, 0.55], vec![f64::NAN], vec![0.9, 0.9]];
+        let shares = rank_shares(&groups, true, 4000, 3);
+        let dist = rank_distribution(&groups, true, 4000, 3);
+        assert!(dist[3].is_none() && shares[3].is_none());
+        for (share, d) in shares.iter().zip(&dist) {
+            let (Some((best, mean_rank)), Some(d)) = (share, d) else { continue };
+            assert_eq!(d.len(), 4, "four groups take part");
+            assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{d:?}");
+            let mean: f64 = d.iter().enumerate().map(|(r, p)| (r + 1) as f64 * p).sum();
+            assert!((mean - mean_rank).abs() < 1e-12, "{mean} vs {mean_rank}");
+            // Rank 1 counts a tie whole, the best share splits it.
+            assert!(d[0] >= *best - 1e-12, "{d:?} {best}");
+        }
+        // The third group is always last among the four.
+        assert_eq!(dist[2].as_ref().unwrap()[3], 1.0);
     }
 }

@@ -89,8 +89,8 @@ pub struct AggregateRow {
 /// Bootstrap resamples of the report (rliable's default; the checked
 /// statistics use more, maths::bootstrap::RESAMPLES), from a fixed seed so
 /// that a report is the same each time it is built.
-const RESAMPLES: usize = 2_000;
-const BOOTSTRAP_SEED: u64 = 0;
+pub const RESAMPLES: usize = 2_000;
+pub const BOOTSTRAP_SEED: u64 = 0;
 
 /// What the comparison with the baseline lets one say, and no more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,6 +234,19 @@ pub fn baseline_of<'a>(config: &Config, groups: &'a [Group], group: &Group, base
         .or_else(|| candidates.into_iter().max_by(|a, b| mean(&a.values[0]).total_cmp(&mean(&b.values[0]))))
 }
 
+/// The groups (their indices) that compete with each other: those at one
+/// setting of the swept keys not tuned, each set in the order of `groups`.
+pub fn points(config: &Config, groups: &[Group]) -> Vec<Vec<usize>> {
+    let mut points: Vec<Vec<usize>> = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        match points.iter_mut().find(|p| same_point(config, &groups[p[0]].sweep, &g.sweep)) {
+            Some(p) => p.push(i),
+            None => points.push(vec![i]),
+        }
+    }
+    points
+}
+
 /// Whether two groups' sweep values agree on every key not tuned: with
 /// `[tuning]`, each activation sits at its own setting of the tuned keys.
 pub fn same_point(config: &Config, a: &[String], b: &[String]) -> bool {
@@ -305,24 +318,8 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
         }
         // Rank by mean within each sweep point (of the keys not tuned); groups
         // without a finite mean are not ranked.
-        let fixed = |sweep: &[String]| -> Vec<String> {
-            let tuned = results.config.tuning.as_ref().map_or(&[][..], |t| t.tune.as_slice());
-            results
-                .config
-                .sweep
-                .keys()
-                .iter()
-                .zip(sweep)
-                .filter(|(k, _)| !tuned.contains(k))
-                .map(|(_, v)| v.clone())
-                .collect()
-        };
-        let mut points: Vec<Vec<String>> = groups.iter().map(|g| fixed(&g.sweep)).collect();
-        points.sort();
-        points.dedup();
-        for point in points {
-            let at = |i: usize| fixed(&groups[i].sweep) == point;
-            let mut order: Vec<usize> = (0..block.len()).filter(|&i| block[i].mean.is_some() && at(i)).collect();
+        for members in points(&results.config, groups) {
+            let mut order: Vec<usize> = members.iter().copied().filter(|&i| block[i].mean.is_some()).collect();
             order.sort_by(|&a, &b| {
                 let (x, y) = (block[a].mean.unwrap_or(f64::NAN), block[b].mean.unwrap_or(f64::NAN));
                 if *higher_is_better { y.total_cmp(&x) } else { x.total_cmp(&y) }
@@ -330,7 +327,6 @@ pub fn rows(results: &Results, groups: &[Group]) -> Vec<AggregateRow> {
             for (rank, i) in order.into_iter().enumerate() {
                 block[i].rank = Some(rank + 1);
             }
-            let members: Vec<usize> = (0..block.len()).filter(|&i| at(i)).collect();
             let values: Vec<Vec<f64>> = members.iter().map(|&i| groups[i].values[m].clone()).collect();
             let shares = bootstrap::rank_shares(&values, *higher_is_better, RESAMPLES, BOOTSTRAP_SEED);
             for (&i, share) in members.iter().zip(shares) {

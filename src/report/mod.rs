@@ -27,7 +27,7 @@ use std::path::Path;
 
 use plots::{
     Accuracy, ActivationSteps, Curves, DeadSaturated, ExpectedPerformance, Figure, GradientFlow, Improvement,
-    InputPercentiles, Learned, LearnedShapes, SearchFinalists, Sensitivity,
+    InputPercentiles, Learned, LearnedShapes, Ranks, SearchFinalists, Sensitivity,
 };
 
 use crate::results::dir::{AGGREGATE_FILE, EXPECTED_FILE, REPORT_FILE, ResultsDir};
@@ -43,6 +43,7 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact::figure::<InputPercentiles>(),
     Artifact::figure::<Accuracy>(),
     Artifact::figure::<Improvement>(),
+    Artifact::figure::<Ranks>(),
     Artifact::figure::<Sensitivity>(),
     Artifact { output: Output::File(EXPECTED_FILE), write: expected::write, wanted: |a| a.tuned.is_some() },
     Artifact::figure::<ExpectedPerformance>(),

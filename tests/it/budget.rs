@@ -171,6 +171,7 @@ fn aggregate_has_the_probability_of_improvement_the_iqm_and_rank_shares() {
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("| activation | mean | IQM | P(better than relu on a new seed) |"), "{report}");
     assert!(report.contains("plots/improvement.svg") && out.join("plots/improvement.png").is_file(), "{report}");
+    assert!(report.contains("plots/ranks.svg") && out.join("plots/ranks.png").is_file(), "{report}");
 
     // A claim on the probability of improvement holds exactly when aggregate.csv's value reaches it.
     for row in test.iter().filter(|r| r["activation"] != "relu") {

@@ -14,6 +14,7 @@ mod interval_bars;
 mod learned;
 mod learned_shapes;
 mod panels;
+mod ranks;
 mod search_finalists;
 mod sensitivity;
 
@@ -27,6 +28,7 @@ pub use improvement::Improvement;
 pub use input_percentiles::InputPercentiles;
 pub use learned::Learned;
 pub use learned_shapes::LearnedShapes;
+pub use ranks::Ranks;
 pub use search_finalists::SearchFinalists;
 pub use sensitivity::Sensitivity;
 

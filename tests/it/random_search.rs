@@ -183,6 +183,55 @@ fn with_shared_false_each_activation_draws_its_own_trials_and_halving_prunes_the
 }
 
 #[test]
+fn model_keys_of_a_residual_mlp_are_drawn_as_any_other() {
+    let tmp = TempDir::new();
+    let config = r#"
+activations = ["relu", "gelu"]
+[model]
+kind = "resmlp"
+width = 16
+[training]
+epochs = 1
+lr = 0.01
+optimizer = "adam"
+[sweep]
+"model.blocks" = { int = [1, 3] }
+"model.dropout" = { uniform = [0.0, 0.5] }
+[tuning]
+tune = ["model.blocks", "model.dropout"]
+budget = 3
+"#;
+    let out = train_with_threads(tmp.path(), config, "1");
+    let summary = csv_maps(&out.join("summary.csv"));
+    assert_eq!(summary.len(), 2 * 3);
+    let trials = |a: &str| -> BTreeSet<(String, String)> {
+        summary
+            .iter()
+            .filter(|s| s["activation"] == a)
+            .map(|s| (s["model.blocks"].clone(), s["model.dropout"].clone()))
+            .collect()
+    };
+    assert_eq!(trials("relu"), trials("gelu"));
+    for (blocks, dropout) in trials("relu") {
+        assert!(["1", "2", "3"].contains(&blocks.as_str()), "blocks {blocks}");
+        assert!((0.0..=0.5).contains(&num(&dropout)), "dropout {dropout}");
+    }
+    // The blocks drawn are the blocks built: a 3-block network has more parameters' rows.
+    let gradients = csv_maps(&out.join("gradients.csv"));
+    for s in summary.iter().filter(|s| s["activation"] == "relu") {
+        let blocks: usize = s["model.blocks"].parse().unwrap();
+        let names: BTreeSet<&str> = gradients
+            .iter()
+            .filter(|g| g["run_id"] == s["run_id"])
+            .filter_map(|g| g.get("parameter").map(String::as_str))
+            .filter(|p| p.starts_with("blocks."))
+            .map(|p| &p[..8])
+            .collect();
+        assert_eq!(names.len(), blocks, "{}: {names:?}", s["run_id"]);
+    }
+}
+
+#[test]
 fn a_random_search_resumes_and_splits_over_workers_to_the_same_tables() {
     let tmp = TempDir::new();
     let config = RANDOM.replace("epochs = 1", "epochs = 2");

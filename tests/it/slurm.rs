@@ -99,6 +99,33 @@ fn a_two_task_array_and_its_merge_equal_a_local_run() {
     assert_same_tables(&out, &here);
 }
 
+/// Random search with halving (issue 35): the array's tasks draw the same
+/// trials as a local run and take the rungs as it does.
+#[test]
+fn a_random_search_with_halving_as_an_array_equals_a_local_run() {
+    let _cluster = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    cluster_up();
+    let dir = TempDir::new();
+    let config = dir.path().join("random.toml");
+    fs::write(
+        &config,
+        "activations = [\"relu\", \"tanh\"]\n[model]\nhidden = [16]\n[training]\nepochs = 2\noptimizer = \"adam\"\n\
+         [sweep]\n\"training.lr\" = { log_uniform = [0.001, 0.1] }\n\"training.batch_size\" = [32, 64]\n\
+         [tuning]\ntune = [\"training.lr\", \"training.batch_size\"]\nbudget = 4\nshared = false\n\
+         halving = { eta = 2, min_epochs = 1 }\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = dir.path().join("out");
+    let (array, merge) = submit(config, &out, "2");
+    wait_for(&[&array, &merge]);
+    let log = merge_log(&out, &merge);
+    assert!(log.contains("8 of 8 runs finished"), "merge log: {log}");
+    let here = dir.path().join("local");
+    local(config, &here);
+    assert_same_tables(&out, &here);
+}
+
 #[test]
 fn a_cancelled_task_loses_no_finished_run_and_a_resubmission_trains_only_the_rest() {
     let _cluster = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());

@@ -270,14 +270,18 @@ impl Sweep {
     pub fn check(&self) -> Result<(), KeyError> {
         for Swept { key, values, draw } in &self.lists {
             let name = format!("sweep.\"{key}\"");
+            // A list's values, or a choice's; drawn numbers are rounded and
+            // distinct within a trial set, and short.
+            let (values, name): (&[toml::Value], String) = match draw {
+                None => (values, name),
+                Some(Distribution::Choice(items)) => (items, format!("{name}.choice")),
+                Some(_) => (&[], name),
+            };
             // Equal values have equal ids: one pass over the ids finds both kinds of repeat.
             let ids: Vec<String> = values.iter().map(id_value).collect();
             let mut seen = std::collections::HashMap::with_capacity(ids.len());
-            if let Some((first, i)) = ids
-                .iter()
-                .enumerate()
-                .filter(|_| draw.is_none())
-                .find_map(|(i, id)| seen.insert(id, i).map(|first| (first, i)))
+            if let Some((first, i)) =
+                ids.iter().enumerate().find_map(|(i, id)| seen.insert(id, i).map(|first| (first, i)))
             {
                 let id = &ids[i];
                 if values[first] == values[i] {

@@ -26,7 +26,12 @@ impl Figure for ActivationSteps {
             |_, layer| format!("layer {layer}"),
             |r| Some([r.post_mean, r.post_mean - r.post_std, r.post_mean + r.post_std]),
         );
-        Self(Panels { panels, x_desc: "step", lines: LineKind::Layers })
+        Self(Panels {
+            panels,
+            x_desc: "step",
+            lines: LineKind::Layers,
+            legend: plotters::prelude::SeriesLabelPosition::UpperLeft,
+        })
     }
 }
 

@@ -3,6 +3,8 @@
 //! standard deviation (report/expected.rs); one panel per setting of the
 //! keys not tuned, one line per activation.
 
+use plotters::prelude::SeriesLabelPosition;
+
 use super::Figure;
 use super::panels::{LineKind, Panels};
 use crate::report::Analysis;
@@ -30,7 +32,11 @@ impl Figure for ExpectedPerformance {
                 None => panels.push((title, vec![(c.activation, band)])),
             }
         }
-        Self(Panels { panels, x_desc: "settings tried (n)", lines: LineKind::Distinct })
+        // The curves rise (an accuracy) or fall (a loss) towards the right:
+        // the legend takes the corner they leave empty.
+        let higher = analysis.tuned.as_ref().is_none_or(|t| t.select.higher_is_better());
+        let legend = if higher { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight };
+        Self(Panels { panels, x_desc: "settings tried (n)", lines: LineKind::Distinct, legend })
     }
 }
 

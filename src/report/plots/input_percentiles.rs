@@ -32,7 +32,12 @@ impl Figure for InputPercentiles {
             },
             |r| Some([r.pre_p50?, r.pre_p15?, r.pre_p85?]),
         );
-        Self(Panels { panels, x_desc: "step", lines: LineKind::Layers })
+        Self(Panels {
+            panels,
+            x_desc: "step",
+            lines: LineKind::Layers,
+            legend: plotters::prelude::SeriesLabelPosition::UpperLeft,
+        })
     }
 }
 

@@ -63,7 +63,12 @@ impl Figure for Learned {
                 (!lines.is_empty()).then(|| (label.clone(), lines))
             })
             .collect();
-        Self(Panels { panels, x_desc: "epoch", lines: LineKind::Distinct })
+        Self(Panels {
+            panels,
+            x_desc: "epoch",
+            lines: LineKind::Distinct,
+            legend: plotters::prelude::SeriesLabelPosition::UpperLeft,
+        })
     }
 }
 

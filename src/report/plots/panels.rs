@@ -21,6 +21,8 @@ pub struct Panels {
     pub panels: Vec<Panel>,
     pub x_desc: &'static str,
     pub lines: LineKind,
+    /// Where the legend sits: the corner the lines leave empty.
+    pub legend: SeriesLabelPosition,
 }
 
 /// What a panel's lines are, which decides their colours.
@@ -166,7 +168,7 @@ impl Plot for Panels {
             }
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
+                .position(self.legend.clone())
                 .label_font(("sans-serif", 12))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.3))

@@ -83,20 +83,10 @@ pub fn rank_shares(
     resamples: usize,
     seed: u64,
 ) -> Vec<Option<(f64, f64)>> {
-    let values: Vec<Vec<f64>> = groups.iter().map(|g| finite(g)).collect();
-    let taking: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_empty()).collect();
-    let mut best = vec![0.0; values.len()];
-    let mut rank_sum = vec![0.0; values.len()];
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for _ in 0..resamples {
-        let means: Vec<f64> = taking
-            .iter()
-            .map(|&i| {
-                let x = resample(&values[i], &mut rng);
-                let m = x.iter().sum::<f64>() / x.len() as f64;
-                if higher_is_better { m } else { -m }
-            })
-            .collect();
+    let taking = taking_part(groups);
+    let mut best = vec![0.0; groups.len()];
+    let mut rank_sum = vec![0.0; groups.len()];
+    each_resample(groups, &taking, higher_is_better, resamples, seed, |means| {
         let top = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let winners = means.iter().filter(|&&m| m == top).count() as f64;
         for (k, &i) in taking.iter().enumerate() {
@@ -106,8 +96,8 @@ pub fn rank_shares(
             // Rank: 1 + the groups strictly better, ties sharing the better rank.
             rank_sum[i] += 1.0 + means.iter().filter(|&&m| m > means[k]).count() as f64;
         }
-    }
-    (0..values.len())
+    });
+    (0..groups.len())
         .map(|i| taking.contains(&i).then(|| (best[i] / resamples as f64, rank_sum[i] / resamples as f64)))
         .collect()
 }
@@ -123,26 +113,47 @@ pub fn rank_distribution(
     resamples: usize,
     seed: u64,
 ) -> Vec<Option<Vec<f64>>> {
-    let values: Vec<Vec<f64>> = groups.iter().map(|g| finite(g)).collect();
-    let taking: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_empty()).collect();
-    let mut counts = vec![vec![0.0; taking.len()]; values.len()];
+    let taking = taking_part(groups);
+    let mut counts = vec![vec![0.0; taking.len()]; groups.len()];
+    each_resample(groups, &taking, higher_is_better, resamples, seed, |means| {
+        for (k, &i) in taking.iter().enumerate() {
+            counts[i][means.iter().filter(|&&m| m > means[k]).count()] += 1.0;
+        }
+    });
+    (0..groups.len())
+        .map(|i| taking.contains(&i).then(|| counts[i].iter().map(|c| c / resamples as f64).collect()))
+        .collect()
+}
+
+/// The groups with a finite value: those a ranking takes part.
+fn taking_part(groups: &[Vec<f64>]) -> Vec<usize> {
+    (0..groups.len()).filter(|&i| groups[i].iter().any(|x| x.is_finite())).collect()
+}
+
+/// For each of `resamples` bootstrap samples (each group in `taking`, its
+/// finite values drawn with replacement, seeded by `seed`), the groups'
+/// means in `taking`'s order, turned so that higher is better.
+fn each_resample(
+    groups: &[Vec<f64>],
+    taking: &[usize],
+    higher_is_better: bool,
+    resamples: usize,
+    seed: u64,
+    mut each: impl FnMut(&[f64]),
+) {
+    let values: Vec<Vec<f64>> = taking.iter().map(|&i| finite(&groups[i])).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for _ in 0..resamples {
-        let means: Vec<f64> = taking
+        let means: Vec<f64> = values
             .iter()
-            .map(|&i| {
-                let x = resample(&values[i], &mut rng);
+            .map(|v| {
+                let x = resample(v, &mut rng);
                 let m = x.iter().sum::<f64>() / x.len() as f64;
                 if higher_is_better { m } else { -m }
             })
             .collect();
-        for (k, &i) in taking.iter().enumerate() {
-            counts[i][means.iter().filter(|&&m| m > means[k]).count()] += 1.0;
-        }
+        each(&means);
     }
-    (0..values.len())
-        .map(|i| taking.contains(&i).then(|| counts[i].iter().map(|c| c / resamples as f64).collect()))
-        .collect()
 }
 
 fn resample(xs: &[f64], rng: &mut ChaCha8Rng) -> Vec<f64> {

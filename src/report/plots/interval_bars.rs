@@ -2,6 +2,7 @@
 //! accuracy and improvement figures share.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::chart::{Plot, PlotResult, color};
@@ -17,6 +18,45 @@ pub struct IntervalBars {
     pub marker: Option<f64>,
 }
 
+/// A chart of one row per label (the first at the bottom), `x` across,
+/// `caption` above: the frame the interval and rank figures share.
+pub fn labelled_rows<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x_desc: &str,
+    x: std::ops::Range<f64>,
+    labels: &[String],
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let n = labels.len().max(1);
+    let longest = labels.iter().map(String::len).max().unwrap_or(8) as u32;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(20 + 8 * longest)
+        .build_cartesian_2d(x, -0.5f64..(n as f64 - 0.5))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_labels(n)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .disable_y_mesh()
+        .label_style(("sans-serif", 13))
+        .draw()?;
+    Ok(chart)
+}
+
 impl Plot for IntervalBars {
     fn size(&self) -> (u32, u32) {
         (900, 90 + 34 * self.bars.len().max(1) as u32)
@@ -26,31 +66,9 @@ impl Plot for IntervalBars {
     where
         DB::ErrorType: 'static,
     {
-        root.fill(&WHITE)?;
-        let n = self.bars.len().max(1);
-        let longest = self.bars.iter().map(|b| b.0.len()).max().unwrap_or(8) as u32;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.caption, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(20 + 8 * longest)
-            .build_cartesian_2d(self.x.clone(), -0.5f64..(n as f64 - 0.5))?;
         let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .x_desc(self.x_desc)
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .disable_y_mesh()
-            .label_style(("sans-serif", 13))
-            .draw()?;
+        let n = labels.len().max(1);
+        let mut chart = labelled_rows(root, &self.caption, self.x_desc, self.x.clone(), &labels)?;
         if let Some(x) = self.marker {
             chart.draw_series(std::iter::once(PathElement::new(
                 vec![(x, -0.5), (x, n as f64 - 0.5)],

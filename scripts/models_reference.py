@@ -90,6 +90,21 @@ ResMLP(inputs, width, blocks, classes, act): `input` = Linear(inputs, width)
 norm = LayerNorm(width) and fc1, fc2 = Linear(width, width); then `norm` =
 LayerNorm(width); `output` = Linear(width, classes).
 
+GPT(vocab, width, heads, layers, block, act, gated, bias) (nanoGPT's model.py
+without dropout): parameters `wte` [vocab, width] and `wpe` [block, width]
+(plain tensors, named so); `blocks.i` = {ln_1: LayerNorm(width, bias), attn:
+{c_attn: Linear(width, 3 width, bias), c_proj: Linear(width, width, bias)},
+ln_2, mlp: {c_fc: Linear(width, hidden, bias), c_v (gated only, the same
+shape), c_proj: Linear(hidden, width, bias)}}; `ln_f`. hidden = 4 width, or
+(8 width + 1) // 3 when gated. x = wte[idx] + wpe[:T]; per block x = x +
+attn(ln_1(x)), x = x + mlp(ln_2(x)), attention causal with heads of width //
+heads features, scores q k^T / sqrt(width // heads), -inf above the diagonal,
+softmax; mlp = c_proj(act(c_fc(x))) or c_proj(act(c_fc(x)) * c_v(x));
+logits = ln_f(x) wte^T, as [batch * T, vocab]. Its `wte` and `wpe` are filled
+as fill(name, shape, 0.5); token ids idx[b, t] = (7 b + 3 t + 1) % vocab, the
+targets (5 b + 2 t + 3) % vocab, the loss cross entropy over all B * T
+positions.
+
 MLP with batch norm: for each hidden width i, `layers.i` = Linear, `norms.i` =
 BatchNorm1d, act; then `output` = Linear (Ioffe & Szegedy 2015's placement,
 batch norm between the affine map and the nonlinearity).
@@ -120,6 +135,12 @@ resnet20_a_relu ResNet(20, "a", relu, 10 classes, 3 input channels), input
                 (the residual blocks above hold every gradient of a block).
 resmlp_gelu     ResMLP(12, 16, 2 blocks, 5 classes, exact GELU), input [6, 12],
                 cross entropy: output, loss, every parameter's gradient.
+gpt_plain_gelu  GPT(11, 16, 2 heads, 2 layers, block 8, exact GELU, plain,
+                bias), batch 3 of T = 8: output (logits), loss, every
+                parameter's gradient.
+gpt_gated_silu_nobias
+                GPT(11, 12, 3 heads, 2 layers, block 8, SiLU, gated, no
+                biases), batch 2 of T = 6 (shorter than the block): likewise.
 mlp_bn_sigmoid  MLP 12 -> [10, 10] -> 5, batch norm, sigmoid, training mode,
                 input [6, 12], cross entropy: output, loss, every parameter's
                 gradient, running_mean / running_var of norms.0 and norms.1;
@@ -192,17 +213,26 @@ def init_parameters(model):
             elif isinstance(module, nn.Linear):
                 fan_in = module.weight.shape[1]
                 module.weight.copy_(fill(p + "weight", module.weight.shape, 1.0 / math.sqrt(fan_in)))
-                module.bias.copy_(fill(p + "bias", module.bias.shape, 0.1))
-                done.update([p + "weight", p + "bias"])
+                done.add(p + "weight")
+                if module.bias is not None:
+                    module.bias.copy_(fill(p + "bias", module.bias.shape, 0.1))
+                    done.add(p + "bias")
             elif isinstance(module, NORMS):
                 module.weight.copy_(fill(p + "weight", module.weight.shape, 0.1, offset=1.0))
-                module.bias.copy_(fill(p + "bias", module.bias.shape, 0.1))
-                done.update([p + "weight", p + "bias"])
+                done.add(p + "weight")
+                if module.bias is not None:
+                    module.bias.copy_(fill(p + "bias", module.bias.shape, 0.1))
+                    done.add(p + "bias")
                 # The spec fixes these; assert rather than trust the defaults.
                 assert module.eps == 1e-5
                 if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
                     assert module.momentum == 0.1
                     module.reset_running_stats()  # mean 0, var 1
+            elif isinstance(module, GPT):
+                for name in ("wte", "wpe"):
+                    param = getattr(module, name)
+                    param.copy_(fill(p + name, tuple(param.shape), 0.5))
+                    done.add(p + name)
     names = {name for name, _ in model.named_parameters()}
     assert done == names, f"parameters without an initialiser: {sorted(names - done)}"
     return model
@@ -342,6 +372,79 @@ class BatchNormMLP(nn.Module):
         return self.output(x)
 
 
+class Attention(nn.Module):
+    def __init__(self, width, heads, bias):
+        super().__init__()
+        self.heads = heads
+        self.c_attn = nn.Linear(width, 3 * width, bias=bias)
+        self.c_proj = nn.Linear(width, width, bias=bias)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.c_attn(x).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(c // self.heads))
+        att = att.masked_fill(torch.tril(torch.ones(t, t, dtype=torch.bool)).logical_not(), float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, width, act, gated, bias):
+        super().__init__()
+        self.act = act
+        hidden = (8 * width + 1) // 3 if gated else 4 * width
+        self.c_fc = nn.Linear(width, hidden, bias=bias)
+        self.c_v = nn.Linear(width, hidden, bias=bias) if gated else None
+        self.c_proj = nn.Linear(hidden, width, bias=bias)
+
+    def forward(self, x):
+        a = self.act(self.c_fc(x))
+        if self.c_v is not None:
+            a = a * self.c_v(x)
+        return self.c_proj(a)
+
+
+class GPTBlock(nn.Module):
+    def __init__(self, width, heads, act, gated, bias):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(width, bias=bias)
+        self.attn = Attention(width, heads, bias)
+        self.ln_2 = nn.LayerNorm(width, bias=bias)
+        self.mlp = FeedForward(width, act, gated, bias)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab, width, heads, layers, block, act, gated, bias):
+        super().__init__()
+        self.wte = nn.Parameter(torch.zeros(vocab, width))
+        self.wpe = nn.Parameter(torch.zeros(block, width))
+        self.blocks = nn.ModuleList(GPTBlock(width, heads, act, gated, bias) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(width, bias=bias)
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        x = F.embedding(idx, self.wte) + self.wpe[:t]
+        for block in self.blocks:
+            x = block(x)
+        return (self.ln_f(x) @ self.wte.t()).reshape(-1, self.wte.shape[0])
+
+
+def gpt_case(case, model, batch, t):
+    model = init_parameters(model).train()
+    vocab = model.wte.shape[0]
+    idx = torch.tensor([[(7 * b + 3 * i + 1) % vocab for i in range(t)] for b in range(batch)])
+    targets = torch.tensor([(5 * b + 2 * i + 3) % vocab for b in range(batch) for i in range(t)])
+    out = model(idx)
+    loss = F.cross_entropy(out, targets)
+    loss.backward()
+    return [row(case, "-", "output", out), row(case, "-", "loss", loss)] + param_grads(case, model)
+
+
 # ---------------------------------------------------------------- cases
 
 
@@ -456,6 +559,8 @@ def rows():
         "plain8_relu", ResNet(8, "none", relu, 10, 1), (4, 1, 8, 8), evaluate=True, summarise=True
     )
     yield from classifier_case("resmlp_gelu", ResMLP(12, 16, 2, 5, gelu), (6, 12))
+    yield from gpt_case("gpt_plain_gelu", GPT(11, 16, 2, 2, 8, gelu, False, True), 3, 8)
+    yield from gpt_case("gpt_gated_silu_nobias", GPT(11, 12, 3, 2, 8, F.silu, True, False), 2, 6)
     yield from classifier_case(
         "mlp_bn_sigmoid", BatchNormMLP(12, [10, 10], 5, sigmoid), (6, 12), stats=True, evaluate=True
     )

@@ -244,6 +244,7 @@ fn synthetic(train: usize, test: usize, image: [usize; 3]) -> Splits {
         n_features: features_per_sample,
         n_classes: CLASSES,
         image: Some(image),
+        vocab: None,
     };
     Splits { train: part(0, train), validation: part(0, 0), test: part(train, n) }
 }
@@ -381,7 +382,7 @@ mod tests {
         let cnn = workload_config("w5", CNN);
         let spec = &grid::expand(&cnn)[0];
         let data =
-            Dataset { features: vec![], labels: vec![], n_features: 784, n_classes: 10, image: Some([1, 28, 28]) };
+            Dataset { features: vec![], labels: vec![], n_features: 784, n_classes: 10, image: Some([1, 28, 28]), vocab: None };
         let net = train::network_spec(&cnn, spec, &data);
         // 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4: 32 x 4 x 4 = 512 into fc 128.
         let sizes = (net.model.kind.info().sizes)(&net.model, &net.inputs);

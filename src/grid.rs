@@ -23,6 +23,8 @@ pub struct RunSpec {
     pub seed: u64,
     /// Resolved for this activation (never `Auto`).
     pub init: InitScheme,
+    /// The entry's own feed-forward layer (`gated(silu)`), overriding `model.ffn`.
+    pub ffn: Option<crate::model::settings::Ffn>,
 }
 
 /// Every run of the config, activation-major, then sweep point, then learning rate, then seed.
@@ -58,7 +60,7 @@ fn expand_point(
     runs: &mut Vec<RunSpec>,
 ) {
     let lrs = entry.lr.as_ref().unwrap_or(&config.training.lr);
-    let init = crate::model::resolve_init(entry.init.unwrap_or(config.model.init), entry.kind);
+    let init = crate::model::resolve_init(entry.init.unwrap_or(config.model.init), entry.kind, config.model.kind);
     for &lr in &lrs.0 {
         for &seed in &config.experiment.seeds.0 {
             let mut id = entry.id_stem();
@@ -74,6 +76,7 @@ fn expand_point(
                 lr,
                 seed,
                 init,
+                ffn: entry.ffn,
             });
         }
     }

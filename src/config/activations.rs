@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::values::{LearningRates, number};
 use crate::activation::{ActivationKind, ParamValue};
-use crate::model::settings::InitScheme;
+use crate::model::settings::{Ffn, InitScheme};
 
 /// One entry of `activations`: `"relu"` or
 /// `{ name = "leaky_relu", slope = 0.1, lr = 0.05, init = "he" }`.
@@ -20,15 +20,22 @@ pub struct ActivationEntry {
     pub lr: Option<LearningRates>,
     /// Overrides `model.init` for this activation.
     pub init: Option<InitScheme>,
+    /// `gpt` only: overrides `model.ffn` for this activation; written
+    /// `"gated(silu)"` or `{ name = "silu", ffn = "gated" }`.
+    pub ffn: Option<Ffn>,
 }
 
 impl ActivationEntry {
     /// How the entry is named in results: the activation's label, plus the
     /// init scheme when the entry overrides it, e.g. `tanh[init=he]`.
     pub fn label(&self) -> String {
-        match self.init {
-            Some(init) => format!("{}[init={init}]", self.kind.label()),
+        let kind = match self.ffn {
+            Some(ffn) => format!("{}({})", ffn.name(), self.kind.label()),
             None => self.kind.label(),
+        };
+        match self.init {
+            Some(init) => format!("{kind}[init={init}]"),
+            None => kind,
         }
     }
 
@@ -37,7 +44,10 @@ impl ActivationEntry {
     /// parameter and its value, so `b1=0` and `b10=...` cannot read alike.
     /// A named formula's is its name alone, as its label.
     pub fn id_stem(&self) -> String {
-        let mut id = self.kind.name().to_string();
+        let mut id = match self.ffn {
+            Some(ffn) => format!("{}_{}", ffn.name(), self.kind.name()),
+            None => self.kind.name().to_string(),
+        };
         let params = if self.kind.is_named_formula() { String::new() } else { self.kind.params_string() };
         for part in params.split(';').filter(|p| !p.is_empty()) {
             id.push('-');
@@ -105,8 +115,13 @@ impl TryFrom<toml::Value> for ActivationEntry {
     fn try_from(v: toml::Value) -> Result<Self, String> {
         let table = match v {
             toml::Value::String(name) => {
-                let kind = ActivationKind::from_parts(&name, &BTreeMap::new()).map_err(|e| e.to_string())?;
-                return Ok(ActivationEntry { kind, lr: None, init: None });
+                // `gated(silu)`: the activation in a gated feed-forward layer.
+                let (inner, ffn) = match ffn_form(&name) {
+                    Some((ffn, inner)) => (inner, Some(ffn)),
+                    None => (name.as_str(), None),
+                };
+                let kind = ActivationKind::from_parts(inner, &BTreeMap::new()).map_err(|e| e.to_string())?;
+                return Ok(ActivationEntry { kind, lr: None, init: None, ffn });
             }
             toml::Value::Table(table) => table,
             _ => {
@@ -129,6 +144,7 @@ impl TryFrom<toml::Value> for ActivationEntry {
         };
         let mut lr = None;
         let mut init = None;
+        let mut ffn = None;
         let mut params = BTreeMap::new();
         let mut mistyped = None;
         let mut per_unit = false;
@@ -140,6 +156,7 @@ impl TryFrom<toml::Value> for ActivationEntry {
                 "init" => {
                     init = Some(InitScheme::deserialize(value).map_err(|e| format!("`init`: {}", e.message()))?);
                 }
+                "ffn" => ffn = Some(ffn_value(&value)?),
                 _ => {
                     let param = match value {
                         toml::Value::Float(x) => ParamValue::Float(x),
@@ -167,7 +184,24 @@ impl TryFrom<toml::Value> for ActivationEntry {
         if per_unit {
             kind = kind.learned_per_unit()?;
         }
-        Ok(ActivationEntry { kind, lr, init })
+        Ok(ActivationEntry { kind, lr, init, ffn })
+    }
+}
+
+/// `gated(silu)` -> (Gated, "silu"); `plain(gelu)` likewise.
+fn ffn_form(name: &str) -> Option<(Ffn, &str)> {
+    [Ffn::Gated, Ffn::Plain].into_iter().find_map(|ffn| {
+        let inner = name.trim().strip_prefix(ffn.name())?.trim_start().strip_prefix('(')?.strip_suffix(')')?;
+        Some((ffn, inner.trim()))
+    })
+}
+
+/// An entry's `ffn`: "plain" or "gated".
+fn ffn_value(value: &toml::Value) -> Result<Ffn, String> {
+    match value.as_str() {
+        Some("plain") => Ok(Ffn::Plain),
+        Some("gated") => Ok(Ffn::Gated),
+        _ => Err(format!("`ffn` is \"plain\" or \"gated\" (a gpt's feed-forward layer), not {value}")),
     }
 }
 
@@ -225,10 +259,12 @@ fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
     }
     let mut lr = None;
     let mut init = None;
+    let mut ffn = None;
     let mut params = Vec::new();
     for (key, value) in &table {
         match key.as_str() {
             "name" | "formula" | "learn" | "learn_per" => {}
+            "ffn" => ffn = Some(ffn_value(value)?),
             "lr" => lr = Some(LearningRates::try_from(value.clone()).map_err(|e| format!("`lr` {e}"))?),
             "init" => {
                 init = Some(InitScheme::deserialize(value.clone()).map_err(|e| format!("`init`: {}", e.message()))?);
@@ -250,7 +286,7 @@ fn formula_entry(table: toml::Table) -> Result<ActivationEntry, String> {
         ));
     }
     let kind = ActivationKind::from_formula_per(name.as_deref(), &source, &params, per_unit)?;
-    Ok(ActivationEntry { kind, lr, init })
+    Ok(ActivationEntry { kind, lr, init, ffn })
 }
 
 /// `learn_per`: `"layer"` (false, the default) or `"unit"` (true).
@@ -300,6 +336,9 @@ impl Serialize for ActivationEntry {
         }
         if let Some(init) = &self.init {
             map.serialize_entry("init", init)?;
+        }
+        if let Some(ffn) = &self.ffn {
+            map.serialize_entry("ffn", ffn.name())?;
         }
         map.end()
     }

@@ -325,6 +325,27 @@ impl Config {
         self.experiment.validate()?;
         self.data.validate()?;
         self.model.validate(&self.data)?;
+        self.training.validate()?;
+        if self.data.dataset.is_text() && self.training.max_steps.is_none() {
+            return KeyError::fail(
+                "training.max_steps",
+                format!(
+                    "is missing: a language model on `{}` trains by steps on windows drawn at random, e.g. max_steps = 2000",
+                    self.data.dataset.name()
+                ),
+            );
+        }
+        if let Some(i) = self.activations.iter().position(|a| a.ffn.is_some())
+            && !self.model.kind.info().keys.contains(&"ffn")
+        {
+            return KeyError::fail(
+                format!("activations[{i}]"),
+                format!(
+                    "sets a feed-forward layer (`{}`), which only `kind = \"gpt\"` has: name the activation alone",
+                    self.activations[i].label()
+                ),
+            );
+        }
         let mut labels: Vec<String> = self.activations.iter().map(ActivationEntry::label).collect();
         labels.sort();
         if let Some(dup) = labels.windows(2).find(|w| w[0] == w[1]) {

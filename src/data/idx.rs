@@ -158,6 +158,7 @@ fn parse(dataset: DatasetKind, images: &DataFile, labels: &DataFile, expected: u
         n_features: SIDE * SIDE,
         n_classes: CLASSES,
         image: Some([1, SIDE, SIDE]),
+        vocab: None,
     })
 }
 

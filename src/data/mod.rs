@@ -15,6 +15,7 @@ mod normalize;
 pub mod settings;
 mod split;
 mod synthetic;
+pub mod text;
 
 use std::path::Path;
 
@@ -32,6 +33,9 @@ pub struct Dataset {
     pub n_classes: usize,
     /// `[channels, height, width]` when a sample is an image (stored channel-major).
     pub image: Option<[usize; 3]>,
+    /// A text set (text.rs): `labels` is a stream of token ids, one per
+    /// character or byte, and these are their symbols; there are no features.
+    pub vocab: Option<std::sync::Arc<text::Vocab>>,
 }
 
 impl Dataset {
@@ -41,6 +45,23 @@ impl Dataset {
 
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// Whether this is a stream of tokens (a text set).
+    pub fn is_text(&self) -> bool {
+        self.vocab.is_some()
+    }
+
+    /// The same kind of dataset with no samples.
+    pub fn clone_empty(&self) -> Dataset {
+        Dataset {
+            features: Vec::new(),
+            labels: Vec::new(),
+            n_features: self.n_features,
+            n_classes: self.n_classes,
+            image: self.image,
+            vocab: self.vocab.clone(),
+        }
     }
 
     /// The samples at `indices`, in that order.
@@ -56,6 +77,7 @@ impl Dataset {
             n_features: d,
             n_classes: self.n_classes,
             image: self.image,
+            vocab: self.vocab.clone(),
         }
     }
 
@@ -69,12 +91,14 @@ impl Dataset {
     }
 }
 
-/// A dataset as it comes: one pool that the seed splits three ways, or an
-/// official training set (split into training and validation) and test set.
+/// A dataset as it comes: one pool that the seed splits three ways, an
+/// official training set (split into training and validation) and test
+/// set, or a stream of text cut three ways by position.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     Pooled(Dataset),
     Fixed { train: Dataset, test: Dataset },
+    Text(Dataset),
 }
 
 impl Source {
@@ -85,25 +109,39 @@ impl Source {
         match self {
             Source::Pooled(all) => std::borrow::Cow::Owned(split::split(all, test_share, validation_share, seed).train),
             Source::Fixed { train, .. } => std::borrow::Cow::Borrowed(train),
+            Source::Text(all) => std::borrow::Cow::Owned(text::split(all, test_share, validation_share).train),
         }
     }
 
+    /// The parts whose features a normalisation scales (a text set has none).
     fn parts_mut(&mut self) -> Vec<&mut Dataset> {
         match self {
             Source::Pooled(all) => vec![all],
             Source::Fixed { train, test } => vec![train, test],
+            Source::Text(_) => vec![],
         }
     }
 }
 
 /// A dataset as loaded (pixels in [0, 1]): a generated set is drawn from
 /// `seed` (`samples` points with Gaussian `noise`), a file set is read from
-/// `data_dir`.
-pub fn load(dataset: DatasetKind, samples: usize, noise: f64, data_dir: &Path, seed: u64) -> Result<Source, DataError> {
+/// `data_dir`, a user's text from `text_file` (its path and tokens).
+pub fn load(
+    dataset: DatasetKind,
+    samples: usize,
+    noise: f64,
+    data_dir: &Path,
+    seed: u64,
+    text_file: Option<(&Path, text::Tokens)>,
+) -> Result<Source, DataError> {
     Ok(match &dataset.info().origin {
         catalog::Origin::Embedded(load) => Source::Pooled(load()),
         catalog::Origin::Generated(generate) => Source::Pooled(generate(samples, noise, seed)),
         catalog::Origin::Files(files) => (files.read)(dataset, data_dir)?,
+        catalog::Origin::UserText => match text_file {
+            Some((path, tokens)) => text::load_file(dataset, path, tokens)?,
+            None => unreachable!("the config check requires data.path for `{dataset}`"),
+        },
     })
 }
 
@@ -125,6 +163,7 @@ pub fn split(source: &Source, test_share: f64, validation_share: f64, seed: u64)
             parts.test = test.clone();
             parts
         }
+        Source::Text(all) => text::split(all, test_share, validation_share),
     }
 }
 
@@ -137,6 +176,7 @@ pub(crate) fn numbered(n: usize) -> Dataset {
         n_features: 1,
         n_classes: 2,
         image: None,
+        vocab: None,
     }
 }
 

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::text::Tokens;
 use super::{DatasetKind, Normalize};
 use crate::config::error::KeyError;
 use crate::config::values::{Count, Fraction, NonNegative};
@@ -41,6 +42,14 @@ pub struct Data {
     pub std: Option<Vec<f64>>,
     /// Image sets: random crop (4-pixel padding) and horizontal flip of every training batch.
     pub augment: bool,
+    /// `dataset = "text"` only: the text file to read (relative to the
+    /// current folder), cut by position into training, validation and test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+    /// `dataset = "text"` only: `chars` (the default; the file must be
+    /// UTF-8) or `bytes` (any file, 256 symbols).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Tokens>,
 }
 
 impl Default for Data {
@@ -57,6 +66,8 @@ impl Default for Data {
             mean: None,
             std: None,
             augment: false,
+            path: None,
+            tokens: None,
         }
     }
 }
@@ -64,7 +75,8 @@ impl Default for Data {
 impl Data {
     /// The dataset as loaded (see `data::load`): a generated set drawn from `seed`.
     pub fn load(&self, data_dir: &Path, seed: u64) -> Result<super::Source, super::DataError> {
-        super::load(self.dataset, self.samples.0, self.noise.0, data_dir, seed)
+        let text_file = self.path.as_deref().map(|p| (p, self.tokens.unwrap_or_default()));
+        super::load(self.dataset, self.samples.0, self.noise.0, data_dir, seed, text_file)
     }
 
     /// Samples trained on of a training split of `train`: all of them, or
@@ -113,6 +125,27 @@ impl Data {
                 "data.test_split",
                 format!("does not apply to `{dataset}`, which has its own test set: remove it"),
             );
+        }
+        if data.dataset.is_user_file() && data.path.is_none() {
+            return KeyError::fail(
+                "data.path",
+                "is missing: `dataset = \"text\"` reads your own text file; give its path, e.g. path = \"corpus.txt\"",
+            );
+        }
+        for (key, given) in [("path", data.path.is_some()), ("tokens", data.tokens.is_some())] {
+            if given && !data.dataset.is_user_file() {
+                return KeyError::fail(
+                    format!("data.{key}"),
+                    format!("applies to `dataset = \"text\"` only, not `{dataset}`: remove it"),
+                );
+            }
+        }
+        if data.dataset.is_text() {
+            let how = data.normalize.unwrap_or(Normalize::None);
+            if how != Normalize::None || data.mean.is_some() || data.std.is_some() {
+                let key = if data.normalize.is_some() { "data.normalize" } else { "data.mean" };
+                return KeyError::fail(key, format!("does not apply to `{dataset}`: a text has no features to scale; remove it"));
+            }
         }
         if let Some(share) = data.train_share {
             if !(share > 0.0 && share <= 1.0) {

@@ -66,7 +66,7 @@ fn generate<R: Rng>(n: usize, mut point: impl FnMut(usize, &mut R) -> ([f64; 2],
         features.extend([x as f32, y as f32]);
         labels.push(class as i64);
     }
-    Dataset { features, labels, n_features: 2, n_classes: 2, image: None }
+    Dataset { features, labels, n_features: 2, n_classes: 2, image: None, vocab: None }
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub const KIND: KindInfo = KindInfo {
     about: "LeNet-style convolution blocks (`channels`, `kernel_size`, `padding`, `pool`), then hidden layers",
     keys: &["hidden", "channels", "kernel_size", "padding", "pool", "norm", "dropout"],
     default_norm: NormKind::None,
+    auto_init: None,
+    text: false,
     validate,
     build,
     sizes,

@@ -17,7 +17,13 @@ use crate::maths::rng;
 
 /// The concrete scheme of `scheme` for an activation: `auto` becomes the
 /// activation's own (its catalog entry's `auto_init`).
-pub fn resolve_init(scheme: InitScheme, kind: ActivationKind) -> InitScheme {
+pub fn resolve_init(scheme: InitScheme, kind: ActivationKind, model: super::settings::ModelKind) -> InitScheme {
+    // A kind with an initialisation of its own (GPT-2's for `gpt`).
+    if scheme == InitScheme::Auto
+        && let Some(own) = model.info().auto_init
+    {
+        return own;
+    }
     // A formula: the gain that keeps the second moment through it (He et
     // al. 2015's argument, numerically), where it has one.
     if scheme == InitScheme::Auto
@@ -167,6 +173,7 @@ fn init_values(n: usize, fan_in: usize, fan_out: usize, scheme: InitScheme, rng:
         // Scaled to unit norm per unit by the caller.
         InitScheme::UnitNorm => normal(1.0, &mut || rng::normal(rng)),
         InitScheme::Gain(gain) => normal(gain.value() / fi.sqrt(), &mut || rng::normal(rng)),
+        InitScheme::Gpt2 => normal(super::gpt::GPT2_STD, &mut || rng::normal(rng)),
         InitScheme::Auto => unreachable!("init is resolved before the model is built"),
     }
 }

@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 use rand_chacha::ChaCha8Rng;
 
-use super::settings::{Model, ModelKind, NormKind};
+use super::settings::{InitScheme, Model, ModelKind, NormKind};
 use super::{Inputs, Network, NetworkSpec};
 use crate::config::error::KeyError;
 use crate::data::settings::Data;
@@ -20,6 +20,11 @@ pub struct KindInfo {
     pub keys: &'static [&'static str],
     /// `model.norm` when the config leaves it out.
     pub default_norm: NormKind,
+    /// What `init = "auto"` resolves to when the kind has a scheme of its
+    /// own, whatever the activation (`None`: the activation's).
+    pub auto_init: Option<InitScheme>,
+    /// Whether it models text (a stream of tokens) rather than samples with labels.
+    pub text: bool,
     /// The kind's own checks, after the keys it does not take were refused.
     pub validate: fn(&Model, &Data) -> Result<(), KeyError>,
     pub build: fn(&NetworkSpec, &mut ChaCha8Rng, &Device) -> Network,

@@ -9,7 +9,7 @@
 
 use super::kind::KindInfo;
 use super::settings::{Model, ModelKind, NormKind};
-use super::{cnn, mlp, resmlp, resnet};
+use super::{cnn, gpt, mlp, resmlp, resnet};
 use crate::config::error::KeyError;
 use crate::data::settings::Data;
 
@@ -17,7 +17,7 @@ use crate::data::settings::Data;
 pub const MAX_SITES: usize = 5_000;
 
 /// Every kind, in the order the reference lists them.
-pub static KINDS: [KindInfo; 5] = [mlp::KIND, cnn::KIND, resnet::KIND, resnet::PLAIN, resmlp::KIND];
+pub static KINDS: [KindInfo; 6] = [mlp::KIND, cnn::KIND, resnet::KIND, resnet::PLAIN, resmlp::KIND, gpt::KIND];
 
 impl ModelKind {
     /// This kind's entry of [`KINDS`].
@@ -32,7 +32,7 @@ impl Model {
     pub fn validate(&self, data: &Data) -> Result<(), KeyError> {
         let info = self.kind.info();
         let default = Model::default();
-        let set: [(&str, bool); 11] = [
+        let set: [(&str, bool); 16] = [
             ("hidden", self.hidden != default.hidden),
             ("channels", self.channels != default.channels),
             ("kernel_size", self.kernel_size != default.kernel_size),
@@ -44,6 +44,11 @@ impl Model {
             ("shortcut", self.shortcut.is_some()),
             ("width", self.width.is_some()),
             ("blocks", self.blocks.is_some()),
+            ("layers", self.layers.is_some()),
+            ("heads", self.heads.is_some()),
+            ("block_size", self.block_size.is_some()),
+            ("ffn", self.ffn.is_some()),
+            ("bias", self.bias.is_some()),
         ];
         if let Some((key, _)) = set.iter().find(|(key, set)| *set && !info.keys.contains(key)) {
             return KeyError::fail(
@@ -52,6 +57,16 @@ impl Model {
                     "is not a key of `kind = \"{}\"` (its keys: {}): remove it, or choose a kind that takes it",
                     info.name,
                     info.keys.join(", ")
+                ),
+            );
+        }
+        if data.dataset.is_text() && !info.text {
+            return KeyError::fail(
+                "model.kind",
+                format!(
+                    "`{}` classifies samples; `{}` is a text (a stream of tokens): use kind = \"gpt\"",
+                    info.name,
+                    data.dataset.name()
                 ),
             );
         }
@@ -158,6 +173,19 @@ mod tests {
             (
                 Model { kind: ModelKind::Resmlp, width: Some(Count(24)), blocks: Some(Count(3)), ..Model::default() },
                 "digits",
+            ),
+            (Model { kind: ModelKind::Gpt, width: Some(Count(16)), layers: Some(Count(2)), ..Model::default() }, "shakespeare_char"),
+            (
+                Model {
+                    kind: ModelKind::Gpt,
+                    width: Some(Count(24)),
+                    heads: Some(Count(3)),
+                    block_size: Some(Count(8)),
+                    ffn: Some(crate::model::settings::Ffn::Gated),
+                    bias: Some(false),
+                    ..Model::default()
+                },
+                "shakespeare_char",
             ),
         ];
         for (model, dataset) in cases {

@@ -17,6 +17,8 @@ pub const KIND: KindInfo = KindInfo {
     about: "fully connected hidden layers (`hidden`), the activation after each",
     keys: &["hidden", "norm", "dropout"],
     default_norm: NormKind::None,
+    auto_init: None,
+    text: false,
     validate,
     build,
     sizes,

@@ -1,4 +1,4 @@
-//! The network. Each kind (`mlp`, `cnn`, `resnet`, `plain`, `resmlp`) is one
+//! The network. Each kind (`mlp`, `cnn`, `resnet`, `plain`, `resmlp`, `gpt`) is one
 //! entry of the table in kinds.rs, with its file: its keys and checks, how
 //! it is built, its size (for the budget check) and its description (for
 //! report.md). Nothing outside this folder matches on a kind: the rest of
@@ -8,11 +8,12 @@
 //! The layers: stack.rs (the MLP and the LeNet-style CNN: convolution
 //! blocks, then hidden linear layers), resnet.rs (He et al. 2016's CIFAR
 //! ResNet, and the plain network without shortcuts), resmlp.rs (pre-norm
-//! residual MLP blocks); norm.rs (batch and layer normalisation as PyTorch
+//! residual MLP blocks), gpt.rs (a decoder-only transformer on text); norm.rs (batch and layer normalisation as PyTorch
 //! computes them), dropout.rs, init.rs (weights drawn on the host).
 
 pub mod cnn;
 pub mod dropout;
+pub mod gpt;
 pub mod init;
 pub mod kind;
 pub mod kinds;
@@ -95,6 +96,7 @@ pub enum Network {
     /// `resnet` and `plain`.
     ResNet(resnet::ResNet),
     Resmlp(resmlp::Resmlp),
+    Gpt(gpt::Gpt),
 }
 
 impl Network {
@@ -105,8 +107,9 @@ impl Network {
     }
 
     /// # Shapes
-    /// - input: `[batch, features]` (images flattened channel-major, as stored)
-    /// - output: `[batch, classes]` (logits)
+    /// - input: `[batch, features]` (images flattened channel-major, as
+    ///   stored); a `gpt`'s `[batch, t]` token ids
+    /// - output: `[batch, classes]` (logits); a `gpt`'s `[batch * t, vocabulary]`
     pub fn forward(&self, x: Tensor<2>, mode: Mode) -> Tensor<2> {
         self.forward_sites(x, mode, &mut Apply)
     }
@@ -118,6 +121,7 @@ impl Network {
             Network::Stack(n) => n.forward(x, mode, sites),
             Network::ResNet(n) => n.forward(x, mode, sites),
             Network::Resmlp(n) => n.forward(x, mode, sites),
+            Network::Gpt(n) => n.forward(x, mode, sites),
         }
     }
 
@@ -129,6 +133,7 @@ impl Network {
             Network::Stack(n) => n.activations(),
             Network::ResNet(n) => n.activations(),
             Network::Resmlp(n) => n.activations(),
+            Network::Gpt(n) => n.activations(),
         }
     }
 
@@ -139,6 +144,7 @@ impl Network {
             Network::Stack(n) => n.site_names(),
             Network::ResNet(n) => n.site_names(),
             Network::Resmlp(n) => n.site_names(),
+            Network::Gpt(n) => n.site_names(),
         }
     }
 }

@@ -94,6 +94,8 @@ pub const KIND: KindInfo = KindInfo {
     about: "pre-norm residual MLP blocks (`width`, `blocks`), layer norm by default",
     keys: &["width", "blocks", "norm", "dropout"],
     default_norm: NormKind::Layer,
+    auto_init: None,
+    text: false,
     validate: |_, _| Ok(()),
     build,
     sizes,

@@ -265,6 +265,8 @@ pub const KIND: KindInfo = KindInfo {
     about: "He et al. 2016's CIFAR ResNet-(6n+2) (`depth`, `shortcut`), batch norm by default",
     keys: &["depth", "shortcut", "norm"],
     default_norm: NormKind::Batch,
+    auto_init: None,
+    text: false,
     validate,
     build,
     sizes,

@@ -14,7 +14,7 @@ use crate::config::values::{Count, Fraction};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Model {
-    /// `mlp`, `cnn`, `resnet`, `plain` or `resmlp` (model::kinds).
+    /// `mlp`, `cnn`, `resnet`, `plain`, `resmlp` or `gpt` (model::kinds).
     pub kind: ModelKind,
     /// `mlp` and `cnn`: widths of the hidden linear layers; the activation follows each of them.
     pub hidden: Vec<Count>,
@@ -43,12 +43,46 @@ pub struct Model {
     /// the default) or `b` (a 1x1 convolution and batch norm where it grows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortcut: Option<Shortcut>,
-    /// `resmlp`: the width of the residual stream (default 128).
+    /// `resmlp` and `gpt`: the width of the residual stream (default 128).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<Count>,
     /// `resmlp`: residual blocks (default 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocks: Option<Count>,
+    /// `gpt`: transformer blocks (default 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Count>,
+    /// `gpt`: attention heads per block, dividing `width` (default 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heads: Option<Count>,
+    /// `gpt`: the longest window of tokens it reads (default 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<Count>,
+    /// `gpt`: `plain` (act(xW1)W2, hidden 4 x width; the default) or `gated`
+    /// (act(xW) * xV, hidden 8 x width / 3: the same parameters; Shazeer 2020).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ffn: Option<Ffn>,
+    /// `gpt`: biases in the linear layers and layer norms (default true; nanoGPT's `bias`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bias: Option<bool>,
+}
+
+/// A transformer's feed-forward layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Ffn {
+    #[default]
+    Plain,
+    Gated,
+}
+
+impl Ffn {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ffn::Plain => "plain",
+            Ffn::Gated => "gated",
+        }
+    }
 }
 
 impl Default for Model {
@@ -67,6 +101,11 @@ impl Default for Model {
             shortcut: None,
             width: None,
             blocks: None,
+            layers: None,
+            heads: None,
+            block_size: None,
+            ffn: None,
+            bias: None,
         }
     }
 }
@@ -92,6 +131,7 @@ pub enum ModelKind {
     Resnet,
     Plain,
     Resmlp,
+    Gpt,
 }
 
 /// Normalisation before each activation.
@@ -250,6 +290,10 @@ pub enum InitScheme {
     /// 1, zero biases: Hendrycks & Gimpel's GELU experiments (mnist_fcn.py,
     /// `tf.nn.l2_normalize(tf.random_normal([fan_in, fan_out]), 0)`).
     UnitNorm,
+    /// GPT-2's (nanoGPT's `_init_weights`): weights N(0, 0.02), biases zero;
+    /// what `auto` resolves to for `kind = "gpt"`, whose projections into
+    /// the residual stream it scales by 1 / sqrt(2 layers).
+    Gpt2,
     /// Normal weights, std = gain / sqrt(fan_in), zero biases: what `auto`
     /// resolves to for a formula, the gain keeping the signal's second
     /// moment through it (activation/gain.rs). Not written in a config.
@@ -282,6 +326,7 @@ impl InitScheme {
             InitScheme::GlorotNormal => "glorot_normal",
             InitScheme::Pytorch => "pytorch",
             InitScheme::UnitNorm => "unit_norm",
+            InitScheme::Gpt2 => "gpt2",
             InitScheme::Gain(_) => "gain",
         }
     }

@@ -71,7 +71,7 @@ fn render(analysis: &Analysis) -> String {
     let _ = writeln!(md, "| model | {}, init {} |", c.model.describe(), inits(analysis));
     let _ = writeln!(
         md,
-        "| optimizer | {}, lr {}, batch {}, {} epochs, weight decay {} |",
+        "| optimizer | {}, lr {}, batch {}, {}, weight decay {} |",
         t.optimizer.name(),
         if lr_drawn {
             "drawn (below)".to_string()
@@ -79,7 +79,10 @@ fn render(analysis: &Analysis) -> String {
             all_lrs.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" / ")
         },
         t.batch_size.0,
-        t.epochs.0,
+        match t.steps() {
+            Some((max, every)) => format!("{max} steps (evaluated every {every})"),
+            None => format!("{} epochs", t.epochs.0),
+        },
         t.weight_decay.0
     );
     if !c.sweep.is_empty() {

@@ -36,7 +36,7 @@ pub fn notes(results: &Results, group: &Group) -> Vec<String> {
                 "early stopping (patience {}): trained {} of {} epochs; test accuracy of the best validation epoch ({})",
                 patience.0,
                 span(stopped.iter().map(|r| r.epochs_completed).collect()),
-                results.config.training.epochs.0,
+                results.config.training.rounds(),
                 span(stopped.iter().map(|r| r.best_val_epoch).collect()),
             ));
         }

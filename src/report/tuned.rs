@@ -42,7 +42,7 @@ pub fn section(analysis: &Analysis, tuned: &Tuned) -> String {
     if let Some(h) = analysis.results.config.tuning.as_ref().and_then(|t| t.halving) {
         let stopped = tuned.candidates.iter().filter(|c| c.stopped_at.is_some()).count();
         let rungs: Vec<String> =
-            h.rungs(analysis.results.config.training.epochs.0).iter().map(usize::to_string).collect();
+            h.rungs(analysis.results.config.training.rounds()).iter().map(usize::to_string).collect();
         let _ = writeln!(
             md,
             "Successive halving (eta {}, rungs at epochs {}): after each rung the best 1/{} of each activation's settings went on; {stopped} of {} settings were stopped early (marked below, with their numbers at the epoch they stopped) and could not be chosen.\n",

@@ -102,9 +102,17 @@ fn needs(config: &Config, grid: f64, jobs: f64, memory: f64) -> Vec<Need> {
         split_sizes(dataset.samples(data.samples.0), data.test_split.0, data.validation_split.0);
     let train = data.train_limit(train).max(1) as f64;
     // Evaluation runs in chunks: the largest block of samples through the network at once.
-    let evaluated = validation.max(test).min(EVAL_CHUNK) as f64;
-    let batch = batch.min(train);
-    let steps = (train / batch).ceil().max(1.0);
+    let mut evaluated = validation.max(test).min(EVAL_CHUNK) as f64;
+    let mut batch = batch.min(train);
+    if let Some(block) = crate::train::text_block(config) {
+        // A text's samples are windows of `block` tokens, evaluated EVAL_CHUNK tokens at a time.
+        evaluated = (EVAL_CHUNK / block).max(1) as f64;
+        batch = config.training.batch_size.0 as f64;
+    }
+    let steps = match config.training.steps() {
+        Some((_, every)) => every as f64,
+        None => (train / batch).ceil().max(1.0),
+    };
     let every = config.logging.every_steps;
     let recorded_steps = if every == 0 { 0.0 } else { (steps / every as f64).ceil() };
     let layers = network.sites;
@@ -172,7 +180,7 @@ fn records_need(
     (grid, jobs, memory): (f64, f64, f64),
     (probe_rows_per_epoch, step_rows_per_epoch, epoch_probe_rows): (f64, f64, f64),
 ) -> Need {
-    let rows = config.training.epochs.0 as f64 * rows_per_epoch;
+    let rows = config.training.rounds() as f64 * rows_per_epoch;
     let per_epoch = rows_per_epoch * ROW_BYTES * (grid + jobs);
     let fit = (memory / per_epoch).floor();
     let (key, advice) = if fit >= REASONABLE_EPOCHS {

@@ -53,7 +53,7 @@ impl DataCache {
         let (test, validation) = (config.data.test_split.0, config.data.validation_split.0);
         config.data.train_limit(match &self.slots[self.slot_of[point]].shared {
             Some(Source::Fixed { train, .. }) => data::split_sizes(train.len(), 0.0, validation).0,
-            Some(Source::Pooled(all)) => data::split_sizes(all.len(), test, validation).0,
+            Some(Source::Pooled(all) | Source::Text(all)) => data::split_sizes(all.len(), test, validation).0,
             None => data::split_sizes(config.data.samples.0, test, validation).0,
         })
     }

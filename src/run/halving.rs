@@ -34,7 +34,7 @@ pub(super) fn train(
     let keys = config.sweep.keys();
     let runs = plan.runs.iter().map(|r| (r.spec.label.as_str(), r.spec.sweep.as_slice(), r.spec.lr));
     let groups = tuning::settings(config, runs).expect("halving is part of [tuning]");
-    let epochs_of = |i: usize| plan.config_of(&plan.runs[i]).training.epochs.0;
+    let epochs_of = |i: usize| plan.config_of(&plan.runs[i]).training.rounds();
     // Per choice group: its rungs and its candidates (settings).
     let groups = groups
         .into_iter()
@@ -108,7 +108,7 @@ fn successive(
     saved: &mut Vec<Option<SavedRun>>,
     rung: &mut Rung,
 ) -> anyhow::Result<bool> {
-    let epochs_of = |i: usize| plan.config_of(&plan.runs[i]).training.epochs.0;
+    let epochs_of = |i: usize| plan.config_of(&plan.runs[i]).training.rounds();
     let mut alive: Vec<(&Vec<usize>, Vec<&Vec<usize>>)> =
         schedule.groups.iter().map(|(rungs, candidates)| (rungs, candidates.iter().collect())).collect();
     let depth = alive.iter().map(|(rungs, _)| rungs.len()).max().unwrap_or(0);

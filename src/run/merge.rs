@@ -125,7 +125,7 @@ fn folder(
             for &i in todo {
                 let id = &plan.runs[i].spec.id;
                 let at = saved[i].as_ref().map_or(0, |s| s.summary.epochs_completed);
-                let to = stops.get(&i).copied().unwrap_or(plan.config_of(&plan.runs[i]).training.epochs.0);
+                let to = stops.get(&i).copied().unwrap_or(plan.config_of(&plan.runs[i]).training.rounds());
                 let held = claim::holder(&out.run(id)).map(|(o, _)| format!("; claimed by {}", o.describe()));
                 let why = format!(
                     "stopped at epoch {at}: successive halving takes it on to epoch {to}{}",

@@ -213,7 +213,7 @@ fn stopped_early(plan: &Plan, run: &PlannedRun, saved: &SavedRun) -> bool {
 /// rung of successive halving).
 fn reached(plan: &Plan, run: &PlannedRun, saved: &SavedRun, stop: Option<usize>) -> bool {
     let training = &plan.config_of(run).training;
-    saved.summary.ran_to_its_end(training.epochs.0, training.patience.map(|p| p.0))
+    saved.summary.ran_to_its_end(training.rounds(), training.patience.map(|p| p.0))
         || stop.is_some_and(|e| saved.summary.epochs_completed >= e)
 }
 

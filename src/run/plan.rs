@@ -115,7 +115,36 @@ pub(super) fn resolve(
 fn load_if(config: &Config, data_dir: &Path, seed: u64, keep: bool) -> anyhow::Result<Option<data::Source>> {
     let how = config.data.normalize.unwrap_or(config.data.dataset.default_normalize());
     let measure = how == Normalize::Standard && (config.data.mean.is_none() || config.data.std.is_none());
-    Ok(if keep || measure { Some(config.data.load(data_dir, seed)?) } else { None })
+    let text = config.data.dataset.is_text();
+    let source = if keep || measure || text { Some(config.data.load(data_dir, seed)?) } else { None };
+    if let Some(data::Source::Text(all)) = &source {
+        check_text_parts(config, all.len())?;
+    }
+    Ok(source)
+}
+
+/// Every part of a text holds at least one window of `block_size + 1`
+/// tokens (a window and the token after it), or the plan stops here.
+fn check_text_parts(config: &Config, tokens: usize) -> anyhow::Result<()> {
+    let Some(block) = crate::train::text_block(config) else { return Ok(()) };
+    let data = &config.data;
+    let (train, validation, test) = data::split_sizes(tokens, data.test_split.0, data.validation_split.0);
+    let train = data.train_limit(train);
+    let source = match &data.path {
+        Some(path) => format!("'{}'", path.display()),
+        None => format!("`{}`", data.dataset.name()),
+    };
+    for (part, n, key) in
+        [("training", train, "data.train_samples"), ("validation", validation, "data.validation_split"), ("test", test, "data.test_split")]
+    {
+        if n < block + 1 {
+            anyhow::bail!(
+                "the {part} part of {source} holds {n} tokens, fewer than one window of model.block_size + 1 = {}: use a longer text, a smaller model.block_size, or change {key}",
+                block + 1
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Writes the normalisation into `config` (the dataset's default when the

@@ -169,6 +169,7 @@ fn proxy_config(config: &Config, formulas: &[&str], last_rung: usize) -> Config 
             kind: ActivationKind::from_formula(None, formula, &[]).expect("screened: the candidate is valid"),
             lr: None,
             init: None,
+            ffn: None,
         })
         .collect();
     proxy.experiment.seeds = Seeds((0..search.seeds.0 as u64).collect());

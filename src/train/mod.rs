@@ -96,29 +96,42 @@ fn best_epoch(epochs: &[EpochRecord]) -> Option<&EpochRecord> {
     })
 }
 
+/// The window length of a text set's batches (the `gpt`'s block size), `None` for other data.
+pub fn text_block(config: &Config) -> Option<usize> {
+    config.data.dataset.is_text().then(|| crate::model::gpt::shape_of(&config.model).3)
+}
+
 /// The network a config and run describe.
 pub fn network_spec(config: &Config, spec: &RunSpec, train: &Dataset) -> NetworkSpec {
+    let mut model = config.model.clone();
+    model.ffn = spec.ffn.or(model.ffn);
     NetworkSpec {
-        model: config.model.clone(),
+        model,
         inputs: Inputs { features: train.n_features, image: train.image, classes: train.n_classes },
         activation: spec.activation,
         init: spec.init,
     }
 }
 
-/// Mean loss and accuracy over a whole split in evaluation mode, `NaN` for an empty one.
+/// Mean loss and accuracy over a whole split in evaluation mode, `NaN` for
+/// an empty one. A text's `x` holds windows `[windows, block]` and `y` the
+/// next token at each of their positions, `[windows * block]`: the mean is
+/// per token.
 pub fn evaluate(model: &Network, loss_fn: &CrossEntropyLoss, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
     let n = y.dims()[0];
-    if n == 0 {
+    let rows = x.dims()[0];
+    if n == 0 || rows == 0 {
         return (f64::NAN, f64::NAN);
     }
+    let per_row = n / rows;
+    let chunk = (EVAL_CHUNK / per_row).max(1);
     let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
-    for start in (0..n).step_by(EVAL_CHUNK) {
-        let end = (start + EVAL_CHUNK).min(n);
+    for start in (0..rows).step_by(chunk) {
+        let end = (start + chunk).min(rows);
         let xs = x.clone().slice(start..end);
-        let ys = y.clone().slice(start..end);
+        let ys = y.clone().slice(start * per_row..end * per_row);
         let logits = model.forward(xs, Mode::Eval);
-        let loss = loss_fn.forward(logits.clone(), ys.clone()).mul_scalar((end - start) as f64);
+        let loss = loss_fn.forward(logits.clone(), ys.clone()).mul_scalar(((end - start) * per_row) as f64);
         let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(ys).float().sum();
         let values = read(Tensor::cat(vec![loss, hits], 0));
         loss_sum += values[0] as f64;

@@ -43,10 +43,13 @@ pub struct Probe {
 
 impl Probe {
     /// The first `samples` validation samples (the split is already shuffled
-    /// by the seed); none without validation samples.
+    /// by the seed); none without validation samples. A text's (windows of
+    /// `block`): windows spread over the validation text that hold at least
+    /// `samples` tokens.
     pub fn new(
         validation: &Dataset,
         samples: usize,
+        block: Option<usize>,
         kind: ActivationKind,
         device: &Device,
         base_device: &Device,
@@ -54,8 +57,17 @@ impl Probe {
         if validation.is_empty() {
             return None;
         }
-        let indices: Vec<usize> = (0..samples.min(validation.len())).collect();
         let max_derivative = max_derivative(kind, base_device);
+        if let Some(block) = block {
+            let (x, _) = crate::data::text::windows(&validation.labels, block, Some(samples.div_ceil(block)));
+            if x.is_empty() {
+                return None;
+            }
+            let windows = x.len() / block;
+            let x = Tensor::<2>::from_data(burn::tensor::TensorData::new(x, [windows, block]), device);
+            return Some(Probe { x, max_derivative });
+        }
+        let indices: Vec<usize> = (0..samples.min(validation.len())).collect();
         Some(Probe { x: super::to_device(&validation.subset(&indices), device).0, max_derivative })
     }
 

@@ -13,15 +13,16 @@ use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::metrics::Gradients;
 use super::record::{At, Recorders, Setup};
-use super::{best_epoch, evaluate, network_spec, optim, read, to_device};
+use super::{best_epoch, evaluate, network_spec, optim, read, text_block, to_device};
 use crate::config::Config;
 use crate::config::experiment::Source;
-use crate::data::{Dataset, Normalize, Splits, augment};
+use crate::data::{Dataset, Normalize, Splits, augment, text};
 use crate::export::csv;
 use crate::grid::RunSpec;
 use crate::maths::rng::{self, Stream};
@@ -102,6 +103,12 @@ pub struct RunState<'a> {
     test_at_best: Option<(f64, f64)>,
     recorders: Recorders,
     last_checkpoint: Instant,
+    /// Training by steps: (max_steps, eval_every).
+    steps: Option<(usize, usize)>,
+    /// A text set: the window length the batches are cut to.
+    block: Option<usize>,
+    /// Steps in the whole run, for the learning-rate schedule.
+    total_steps: usize,
 }
 
 impl<'a> RunState<'a> {
@@ -121,9 +128,33 @@ impl<'a> RunState<'a> {
         let mut model = Network::new(&network_spec(config, spec, &splits.train), init, &device);
         let optim = optim::build(&config.training);
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
-        let (train_x, train_y) = to_device(&splits.train, &device);
-        let (val_x, val_y) = to_device(&splits.validation, base_device);
-        let (test_x, test_y) = to_device(&splits.test, base_device);
+        let block = text_block(config);
+        let ((train_x, train_y), (val_x, val_y), (test_x, test_y)) = match block {
+            // A text's batches are cut from the stream on the host at each step;
+            // validation reads a fixed set of windows, the test every whole window.
+            Some(block) => {
+                let windows = config.training.eval_batches() * config.training.batch_size.0;
+                (
+                    (Tensor::zeros([0, block], &device), Tensor::zeros([0], &device)),
+                    windows_on(text::windows(&splits.validation.labels, block, Some(windows)), block, base_device),
+                    windows_on(text::windows(&splits.test.labels, block, None), block, base_device),
+                )
+            }
+            None => (
+                to_device(&splits.train, &device),
+                to_device(&splits.validation, base_device),
+                to_device(&splits.test, base_device),
+            ),
+        };
+        let steps = config.training.steps();
+        let steps_per_epoch = match steps {
+            Some((_, every)) => every,
+            None => splits.train.len().div_ceil(config.training.batch_size.0),
+        };
+        let total_steps = match steps {
+            Some((max, _)) => max,
+            None => steps_per_epoch * config.training.epochs.0,
+        };
         let key = RunKey {
             run_id: spec.id.clone(),
             activation: spec.label.clone(),
@@ -131,7 +162,7 @@ impl<'a> RunState<'a> {
             lr: spec.lr,
             sweep: spec.sweep.clone(),
         };
-        let epochs = config.training.epochs.0;
+        let epochs = config.training.rounds();
         let (recorders, resumed) = {
             let setup = Setup::new(config, spec, &key, &model, &splits.validation, &device, base_device);
             let resumed = checkpoint.and_then(|(dir, hash)| {
@@ -139,8 +170,9 @@ impl<'a> RunState<'a> {
                     config_hash: hash,
                     run_id: &spec.id,
                     epochs,
-                    samples: splits.train.len(),
-                    steps_per_epoch: splits.train.len().div_ceil(config.training.batch_size.0),
+                    // A text's batches are drawn from the stream, with no order to keep.
+                    samples: if block.is_some() { 0 } else { splits.train.len() },
+                    steps_per_epoch,
                 };
                 checkpoints::load(dir, &expected, &model, &optim, |saved| Recorders::restored(&setup, saved))
             });
@@ -166,7 +198,7 @@ impl<'a> RunState<'a> {
             test_y,
             loss_fn,
             optim,
-            order: (0..splits.train.len() as i64).collect(),
+            order: if block.is_some() { Vec::new() } else { (0..splits.train.len() as i64).collect() },
             shuffle: rng::stream(config.experiment.seed_for(Source::Order, spec.seed), Stream::Shuffle),
             augmentation: rng::stream(config.experiment.seed_for(Source::Augment, spec.seed), Stream::Augment),
             fill: config.data.augment.then(|| black_pixel(config, &splits.train)),
@@ -175,6 +207,9 @@ impl<'a> RunState<'a> {
             test_at_best: None,
             recorders,
             last_checkpoint: Instant::now(),
+            steps,
+            block,
+            total_steps,
         };
         match resumed {
             Some((resumed_model, optim, saved, epoch_rows)) => {
@@ -193,8 +228,12 @@ impl<'a> RunState<'a> {
         (state, model)
     }
 
-    /// Shuffles the batch order for an epoch: the epoch's batches.
+    /// Shuffles the batch order for an epoch: the epoch's batches. Training
+    /// by steps: the round's steps, each batch drawn when it is cut.
     pub fn shuffled_batches(&mut self) -> Range<usize> {
+        if let Some((max, every)) = self.steps {
+            return 0..every.min(max.saturating_sub(self.step));
+        }
         self.order.shuffle(&mut self.shuffle);
         0..self.order.len().div_ceil(self.config.training.batch_size.0)
     }
@@ -210,7 +249,25 @@ impl<'a> RunState<'a> {
     /// the `i`-th batch of the order.
     pub fn batch(&mut self, i: usize) -> (Tensor<2>, Tensor<1, Int>) {
         let size = self.config.training.batch_size.0;
-        let rows = &self.order[i * size..((i + 1) * size).min(self.order.len())];
+        if let Some(block) = self.block {
+            // nanoGPT's get_batch: windows at positions drawn uniformly.
+            let stream = &self.train.labels;
+            let last = stream.len() - block - 1;
+            let starts: Vec<usize> = (0..size).map(|_| self.shuffle.random_range(0..=last)).collect();
+            let (x, y) = text::window_at(stream, block, &starts);
+            let x = Tensor::<2>::from_data(TensorData::new(x, [size, block]), &self.device);
+            let y = Tensor::<1, Int>::from_data(TensorData::new(y, [size * block]), &self.device);
+            return (x, y);
+        }
+        let drawn: Vec<i64>;
+        let rows = if self.steps.is_some() {
+            // By steps: samples drawn with replacement.
+            let n = self.order.len();
+            drawn = (0..size.min(n)).map(|_| self.shuffle.random_range(0..n) as i64).collect();
+            &drawn[..]
+        } else {
+            &self.order[i * size..((i + 1) * size).min(self.order.len())]
+        };
         let index = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [rows.len()]), &self.device);
         let x = match &self.fill {
             Some(fill) => {
@@ -257,7 +314,8 @@ impl<'a> RunState<'a> {
     /// (`training.grad_clip_norm`); then the recorders' `after_step`.
     pub fn optimizer_step(&mut self, at: At, model: Network, gradients: Gradients) -> Network {
         let grads = gradients.into_params(&model, self.config.training.grad_clip_norm.map(|c| c.0));
-        let model = self.optim.step(self.spec.lr, model, grads);
+        let lr = self.config.training.lr_at(self.spec.lr, at.step, self.total_steps);
+        let model = self.optim.step(lr, model, grads);
         self.recorders.after_step(at, &model);
         model
     }
@@ -353,6 +411,15 @@ impl<'a> RunState<'a> {
         }
         RunRecords { epochs: self.epoch_rows, recorded: self.recorders.bodies(), summary }
     }
+}
+
+/// Windows `(ids, targets)` of `block` tokens on `device`: `[windows, block]` and `[windows * block]`.
+fn windows_on((x, y): (Vec<f32>, Vec<i64>), block: usize, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+    let n = y.len();
+    (
+        Tensor::<2>::from_data(TensorData::new(x, [n / block, block]), device),
+        Tensor::<1, Int>::from_data(TensorData::new(y, [n]), device),
+    )
 }
 
 /// Each channel's value of a black pixel after the (resolved) normalisation:

@@ -185,7 +185,7 @@ fn full_epochs(config: &Config) -> Vec<(Vec<String>, usize, Option<usize>)> {
         .iter()
         .map(|p| config.sweep.shown(p))
         .zip(config.points())
-        .map(|(shown, c)| (shown, c.training.epochs.0, c.training.patience.map(|p| p.0)))
+        .map(|(shown, c)| (shown, c.training.rounds(), c.training.patience.map(|p| p.0)))
         .collect()
 }
 

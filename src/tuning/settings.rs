@@ -97,12 +97,12 @@ impl Tuning {
             if halving.eta.0 < 2 {
                 return Err(KeyError::new("tuning.halving.eta", "must be at least 2 (keep the best 1/eta)"));
             }
-            if halving.min_epochs.0 >= training.epochs.0 && !keys.iter().any(|k| k == "training.epochs") {
+            if halving.min_epochs.0 >= training.rounds() && !keys.iter().any(|k| k == "training.epochs") {
                 return Err(KeyError::new(
                     "tuning.halving.min_epochs",
                     format!(
                         "({}) must be below training.epochs ({}): the first rung trains fewer epochs than the last",
-                        halving.min_epochs.0, training.epochs.0
+                        halving.min_epochs.0, training.rounds()
                     ),
                 ));
             }

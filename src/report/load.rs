@@ -5,7 +5,9 @@ use crate::config::Config;
 use crate::export::csv::{read_optional_rows as read_optional, read_rows as read};
 use crate::results::dir::{ResultsDir, Table};
 use crate::results::records::{EpochRecord, RunSummary, SearchRecord};
-use crate::train::record::{activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord};
+use crate::train::record::{
+    activations::ActivationRecord, gradients::GradientRecord, learned::LearnedRecord, samples::SampleRecord,
+};
 
 /// Everything a report is built from.
 #[derive(Clone)]
@@ -19,6 +21,8 @@ pub struct Results {
     pub activation_steps: Vec<ActivationRecord>,
     /// Learned parameters of formula activations per epoch (empty without).
     pub learned: Vec<LearnedRecord>,
+    /// A language model's generated text, one per run (empty without).
+    pub samples: Vec<SampleRecord>,
     /// With `[search]`: search.csv, and the search stage's run summaries.
     pub search: Vec<SearchRecord>,
     pub search_runs: Vec<RunSummary>,
@@ -47,6 +51,7 @@ impl Results {
             activations: read_optional(&dir.table(Table::Activations))?,
             activation_steps: read_optional(&dir.table(Table::ActivationSteps))?,
             learned: read_optional(&dir.table(Table::Learned))?,
+            samples: read_optional(&dir.table(Table::Samples))?,
             search: read_search(&dir.search_table())?,
             search_runs: read_optional(&dir.search().table(Table::Summary))?,
         })

@@ -68,7 +68,16 @@ fn render(analysis: &Analysis) -> String {
     };
     let _ =
         writeln!(md, "| data | {} ({test}, validation share {}) |", c.data.dataset.name(), c.data.validation_split.0);
-    let _ = writeln!(md, "| model | {}, init {} |", c.model.describe(), inits(analysis));
+    let mut model = c.model.describe();
+    // Entries with their own feed-forward layer (`gated(silu)`) differ from the line above.
+    for ffn in [crate::model::settings::Ffn::Plain, crate::model::settings::Ffn::Gated] {
+        if c.activations.iter().any(|a| a.ffn == Some(ffn)) && c.model.ffn.unwrap_or_default() != ffn {
+            let width = c.model.width.map_or(crate::model::gpt::DEFAULT_WIDTH, |w| w.0);
+            let hidden = crate::model::gpt::hidden(width, ffn);
+            model += &format!("; {} feed-forward layers (hidden {hidden}) for the {}(...) entries", ffn.name(), ffn.name());
+        }
+    }
+    let _ = writeln!(md, "| model | {model}, init {} |", inits(analysis));
     let _ = writeln!(
         md,
         "| optimizer | {}, lr {}, batch {}, {}, weight decay {} |",
@@ -103,14 +112,46 @@ fn render(analysis: &Analysis) -> String {
     let _ = writeln!(md, "| backend | {} |", c.experiment.backend.name());
     let _ = writeln!(md, "| time | {seconds:.1} s of training over {} runs |\n", results.summaries.len());
 
+    let _ = writeln!(md, "## Results\n");
+    if analysis.headline().metric == "test_loss" {
+        language_model_results(&mut md, analysis);
+    } else {
+        classifier_results(&mut md, analysis);
+    }
+
+    md.push_str(&super::verdict::section(analysis));
+    md.push_str(&super::fairness::section(analysis));
+    if let Some(tuned) = &analysis.tuned {
+        md.push_str(&super::tuned::section(analysis, tuned));
+        md.push_str(&super::expected::section(analysis));
+    }
+    if !results.search.is_empty() {
+        md.push_str(&super::searched::section(analysis));
+    }
+    md.push_str(&super::spread::section(analysis));
+    let _ = writeln!(md, "## Notable behaviour\n");
+    for (g, name) in groups.iter().zip(labels) {
+        let _ = writeln!(md, "- **{name}**: {}", notes(results, g).join("; "));
+    }
+    md.push_str(&generated(analysis));
+    let _ = writeln!(md, "\n## Plots\n");
+    for (stem, title) in figures(analysis) {
+        let _ = writeln!(md, "### {title}\n\n![{title}]({PLOTS_DIR}/{stem}.svg)\n");
+    }
+    md
+}
+
+/// The results table of a classifier: test accuracy, its difference from
+/// the baseline, and the epochs to the target accuracy.
+fn classifier_results(md: &mut String, analysis: &Analysis) {
+    let c = &analysis.results.config;
     let baseline = &c.report.baseline;
     let target = c.report.target_accuracy.0;
-    let _ = writeln!(md, "## Results\n");
     let _ = writeln!(
         md,
         "| activation | test acc (mean ± std) | 95% CI | relative to baseline | p | epochs to target |\n|---|---|---|---|---|---|"
     );
-    for (g, name) in groups.iter().zip(labels) {
+    for (g, name) in analysis.groups.iter().zip(&analysis.labels) {
         let test = analysis.row(g, "test_accuracy").expect("every group has a row per metric");
         let epochs = analysis.row(g, "epochs_to_target").expect("every group has a row per metric");
         let (acc, ci) = match (test.mean, test.std, test.ci95_low, test.ci95_high) {
@@ -137,28 +178,64 @@ fn render(analysis: &Analysis) -> String {
         "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
     );
 
-    md.push_str(&super::verdict::section(analysis));
-    md.push_str(&super::fairness::section(analysis));
-    if let Some(tuned) = &analysis.tuned {
-        md.push_str(&super::tuned::section(analysis, tuned));
-        md.push_str(&super::expected::section(analysis));
+}
+
+/// The results table of a language model: the test loss per token (nats),
+/// with its bits per character and perplexity, and its difference from the baseline.
+fn language_model_results(md: &mut String, analysis: &Analysis) {
+    let baseline = &analysis.results.config.report.baseline;
+    let _ = writeln!(
+        md,
+        "| activation | test loss, nats (mean ± std) | 95% CI | bits per token | perplexity | relative to baseline | p | best val loss |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (g, name) in analysis.groups.iter().zip(&analysis.labels) {
+        let test = analysis.row(g, "test_loss").expect("every group has a row per metric");
+        let val = analysis.row(g, "best_val_loss").expect("every group has a row per metric");
+        let (loss, ci, bits, perplexity) = match (test.mean, test.std, test.ci95_low, test.ci95_high) {
+            (Some(m), Some(s), Some(lo), Some(hi)) => (
+                format!("{m:.4} ± {s:.4}"),
+                format!("[{lo:.4}, {hi:.4}]"),
+                format!("{:.4}", m / std::f64::consts::LN_2),
+                format!("{:.3}", m.exp()),
+            ),
+            _ => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        let relative = match (test.diff, test.diff_ci95_low, test.diff_ci95_high) {
+            _ if test.baseline.is_empty() && g.activation == *baseline => "baseline".to_string(),
+            (Some(d), Some(lo), Some(hi)) => format!("{d:+.4} [{lo:+.4}, {hi:+.4}]"),
+            _ => "-".into(),
+        };
+        let p = test.p_holm.map_or("-".to_string(), format_p);
+        let best = val.mean.map_or("-".to_string(), |m| format!("{m:.4}"));
+        let _ = writeln!(md, "| {name} | {loss} | {ci} | {bits} | {perplexity} | {relative} | {p} | {best} |");
     }
-    if !results.search.is_empty() {
-        md.push_str(&super::searched::section(analysis));
+    let _ = writeln!(
+        md,
+        "\nLoss: cross-entropy of the next token, in nats per token, over every whole window of the test text (lower is better); bits per token = loss / ln 2 (bits per character for a text of characters), perplexity = e^loss. Baseline: `{baseline}`. Relative: difference of mean test loss in nats, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Best val loss: the lowest validation loss of each run, mean over seeds. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
+    );
+}
+
+
+/// `model.init` with what it resolved to: `he`, or `auto: he for relu; glorot for tanh, sigmoid`.
+/// A language model's `## Generated text`: each activation's sample from
+/// its first seed (samples.csv holds every run's); empty for other models.
+fn generated(analysis: &Analysis) -> String {
+    let samples = &analysis.results.samples;
+    if samples.is_empty() {
+        return String::new();
     }
-    md.push_str(&super::spread::section(analysis));
-    let _ = writeln!(md, "## Notable behaviour\n");
-    for (g, name) in groups.iter().zip(labels) {
-        let _ = writeln!(md, "- **{name}**: {}", notes(results, g).join("; "));
-    }
-    let _ = writeln!(md, "\n## Plots\n");
-    for (stem, title) in figures(analysis) {
-        let _ = writeln!(md, "### {title}\n\n![{title}]({PLOTS_DIR}/{stem}.svg)\n");
+    let mut md = format!(
+        "\n## Generated text\n\n{} tokens from each trained model, from the first token of the validation text, drawn at temperature 1 from the run's seed (every run's: `samples.csv`).\n\n",
+        crate::train::record::samples::LENGTH
+    );
+    for (g, name) in analysis.groups.iter().zip(&analysis.labels) {
+        let Some(sample) = samples.iter().find(|s| g.run_ids.contains(&s.run_id)) else { continue };
+        // Four backticks fence any run of three in the text.
+        let _ = writeln!(md, "**{name}** (seed {}):\n\n````text\n{}\n````\n", sample.seed, sample.text.trim_end());
     }
     md
 }
 
-/// `model.init` with what it resolved to: `he`, or `auto: he for relu; glorot for tanh, sigmoid`.
 fn inits(analysis: &Analysis) -> String {
     let mut schemes: Vec<(String, Vec<String>)> = Vec::new();
     for (label, scheme) in super::fairness::resolved_inits(analysis) {

@@ -111,7 +111,44 @@ pub struct Analysis {
     pub labels: Vec<String>,
 }
 
+/// The measure report.md leads with (its results table and verdict): the
+/// test accuracy, or for a language model the test loss per token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Headline {
+    /// Its row of aggregate.csv.
+    pub metric: &'static str,
+    pub higher_is_better: bool,
+    /// In a sentence: "test accuracy".
+    pub name: &'static str,
+}
+
+impl Headline {
+    pub fn of(config: &crate::config::Config) -> Headline {
+        if config.data.dataset.is_text() {
+            Headline { metric: "test_loss", higher_is_better: false, name: "test loss per token" }
+        } else {
+            Headline { metric: "test_accuracy", higher_is_better: true, name: "test accuracy" }
+        }
+    }
+
+    /// A difference as the report writes it: percentage points of an
+    /// accuracy, nats of a loss.
+    pub fn difference(self, d: f64) -> String {
+        if self.higher_is_better { format!("{:+.1} pp", 100.0 * d) } else { format!("{d:+.4} nats") }
+    }
+
+    /// A size of difference (no sign), likewise.
+    pub fn size(self, d: f64) -> String {
+        if self.higher_is_better { format!("{:.1} pp", 100.0 * d) } else { format!("{d:.4} nats") }
+    }
+}
+
 impl Analysis {
+    /// What report.md leads with.
+    pub fn headline(&self) -> Headline {
+        Headline::of(&self.results.config)
+    }
+
     /// `group`'s row of aggregate.csv for `metric`.
     pub fn row(&self, group: &Group, metric: &str) -> Option<&AggregateRow> {
         self.rows.iter().find(|r| group.is(&r.activation, &r.sweep, r.lr) && r.metric == metric)

@@ -6,22 +6,20 @@
 
 use std::fmt::Write;
 
-use super::Analysis;
 use super::aggregate::{ALPHA, AggregateRow, Verdict};
-
-/// The metric the verdict is about, and how it is shown.
-const METRIC: &str = "test_accuracy";
+use super::{Analysis, Headline};
 
 /// The `## Verdict` section.
 pub fn section(analysis: &Analysis) -> String {
     let baseline = &analysis.results.config.report.baseline;
+    let headline = analysis.headline();
     let mut md = String::from("## Verdict\n\n");
     let rows: Vec<(&String, &AggregateRow)> = analysis
         .groups
         .iter()
         .zip(&analysis.labels)
         .filter_map(|(g, label)| {
-            let row = analysis.row(g, METRIC)?;
+            let row = analysis.row(g, headline.metric)?;
             Some((label, row))
         })
         .collect();
@@ -34,7 +32,8 @@ pub fn section(analysis: &Analysis) -> String {
     }
     let _ = writeln!(
         md,
-        "Each activation against `{baseline}` on test accuracy: Welch's t-test over seeds, Holm-corrected over the comparisons, at α = {ALPHA} (the intervals are not adjusted). \"No detectable difference\" is not \"equal\": it comes with the smallest difference these seeds would have found (80% power).\n"
+        "Each activation against `{baseline}` on {}: Welch's t-test over seeds, Holm-corrected over the comparisons, at α = {ALPHA} (the intervals are not adjusted). \"No detectable difference\" is not \"equal\": it comes with the smallest difference these seeds would have found (80% power).\n",
+        headline.name
     );
     for (label, row) in &rows {
         let Some(verdict) = row.verdict else { continue };
@@ -44,7 +43,7 @@ pub fn section(analysis: &Analysis) -> String {
                 && super::aggregate::same_point(&analysis.results.config, &r.sweep, &row.sweep)
                 && row.baseline == format!("{}@{}", r.activation, r.lr)
         });
-        let _ = writeln!(md, "- **{label}**: {}", sentence(row, verdict, baseline, base));
+        let _ = writeln!(md, "- **{label}**: {}", sentence(row, verdict, baseline, base, headline));
     }
     md.push('\n');
     md.push_str(&chances(&rows, baseline));
@@ -86,8 +85,14 @@ pub(super) fn format_p(p: f64) -> String {
 }
 
 /// One activation's sentence.
-fn sentence(row: &AggregateRow, verdict: Verdict, baseline: &str, base: Option<&AggregateRow>) -> String {
-    let pp = |x: f64| format!("{:+.1} pp", 100.0 * x);
+fn sentence(
+    row: &AggregateRow,
+    verdict: Verdict,
+    baseline: &str,
+    base: Option<&AggregateRow>,
+    headline: Headline,
+) -> String {
+    let pp = |x: f64| headline.difference(x);
     let measured = match (row.diff, row.diff_ci95_low, row.diff_ci95_high, row.p_holm) {
         (Some(d), Some(lo), Some(hi), Some(p)) => {
             format!("{} (95% CI {} to {}, p = {})", pp(d), pp(lo), pp(hi), format_p(p))
@@ -105,8 +110,8 @@ fn sentence(row: &AggregateRow, verdict: Verdict, baseline: &str, base: Option<&
         Verdict::NoDetectableDifference => {
             let detectable = row.mdd.map_or(String::new(), |m| {
                 format!(
-                    " With these runs only a difference of about {:.1} pp or more would have been found reliably; a smaller one may exist.",
-                    100.0 * m
+                    " With these runs only a difference of about {} or more would have been found reliably; a smaller one may exist.",
+                    headline.size(m)
                 )
             });
             format!("no detectable difference from {baseline}: {measured}.{detectable}{left_out}")

@@ -33,15 +33,25 @@ pub enum Table {
     Learned,
     /// One row per run (records::RunSummary).
     Summary,
+    /// A language model's generated text, one row per run
+    /// (train::record::samples); header only for other models.
+    Samples,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] =
-        [Table::Epochs, Table::Gradients, Table::Activations, Table::ActivationSteps, Table::Learned, Table::Summary];
+    pub const ALL: [Table; 7] = [
+        Table::Epochs,
+        Table::Gradients,
+        Table::Activations,
+        Table::ActivationSteps,
+        Table::Learned,
+        Table::Summary,
+        Table::Samples,
+    ];
 
     /// Tables a run of an earlier version may lack (it had nothing to put in them).
     pub const fn optional(self) -> bool {
-        matches!(self, Table::Learned | Table::ActivationSteps)
+        matches!(self, Table::Learned | Table::ActivationSteps | Table::Samples)
     }
 
     pub const fn file_name(self) -> &'static str {
@@ -52,6 +62,7 @@ impl Table {
             Table::ActivationSteps => "activation_steps.csv",
             Table::Learned => "learned.csv",
             Table::Summary => "summary.csv",
+            Table::Samples => "samples.csv",
         }
     }
 }

@@ -31,7 +31,17 @@ pub struct LayerStats {
     pub saturated_fraction: f64,
     /// The [`PERCENTILES`] of the inputs (pre-activations) of the site's first unit.
     pub pre_percentiles: [f64; 3],
+    /// The outputs' largest magnitude, excess kurtosis and share beyond
+    /// [`OUTLIER_STDS`] standard deviations from their mean, all values pooled.
+    pub post_max_abs: f64,
+    pub post_kurtosis: f64,
+    pub post_beyond_6std: f64,
 }
+
+/// An output this many standard deviations from the mean is an outlier
+/// (the threshold of Dettmers et al. 2022's LLM.int8() analysis is a
+/// magnitude of 6; in standard deviations it holds for any scale).
+pub const OUTLIER_STDS: f64 = 6.0;
 
 /// The probe batch on the training device, with the activation's largest
 /// derivative (the scale of the saturation threshold).
@@ -131,6 +141,11 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
         let saturated =
             derivative.abs().lower_elem(threshold).float().mean_dim(0).greater_elem(SATURATED_SAMPLE_SHARE).float()
                 * (dead.clone().neg() + 1.0);
+        let flat = y.clone().flatten::<1>(0, 1);
+        let centred = flat.clone() - flat.clone().mean();
+        let var = centred.clone().square().mean(); // [1]
+        let m4 = centred.clone().square().square().mean();
+        let beyond = (centred.abs() - var.clone().sqrt().mul_scalar(OUTLIER_STDS)).greater_elem(0.0).float().mean();
         parts.extend([
             z.clone().mean(),
             z.clone().flatten::<1>(0, 1).var(0),
@@ -139,12 +154,16 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
             dead.sum(),
             saturated.sum(),
             percentiles(z),
+            flat.abs().max(),
+            m4,
+            var,
+            beyond,
         ]);
         widths.push(units);
     }
     let values =
         Tensor::cat(parts, 0).into_data().convert::<f32>().try_to_vec::<f32>().expect("statistics read as f32");
-    const READ: usize = 6 + PERCENTILES.len();
+    const READ: usize = 6 + PERCENTILES.len() + 4;
     values
         .chunks_exact(READ)
         .zip(widths)
@@ -157,6 +176,10 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
             dead_fraction: v[4] as f64 / units as f64,
             saturated_fraction: v[5] as f64 / units as f64,
             pre_percentiles: [v[6] as f64, v[7] as f64, v[8] as f64],
+            post_max_abs: v[9] as f64,
+            // A constant output has no kurtosis (0 / 0): NaN, as scipy gives.
+            post_kurtosis: v[10] as f64 / (v[11] as f64).powi(2) - 3.0,
+            post_beyond_6std: v[12] as f64,
         })
         .collect()
 }

@@ -43,8 +43,19 @@ run_row! {
         pub pre_p50: Option<f64>,
         #[serde(default)]
         pub pre_p85: Option<f64>,
+        /// Outliers of the site's outputs, pooled over units and probe
+        /// values (what low-precision training cares about): the largest
+        /// |output|, the excess kurtosis (scipy's, 0 for a normal), and the
+        /// share beyond 6 standard deviations from the mean. Empty in a file
+        /// of an earlier version.
+        #[serde(default)]
+        pub post_max_abs: Option<f64>,
+        #[serde(default)]
+        pub post_kurtosis: Option<f64>,
+        #[serde(default)]
+        pub post_beyond_6std: Option<f64>,
     }
-    added: ["step", "site", "pre_p15", "pre_p50", "pre_p85"]
+    added: ["step", "site", "pre_p15", "pre_p50", "pre_p85", "post_max_abs", "post_kurtosis", "post_beyond_6std"]
 }
 
 pub const KIND: Kind = Kind { table: Table::Activations, schema: Schema::of::<ActivationRecord>(), build };
@@ -104,6 +115,9 @@ pub fn push_layers(key: &RunKey, probe: &Probe, model: &Network, at: At, rows: &
                 pre_p15: Some(p15),
                 pre_p50: Some(p50),
                 pre_p85: Some(p85),
+                post_max_abs: Some(s.post_max_abs),
+                post_kurtosis: Some(s.post_kurtosis),
+                post_beyond_6std: Some(s.post_beyond_6std),
             }
         ));
     }
@@ -118,8 +132,11 @@ mod tests {
     fn columns_are_the_key_then_the_fields_and_step_was_added() {
         assert_eq!(
             ActivationRecord::COLUMNS.join(","),
-            "run_id,activation,seed,lr,epoch,step,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction,site,pre_p15,pre_p50,pre_p85"
+            "run_id,activation,seed,lr,epoch,step,layer,units,pre_mean,pre_std,post_mean,post_std,dead_fraction,saturated_fraction,site,pre_p15,pre_p50,pre_p85,post_max_abs,post_kurtosis,post_beyond_6std"
         );
-        assert_eq!(ActivationRecord::ADDED, ["step", "site", "pre_p15", "pre_p50", "pre_p85"]);
+        assert_eq!(
+            ActivationRecord::ADDED,
+            ["step", "site", "pre_p15", "pre_p50", "pre_p85", "post_max_abs", "post_kurtosis", "post_beyond_6std"]
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod activation_steps;
 pub mod activations;
 pub mod gradients;
 pub mod learned;
+pub mod samples;
 
 use std::cell::OnceCell;
 
@@ -32,7 +33,7 @@ use crate::train::metrics::Gradients;
 use crate::train::probe::Probe;
 
 /// Every recorder, in the order its hooks run.
-pub const KINDS: [Kind; 4] = [gradients::KIND, activations::KIND, activation_steps::KIND, learned::KIND];
+pub const KINDS: [Kind; 5] = [gradients::KIND, activations::KIND, activation_steps::KIND, learned::KIND, samples::KIND];
 
 /// A recorder: the table it writes, its row type, and how a run builds it.
 #[derive(Clone, Copy)]
@@ -114,6 +115,16 @@ impl<'a> Setup<'a> {
         base_device: &'a Device,
     ) -> Self {
         Self { config, spec, key, model, validation, device, base_device, probe: OnceCell::new() }
+    }
+
+    /// The validation split.
+    pub fn validation(&self) -> &'a Dataset {
+        self.validation
+    }
+
+    /// The device the training device wraps (evaluation runs there).
+    pub fn base_device(&self) -> &'a Device {
+        self.base_device
     }
 
     /// The probe batch (`logging.probe_samples` validation samples on the

@@ -294,6 +294,7 @@ mod tests {
             activations: Vec::new(),
             activation_steps: Vec::new(),
             learned: Vec::new(),
+            samples: Vec::new(),
             search: Vec::new(),
             search_runs: Vec::new(),
         };

@@ -5,7 +5,7 @@
 # same machine load; the table gives the medians over the rounds and their
 # ratio. PyTorch (CPU, 2 threads) is installed into .venv-torch on first use.
 #
-#   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6,w7,w8,w9)
+#   scripts/bench_vs_pytorch.sh [ROUNDS] [WORKLOADS]     (default: 3 w1,w2,w3,w4,w5,w6,w7,w8,w9,w10)
 #
 # Each side's peak resident memory (RSS, from /usr/bin/time) is the largest
 # over its rounds: a whole process, data generation included.
@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
-workloads="${2:-w1,w2,w3,w4,w5,w6,w7,w8,w9}"
+workloads="${2:-w1,w2,w3,w4,w5,w6,w7,w8,w9,w10}"
 venv="${TORCH_VENV:-.venv-torch}"
 
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then

@@ -32,7 +32,7 @@ const SEED: u64 = 1234;
 /// (id, optimizer, description, experiment file). Same as torch_bench.py's
 /// WORKLOADS. w9 trains on CIFAR-shaped data ([`synthetic_cifar`]), the
 /// rest on MNIST-shaped data ([`synthetic_mnist`]).
-pub const WORKLOADS: [(&str, &str, &str, &str); 10] = [
+pub const WORKLOADS: [(&str, &str, &str, &str); 11] = [
     ("w1", "sgd", "MLP 784-128-128-10 ReLU", MLP_SGD),
     ("w1", "adam", "MLP 784-128-128-10 ReLU", ADAM),
     ("w2", "sgd", "MLP 784-128-128-10 sigmoid", MLP_SGD),
@@ -43,7 +43,17 @@ pub const WORKLOADS: [(&str, &str, &str, &str); 10] = [
     ("w7", "sgd", "MLP 784-128-128-10 SiLU (built-in)", MLP_SGD),
     ("w8", "sgd", "MLP 784-128-128-10 x*sigmoid(beta x), beta learned per layer (a formula)", MLP_SGD),
     ("w9", "sgd", "ResNet-20 3x32x32 ReLU, batch norm", RESNET),
+    ("w10", "adamw", "GPT 4 layers x 128, block 64, GELU (nanoGPT CPU recipe); samples = windows of 64 tokens", GPT),
 ];
+
+/// w10: optimizer steps timed, each a batch of [`GPT_BATCH`] windows of
+/// [`GPT_BLOCK`] tokens of a synthetic text of [`GPT_VOCAB`] symbols
+/// (tiny-shakespeare's 65), as torch_bench.py.
+pub const GPT_STEPS: usize = 200;
+pub const GPT_BATCH: usize = 12;
+pub const GPT_BLOCK: usize = 64;
+const GPT_VOCAB: usize = 65;
+const GPT_TOKENS: usize = 200_000;
 
 /// The CIFAR-shaped workload's training and test samples: fewer than
 /// MNIST's 60,000, as a ResNet-20 trains some hundred samples a second here
@@ -54,7 +64,11 @@ const CIFAR_IMAGE: [usize; 3] = [3, 32, 32];
 
 /// Training samples of workload `id`'s epoch.
 pub fn train_samples(id: &str) -> usize {
-    if id == "w9" { CIFAR_TRAIN_SAMPLES } else { TRAIN_SAMPLES }
+    match id {
+        "w9" => CIFAR_TRAIN_SAMPLES,
+        "w10" => GPT_STEPS * GPT_BATCH,
+        _ => TRAIN_SAMPLES,
+    }
 }
 
 // torch_bench.py: SGD lr 0.1 momentum 0.9, or Adam lr 1e-3; batch 128; one epoch.
@@ -108,6 +122,29 @@ lr = 0.1
 momentum = 0.9
 "#;
 
+// nanoGPT's CPU recipe (configs/nanogpt_shakespeare.toml) for GPT_STEPS
+// steps, one evaluation of one batch at the end; no gradient records.
+const GPT: &str = r#"
+[data]
+dataset = "shakespeare_char"
+test_split = 0.05
+validation_split = 0.05
+[model]
+kind = "gpt"
+bias = false
+[training]
+optimizer = "adamw"
+lr = 0.001
+max_steps = 200
+eval_every = 200
+eval_batches = 1
+schedule = "cosine"
+warmup_steps = 100
+weight_decay = 0.1
+beta2 = 0.99
+grad_clip_norm = 1.0
+"#;
+
 columns! {
     /// One workload's figures over its repeats.
     #[derive(Debug, Clone, serde::Serialize)]
@@ -135,7 +172,8 @@ pub struct Bench {
 /// Floating-point operations of one training sample of a workload, where
 /// its model kind counts them (the MLP: w1, 784-128-128-10, 0.51 MFLOP).
 pub fn flop_per_sample(config: &Config) -> Option<f64> {
-    let inputs = Inputs { features: FEATURES, image: None, classes: CLASSES };
+    let classes = if config.data.dataset.is_text() { GPT_VOCAB } else { CLASSES };
+    let inputs = Inputs { features: FEATURES, image: None, classes };
     (config.model.kind.info().flop_per_sample)(&config.model, &inputs)
 }
 
@@ -188,7 +226,7 @@ pub fn matmul_peak_gflops() -> f64 {
 pub fn workload_config(id: &str, snippet: &str) -> Config {
     let activation = match id {
         "w2" => "\"sigmoid\"",
-        "w3" => "\"gelu\"",
+        "w3" | "w10" => "\"gelu\"",
         "w4" => "\"tanh\"",
         "w7" => "\"silu\"",
         // What a user types to try Swish with a learned beta (Ramachandran et al. 2017).
@@ -197,7 +235,11 @@ pub fn workload_config(id: &str, snippet: &str) -> Config {
     };
     let every = if id == "w6" { 1 } else { 0 };
     let mut text = format!("activations = [{activation}]\n{snippet}");
-    text = text.replace("[training]", "[training]\nepochs = 1\nbatch_size = 128");
+    text = if id == "w10" {
+        text.replace("[training]", &format!("[training]\nbatch_size = {GPT_BATCH}"))
+    } else {
+        text.replace("[training]", "[training]\nepochs = 1\nbatch_size = 128")
+    };
     text.push_str(&format!("[logging]\nevery_steps = {every}\nactivation_stats = false\n"));
     Config::parse(&text, std::path::Path::new(id), id).expect("the bench workloads are valid configs")
 }
@@ -205,6 +247,15 @@ pub fn workload_config(id: &str, snippet: &str) -> Config {
 /// MNIST-shaped synthetic data (see [`synthetic`]).
 pub fn synthetic_mnist() -> Splits {
     synthetic(TRAIN_SAMPLES, TEST_SAMPLES, [1, 28, 28])
+}
+
+/// w10's text: tokens drawn uniformly from [`GPT_VOCAB`] symbols, cut 90/5/5.
+pub fn synthetic_text() -> Splits {
+    let mut rng = rng::stream(SEED, Stream::DataGeneration);
+    let ids: Vec<i64> = (0..GPT_TOKENS).map(|_| rng.random_range(0..GPT_VOCAB) as i64).collect();
+    let symbols = (0..GPT_VOCAB as u32).map(|i| char::from_u32(0x21 + i).expect("printable ASCII")).collect();
+    let all = crate::data::text::stream(ids, crate::data::text::Vocab::Chars(symbols));
+    crate::data::text::split(&all, 0.05, 0.05)
 }
 
 /// CIFAR-shaped synthetic data for w9 (see [`synthetic`]).
@@ -268,7 +319,7 @@ pub fn run(
     if repeats == 0 {
         bail!("--repeats must be at least 1");
     }
-    let (mut mnist, mut cifar) = (None, None);
+    let (mut mnist, mut cifar, mut text) = (None, None, None);
     let before = cpu.then(matmul_peak_gflops);
     let mut rows = Vec::new();
     let mut flop = Vec::new();
@@ -278,10 +329,10 @@ pub fn run(
         }
         let config = workload_config(id, snippet);
         let spec = &grid::expand(&config)[0];
-        let splits: &Splits = if id == "w9" {
-            cifar.get_or_insert_with(synthetic_cifar)
-        } else {
-            mnist.get_or_insert_with(synthetic_mnist)
+        let splits: &Splits = match id {
+            "w9" => cifar.get_or_insert_with(synthetic_cifar),
+            "w10" => text.get_or_insert_with(synthetic_text),
+            _ => mnist.get_or_insert_with(synthetic_mnist),
         };
         let mut rates = Vec::with_capacity(repeats);
         let mut evals = Vec::with_capacity(repeats);
@@ -320,7 +371,18 @@ pub fn run(
 fn eval_seconds(config: &Config, spec: &grid::RunSpec, splits: &Splits, device: &Device) -> f64 {
     let model = Network::new(&train::network_spec(config, spec, &splits.train), spec.seed, device);
     let loss = CrossEntropyLossConfig::new().init(device);
-    let (x, y) = train::to_device(&splits.test, device);
+    let (x, y) = match train::text_block(config) {
+        // 20 batches of windows (nanoGPT's eval_iters for this recipe, 240 windows).
+        Some(block) => {
+            let (x, y) = crate::data::text::windows(&splits.test.labels, block, Some(20 * GPT_BATCH));
+            let n = y.len();
+            (
+                burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(x, [n / block, block]), device),
+                burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(burn::tensor::TensorData::new(y, [n]), device),
+            )
+        }
+        None => train::to_device(&splits.test, device),
+    };
     train::evaluate(&model, &loss, &x, &y);
     let started = Instant::now();
     train::evaluate(&model, &loss, &x, &y);
@@ -393,6 +455,10 @@ mod tests {
         // w1 (784-128-128-10) counted by hand above: 0.51 MFLOP per sample.
         assert_eq!(flop_per_sample(&workload_config("w1", MLP_SGD)), Some(507_392.0));
         assert_eq!(flop_per_sample(&cnn), None);
+        let gpt = workload_config("w10", GPT);
+        let (layers, heads, width, block, _, bias) = crate::model::gpt::shape_of(&gpt.model);
+        assert_eq!((layers, heads, width, block, bias, gpt.training.batch_size.0), (4, 4, 128, 64, false, 12));
+        assert_eq!(gpt.training.steps(), Some((GPT_STEPS, GPT_STEPS)));
     }
 
     /// The peak is a rate a CPU reaches: above 1 GFLOP/s (one core of any

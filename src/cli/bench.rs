@@ -21,9 +21,11 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let cpu = matches!(backend_kind, BackendKind::Flex | BackendKind::Ndarray);
     let bench = crate::bench::run(&args.workloads, args.repeats.into(), &device, cpu, &mut |line| eprintln!("{line}"))?;
     println!(
-        "Training: 1 epoch x {} samples ({} for w9), batch 128, backend {}, {} threads; median of {} runs",
+        "Training: 1 epoch x {} samples ({} for w9), batch 128 (w10: {} steps of {} windows), backend {}, {} threads; median of {} runs",
         crate::bench::TRAIN_SAMPLES,
         crate::bench::CIFAR_TRAIN_SAMPLES,
+        crate::bench::GPT_STEPS,
+        crate::bench::GPT_BATCH,
         BackendKind::from(args.backend).name(),
         crate::results::manifest::threads(),
         args.repeats

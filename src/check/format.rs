@@ -60,8 +60,18 @@ fn ordering_failure(o: &OrderingCheck) -> String {
     )
 }
 
+/// The line that says what the numbers are, where they are not test accuracies.
+fn measure(v: &Verdict) -> String {
+    if v.metric == "test_accuracy" {
+        String::new()
+    } else {
+        format!("mean {} per group (lower is better)\n", v.metric)
+    }
+}
+
 pub(super) fn text(v: &Verdict) -> String {
-    let mut out = format!(
+    let mut out = measure(v);
+    out += &format!(
         "{:<32} {:>9} {:>9} {:>11} {:>10}  verdict\n",
         "group", "baseline", "current", "difference", "tolerance"
     );
@@ -94,6 +104,7 @@ fn markdown(v: &Verdict) -> String {
         cell(&v.current_dir),
         cell(&v.baseline_dir)
     );
+    out.push_str(&measure(v).replace('\n', "\n\n"));
     out.push_str("| group | baseline | current | difference | tolerance | runs | verdict |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---|\n");
     for g in &v.groups {
@@ -141,7 +152,8 @@ fn junit(v: &Verdict) -> String {
     let _ = writeln!(out, "    </properties>");
     for g in &v.groups {
         let details = format!(
-            "baseline mean test accuracy {} over {} runs, current {} over {} runs, difference {}, tolerance {:.4}; diverged runs: baseline {}, current {}",
+            "baseline mean {} {} over {} runs, current {} over {} runs, difference {}, tolerance {:.4}; diverged runs: baseline {}, current {}",
+            v.metric.replace('_', " "),
             number(g.baseline),
             g.baseline_runs,
             number(g.current),
@@ -239,6 +251,7 @@ mod tests {
 
     fn verdict() -> Verdict {
         Verdict {
+            metric: "test_accuracy".into(),
             baseline_dir: "base".into(),
             current_dir: "a <&> \"b\"".into(),
             experiment: "exp".into(),

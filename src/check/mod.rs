@@ -1,7 +1,8 @@
 //! `actbench check`: a finished experiment against a committed baseline, for
 //! CI. Per group of seeds (activation, lr), a regression is
-//! - a drop of mean test accuracy beyond max(check.min_drop,
-//!   check.standard_errors x the baseline's standard error over seeds);
+//! - a drop of mean test accuracy (a rise of the test loss per token, for a
+//!   language model) beyond max(check.min_drop, check.standard_errors x the
+//!   baseline's standard error over seeds);
 //! - a baseline ordering of two groups that Welch's test called significant
 //!   (p < check.ranking_p) and that the current results reverse;
 //! - more diverged runs than in the baseline.
@@ -68,6 +69,10 @@ pub struct Verdict {
     pub baseline_dir: String,
     pub current_dir: String,
     pub experiment: String,
+    /// What the groups' means are of: `test_accuracy`, or `test_loss` for a
+    /// language model (lower is better).
+    #[serde(default = "test_accuracy")]
+    pub metric: String,
     pub groups: Vec<GroupCheck>,
     pub orderings: Vec<OrderingCheck>,
     pub passed: bool,
@@ -82,6 +87,10 @@ impl Verdict {
     pub fn table(&self) -> String {
         format::text(self)
     }
+}
+
+fn test_accuracy() -> String {
+    "test_accuracy".into()
 }
 
 struct Groups(BTreeMap<String, Vec<RunSummary>>);
@@ -158,8 +167,9 @@ fn tuned_groups(
 }
 
 impl Groups {
-    fn accuracies(&self, group: &str) -> Vec<f64> {
-        self.0[group].iter().map(|r| r.test_accuracy).collect()
+    /// The headline metric of each run (test accuracy, or test loss).
+    fn values(&self, group: &str, loss: bool) -> Vec<f64> {
+        self.0[group].iter().map(|r| if loss { r.test_loss } else { r.test_accuracy }).collect()
     }
 
     fn diverged(&self, group: &str) -> usize {
@@ -170,10 +180,13 @@ impl Groups {
 pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict> {
     let config = Config::load(&ResultsDir::new(baseline_dir).config())?;
     let tolerances = &config.check;
+    let headline = crate::report::Headline::of(&config);
+    let loss = !headline.higher_is_better;
+    let name = headline.name;
     let (base_rows, current_rows) = (load(baseline_dir)?, load(current_dir)?);
-    if base_rows.iter().all(|r| !r.test_accuracy.is_finite()) {
+    if base_rows.iter().all(|r| !(if loss { r.test_loss } else { r.test_accuracy }).is_finite()) {
         bail!(
-            "baseline '{}' has no finite test accuracy (every run diverged or has none): it cannot be checked against; run its config.toml again and keep that as the baseline",
+            "baseline '{}' has no finite {name} (every run diverged or has none): it cannot be checked against; run its config.toml again and keep that as the baseline",
             baseline_dir.display()
         );
     }
@@ -193,15 +206,18 @@ pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict>
     }
     let mut groups = Vec::new();
     for group in base.0.keys() {
-        let (b, c) = (stats::summarize(&base.accuracies(group)), stats::summarize(&current.accuracies(group)));
+        let (b, c) = (stats::summarize(&base.values(group, loss)), stats::summarize(&current.values(group, loss)));
         let (b_mean, c_mean) = (b.map(|s| s.mean), c.map(|s| s.mean));
         let standard_error = b.map_or(0.0, |s| s.std / (s.n as f64).sqrt());
         let tolerance = tolerances.min_drop.0.max(tolerances.standard_errors.0 * standard_error);
         let mut failures = Vec::new();
         match (b_mean, c_mean) {
-            (Some(_), None) => failures.push("no finite test accuracy in any run".to_string()),
-            (Some(b), Some(c)) if c < b - tolerance => {
+            (Some(_), None) => failures.push(format!("no finite {name} in any run")),
+            (Some(b), Some(c)) if !loss && c < b - tolerance => {
                 failures.push(format!("test accuracy dropped by {:.4}, more than the tolerance {tolerance:.4}", b - c))
+            }
+            (Some(b), Some(c)) if loss && c > b + tolerance => {
+                failures.push(format!("{name} rose by {:.4}, more than the tolerance {tolerance:.4}", c - b))
             }
             _ => {}
         }
@@ -232,14 +248,14 @@ pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict>
             .iter()
             .filter(|b| if config.tuning.is_some() { tuned_point(a) == tuned_point(b) } else { point(a) == point(b) })
         {
-            let Some(w) = stats::welch(&base.accuracies(a), &base.accuracies(b)) else { continue };
+            let Some(w) = stats::welch(&base.values(a, loss), &base.values(b, loss)) else { continue };
             if w.p >= tolerances.ranking_p.0 || w.diff == 0.0 {
                 continue;
             }
-            let (better, worse) = if w.diff > 0.0 { (a, b) } else { (b, a) };
-            let mean = |g: &str| stats::summarize(&current.accuracies(g)).map(|s| s.mean);
+            let (better, worse) = if (w.diff > 0.0) != loss { (a, b) } else { (b, a) };
+            let mean = |g: &str| stats::summarize(&current.values(g, loss)).map(|s| s.mean);
             let (current_better, current_worse) = (mean(better), mean(worse));
-            let reversed = matches!((current_better, current_worse), (Some(x), Some(y)) if y > x);
+            let reversed = matches!((current_better, current_worse), (Some(x), Some(y)) if (y > x) != loss && y != x);
             orderings.push(OrderingCheck {
                 better: better.to_string(),
                 worse: worse.to_string(),
@@ -255,6 +271,7 @@ pub fn check(baseline_dir: &Path, current_dir: &Path) -> anyhow::Result<Verdict>
         baseline_dir: baseline_dir.display().to_string(),
         current_dir: current_dir.display().to_string(),
         experiment: config.experiment.name.clone(),
+        metric: headline.metric.to_string(),
         groups,
         orderings,
         passed,

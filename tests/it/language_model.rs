@@ -203,3 +203,45 @@ fn a_gpt_killed_mid_way_resumes_to_the_same_numbers() {
         assert_eq!(timeless("killed", table), timeless("whole", table), "{table:?}");
     }
 }
+
+#[test]
+fn check_holds_a_language_model_to_its_test_loss() {
+    let dir = TempDir::new();
+    let output = run(dir.path(), &config("dataset = \"shakespeare_char\"", 20, ""), "base");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let base = dir.path().join("base");
+    let check = |current: &Path| {
+        actbench().args(["check", "--baseline"]).arg(&base).arg("--current").arg(current).output().unwrap()
+    };
+    let same = check(&base);
+    let said = String::from_utf8_lossy(&same.stdout);
+    assert!(same.status.success() && said.contains("mean test_loss per group"), "{said}");
+    // A worse model: gated(silu)'s test loss up by 0.5 nats in every run.
+    let worse = dir.path().join("worse");
+    fs::create_dir_all(&worse).unwrap();
+    for entry in fs::read_dir(&base).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            fs::copy(&path, worse.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let summary = worse.join(Table::Summary.file_name());
+    let text = fs::read_to_string(&summary).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|c| *c == "test_loss").unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+            if cells[1] == "gated(silu)" {
+                cells[column] = (cells[column].parse::<f64>().unwrap() + 0.5).to_string();
+            }
+            cells.join(",")
+        })
+        .collect();
+    fs::write(&summary, edited.join("\n") + "\n").unwrap();
+    let regressed = check(&worse);
+    let said = String::from_utf8_lossy(&regressed.stdout);
+    assert_eq!(regressed.status.code(), Some(1), "{said}");
+    assert!(said.contains("gated(silu)") && said.contains("test loss per token rose by 0.5000"), "{said}");
+}

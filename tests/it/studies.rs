@@ -138,3 +138,9 @@ fn mish_cifar10_quick_claims_hold() {
 fn tuning_budget_quick_claims_hold() {
     quick("tuning_budget");
 }
+
+/// A GPT's feed-forward layer, plain against gated, on Shakespeare (quick.toml).
+#[test]
+fn glu_variants_quick_claims_hold() {
+    quick("glu_variants");
+}

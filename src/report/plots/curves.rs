@@ -31,6 +31,8 @@ type CurveGroup = (String, Vec<Vec<(f64, f64, f64, f64)>>);
 
 pub struct Curves {
     groups: Vec<CurveGroup>,
+    /// The x axis: epochs, or for training by steps the step of each evaluation.
+    x_desc: &'static str,
 }
 
 impl Figure for Curves {
@@ -39,6 +41,12 @@ impl Figure for Curves {
 
     fn new(analysis: &Analysis) -> Self {
         let epochs = &analysis.results.epochs;
+        // Training by steps: evaluation k is after step k x eval_every (the last after max_steps).
+        let steps = analysis.results.config.training.steps();
+        let x = |epoch: usize| match steps {
+            Some((max, every)) => (epoch * every).min(max) as f64,
+            None => epoch as f64,
+        };
         let groups = analysis
             .groups
             .iter()
@@ -54,7 +62,7 @@ impl Figure for Curves {
                                 epochs
                                     .iter()
                                     .filter(|e| &e.run_id == id)
-                                    .map(|e| (e.epoch as f64, (metric.value)(e)))
+                                    .map(|e| (x(e.epoch), (metric.value)(e)))
                                     .collect()
                             })
                             .collect();
@@ -64,7 +72,7 @@ impl Figure for Curves {
                 (label.clone(), bands)
             })
             .collect();
-        Self { groups }
+        Self { groups, x_desc: if steps.is_some() { "step" } else { "epoch" } }
     }
 }
 
@@ -91,7 +99,7 @@ impl Plot for Curves {
                 .build_cartesian_2d(x0..x1.max(x0 + 1.0), y0..y1)?;
             chart
                 .configure_mesh()
-                .x_desc("epoch")
+                .x_desc(self.x_desc)
                 .y_desc(title)
                 .x_labels(whole_ticks(x0, x1.max(x0 + 1.0)))
                 .x_label_formatter(&whole_label)

@@ -141,11 +141,7 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
         let saturated =
             derivative.abs().lower_elem(threshold).float().mean_dim(0).greater_elem(SATURATED_SAMPLE_SHARE).float()
                 * (dead.clone().neg() + 1.0);
-        let flat = y.clone().flatten::<1>(0, 1);
-        let centred = flat.clone() - flat.clone().mean();
-        let var = centred.clone().square().mean(); // [1]
-        let m4 = centred.clone().square().square().mean();
-        let beyond = (centred.abs() - var.clone().sqrt().mul_scalar(OUTLIER_STDS)).greater_elem(0.0).float().mean();
+        let outliers = outliers(y.clone().flatten::<1>(0, 1));
         parts.extend([
             z.clone().mean(),
             z.clone().flatten::<1>(0, 1).var(0),
@@ -154,10 +150,7 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
             dead.sum(),
             saturated.sum(),
             percentiles(z),
-            flat.abs().max(),
-            m4,
-            var,
-            beyond,
+            outliers,
         ]);
         widths.push(units);
     }
@@ -177,11 +170,27 @@ pub fn layer_stats(model: &Network, probe: &Tensor<2>, max_derivative: f64) -> V
             saturated_fraction: v[5] as f64 / units as f64,
             pre_percentiles: [v[6] as f64, v[7] as f64, v[8] as f64],
             post_max_abs: v[9] as f64,
-            // A constant output has no kurtosis (0 / 0): NaN, as scipy gives.
-            post_kurtosis: v[10] as f64 / (v[11] as f64).powi(2) - 3.0,
+            post_kurtosis: kurtosis(v[10] as f64, v[11] as f64),
             post_beyond_6std: v[12] as f64,
         })
         .collect()
+}
+
+/// `[4]`: the largest |value|, the fourth and second central moments
+/// (biased, as scipy.stats.kurtosis takes them), and the share of values
+/// beyond [`OUTLIER_STDS`] standard deviations from the mean.
+fn outliers(values: Tensor<1>) -> Tensor<1> {
+    let centred = values.clone() - values.clone().mean();
+    let var = centred.clone().square().mean(); // [1]
+    let m4 = centred.clone().square().square().mean();
+    let beyond = (centred.abs() - var.clone().sqrt().mul_scalar(OUTLIER_STDS)).greater_elem(0.0).float().mean();
+    Tensor::cat(vec![values.abs().max(), m4, var, beyond], 0)
+}
+
+/// Excess kurtosis from the moments (scipy's default, Fisher's): NaN for
+/// constant values (0 / 0), as scipy gives.
+fn kurtosis(m4: f64, var: f64) -> f64 {
+    m4 / var.powi(2) - 3.0
 }
 
 /// Each site's pre-activation (the autodiff leaf), its output, and whether
@@ -257,4 +266,36 @@ fn rank(q: f64, m: usize) -> (usize, usize, f64) {
     let position = q * (m.max(1) - 1) as f64;
     let lower = position.floor() as usize;
     (lower, (lower + 1).min(m.max(1) - 1), position - lower as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outliers_match_scipy() {
+        // x_i = (i mod 7) - 3 for i < 40, with 50 added to x_5: one outlier.
+        // scipy 1.x: stats.kurtosis(x) = 31.08536148071289 (float32 input);
+        // max |x| = 52; the share beyond 6 standard deviations (numpy's
+        // population std) = 1/40.
+        let x: Vec<f32> = (0..40).map(|i| (i % 7) as f32 - 3.0 + if i == 5 { 50.0 } else { 0.0 }).collect();
+        let device = Device::default();
+        let v: Vec<f32> = outliers(Tensor::<1>::from_data(TensorData::new(x, [40]), &device))
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(v[0], 52.0);
+        let k = kurtosis(v[1] as f64, v[2] as f64);
+        assert!((k - 31.08536148071289).abs() < 1e-4 * 31.1, "kurtosis {k}");
+        assert_eq!(v[3], 0.025);
+        // Constant values: no kurtosis, no outlier.
+        let c: Vec<f32> = outliers(Tensor::<1>::from_data(TensorData::new(vec![2.0f32; 8], [8]), &device))
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
+        assert!(kurtosis(c[1] as f64, c[2] as f64).is_nan());
+        assert_eq!(c[3], 0.0);
+    }
 }

@@ -47,11 +47,6 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// Whether this is a stream of tokens (a text set).
-    pub fn is_text(&self) -> bool {
-        self.vocab.is_some()
-    }
-
     /// The same kind of dataset with no samples.
     pub fn clone_empty(&self) -> Dataset {
         Dataset {

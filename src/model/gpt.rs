@@ -218,11 +218,6 @@ impl Gpt {
     pub fn site_names(&self) -> Vec<String> {
         self.activations().into_iter().map(|(name, _)| name).collect()
     }
-
-    /// The longest window the network reads.
-    pub fn block_size(&self) -> usize {
-        self.wpe.dims()[0]
-    }
 }
 
 /// `[1, 1, t, t]`: 0 where a position may attend (itself and before), -inf after.

@@ -55,6 +55,7 @@ pub mod data;
 pub mod export;
 pub mod fused;
 pub mod grid;
+pub mod heap;
 pub mod input;
 pub mod interrupt;
 pub mod maths;

@@ -46,6 +46,7 @@ use args::Command;
 /// printed as one `Error: ...` line.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::heap::keep_freed_memory();
     // The exit code of a failure: `check` keeps 1 for a regression and says
     // 2 for bad input, so CI can tell the two apart.
     let mut failure = 1;

@@ -199,9 +199,8 @@ impl Gpt {
         let positions = self.wpe.val().slice(0..t).unsqueeze_dim::<3>(0); // [1, t, width]
         let h: Tensor<3> = tokens + positions;
         let mut h: Tensor<2> = dropout::apply(h.reshape([batch * t, width]), self.dropout, mode, 0);
-        let mask = causal_mask(t, &h.device());
         for (i, block) in self.blocks.iter().enumerate() {
-            let a = block.attn.forward(block.ln_1.forward(h.clone()), [batch, t], self.heads, mask.clone(), (self.dropout, mode, 1 + 3 * i));
+            let a = block.attn.forward(block.ln_1.forward(h.clone()), [batch, t], self.heads, (self.dropout, mode, 1 + 3 * i));
             h = h + dropout::apply(a, self.dropout, mode, 2 + 3 * i);
             let f = block.mlp.forward(block.ln_2.forward(h.clone()), sites);
             h = h + dropout::apply(f, self.dropout, mode, 3 + 3 * i);
@@ -233,15 +232,20 @@ fn apply(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
 
 impl Attention {
     /// `x`: `[batch * t, width]` -> `[batch * t, width]`.
-    fn forward(&self, x: Tensor<2>, [batch, t]: [usize; 2], heads: usize, mask: Tensor<4>, (p, mode, site): (f64, Mode, usize)) -> Tensor<2> {
+    fn forward(&self, x: Tensor<2>, [batch, t]: [usize; 2], heads: usize, (p, mode, site): (f64, Mode, usize)) -> Tensor<2> {
         let width = x.dims()[1];
         let head = width / heads;
         let qkv = apply(&self.c_attn, x); // [batch * t, 3 width]
+        // One fused op on flex, unless dropout acts on the weights (not fused).
+        let dropping = p > 0.0 && matches!(mode, Mode::Train { .. });
+        if !dropping && let Some(y) = crate::fused::attention::causal_attention(&qkv, batch, heads) {
+            return apply(&self.c_proj, y);
+        }
         let part = |k: usize| -> Tensor<4> {
             qkv.clone().slice([0..batch * t, k * width..(k + 1) * width]).reshape([batch, t, heads, head]).swap_dims(1, 2)
         };
         let (q, k, v) = (part(0), part(1), part(2)); // [batch, heads, t, head]
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (head as f64).sqrt()) + mask;
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (head as f64).sqrt()) + causal_mask(t, &qkv.device());
         let weights = dropout::apply(softmax(scores, 3), p, mode, site);
         let y = weights.matmul(v).swap_dims(1, 2).reshape([batch * t, width]);
         apply(&self.c_proj, y)

@@ -9,6 +9,7 @@
 //! into the output, and in the backward three products straight into their
 //! final buffers.
 //!
+//! A layer without a bias (nanoGPT's `bias = false`) is the product alone.
 //! Other backends (ndarray, wgpu) use Burn's `Linear::forward`.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -39,7 +40,8 @@ const BLOCK_ROWS: usize = 64;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedLinear: Backend {
-    /// `x [batch, in] * weight [in, out] + bias [out]` -> `[batch, out]`.
+    /// `x [batch, in] * weight [in, out] + bias [out]` -> `[batch, out]`;
+    /// an empty `bias` (`[0]`) is none.
     fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
@@ -53,16 +55,21 @@ pub trait FusedLinearBackward: Backend {
     fn linear_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// `layer.forward(x)`, through the fused op where it applies (flex, f32, with a bias).
+/// `layer.forward(x)`, through the fused op where it applies (flex, f32).
+/// A layer without a bias passes an empty one (a constant, so autodiff
+/// computes no gradient for it).
 pub fn forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-    let Some(bias) = &layer.bias else { return layer.forward(x) };
     if !super::on_flex_f32(&x) {
         return layer.forward(x);
     }
+    let bias = match &layer.bias {
+        Some(bias) => bias.val(),
+        None => Tensor::<1>::empty([0], &x.device()),
+    };
     Tensor::from_dispatch(Dispatch::fused_linear(
         x.into_dispatch(),
         layer.weight.val().into_dispatch(),
-        bias.val().into_dispatch(),
+        bias.into_dispatch(),
     ))
 }
 
@@ -180,6 +187,9 @@ impl FusedLinear for Flex {
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
         let (x, w) = (matrix(&x), matrix(&weight));
         let b = values(&bias);
+        if b.is_empty() {
+            return f32_tensor(new_product(w.cols, (&x, false), (&w, false)), vec![x.rows, w.cols]);
+        }
         let mut out = Vec::with_capacity(x.rows * w.cols);
         for _ in 0..x.rows {
             out.extend_from_slice(b);
@@ -260,14 +270,16 @@ mod tests {
 
     /// Values and all three gradients of the fused layer against Burn's own
     /// `Linear::forward` on the same backend, for a small product (one block)
-    /// and large ones (cut into row blocks for the team), with a non-uniform
-    /// upstream gradient.
+    /// and large ones (cut into row blocks for the team), with and without a
+    /// bias, with a non-uniform upstream gradient.
     #[test]
     fn fused_linear_equals_burns_linear() {
         let device = Device::flex().autodiff();
         // One block; 2 even blocks of 64 rows; 3 uneven blocks (54, 54, 52) forward and for
         // the input gradient, 2 of 48 for the weight gradient.
-        for (batch, d_in, d_out) in [(3, 5, 4), (128, 256, 256), (160, 96, 200)] {
+        for (batch, d_in, d_out, with_bias) in
+            [(3, 5, 4, true), (128, 256, 256, true), (160, 96, 200, true), (3, 5, 4, false), (160, 96, 200, false)]
+        {
             let values = |n: usize, salt: usize| -> Vec<f32> {
                 (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
             };
@@ -276,10 +288,9 @@ mod tests {
                     TensorData::new(values(d_in * d_out, 1), [d_in, d_out]),
                     &device,
                 )),
-                bias: Some(burn::module::Param::from_tensor(Tensor::from_data(
-                    TensorData::new(values(d_out, 2), [d_out]),
-                    &device,
-                ))),
+                bias: with_bias.then(|| {
+                    burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(values(d_out, 2), [d_out]), &device))
+                }),
             };
             let w = Tensor::<2>::from_data(TensorData::new(values(batch * d_out, 3), [batch, d_out]), &device);
             let run = |fused: bool| {
@@ -289,13 +300,8 @@ mod tests {
                 let grads = (y.clone() * w.clone()).sum().backward();
                 let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
                 let weight_grad = layer.weight.val().grad(&grads).unwrap();
-                let bias_grad = layer.bias.as_ref().unwrap().val().grad(&grads).unwrap();
-                (
-                    read(y),
-                    read(x.grad(&grads).unwrap()),
-                    read(weight_grad),
-                    bias_grad.into_data().try_to_vec::<f32>().unwrap(),
-                )
+                let bias_grad = layer.bias.as_ref().map(|b| b.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap());
+                (read(y), read(x.grad(&grads).unwrap()), read(weight_grad), bias_grad.unwrap_or_default())
             };
             let (fused, plain) = (run(true), run(false));
             let same = |a: &[f32], b: &[f32], what: &str| {

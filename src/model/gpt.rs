@@ -85,6 +85,10 @@ impl TokenNorm {
 
     /// `x`: `[tokens, width]`.
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let bias = self.bias.as_ref().map(|b| b.val());
+        if let Some(y) = crate::fused::layer_norm::layer_norm(&x, self.weight.val(), bias, EPSILON) {
+            return y;
+        }
         let centred = x.clone() - x.mean_dim(1);
         let var = centred.clone().square().mean_dim(1);
         let normed = centred / var.add_scalar(EPSILON).sqrt();

@@ -229,13 +229,6 @@ impl Config {
         if self.training.patience.is_some() {
             return clash("training.patience");
         }
-        if self.training.max_steps.is_some() {
-            // Its rungs are epochs and its leaderboard validation accuracy.
-            return KeyError::fail(
-                "training.max_steps",
-                "cannot go with [search], whose rungs count epochs and rank by validation accuracy (not yet a language model's loss): compare formulas as `activations` entries instead, e.g. { formula = \"x * sigmoid(x)\", ffn = \"gated\" }",
-            );
-        }
         if self.training.lr.0.len() > 1 {
             return KeyError::fail("training.lr", "lists several rates, which [search] cannot tune: give one");
         }

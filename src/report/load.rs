@@ -66,7 +66,10 @@ fn read_search(path: &std::path::Path) -> anyhow::Result<Vec<SearchRecord>> {
     let damaged = |e: &dyn std::fmt::Display| anyhow::anyhow!("'{}' is damaged: {e}", path.display());
     let mut reader = ::csv::Reader::from_path(path).map_err(|e| damaged(&e))?;
     let header: Vec<String> = reader.headers().map_err(|e| damaged(&e))?.iter().map(str::to_string).collect();
-    if header != <SearchRecord as crate::results::records::Columns>::COLUMNS {
+    // This version's columns, or those of a search.csv written before `val_loss` was added.
+    let columns = <SearchRecord as crate::results::records::Columns>::COLUMNS;
+    let earlier: Vec<&str> = columns.iter().copied().filter(|c| *c != "val_loss").collect();
+    if header != columns && header != earlier {
         return Err(damaged(&"its header is not search.csv's"));
     }
     reader.deserialize().collect::<Result<_, _>>().map_err(|e| damaged(&e))

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Analysis;
+use crate::tuning::settings::Select;
 
 /// A candidate in search.csv: formula, why dropped, per rung `Some(score)`
 /// where it trained (`Some(None)`: it diverged there), and whether it is a finalist.
@@ -21,13 +22,22 @@ pub fn section(analysis: &Analysis) -> String {
     let Some(search) = &results.config.search else { return String::new() };
     let rows = &results.search;
     let rungs: Vec<usize> = search.rungs.iter().map(|r| r.0).collect();
+    // What a rung counts and what ranks: epochs and validation accuracy, or
+    // for a language model evaluations of `every` steps and validation loss.
+    let steps = results.config.training.steps().map(|(_, every)| every);
+    let select = Select::of_task(results.config.data.dataset.is_text());
+    let unit = if steps.is_some() { "step" } else { "epoch" };
+    let length = |rung: usize| rung * steps.unwrap_or(1);
     // Per candidate: its formula, why it was dropped, and per rung whether
     // it trained there and its score (none where it diverged).
     let mut candidates: BTreeMap<usize, Entry> = BTreeMap::new();
     for r in rows {
         let c = candidates.entry(r.candidate).or_insert((&r.formula, &r.dropped, vec![None; rungs.len()], false));
         if let Some(k) = r.rung.filter(|k| (1..=rungs.len()).contains(k)) {
-            c.2[k - 1] = Some(r.val_accuracy);
+            c.2[k - 1] = Some(match select {
+                Select::ValAccuracy => r.val_accuracy,
+                Select::ValLoss => r.val_loss,
+            });
         }
         c.3 |= r.finalist;
     }
@@ -60,27 +70,30 @@ pub fn section(analysis: &Analysis) -> String {
         if search.seeds.0 == 1 { "" } else { "s" },
         crate::results::dir::SEARCH_FILE,
     );
-    let _ = writeln!(md, "| rung | epochs | candidates trained | went on |\n|---|---|---|---|");
+    let _ = writeln!(md, "| rung | {unit}s | candidates trained | went on |\n|---|---|---|---|");
     let reached = |k: usize| candidates.values().filter(|c| c.2[k].is_some()).count();
-    for (k, epochs) in rungs.iter().enumerate() {
+    for (k, &rung) in rungs.iter().enumerate() {
         let next = if k + 1 < rungs.len() { reached(k + 1).to_string() } else { "-".into() };
-        let _ = writeln!(md, "| {} | {epochs} | {} | {next} |", k + 1, reached(k));
+        let _ = writeln!(md, "| {} | {} | {} | {next} |", k + 1, length(rung), reached(k));
     }
-    // Cost: epochs trained per seed against every trained candidate to the last rung.
-    let spent: usize = candidates.values().map(|c| c.2.iter().rposition(Option::is_some).map_or(0, |k| rungs[k])).sum();
-    let full = trained * rungs.last().copied().unwrap_or(0);
+    // Cost: epochs (steps) trained per seed against every trained candidate to the last rung.
+    let spent: usize =
+        candidates.values().map(|c| c.2.iter().rposition(Option::is_some).map_or(0, |k| length(rungs[k]))).sum();
+    let full = trained * rungs.last().map_or(0, |&r| length(r));
     let seconds: f64 = results.search_runs.iter().map(|s| s.wall_seconds).sum();
     let _ = writeln!(
         md,
-        "\nSuccessive halving trained {spent} candidate-epochs (per seed) where training every candidate to the last rung would take {full}: {:.0}% of that budget. The search's runs took {seconds:.0} s of run time, {:.1} candidates per minute.\n",
+        "\nSuccessive halving trained {spent} candidate-{unit}s (per seed) where training every candidate to the last rung would take {full}: {:.0}% of that budget. The search's runs took {seconds:.0} s of run time, {:.1} candidates per minute.\n",
         if full > 0 { 100.0 * spent as f64 / full as f64 } else { 0.0 },
         if seconds > 0.0 { trained as f64 / (seconds / 60.0) } else { f64::NAN },
     );
-    // The leaderboard: furthest rung first, then its score.
+    // The leaderboard: furthest rung first, then its score, best first
+    // (scores negated where lower is better; diverged last).
     let mut board: Vec<(&usize, &Entry)> = candidates.iter().filter(|(_, c)| c.1.is_empty()).collect();
+    let sign = if select.higher_is_better() { 1.0 } else { -1.0 };
     let key = |c: &Entry| {
         let k = c.2.iter().rposition(Option::is_some);
-        (k, k.and_then(|k| c.2[k].flatten()).unwrap_or(f64::NEG_INFINITY))
+        (k, k.and_then(|k| c.2[k].flatten()).map_or(f64::NEG_INFINITY, |v| sign * v))
     };
     board.sort_by(|a, b| {
         let (ka, sa) = key(a.1);
@@ -88,8 +101,14 @@ pub fn section(analysis: &Analysis) -> String {
         kb.cmp(&ka).then(sb.total_cmp(&sa)).then(a.0.cmp(b.0))
     });
     let _ = writeln!(md, "### Leaderboard\n");
-    let heads: Vec<String> =
-        rungs.iter().map(|e| format!("val acc, {e} epoch{}", if *e == 1 { "" } else { "s" })).collect();
+    let metric = match select {
+        Select::ValAccuracy => "val acc",
+        Select::ValLoss => "val loss",
+    };
+    let heads: Vec<String> = rungs
+        .iter()
+        .map(|&r| format!("{metric}, {} {unit}{}", length(r), if length(r) == 1 { "" } else { "s" }))
+        .collect();
     let _ = writeln!(
         md,
         "| rank | candidate | {} | finalist |\n|---|---|{}---|",

@@ -174,6 +174,11 @@ columns! {
         pub epochs: Option<usize>,
         /// Mean validation accuracy over the search's seeds after those epochs.
         pub val_accuracy: Option<f64>,
+        /// Mean validation loss likewise: what a language model's search
+        /// ranks by (`Select::of_task`). Absent from search.csv files written
+        /// before it was added, read as empty.
+        #[serde(default)]
+        pub val_loss: Option<f64>,
         /// Whether it went on to the next rung.
         pub went_on: bool,
         /// Whether it was retrained against the baselines (its last row only).
@@ -267,7 +272,7 @@ mod tests {
         );
         assert_eq!(
             SearchRecord::COLUMNS.join(","),
-            "candidate,formula,dropped,rung,epochs,val_accuracy,went_on,finalist"
+            "candidate,formula,dropped,rung,epochs,val_accuracy,val_loss,went_on,finalist"
         );
         assert!(EpochRecord::ADDED.is_empty() && RunSummary::ADDED.is_empty());
     }

@@ -54,7 +54,8 @@ pub(super) fn train(
 
 /// A `[search]`'s rungs: every candidate (an activation, its runs the
 /// seeds) in one group; after each rung the best share `keep` (rounded up)
-/// by mean validation accuracy at that rung's epoch goes on.
+/// by the mean validation metric at that rung's epoch goes on (accuracy, or
+/// a language model's loss: `Select::of_task`).
 pub(super) fn search(
     plan: &Plan,
     rungs: &[usize],
@@ -70,11 +71,12 @@ pub(super) fn search(
         }
     }
     let keys = plan.config.sweep.keys();
+    let select = Select::of_task(plan.config.data.dataset.is_text());
     let schedule = Schedule {
         groups: vec![(rungs.to_vec(), candidates.into_iter().map(|(_, runs)| runs).collect())],
         keep: &|n| keep_of(n, keep),
-        score: &|s, r| search_score(&s.epochs(&keys), r),
-        select: Select::ValAccuracy,
+        score: &|s, r| search_score(&s.epochs(&keys), r, select),
+        select,
     };
     successive(plan, &schedule, saved, rung)
 }
@@ -85,9 +87,9 @@ pub fn keep_of(n: usize, keep: f64) -> usize {
 }
 
 /// A search candidate's run's score at rung epoch `r`: its validation
-/// accuracy after that epoch (NaN when it has no row there).
-pub fn search_score(epochs: &[crate::results::records::EpochRecord], r: usize) -> f64 {
-    epochs.iter().find(|e| e.epoch == r).map_or(f64::NAN, |e| e.val_accuracy)
+/// metric `select` after that epoch (NaN when it has no row there).
+pub fn search_score(epochs: &[crate::results::records::EpochRecord], r: usize, select: Select) -> f64 {
+    epochs.iter().find(|e| e.epoch == r).map_or(f64::NAN, |e| select.of(e))
 }
 
 /// Groups of candidates, each with its rungs (epochs), and how a rung

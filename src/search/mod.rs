@@ -98,7 +98,9 @@ impl Search {
         let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary.clone()).collect();
         let epochs: Vec<EpochRecord> = runs.iter().flat_map(|r| r.epochs(&keys)).collect();
         let labels: Vec<String> = self.proxy.activations.iter().map(ActivationEntry::label).collect();
-        let mut board = leaderboard(&labels, &summaries, &epochs, &self.rungs, search.keep.0, search.finalists.0);
+        let select = Select::of_task(config.data.dataset.is_text());
+        let mut board =
+            leaderboard(&labels, &summaries, &epochs, &self.rungs, (search.keep.0, search.finalists.0), select);
         let mut finals = config.clone();
         finals.activations = search.baselines.clone();
         board.finalists.clear();
@@ -158,7 +160,9 @@ impl Search {
 }
 
 /// The proxy stage: the kept candidates as the activations, the search's
-/// seeds, epochs up to the last rung, no `[search]`.
+/// seeds, epochs up to the last rung (a model trained by steps: the last
+/// rung's evaluations of `eval_every` steps, so its rungs fall where its
+/// evaluations do), no `[search]`.
 fn proxy_config(config: &Config, formulas: &[&str], last_rung: usize) -> Config {
     let search = config.search.as_ref().expect("a [search] config");
     let mut proxy = config.clone();
@@ -174,7 +178,13 @@ fn proxy_config(config: &Config, formulas: &[&str], last_rung: usize) -> Config 
         .collect();
     proxy.experiment.seeds = Seeds((0..search.seeds.0 as u64).collect());
     proxy.experiment.name = format!("{}_search", config.experiment.name);
-    proxy.training.epochs = Count(last_rung);
+    match config.training.steps() {
+        Some((_, every)) => {
+            proxy.training.max_steps = Some(Count(last_rung.saturating_mul(every)));
+            proxy.training.eval_every = Some(Count(every));
+        }
+        None => proxy.training.epochs = Count(last_rung),
+    }
     proxy
 }
 
@@ -183,10 +193,13 @@ fn proxy_config(config: &Config, formulas: &[&str], last_rung: usize) -> Config 
 pub struct Leaderboard {
     /// Per candidate and rung: whether it trained in that rung.
     pub trained: Vec<Vec<bool>>,
-    /// Per candidate and rung: the mean validation accuracy over its seeds
-    /// after that rung's epochs; `None` where it did not train, or a seed
-    /// has no row there (it diverged).
+    /// Per candidate and rung: the mean validation metric (`select`) over
+    /// its seeds after that rung's epochs; `None` where it did not train, or
+    /// a seed has no row there (it diverged).
     pub scores: Vec<Vec<Option<f64>>>,
+    /// The same means of validation accuracy and loss, for search.csv.
+    pub accuracies: Vec<Vec<Option<f64>>>,
+    pub losses: Vec<Vec<Option<f64>>>,
     /// Candidates scored at the last rung, best first (ties: walk order).
     pub ranked: Vec<usize>,
     /// The first `finalists` of `ranked`.
@@ -195,23 +208,23 @@ pub struct Leaderboard {
 
 /// The leaderboard from the search stage's rows, taking the decisions of
 /// its successive halving again (`run::keep_of`, `tuning::best`): a
-/// candidate's score at a rung is its seeds' mean validation accuracy
-/// after that rung's epochs.
+/// candidate's score at a rung is its seeds' mean validation metric
+/// `select` after that rung's epochs. `(keep, finalists)` as `[search]`'s.
 pub fn leaderboard(
     labels: &[String],
     summaries: &[RunSummary],
     epochs: &[EpochRecord],
     rungs: &[usize],
-    keep: f64,
-    finalists: usize,
+    (keep, finalists): (f64, usize),
+    select: Select,
 ) -> Leaderboard {
-    let score = |label: &String, r: usize| {
+    let mean = |label: &String, r: usize, metric: Select| {
         let values: Vec<f64> = summaries
             .iter()
             .filter(|s| &s.activation == label)
             .map(|s| {
                 let rows: Vec<EpochRecord> = epochs.iter().filter(|e| e.run_id == s.run_id).cloned().collect();
-                run::search_score(&rows, r)
+                run::search_score(&rows, r, metric)
             })
             .collect();
         (!values.is_empty() && values.iter().all(|v| v.is_finite()))
@@ -220,24 +233,31 @@ pub fn leaderboard(
     let n = labels.len();
     let mut trained = vec![vec![false; rungs.len()]; n];
     let mut scores = vec![vec![None; rungs.len()]; n];
+    let (mut accuracies, mut losses) = (scores.clone(), scores.clone());
     let mut alive: Vec<usize> = (0..n).collect();
     for (k, &r) in rungs.iter().enumerate() {
         for &c in &alive {
             trained[c][k] = true;
-            scores[c][k] = score(&labels[c], r);
+            scores[c][k] = mean(&labels[c], r, select);
+            accuracies[c][k] = mean(&labels[c], r, Select::ValAccuracy);
+            losses[c][k] = mean(&labels[c], r, Select::ValLoss);
         }
         if k + 1 < rungs.len() {
             let at: Vec<Option<f64>> = alive.iter().map(|&c| scores[c][k]).collect();
-            let mut kept = crate::tuning::best(Select::ValAccuracy, &at, run::keep_of(alive.len(), keep));
+            let mut kept = crate::tuning::best(select, &at, run::keep_of(alive.len(), keep));
             kept.sort_unstable();
             alive = kept.into_iter().map(|j| alive[j]).collect();
         }
     }
     let last = rungs.len() - 1;
     let mut ranked: Vec<usize> = (0..n).filter(|&c| scores[c][last].is_some()).collect();
-    ranked.sort_by(|&a, &b| scores[b][last].unwrap().total_cmp(&scores[a][last].unwrap()).then(a.cmp(&b)));
+    ranked.sort_by(|&a, &b| {
+        let (a_score, b_score) = (scores[a][last].unwrap(), scores[b][last].unwrap());
+        let better_first = if select.higher_is_better() { b_score.total_cmp(&a_score) } else { a_score.total_cmp(&b_score) };
+        better_first.then(a.cmp(&b))
+    });
     let finalists = ranked.iter().copied().take(finalists).collect();
-    Leaderboard { trained, scores, ranked, finalists }
+    Leaderboard { trained, scores, accuracies, losses, ranked, finalists }
 }
 
 /// search.csv: every candidate met, in walk order.
@@ -250,18 +270,19 @@ fn search_rows(
     let mut rows = Vec::new();
     let mut k = 0;
     for (i, c) in found.met.iter().enumerate() {
-        let row = |rung: Option<usize>, val: Option<f64>, went_on: bool, finalist: bool| SearchRecord {
+        let row = |k: usize, rung: Option<usize>, went_on: bool, finalist: bool| SearchRecord {
             candidate: i,
             formula: c.formula.clone(),
             dropped: c.dropped.clone().unwrap_or_default(),
             rung: rung.map(|r| r + 1),
             epochs: rung.map(|r| rungs[r]),
-            val_accuracy: val,
+            val_accuracy: rung.and_then(|r| board.accuracies[k][r]),
+            val_loss: rung.and_then(|r| board.losses[k][r]),
             went_on,
             finalist,
         };
         if c.dropped.is_some() {
-            rows.push(row(None, None, false, false));
+            rows.push(row(k, None, false, false));
             continue;
         }
         debug_assert_eq!(kept[k].formula, c.formula);
@@ -269,7 +290,7 @@ fn search_rows(
         for r in (0..rungs.len()).filter(|&r| trained[r]) {
             let went_on = trained.get(r + 1).copied().unwrap_or(false);
             let finalist = r + 1 == rungs.len() && board.finalists.contains(&k);
-            rows.push(row(Some(r), board.scores[k][r], went_on, finalist));
+            rows.push(row(k, Some(r), went_on, finalist));
         }
         k += 1;
     }
@@ -309,7 +330,7 @@ mod tests {
                 }
             }
         }
-        let board = leaderboard(&labels, &summaries, &epochs, &[1, 3], 0.75, 2);
+        let board = leaderboard(&labels, &summaries, &epochs, &[1, 3], (0.75, 2), Select::ValAccuracy);
         let close = |x: Option<f64>, y: f64| x.is_some_and(|x| (x - y).abs() < 1e-12);
         assert!(close(board.scores[0][0], 0.49) && close(board.scores[1][1], 0.89));
         assert_eq!(board.scores[2][1], None, "c stopped at rung 1");
@@ -319,7 +340,7 @@ mod tests {
         // A seed without a row at a rung (diverged before it) leaves the candidate unscored there.
         let partial: Vec<EpochRecord> =
             epochs.iter().filter(|e| !(e.activation == "a" && e.seed == 1 && e.epoch == 3)).cloned().collect();
-        let board = leaderboard(&labels, &summaries, &partial, &[1, 3], 0.75, 5);
+        let board = leaderboard(&labels, &summaries, &partial, &[1, 3], (0.75, 5), Select::ValAccuracy);
         assert_eq!((board.ranked, board.trained[0][1]), (vec![1, 3], true), "a trained at rung 2 but has no score");
         // keep: ceil(n * keep), at least one, at most n.
         assert_eq!(

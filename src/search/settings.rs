@@ -29,7 +29,8 @@ pub struct Search {
     pub units: Count,
     /// Candidates trained (sampled from the space with `seed`; all when it is smaller).
     pub candidates: Count,
-    /// Epochs each rung of successive halving trains to, increasing.
+    /// Epochs each rung of successive halving trains to, increasing; with
+    /// `training.max_steps`, evaluations of `training.eval_every` steps.
     pub rungs: Vec<Count>,
     /// Share of the candidates still in that goes on after each rung.
     pub keep: Fraction,

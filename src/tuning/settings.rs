@@ -134,6 +134,21 @@ pub enum Select {
 }
 
 impl Select {
+    /// The metric a `[search]` ranks by: the validation loss of a language
+    /// model (lower is better; its accuracy is the next token's, which says
+    /// less), the validation accuracy of a classifier.
+    pub fn of_task(text: bool) -> Select {
+        if text { Select::ValLoss } else { Select::ValAccuracy }
+    }
+
+    /// A run's value of this metric after an epoch.
+    pub fn of(self, epoch: &crate::results::records::EpochRecord) -> f64 {
+        match self {
+            Select::ValAccuracy => epoch.val_accuracy,
+            Select::ValLoss => epoch.val_loss,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Select::ValAccuracy => "val_accuracy",

@@ -356,3 +356,41 @@ fn a_gpt_grid_on_two_workers_tunes_its_rate_on_validation_loss_as_one_local_run(
     let report = fs::read_to_string(dir.path().join("local").join("report.md")).unwrap();
     assert!(report.contains("val_loss") && report.contains("test loss, nats"), "{report}");
 }
+
+/// `[search]` on a language model: rungs fall on evaluations (`eval_every`
+/// steps each), candidates go on and are ranked by validation loss, lowest
+/// first, and the report's search section says steps and loss.
+#[test]
+fn a_search_over_formulas_ranks_a_language_model_by_validation_loss() {
+    let dir = TempDir::new();
+    let search = "[search]\nunary = [\"x\", \"tanh(x)\", \"sigmoid(x)\", \"max(x, 0)\"]\nbinary = [\"a * b\", \"a + b\"]\n\
+                  candidates = 6\nrungs = [1, 2]\nkeep = 0.5\nseeds = 1\nfinalists = 2\nbaselines = [\"gelu\"]\n";
+    let text = config("dataset = \"shakespeare_char\"", 30, search).replace("eval_every = 10", "eval_every = 5");
+    let o = run(dir.path(), &text, "out");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = ResultsDir::new(dir.path().join("out"));
+    let rows: Vec<std::collections::HashMap<String, String>> =
+        csv::Reader::from_path(out.search_table()).unwrap().deserialize().map(|r| r.unwrap()).collect();
+    let trained: Vec<_> = rows.iter().filter(|r| r["dropped"].is_empty()).collect();
+    assert!(trained.len() >= 4, "{rows:?}");
+    let loss = |r: &std::collections::HashMap<String, String>| r["val_loss"].parse::<f64>().unwrap();
+    // Rung 1 (5 steps): the half with the lowest loss went on.
+    let first: Vec<_> = trained.iter().filter(|r| r["rung"] == "1").collect();
+    let worst_kept = first.iter().filter(|r| r["went_on"] == "true").map(|r| loss(r)).fold(f64::MIN, f64::max);
+    let best_dropped = first.iter().filter(|r| r["went_on"] == "false").map(|r| loss(r)).fold(f64::MAX, f64::min);
+    assert_eq!(first.iter().filter(|r| r["went_on"] == "true").count(), first.len().div_ceil(2));
+    assert!(worst_kept <= best_dropped, "kept up to {worst_kept}, dropped from {best_dropped}");
+    // Rung 2 (10 steps): the finalists are the lowest losses.
+    let second: Vec<_> = trained.iter().filter(|r| r["rung"] == "2").collect();
+    let worst_finalist = second.iter().filter(|r| r["finalist"] == "true").map(|r| loss(r)).fold(f64::MIN, f64::max);
+    let best_other = second.iter().filter(|r| r["finalist"] == "false").map(|r| loss(r)).fold(f64::MAX, f64::min);
+    assert_eq!(second.iter().filter(|r| r["finalist"] == "true").count(), 2.min(second.len()));
+    assert!(worst_finalist <= best_other, "finalists up to {worst_finalist}, others from {best_other}");
+    assert!(second.iter().all(|r| r["epochs"] == "2"), "rung 2 is the second evaluation: {second:?}");
+    // The finalists and the baseline trained the whole 30 steps, 6 evaluations.
+    let summary = timeless(&out.table(Table::Summary));
+    assert_eq!(summary.len(), 3, "the baseline and the 2 finalists: {summary:?}");
+    let report = fs::read_to_string(out.root().join("report.md")).unwrap();
+    assert!(report.contains("| val loss, 5 steps | val loss, 10 steps |"), "{report}");
+    assert!(report.contains("| rung | steps |"), "{report}");
+}

@@ -84,6 +84,17 @@ pub fn forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
     ))
 }
 
+/// `x [batch, in] * weight [in, out]`, through the fused op on flex (f32):
+/// a linear layer without a bias whose weight is any tensor (GPT's output
+/// projection, the token embedding's transpose).
+pub fn matmul(x: Tensor<2>, weight: Tensor<2>) -> Tensor<2> {
+    if !super::on_flex_f32(&x) {
+        return x.matmul(weight);
+    }
+    let none = Tensor::<1>::empty([0], &x.device());
+    Tensor::from_dispatch(Dispatch::fused_linear(x.into_dispatch(), weight.into_dispatch(), none.into_dispatch()))
+}
+
 /// A row-major f32 matrix: its data, rows and columns.
 struct Matrix<'a> {
     data: &'a [f32],

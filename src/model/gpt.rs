@@ -210,7 +210,7 @@ impl Gpt {
             h = h + dropout::apply(f, self.dropout, mode, 3 + 3 * i);
         }
         // The output projection is the token embedding's transpose (weight tying).
-        self.ln_f.forward(h).matmul(self.wte.val().transpose())
+        crate::fused::linear::matmul(self.ln_f.forward(h), self.wte.val().transpose())
     }
 
     pub fn activations(&self) -> Vec<(String, &Activation)> {

@@ -132,7 +132,7 @@ fn a_gpt_trains_by_steps_on_shakespeare_and_on_a_users_text() {
 fn bad_text_settings_are_one_line_errors() {
     let dir = TempDir::new();
     fs::write(dir.path().join("short.txt"), "to be or not to be, that is the question").unwrap();
-    let cases: [(&str, String, &[&str]); 8] = [
+    let cases: [(&str, String, &[&str]); 7] = [
         ("no_path", config("dataset = \"text\"", 10, ""), &["data.path", "is missing"]),
         ("missing_file", config("dataset = \"text\"\npath = \"nowhere.txt\"", 10, ""), &["nowhere.txt"]),
         ("short", config("dataset = \"text\"\npath = \"short.txt\"", 10, ""), &["validation part", "model.block_size"]),
@@ -152,11 +152,6 @@ fn bad_text_settings_are_one_line_errors() {
             &["activations[0]", "gated(relu)", "gpt"],
         ),
         ("heads", config("dataset = \"shakespeare_char\"", 10, "").replace("heads = 2", "heads = 3"), &["model.heads", "divide"]),
-        (
-            "search",
-            config("dataset = \"shakespeare_char\"", 10, "[search]\nunary = [\"x\", \"tanh(x)\"]\nbinary = [\"a * b\"]\n"),
-            &["training.max_steps", "[search]"],
-        ),
     ];
     for (name, text, what) in cases {
         let output = run(dir.path(), &text, name);

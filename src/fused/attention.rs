@@ -31,6 +31,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 
+use super::kernels::exp;
+use super::simd::{Path, on_path, widest_path};
 use super::{contiguous, f32_tensor, values};
 
 #[backend_extension(Flex, Autodiff)]
@@ -140,20 +142,73 @@ unsafe fn gemm(
     }
 }
 
-/// Row `i` of the scaled scores -> the causal softmax: `exp(s - max) / sum`
-/// over positions `0..=i`, as Burn's softmax computes it, and 0 after.
-fn causal_softmax_row(row: &mut [f32], i: usize) {
-    let (seen, future) = row.split_at_mut(i + 1);
-    let max = seen.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for v in seen.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
+/// The scaled scores `[t, t]` -> the causal softmax, row by row: row `i`
+/// is `exp(s - max) / sum` over positions `0..=i`, as Burn's softmax
+/// computes it, and 0 after. Compiled for the CPU's widest SIMD path
+/// (`simd.rs`); the sums are in 16 lanes on every path, so all agree.
+fn causal_softmax(path: Path, w: &mut [f32], t: usize) {
+    on_path!(path, causal_softmax_portable, (w: &mut [f32], t: usize))
+}
+
+#[inline(always)]
+fn causal_softmax_portable(w: &mut [f32], t: usize) {
+    for (i, row) in w.chunks_exact_mut(t).enumerate() {
+        let (seen, future) = row.split_at_mut(i + 1);
+        let max = lanes(seen, f32::NEG_INFINITY, |m, v| m.max(v), f32::max);
+        for v in seen.iter_mut() {
+            *v = exp(*v - max);
+        }
+        let inv = 1.0 / lanes(seen, 0.0, |s, v| s + v, |a, b| a + b);
+        for v in seen.iter_mut() {
+            *v *= inv;
+        }
+        future.fill(0.0);
     }
-    for v in seen.iter_mut() {
-        *v /= sum;
+}
+
+/// `dP` `[t, t]` -> the softmax's backward `P * (dP - rowsum(dP * P))`, row
+/// by row, in place; 0 above the diagonal, where `P` is.
+fn softmax_backward(path: Path, ds: &mut [f32], p: &[f32], t: usize) {
+    on_path!(path, softmax_backward_portable, (ds: &mut [f32], p: &[f32], t: usize))
+}
+
+#[inline(always)]
+fn softmax_backward_portable(ds: &mut [f32], p: &[f32], t: usize) {
+    for (i, (row, prow)) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)).enumerate() {
+        let (seen, future) = row.split_at_mut(i + 1);
+        let pseen = &prow[..i + 1];
+        let mut lane = [0.0f32; LANES];
+        let (chunks, rest) = (seen.chunks_exact(LANES), pseen.chunks_exact(LANES));
+        let tail: f32 = chunks.remainder().iter().zip(rest.remainder()).map(|(a, b)| a * b).sum();
+        for (a, b) in chunks.zip(rest) {
+            for j in 0..LANES {
+                lane[j] += a[j] * b[j];
+            }
+        }
+        let dot = lane.iter().sum::<f32>() + tail;
+        for (d, p) in seen.iter_mut().zip(pseen) {
+            *d = p * (*d - dot);
+        }
+        future.fill(0.0);
     }
-    future.fill(0.0);
+}
+
+/// Lanes of the reductions: an AVX-512 register of f32.
+const LANES: usize = 16;
+
+/// `v` folded by `step` in [`LANES`] independent lanes (which the compiler
+/// keeps in vector registers), then the lanes and the remainder by `join`.
+#[inline(always)]
+fn lanes(v: &[f32], start: f32, step: impl Fn(f32, f32) -> f32, join: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lane = [start; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let tail = chunks.remainder().iter().fold(start, |a, &b| step(a, b));
+    for c in chunks {
+        for j in 0..LANES {
+            lane[j] = step(lane[j], c[j]);
+        }
+    }
+    lane.iter().fold(tail, |a, &b| join(a, b))
 }
 
 /// A pointer that tasks share, each writing only its own elements.
@@ -190,6 +245,7 @@ impl FusedAttentionBackward for Flex {
         let mut out = Vec::<f32>::with_capacity(batch * t * g.width);
         let mut weights = Vec::<f32>::with_capacity(batch * heads * t * t);
         let (out_ptr, weights_ptr) = (Shared(out.as_mut_ptr()), Shared(weights.as_mut_ptr()));
+        let path = widest_path();
         let task = |p: usize| {
             let (b, h) = (p / heads, p % heads);
             // SAFETY: task p writes weights[p t t..(p + 1) t t] and the output's
@@ -201,10 +257,7 @@ impl FusedAttentionBackward for Flex {
                 let (q, k, v) = (x.as_ptr().add(g.qkv_at(b, h, 0)), x.as_ptr().add(g.qkv_at(b, h, 1)), x.as_ptr().add(g.qkv_at(b, h, 2)));
                 // S = Q K^T / sqrt(head): K^T's column j is key j (stride 3 width).
                 gemm([t, t, g.head], (w, 1, t as isize), (q, 1, stride), (k, stride, 1), g.scale(), false);
-                let rows = std::slice::from_raw_parts_mut(w, t * t);
-                for (i, row) in rows.chunks_exact_mut(t).enumerate() {
-                    causal_softmax_row(row, i);
-                }
+                causal_softmax(path, std::slice::from_raw_parts_mut(w, t * t), t);
                 // Y = P V, into the output's columns of head h.
                 let y = out_ptr.at(g.out_at(b, h));
                 gemm([t, g.head, t], (y, 1, g.width as isize), (w, 1, t as isize), (v, 1, stride), 1.0, false);
@@ -226,6 +279,7 @@ impl FusedAttentionBackward for Flex {
         let (t, stride, width) = (g.t, 3 * g.width as isize, g.width as isize);
         let mut dx = Vec::<f32>::with_capacity(x.len());
         let dx_ptr = Shared(dx.as_mut_ptr());
+        let path = widest_path();
         let task = |p: usize| {
             let (b, h) = (p / heads, p % heads);
             let mut ds = vec![0.0f32; t * t];
@@ -243,13 +297,7 @@ impl FusedAttentionBackward for Flex {
                 // dV = P^T dY.
                 gemm([t, g.head, t], (dv, 1, stride), (pm, t as isize, 1), (dyh, 1, width), 1.0, false);
                 // dS = P * (dP - rowsum(dP * P)), the softmax's backward; zero above the diagonal (P is).
-                let pr = std::slice::from_raw_parts(pm, t * t);
-                for (row, prow) in ds.chunks_exact_mut(t).zip(pr.chunks_exact(t)) {
-                    let dot: f32 = row.iter().zip(prow).map(|(a, b)| a * b).sum();
-                    for (d, p) in row.iter_mut().zip(prow) {
-                        *d = p * (*d - dot);
-                    }
-                }
+                softmax_backward(path, &mut ds, std::slice::from_raw_parts(pm, t * t), t);
                 // dQ = dS K / sqrt(head), dK = dS^T Q / sqrt(head).
                 gemm([t, g.head, t], (dq, 1, stride), (ds.as_ptr(), 1, t as isize), (k, 1, stride), g.scale(), false);
                 gemm([t, g.head, t], (dk, 1, stride), (ds.as_ptr(), t as isize, 1), (q, 1, stride), g.scale(), false);
@@ -341,6 +389,40 @@ mod tests {
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
                     assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}] ({batch}x{t}, {heads}x{head}): {x} vs {y}");
                 }
+            }
+        }
+    }
+
+    /// The softmax and its backward give the same bits on every SIMD path
+    /// this CPU has (the sums are in 16 lanes on each), for a window longer
+    /// than one register and one that is not a multiple of it.
+    #[test]
+    fn the_softmax_agrees_bit_for_bit_on_every_path() {
+        let mut paths = vec![Path::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if widest_path() != Path::Portable {
+                paths.push(Path::Avx2);
+            }
+            if widest_path() == Path::Avx512 {
+                paths.push(Path::Avx512);
+            }
+        }
+        for t in [5, 37, 64] {
+            let scores: Vec<f32> = (0..t * t).map(|i| ((i * 7919) % 1013) as f32 / 100.0 - 5.0).collect();
+            let up: Vec<f32> = (0..t * t).map(|i| ((i * 104_729) % 997) as f32 / 300.0 - 1.5).collect();
+            let run = |path: Path| {
+                let mut p = scores.clone();
+                causal_softmax(path, &mut p, t);
+                let mut ds = up.clone();
+                softmax_backward(path, &mut ds, &p, t);
+                (p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), ds.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+            };
+            let portable = run(Path::Portable);
+            let row: f32 = f32::from_bits(portable.0[t * (t - 1)]) + (1..t).map(|j| f32::from_bits(portable.0[t * (t - 1) + j])).sum::<f32>();
+            assert!((row - 1.0).abs() < 1e-5, "the last row sums to 1: {row}");
+            for &path in &paths[1..] {
+                assert_eq!(run(path), portable, "{path:?}, t = {t}");
             }
         }
     }

@@ -26,6 +26,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 
+use super::simd::{Path, on_path, widest_path};
 use super::{contiguous, f32_tensor, values};
 
 /// Rows per part of the team's work: a few tens of microseconds each at
@@ -93,11 +94,16 @@ impl Shared {
     }
 }
 
-/// The sum of `v`, in eight lanes (which the compiler keeps in one vector
-/// register) added at the end.
+/// Lanes of the sums: an AVX-512 register of f32, on every SIMD path, so
+/// all paths add in the same order and agree bit for bit.
+const LANES: usize = 16;
+
+/// The sum of `v`, in [`LANES`] lanes (which the compiler keeps in vector
+/// registers) added at the end.
+#[inline(always)]
 fn sum(v: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = v.chunks_exact(8);
+    let mut lanes = [0.0f32; LANES];
+    let chunks = v.chunks_exact(LANES);
     let rest: f32 = chunks.remainder().iter().sum();
     for c in chunks {
         for (l, x) in lanes.iter_mut().zip(c) {
@@ -108,16 +114,80 @@ fn sum(v: &[f32]) -> f32 {
 }
 
 /// The dot product of `a` and `b`, as [`sum`].
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut lanes = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
     for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
+        for i in 0..LANES {
             lanes[i] += x[i] * y[i];
         }
     }
     lanes.iter().sum::<f32>() + rest
+}
+
+/// Rows `xs` (`width` each) -> their normalised rows `out` and statistics
+/// `stats` (mean, 1 / std per row), compiled for the CPU's widest SIMD path.
+fn forward_rows(path: Path, xs: &[f32], w: &[f32], b: &[f32], epsilon: f32, out: &mut [f32], stats: &mut [f32]) {
+    on_path!(path, forward_rows_portable, (xs: &[f32], w: &[f32], b: &[f32], epsilon: f32, out: &mut [f32], stats: &mut [f32]))
+}
+
+#[inline(always)]
+fn forward_rows_portable(xs: &[f32], w: &[f32], b: &[f32], epsilon: f32, out: &mut [f32], stats: &mut [f32]) {
+    let width = w.len();
+    for ((x, y), st) in xs.chunks_exact(width).zip(out.chunks_exact_mut(width)).zip(stats.chunks_exact_mut(2)) {
+        let mean = sum(x) / width as f32;
+        for (y, x) in y.iter_mut().zip(x) {
+            *y = x - mean;
+        }
+        let var = dot(y, y) / width as f32;
+        let rstd = 1.0 / (var + epsilon).sqrt();
+        if b.is_empty() {
+            for (y, w) in y.iter_mut().zip(w) {
+                *y = *y * rstd * w;
+            }
+        } else {
+            for ((y, w), b) in y.iter_mut().zip(w).zip(b) {
+                *y = *y * rstd * w + b;
+            }
+        }
+        st.copy_from_slice(&[mean, rstd]);
+    }
+}
+
+/// Rows `xs` with their statistics and output gradients `dy` -> the input
+/// gradients `dx`, and `dw`, `db` (`width` each) summed over the rows.
+#[allow(clippy::too_many_arguments)]
+fn backward_rows(path: Path, xs: &[f32], dy: &[f32], w: &[f32], stats: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
+    on_path!(path, backward_rows_portable, (xs: &[f32], dy: &[f32], w: &[f32], stats: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]))
+}
+
+#[inline(always)]
+fn backward_rows_portable(xs: &[f32], dy: &[f32], w: &[f32], stats: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
+    let width = w.len();
+    let mut xhat = vec![0.0f32; width];
+    let mut g = vec![0.0f32; width];
+    for (((x, dy), dx), st) in
+        xs.chunks_exact(width).zip(dy.chunks_exact(width)).zip(dx.chunks_exact_mut(width)).zip(stats.chunks_exact(2))
+    {
+        let (mean, rstd) = (st[0], st[1]);
+        for (h, x) in xhat.iter_mut().zip(x) {
+            *h = (x - mean) * rstd;
+        }
+        for ((g, d), w) in g.iter_mut().zip(dy).zip(w) {
+            *g = d * w;
+        }
+        let mean_g = sum(&g) / width as f32;
+        let mean_gx = dot(&g, &xhat) / width as f32;
+        for ((dx, g), h) in dx.iter_mut().zip(&g).zip(&xhat) {
+            *dx = rstd * (g - mean_g - h * mean_gx);
+        }
+        for ((dw, db), (d, h)) in dw.iter_mut().zip(db.iter_mut()).zip(dy.iter().zip(&xhat)) {
+            *dw += d * h;
+            *db += d;
+        }
+    }
 }
 
 /// `n` floats written by `fill(part, rows of that part's output)` for parts
@@ -152,27 +222,13 @@ impl FusedLayerNormBackward for Flex {
         let (xs, w, b) = (values(&x), values(&weight), values(&bias));
         let mut stats = vec![0.0f32; 2 * rows];
         let stats_at = Shared(stats.as_mut_ptr());
+        let path = widest_path();
         let out = by_parts(rows, width, |p, out| {
-            for (r, y) in out.chunks_exact_mut(width.max(1)).enumerate() {
-                let row = p * ROWS + r;
-                let x = &xs[row * width..][..width];
-                let mean = sum(x) / width as f32;
-                for (y, x) in y.iter_mut().zip(x) {
-                    *y = x - mean;
-                }
-                let var = dot(y, y) / width as f32;
-                let rstd = 1.0 / (var + epsilon as f32).sqrt();
-                if b.is_empty() {
-                    for (y, w) in y.iter_mut().zip(w) {
-                        *y = *y * rstd * w;
-                    }
-                } else {
-                    for ((y, w), b) in y.iter_mut().zip(w).zip(b) {
-                        *y = *y * rstd * w + b;
-                    }
-                }
-                // SAFETY: row `row`'s two statistics, written by this part alone.
-                unsafe { stats_at.slice(2 * row, 2).copy_from_slice(&[mean, rstd]) };
+            let (first, count) = (p * ROWS, out.len() / width.max(1));
+            // SAFETY: the part's rows' statistics, written by this part alone.
+            let stats = unsafe { stats_at.slice(2 * first, 2 * count) };
+            if width > 0 {
+                forward_rows(path, &xs[first * width..][..count * width], w, b, epsilon as f32, out, stats);
             }
         });
         (f32_tensor(out, vec![rows, width]), f32_tensor(stats, vec![rows, 2]))
@@ -187,31 +243,15 @@ impl FusedLayerNormBackward for Flex {
         // Each part's sums of dy * xhat and of dy, side by side.
         let mut partial = vec![0.0f32; parts * 2 * width];
         let partial_at = Shared(partial.as_mut_ptr());
+        let path = widest_path();
         let dx = by_parts(rows, width, |p, dx| {
             // SAFETY: part p's own partial sums.
             let sums = unsafe { partial_at.slice(p * 2 * width, 2 * width) };
             let (dw, db) = sums.split_at_mut(width);
-            let mut xhat = vec![0.0f32; width];
-            let mut g = vec![0.0f32; width];
-            for (r, dx) in dx.chunks_exact_mut(width.max(1)).enumerate() {
-                let row = p * ROWS + r;
-                let (x, dy) = (&xs[row * width..][..width], &dy[row * width..][..width]);
-                let (mean, rstd) = (st[2 * row], st[2 * row + 1]);
-                for (h, x) in xhat.iter_mut().zip(x) {
-                    *h = (x - mean) * rstd;
-                }
-                for ((g, d), w) in g.iter_mut().zip(dy).zip(w) {
-                    *g = d * w;
-                }
-                let mean_g = sum(&g) / width as f32;
-                let mean_gx = dot(&g, &xhat) / width as f32;
-                for ((dx, g), h) in dx.iter_mut().zip(&g).zip(&xhat) {
-                    *dx = rstd * (g - mean_g - h * mean_gx);
-                }
-                for ((dw, db), (d, h)) in dw.iter_mut().zip(db.iter_mut()).zip(dy.iter().zip(&xhat)) {
-                    *dw += d * h;
-                    *db += d;
-                }
+            let (first, count) = (p * ROWS, dx.len() / width.max(1));
+            if width > 0 {
+                let (x, g) = (&xs[first * width..][..count * width], &dy[first * width..][..count * width]);
+                backward_rows(path, x, g, w, &st[2 * first..][..2 * count], dx, dw, db);
             }
         });
         let mut dw = vec![0.0f32; width];
@@ -278,6 +318,38 @@ mod tests {
         match bias {
             Some(b) => scaled + b.unsqueeze_dim(0),
             None => scaled,
+        }
+    }
+
+    /// The rows' forward and backward give the same bits on every SIMD path
+    /// this CPU has (the sums are in 16 lanes on each).
+    #[test]
+    fn the_rows_agree_bit_for_bit_on_every_path() {
+        let mut paths = vec![Path::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if widest_path() != Path::Portable {
+                paths.push(Path::Avx2);
+            }
+            if widest_path() == Path::Avx512 {
+                paths.push(Path::Avx512);
+            }
+        }
+        let (rows, width) = (3, 37);
+        let values = |n: usize, salt: usize| -> Vec<f32> {
+            (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 250.0 - 2.0).collect()
+        };
+        let (xs, dy, w, b) = (values(rows * width, 1), values(rows * width, 2), values(width, 3), values(width, 4));
+        let run = |path: Path| {
+            let (mut out, mut stats) = (vec![0.0f32; rows * width], vec![0.0f32; 2 * rows]);
+            forward_rows(path, &xs, &w, &b, 1e-5, &mut out, &mut stats);
+            let (mut dx, mut dw, mut db) = (vec![0.0f32; rows * width], vec![0.0f32; width], vec![0.0f32; width]);
+            backward_rows(path, &xs, &dy, &w, &stats, &mut dx, &mut dw, &mut db);
+            [out, stats, dx, dw, db].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        let portable = run(Path::Portable);
+        for &path in &paths[1..] {
+            assert_eq!(run(path), portable, "{path:?}");
         }
     }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# actbench against PyTorch on the reference workloads w1-w9, side by side:
+# actbench against PyTorch on the reference workloads w1-w10, side by side:
 # in every round each workload is trained once by actbench (`actbench bench`)
 # and once by PyTorch (scripts/torch_bench.py), alternately, so both see the
 # same machine load; the table gives the medians over the rounds and their
@@ -69,9 +69,9 @@ def rss(side, w):
     return max(kib) / 1024 if kib else float("nan")
 print("| workload | actbench samples/s | PyTorch samples/s | ratio | actbench eval ms | PyTorch eval ms | actbench peak RSS MiB | PyTorch peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|")
-order = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"]
 ratios = {}
-for key in sorted(ours, key=lambda k: (order.index(k[0]), k[1] != "sgd")):
+# By workload number (w10 after w9), SGD first.
+for key in sorted(ours, key=lambda k: (int(k[0][1:]), k[1] != "sgd")):
     if key not in theirs:
         continue
     a = statistics.median(s for s, _ in ours[key]); ae = statistics.median(e for _, e in ours[key])

@@ -17,7 +17,7 @@ W, H, L, R, T, B = 760, 360, 60, 150, 30, 70
 top = max([2.0] + [float(r[w]) for r in rows for w in workloads if r[w]])
 x = lambda i: L + (W - L - R) * (i / max(1, len(rows) - 1))
 y = lambda v: T + (H - T - B) * (1 - v / top)
-colours = ["#1f77b4", "#aec7e8", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
+colours = ["#1f77b4", "#aec7e8", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
        f'<rect width="{W}" height="{H}" fill="white"/>',
        f'<text x="{L}" y="18" font-size="13">actbench samples/s over PyTorch\'s, per workload (scripts/bench_vs_pytorch.sh)</text>']

@@ -136,6 +136,7 @@ impl Config {
     fn parse_from(text: &str, origin: &Path, stem: &str, written: Option<&str>) -> Result<Self, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
         config.sweep.order_as_in(text);
+        config.select_loss_for_text(text);
         if config.experiment.name.is_empty() {
             config.experiment.name = stem.to_string();
         }
@@ -148,6 +149,19 @@ impl Config {
             key: error::printable(&e.key),
         })?;
         Ok(config)
+    }
+
+    /// A language model's `[tuning]` without `select` chooses on validation
+    /// loss (the next token's accuracy, the default's metric, says less about
+    /// a language model); the resolved config.toml then writes it out.
+    fn select_loss_for_text(&mut self, text: &str) {
+        let Some(tuning) = self.tuning.as_mut() else { return };
+        let written = text.parse::<toml::Table>().ok().is_some_and(|t| {
+            t.get("tuning").and_then(toml::Value::as_table).is_some_and(|t| t.contains_key("select"))
+        });
+        if self.data.dataset.is_text() && !written {
+            tuning.select = crate::tuning::settings::Select::ValLoss;
+        }
     }
 
     /// Checks that span several keys (single values check themselves); with

@@ -389,3 +389,18 @@ fn a_search_over_formulas_ranks_a_language_model_by_validation_loss() {
     assert!(report.contains("| val loss, 5 steps | val loss, 10 steps |"), "{report}");
     assert!(report.contains("| rung | steps |"), "{report}");
 }
+
+/// A language model's `[tuning]` chooses on validation loss unless the file
+/// names `select`; a classifier's keeps validation accuracy.
+#[test]
+fn a_language_models_tuning_selects_on_validation_loss_unless_told() {
+    use actbench::tuning::settings::Select;
+    let select = |text: &str| Config::parse(text, Path::new("t.toml"), "t").unwrap().tuning.unwrap().select;
+    let text = config("dataset = \"shakespeare_char\"", 10, "[tuning]\ntune = [\"training.lr\"]\n")
+        .replace("lr = 0.003", "lr = [0.001, 0.003]");
+    assert_eq!(select(&text), Select::ValLoss);
+    let told = text.replace("tune = [", "select = \"val_accuracy\"\ntune = [");
+    assert_eq!(select(&told), Select::ValAccuracy);
+    let images = "activations = [\"relu\"]\n[training]\nlr = [0.01, 0.1]\n[tuning]\ntune = [\"training.lr\"]\n";
+    assert_eq!(select(images), Select::ValAccuracy);
+}

@@ -77,7 +77,8 @@ pub fn update(from: &Path, to: &Path, options: &UpdateOptions) -> anyhow::Result
         atomic::write_atomic(&dest, |out| std::io::Write::write_all(out, &bytes))
             .with_context(|| format!("cannot write '{}'", dest.display()))?;
     }
-    Ok(changes(to, from, &old_groups, &new_groups, rows.len(), missing.len()))
+    let loss = config.data.dataset.is_text();
+    Ok(changes(to, from, (&old_groups, &new_groups, loss), rows.len(), missing.len()))
 }
 
 /// The groups, seeds and tolerances of a baseline, as text.
@@ -89,12 +90,17 @@ pub fn show(dir: &Path) -> anyhow::Result<String> {
     let by_lr = check::sweeps_lr(&rows);
     let groups = check::groups(rows, by_lr);
     let t = &config.check;
+    let length = match config.training.steps() {
+        Some((steps, _)) => format!("{steps} steps"),
+        None => format!("{} epochs", config.training.epochs.0),
+    };
+    // A language model's groups are compared on test loss (`check --baseline`'s headline metric).
+    let loss = config.data.dataset.is_text();
     let mut out = format!(
-        "baseline '{}': experiment `{}` ({}, {} epochs, {})\n",
+        "baseline '{}': experiment `{}` ({}, {length}, {})\n",
         dir.display(),
         config.experiment.name,
         config.data.dataset.name(),
-        config.training.epochs.0,
         config.training.optimizer.name()
     );
     let _ = writeln!(
@@ -102,14 +108,15 @@ pub fn show(dir: &Path) -> anyhow::Result<String> {
         "tolerances: a group regresses when its mean drops by more than max({}, {} standard errors of the baseline); an ordering with Welch p < {} must hold; no group may diverge more",
         t.min_drop.0, t.standard_errors.0, t.ranking_p.0
     );
-    let _ = writeln!(out, "{:<32} {:>5} {:>17} {:>9}  seeds", "group", "runs", "test acc (mean±sd)", "diverged");
+    let head = if loss { "test loss (mean±sd)" } else { "test acc (mean±sd)" };
+    let _ = writeln!(out, "{:<32} {:>5} {:>19} {:>9}  seeds", "group", "runs", head, "diverged");
     for (group, runs) in &groups {
-        let s = stats::summarize(&runs.iter().map(|r| r.test_accuracy).collect::<Vec<_>>());
+        let s = stats::summarize(&runs.iter().map(|r| headline(r, loss)).collect::<Vec<_>>());
         let mut seeds: Vec<u64> = runs.iter().map(|r| r.seed).collect();
         seeds.sort_unstable();
         let acc = s.map_or_else(|| "NaN".to_string(), |s| format!("{:.4} ± {:.4}", s.mean, s.std));
         let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
-        let _ = writeln!(out, "{group:<32} {:>5} {acc:>17} {:>9}  {}", runs.len(), diverged(runs), seeds.join(","));
+        let _ = writeln!(out, "{group:<32} {:>5} {acc:>19} {:>9}  {}", runs.len(), diverged(runs), seeds.join(","));
     }
     Ok(out)
 }
@@ -118,28 +125,34 @@ fn diverged(runs: &[RunSummary]) -> usize {
     runs.iter().filter(|r| r.diverged).count()
 }
 
-fn mean(runs: &[RunSummary]) -> Option<f64> {
-    stats::summarize(&runs.iter().map(|r| r.test_accuracy).collect::<Vec<_>>()).map(|s| s.mean)
+/// A run's headline metric: test accuracy, or test loss (`loss`, a language model).
+fn headline(run: &RunSummary, loss: bool) -> f64 {
+    if loss { run.test_loss } else { run.test_accuracy }
+}
+
+fn mean(runs: &[RunSummary], loss: bool) -> Option<f64> {
+    stats::summarize(&runs.iter().map(|r| headline(r, loss)).collect::<Vec<_>>()).map(|s| s.mean)
 }
 
 /// Old and new mean per group, for the commit message.
 fn changes(
     to: &Path,
     from: &Path,
-    old: &BTreeMap<String, Vec<RunSummary>>,
-    new: &BTreeMap<String, Vec<RunSummary>>,
+    (old, new, loss): (&BTreeMap<String, Vec<RunSummary>>, &BTreeMap<String, Vec<RunSummary>>, bool),
     runs: usize,
     missing: usize,
 ) -> String {
     let incomplete = if missing > 0 { format!(", {missing} missing") } else { String::new() };
     let mut out = format!("baseline '{}' updated from '{}' ({runs} runs{incomplete}):\n", to.display(), from.display());
+    let metric = if loss { "test loss" } else { "test accuracy" };
+    let _ = writeln!(out, "means of {metric}:");
     let _ = writeln!(out, "{:<32} {:>9} {:>9} {:>9}", "group", "old mean", "new mean", "change");
     let show = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"));
     let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
     names.sort();
     names.dedup();
     for name in names {
-        let (was, now) = (old.get(name).and_then(|r| mean(r)), new.get(name).and_then(|r| mean(r)));
+        let (was, now) = (old.get(name).and_then(|r| mean(r, loss)), new.get(name).and_then(|r| mean(r, loss)));
         let change = match (was, now, old.contains_key(name), new.contains_key(name)) {
             (_, _, false, true) => "new".to_string(),
             (_, _, true, false) => "removed".to_string(),

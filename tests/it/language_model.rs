@@ -238,6 +238,14 @@ fn check_holds_a_language_model_to_its_test_loss() {
     let said = String::from_utf8_lossy(&regressed.stdout);
     assert_eq!(regressed.status.code(), Some(1), "{said}");
     assert!(said.contains("gated(silu)") && said.contains("test loss per token rose by 0.5000"), "{said}");
+    // `baseline show` and `baseline update` speak of steps and test loss too.
+    let shown = actbench().args(["baseline", "show"]).arg(&base).output().unwrap();
+    let said = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success() && said.contains("20 steps") && said.contains("test loss (mean±sd)"), "{said}");
+    let to = dir.path().join("baseline");
+    let updated = actbench().args(["baseline", "update", "--from"]).arg(&worse).arg("--to").arg(&to).output().unwrap();
+    let said = String::from_utf8_lossy(&updated.stdout);
+    assert!(updated.status.success() && said.contains("means of test loss:"), "{said}{}", String::from_utf8_lossy(&updated.stderr));
 }
 
 /// An HTTP server on 127.0.0.1 that answers `/<name>` with `body`, 404 otherwise.

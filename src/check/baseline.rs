@@ -134,11 +134,14 @@ fn mean(runs: &[RunSummary], loss: bool) -> Option<f64> {
     stats::summarize(&runs.iter().map(|r| headline(r, loss)).collect::<Vec<_>>()).map(|s| s.mean)
 }
 
-/// Old and new mean per group, for the commit message.
+/// Runs by group, as `check::groups` makes them.
+type Groups = BTreeMap<String, Vec<RunSummary>>;
+
+/// Old and new mean per group (of the test loss when `loss`), for the commit message.
 fn changes(
     to: &Path,
     from: &Path,
-    (old, new, loss): (&BTreeMap<String, Vec<RunSummary>>, &BTreeMap<String, Vec<RunSummary>>, bool),
+    (old, new, loss): (&Groups, &Groups, bool),
     runs: usize,
     missing: usize,
 ) -> String {

@@ -33,7 +33,7 @@ use burn::tensor::Tensor;
 
 use super::kernels::exp;
 use super::simd::{Path, on_path, widest_path};
-use super::{contiguous, f32_tensor, values};
+use super::{Shared, contiguous, f32_tensor, values};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedAttention: Backend {
@@ -211,25 +211,6 @@ fn lanes(v: &[f32], start: f32, step: impl Fn(f32, f32) -> f32, join: impl Fn(f3
     lane.iter().fold(tail, |a, &b| join(a, b))
 }
 
-/// A pointer that tasks share, each writing only its own elements.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: the tasks below write disjoint elements through it (one window's
-// head each) and the owner does not touch the buffer until they are done.
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    /// The element `offset` floats in (a method, so closures capture the
-    /// whole `Shared`, not its raw pointer field).
-    ///
-    /// # Safety
-    /// `offset` lies inside the buffer.
-    unsafe fn at(self, offset: usize) -> *mut f32 {
-        unsafe { self.0.add(offset) }
-    }
-}
-
 impl FusedAttention for Flex {
     fn causal_attention(qkv: FlexTensor, batch: usize, heads: usize) -> FlexTensor {
         Self::causal_attention_forward(qkv, batch, heads).0
@@ -398,16 +379,7 @@ mod tests {
     /// than one register and one that is not a multiple of it.
     #[test]
     fn the_softmax_agrees_bit_for_bit_on_every_path() {
-        let mut paths = vec![Path::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if widest_path() != Path::Portable {
-                paths.push(Path::Avx2);
-            }
-            if widest_path() == Path::Avx512 {
-                paths.push(Path::Avx512);
-            }
-        }
+        let paths = crate::fused::simd::paths_here();
         for t in [5, 37, 64] {
             let scores: Vec<f32> = (0..t * t).map(|i| ((i * 7919) % 1013) as f32 / 100.0 - 5.0).collect();
             let up: Vec<f32> = (0..t * t).map(|i| ((i * 104_729) % 997) as f32 / 300.0 - 1.5).collect();

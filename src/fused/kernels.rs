@@ -421,16 +421,7 @@ mod tests {
             Pointwise::ExpLinear { alpha: 1.673_263_2, scale: 1.050_701, width: 1.0 },
             Pointwise::ExpLinear { alpha: 2.0, scale: 1.0, width: 2.0 },
         ];
-        let mut paths = vec![Path::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if widest_path() != Path::Portable {
-                paths.push(Path::Avx2);
-            }
-            if widest_path() == Path::Avx512 {
-                paths.push(Path::Avx512);
-            }
-        }
+        let paths = crate::fused::simd::paths_here();
         for op in ops {
             let run = |path: Path| {
                 let (mut value, mut derivative) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);

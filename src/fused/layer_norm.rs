@@ -27,7 +27,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 
 use super::simd::{Path, on_path, widest_path};
-use super::{contiguous, f32_tensor, values};
+use super::{Shared, contiguous, f32_tensor, values};
 
 /// Rows per part of the team's work: a few tens of microseconds each at
 /// width 128, and a fixed size (see the module comment).
@@ -73,25 +73,6 @@ pub fn layer_norm(x: &Tensor<2>, weight: Tensor<1>, bias: Option<Tensor<1>>, eps
         bias.into_dispatch(),
         epsilon,
     )))
-}
-
-/// A pointer the parts share, each writing only its own rows.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: each part writes disjoint elements through it (see the callers),
-// and the owner does not touch the buffer before the parts are done.
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    /// `len` floats from `offset` (a method, so closures capture the whole `Shared`).
-    ///
-    /// # Safety
-    /// The range lies inside the buffer and no one else uses it meanwhile.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slice(&self, offset: usize, len: usize) -> &mut [f32] {
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
-    }
 }
 
 /// Lanes of the sums: an AVX-512 register of f32, on every SIMD path, so
@@ -325,16 +306,7 @@ mod tests {
     /// this CPU has (the sums are in 16 lanes on each).
     #[test]
     fn the_rows_agree_bit_for_bit_on_every_path() {
-        let mut paths = vec![Path::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if widest_path() != Path::Portable {
-                paths.push(Path::Avx2);
-            }
-            if widest_path() == Path::Avx512 {
-                paths.push(Path::Avx512);
-            }
-        }
+        let paths = crate::fused::simd::paths_here();
         let (rows, width) = (3, 37);
         let values = |n: usize, salt: usize| -> Vec<f32> {
             (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 250.0 - 2.0).collect()

@@ -72,6 +72,35 @@ fn par_filled<T>(
     out
 }
 
+/// An output buffer that the parts of a team's job share, each writing only
+/// its own elements (one window's head, one block of rows), reached through
+/// methods so that closures capture the whole `Shared`, not its raw pointer.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: the callers' parts write disjoint elements through it, and the
+// owner does not touch the buffer before the parts are done.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The element `offset` floats in.
+    ///
+    /// # Safety
+    /// `offset` lies inside the buffer.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        unsafe { self.0.add(offset) }
+    }
+
+    /// `len` floats from `offset`.
+    ///
+    /// # Safety
+    /// The range lies inside the buffer and no one else uses it meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, offset: usize, len: usize) -> &mut [f32] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
+    }
+}
+
 /// A contiguous f32 flex tensor.
 fn f32_tensor(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
     FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::from(dims)), DType::F32)

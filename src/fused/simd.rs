@@ -35,6 +35,23 @@ pub(crate) fn widest_path() -> Path {
     Path::Portable
 }
 
+/// Every path this CPU runs, the portable one first: what the tests compare
+/// bit for bit.
+#[cfg(test)]
+pub(crate) fn paths_here() -> Vec<Path> {
+    let mut paths = vec![Path::Portable];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if widest_path() != Path::Portable {
+            paths.push(Path::Avx2);
+        }
+        if widest_path() == Path::Avx512 {
+            paths.push(Path::Avx512);
+        }
+    }
+    paths
+}
+
 /// `on_path!(path, body(arg: Type, ...) -> Return)` calls `body` (an
 /// `#[inline(always)]` function) with the caller's variables of those names,
 /// compiled for `path`: in a function with that path's target features,

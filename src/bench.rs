@@ -443,8 +443,14 @@ mod tests {
     fn workloads_have_torch_benchs_shapes() {
         let cnn = workload_config("w5", CNN);
         let spec = &grid::expand(&cnn)[0];
-        let data =
-            Dataset { features: vec![], labels: vec![], n_features: 784, n_classes: 10, image: Some([1, 28, 28]), vocab: None };
+        let data = Dataset {
+            features: vec![],
+            labels: vec![],
+            n_features: 784,
+            n_classes: 10,
+            image: Some([1, 28, 28]),
+            vocab: None,
+        };
         let net = train::network_spec(&cnn, spec, &data);
         // 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4: 32 x 4 x 4 = 512 into fc 128.
         let sizes = (net.model.kind.info().sizes)(&net.model, &net.inputs);

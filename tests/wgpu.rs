@@ -144,7 +144,8 @@ fn wgpu_trains_the_residual_kinds_as_flex() {
 #[test]
 fn wgpu_trains_a_gpt_as_flex() {
     let dir = TempDir::new();
-    let text: String = (0..3000).map(|i| ["to be, ", "or not ", "to be: ", "that is ", "the question. "][i % 5]).collect();
+    let text: String =
+        (0..3000).map(|i| ["to be, ", "or not ", "to be: ", "that is ", "the question. "][i % 5]).collect();
     fs::write(dir.path().join("corpus.txt"), text).unwrap();
     let config = dir.path().join("gpt.toml");
     fs::write(

@@ -138,13 +138,7 @@ fn mean(runs: &[RunSummary], loss: bool) -> Option<f64> {
 type Groups = BTreeMap<String, Vec<RunSummary>>;
 
 /// Old and new mean per group (of the test loss when `loss`), for the commit message.
-fn changes(
-    to: &Path,
-    from: &Path,
-    (old, new, loss): (&Groups, &Groups, bool),
-    runs: usize,
-    missing: usize,
-) -> String {
+fn changes(to: &Path, from: &Path, (old, new, loss): (&Groups, &Groups, bool), runs: usize, missing: usize) -> String {
     let incomplete = if missing > 0 { format!(", {missing} missing") } else { String::new() };
     let mut out = format!("baseline '{}' updated from '{}' ({runs} runs{incomplete}):\n", to.display(), from.display());
     let metric = if loss { "test loss" } else { "test accuracy" };

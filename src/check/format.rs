@@ -62,11 +62,7 @@ fn ordering_failure(o: &OrderingCheck) -> String {
 
 /// The line that says what the numbers are, where they are not test accuracies.
 fn measure(v: &Verdict) -> String {
-    if v.metric == "test_accuracy" {
-        String::new()
-    } else {
-        format!("mean {} per group (lower is better)\n", v.metric)
-    }
+    if v.metric == "test_accuracy" { String::new() } else { format!("mean {} per group (lower is better)\n", v.metric) }
 }
 
 pub(super) fn text(v: &Verdict) -> String {

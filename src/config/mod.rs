@@ -156,9 +156,10 @@ impl Config {
     /// a language model); the resolved config.toml then writes it out.
     fn select_loss_for_text(&mut self, text: &str) {
         let Some(tuning) = self.tuning.as_mut() else { return };
-        let written = text.parse::<toml::Table>().ok().is_some_and(|t| {
-            t.get("tuning").and_then(toml::Value::as_table).is_some_and(|t| t.contains_key("select"))
-        });
+        let written = text
+            .parse::<toml::Table>()
+            .ok()
+            .is_some_and(|t| t.get("tuning").and_then(toml::Value::as_table).is_some_and(|t| t.contains_key("select")));
         if self.data.dataset.is_text() && !written {
             tuning.select = crate::tuning::settings::Select::ValLoss;
         }

@@ -51,7 +51,8 @@ mod tests {
     fn crops_shift_and_flips_mirror_the_image() {
         let (h, w) = (6, 6);
         let features: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
-        let d = Dataset { features, labels: vec![0], n_features: h * w, n_classes: 1, image: Some([1, h, w]), vocab: None };
+        let d =
+            Dataset { features, labels: vec![0], n_features: h * w, n_classes: 1, image: Some([1, h, w]), vocab: None };
         let mut rng = stream(3, Stream::Augment);
         let mut saw_flip = false;
         let mut saw_shift = false;

@@ -83,7 +83,8 @@ mod tests {
     #[test]
     fn standardised_channels_have_zero_mean_and_unit_std() {
         let features: Vec<f32> = (0..2 * 3 * 4).map(|i| ((i * 7) % 11) as f32 / 10.0).collect();
-        let mut d = Dataset { features, labels: vec![0, 1], n_features: 12, n_classes: 2, image: Some([3, 2, 2]), vocab: None };
+        let mut d =
+            Dataset { features, labels: vec![0, 1], n_features: 12, n_classes: 2, image: Some([3, 2, 2]), vocab: None };
         let stats = channel_stats(&d);
         assert_eq!(stats.mean.len(), 3);
         apply(&mut d, Normalize::Standard, Some(&stats));

@@ -144,7 +144,10 @@ impl Data {
             let how = data.normalize.unwrap_or(Normalize::None);
             if how != Normalize::None || data.mean.is_some() || data.std.is_some() {
                 let key = if data.normalize.is_some() { "data.normalize" } else { "data.mean" };
-                return KeyError::fail(key, format!("does not apply to `{dataset}`: a text has no features to scale; remove it"));
+                return KeyError::fail(
+                    key,
+                    format!("does not apply to `{dataset}`: a text has no features to scale; remove it"),
+                );
             }
         }
         if let Some(share) = data.train_share {

@@ -47,7 +47,11 @@ pub trait FusedAttention: Backend {
 /// autodiff implementation on the inner backend.
 pub trait FusedAttentionBackward: Backend {
     /// The output and the weights `[batch * heads, t, t]` (zero above the diagonal).
-    fn causal_attention_forward(qkv: FloatTensor<Self>, batch: usize, heads: usize) -> (FloatTensor<Self>, FloatTensor<Self>);
+    fn causal_attention_forward(
+        qkv: FloatTensor<Self>,
+        batch: usize,
+        heads: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
     /// `qkv`'s gradient from the output's.
     fn causal_attention_backward(
         qkv: FloatTensor<Self>,
@@ -81,7 +85,10 @@ impl Geometry {
     fn of(qkv: &FlexTensor, batch: usize, heads: usize) -> Self {
         let dims = qkv.shape();
         let (rows, cols) = (dims[0], dims[1]);
-        assert!(batch > 0 && heads > 0 && rows % batch == 0 && cols % (3 * heads) == 0, "qkv [{rows}, {cols}] for {batch} windows of {heads} heads");
+        assert!(
+            batch > 0 && heads > 0 && rows % batch == 0 && cols % (3 * heads) == 0,
+            "qkv [{rows}, {cols}] for {batch} windows of {heads} heads"
+        );
         let width = cols / 3;
         Geometry { t: rows / batch, head: width / heads, width }
     }
@@ -235,7 +242,11 @@ impl FusedAttentionBackward for Flex {
             // outputs is written by exactly one task, before it is read.
             unsafe {
                 let w = weights_ptr.at(p * t * t);
-                let (q, k, v) = (x.as_ptr().add(g.qkv_at(b, h, 0)), x.as_ptr().add(g.qkv_at(b, h, 1)), x.as_ptr().add(g.qkv_at(b, h, 2)));
+                let (q, k, v) = (
+                    x.as_ptr().add(g.qkv_at(b, h, 0)),
+                    x.as_ptr().add(g.qkv_at(b, h, 1)),
+                    x.as_ptr().add(g.qkv_at(b, h, 2)),
+                );
                 // S = Q K^T / sqrt(head): K^T's column j is key j (stride 3 width).
                 gemm([t, t, g.head], (w, 1, t as isize), (q, 1, stride), (k, stride, 1), g.scale(), false);
                 causal_softmax(path, std::slice::from_raw_parts_mut(w, t * t), t);
@@ -253,7 +264,13 @@ impl FusedAttentionBackward for Flex {
         (f32_tensor(out, vec![batch * t, g.width]), f32_tensor(weights, vec![batch * heads, t, t]))
     }
 
-    fn causal_attention_backward(qkv: FlexTensor, weights: FlexTensor, grad: FlexTensor, batch: usize, heads: usize) -> FlexTensor {
+    fn causal_attention_backward(
+        qkv: FlexTensor,
+        weights: FlexTensor,
+        grad: FlexTensor,
+        batch: usize,
+        heads: usize,
+    ) -> FlexTensor {
         let g = Geometry::of(&qkv, batch, heads);
         let (qkv, weights, grad) = (contiguous(&qkv), contiguous(&weights), contiguous(&grad));
         let (x, pw, dy) = (values(&qkv), values(&weights), values(&grad));
@@ -269,7 +286,11 @@ impl FusedAttentionBackward for Flex {
             // which no other task writes; all three are written in full.
             unsafe {
                 let pm = pw.as_ptr().add(p * t * t);
-                let (q, k, v) = (x.as_ptr().add(g.qkv_at(b, h, 0)), x.as_ptr().add(g.qkv_at(b, h, 1)), x.as_ptr().add(g.qkv_at(b, h, 2)));
+                let (q, k, v) = (
+                    x.as_ptr().add(g.qkv_at(b, h, 0)),
+                    x.as_ptr().add(g.qkv_at(b, h, 1)),
+                    x.as_ptr().add(g.qkv_at(b, h, 2)),
+                );
                 let (dq, dk, dv) =
                     (dx_ptr.at(g.qkv_at(b, h, 0)), dx_ptr.at(g.qkv_at(b, h, 1)), dx_ptr.at(g.qkv_at(b, h, 2)));
                 let dyh = dy.as_ptr().add(g.out_at(b, h));
@@ -308,7 +329,10 @@ impl<B: FusedAttention + FusedAttentionBackward, C: CheckpointStrategy> FusedAtt
                 let grad = grads.consume::<B>(&ops.node);
                 let (qkv, weights) = ops.state;
                 if let Some(node) = node {
-                    grads.register::<B>(node.id, B::causal_attention_backward(qkv, weights, grad, self.batch, self.heads));
+                    grads.register::<B>(
+                        node.id,
+                        B::causal_attention_backward(qkv, weights, grad, self.batch, self.heads),
+                    );
                 }
             }
         }
@@ -357,9 +381,14 @@ mod tests {
             };
             let w = Tensor::<2>::from_data(TensorData::new(values(rows * width, 3), [rows, width]), &device);
             let run = |fused: bool| {
-                let qkv = Tensor::<2>::from_data(TensorData::new(values(rows * 3 * width, 1), [rows, 3 * width]), &device)
-                    .require_grad();
-                let y = if fused { causal_attention(&qkv, batch, heads).unwrap() } else { reference(qkv.clone(), batch, heads) };
+                let qkv =
+                    Tensor::<2>::from_data(TensorData::new(values(rows * 3 * width, 1), [rows, 3 * width]), &device)
+                        .require_grad();
+                let y = if fused {
+                    causal_attention(&qkv, batch, heads).unwrap()
+                } else {
+                    reference(qkv.clone(), batch, heads)
+                };
                 let grads = (y.clone() * w.clone()).sum().backward();
                 let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
                 (read(y), read(qkv.grad(&grads).unwrap()))
@@ -368,7 +397,10 @@ mod tests {
             for (what, a, b) in [("output", &fused.0, &plain.0), ("qkv gradient", &fused.1, &plain.1)] {
                 assert_eq!(a.len(), b.len(), "{what}");
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}] ({batch}x{t}, {heads}x{head}): {x} vs {y}");
+                    assert!(
+                        (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{what}[{i}] ({batch}x{t}, {heads}x{head}): {x} vs {y}"
+                    );
                 }
             }
         }
@@ -391,7 +423,8 @@ mod tests {
                 (p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), ds.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
             };
             let portable = run(Path::Portable);
-            let row: f32 = f32::from_bits(portable.0[t * (t - 1)]) + (1..t).map(|j| f32::from_bits(portable.0[t * (t - 1) + j])).sum::<f32>();
+            let row: f32 = f32::from_bits(portable.0[t * (t - 1)])
+                + (1..t).map(|j| f32::from_bits(portable.0[t * (t - 1) + j])).sum::<f32>();
             assert!((row - 1.0).abs() < 1e-5, "the last row sums to 1: {row}");
             for &path in &paths[1..] {
                 assert_eq!(run(path), portable, "{path:?}, t = {t}");

@@ -38,7 +38,12 @@ pub trait FusedLayerNorm: Backend {
     /// `x [rows, width]`, each row normalised to mean 0 and variance 1
     /// (`epsilon` added to the variance), times `weight [width]`, plus
     /// `bias [width]` (an empty `bias`, `[0]`, is none).
-    fn fused_layer_norm(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, epsilon: f64) -> FloatTensor<Self>;
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
 }
 
 /// The forward keeping each row's statistics, and the backward, called by
@@ -140,12 +145,29 @@ fn forward_rows_portable(xs: &[f32], w: &[f32], b: &[f32], epsilon: f32, out: &m
 /// Rows `xs` with their statistics and output gradients `dy` -> the input
 /// gradients `dx`, and `dw`, `db` (`width` each) summed over the rows.
 #[allow(clippy::too_many_arguments)]
-fn backward_rows(path: Path, xs: &[f32], dy: &[f32], w: &[f32], stats: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
+fn backward_rows(
+    path: Path,
+    xs: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    stats: &[f32],
+    dx: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
     on_path!(path, backward_rows_portable, (xs: &[f32], dy: &[f32], w: &[f32], stats: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]))
 }
 
 #[inline(always)]
-fn backward_rows_portable(xs: &[f32], dy: &[f32], w: &[f32], stats: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
+fn backward_rows_portable(
+    xs: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    stats: &[f32],
+    dx: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
     let width = w.len();
     let mut xhat = vec![0.0f32; width];
     let mut g = vec![0.0f32; width];
@@ -196,7 +218,12 @@ impl FusedLayerNorm for Flex {
 }
 
 impl FusedLayerNormBackward for Flex {
-    fn layer_norm_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, epsilon: f64) -> (FlexTensor, FlexTensor) {
+    fn layer_norm_forward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor) {
         let shape = x.shape();
         let (rows, width) = (shape[0], shape[1]);
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
@@ -215,7 +242,12 @@ impl FusedLayerNormBackward for Flex {
         (f32_tensor(out, vec![rows, width]), f32_tensor(stats, vec![rows, 2]))
     }
 
-    fn layer_norm_backward(x: FlexTensor, weight: FlexTensor, stats: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor, FlexTensor) {
+    fn layer_norm_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        stats: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let shape = x.shape();
         let (rows, width) = (shape[0], shape[1]);
         let (x, weight, stats, grad) = (contiguous(&x), contiguous(&weight), contiguous(&stats), contiguous(&grad));
@@ -248,7 +280,12 @@ impl FusedLayerNormBackward for Flex {
 }
 
 impl<B: FusedLayerNorm + FusedLayerNormBackward, C: CheckpointStrategy> FusedLayerNorm for Autodiff<B, C> {
-    fn fused_layer_norm(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, epsilon: f64) -> FloatTensor<Self> {
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct LayerNormBackward;
 
@@ -279,9 +316,12 @@ impl<B: FusedLayerNorm + FusedLayerNormBackward, C: CheckpointStrategy> FusedLay
                 let (output, stats) = B::layer_norm_forward(x.clone(), weight.clone(), bias, epsilon);
                 prep.finish((x, weight, stats), output)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::fused_layer_norm(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), epsilon))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_layer_norm(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                epsilon,
+            )),
         }
     }
 }
@@ -337,9 +377,12 @@ mod tests {
             };
             let up = Tensor::<2>::from_data(TensorData::new(values(rows * width, 3), [rows, width]), &device);
             let run = |fused: bool| {
-                let x = Tensor::<2>::from_data(TensorData::new(values(rows * width, 1), [rows, width]), &device).require_grad();
+                let x = Tensor::<2>::from_data(TensorData::new(values(rows * width, 1), [rows, width]), &device)
+                    .require_grad();
                 let w = Tensor::<1>::from_data(TensorData::new(values(width, 5), [width]), &device).require_grad();
-                let b = with_bias.then(|| Tensor::<1>::from_data(TensorData::new(values(width, 7), [width]), &device).require_grad());
+                let b = with_bias.then(|| {
+                    Tensor::<1>::from_data(TensorData::new(values(width, 7), [width]), &device).require_grad()
+                });
                 let y = if fused {
                     layer_norm(&x, w.clone(), b.clone(), 1e-5).unwrap()
                 } else {

@@ -325,7 +325,10 @@ mod tests {
                     &device,
                 )),
                 bias: with_bias.then(|| {
-                    burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(values(d_out, 2), [d_out]), &device))
+                    burn::module::Param::from_tensor(Tensor::from_data(
+                        TensorData::new(values(d_out, 2), [d_out]),
+                        &device,
+                    ))
                 }),
             };
             let w = Tensor::<2>::from_data(TensorData::new(values(batch * d_out, 3), [batch, d_out]), &device);
@@ -336,7 +339,8 @@ mod tests {
                 let grads = (y.clone() * w.clone()).sum().backward();
                 let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
                 let weight_grad = layer.weight.val().grad(&grads).unwrap();
-                let bias_grad = layer.bias.as_ref().map(|b| b.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap());
+                let bias_grad =
+                    layer.bias.as_ref().map(|b| b.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap());
                 (read(y), read(x.grad(&grads).unwrap()), read(weight_grad), bias_grad.unwrap_or_default())
             };
             let (fused, plain) = (run(true), run(false));

@@ -166,7 +166,13 @@ fn linear(
 }
 
 impl Gpt {
-    pub fn new(shape: &GptShape, activation: ActivationKind, scheme: InitScheme, rng: &mut impl Rng, device: &Device) -> Self {
+    pub fn new(
+        shape: &GptShape,
+        activation: ActivationKind,
+        scheme: InitScheme,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Self {
         let GptShape { vocabulary, block, layers, width, bias, .. } = *shape;
         let hidden = shape.hidden();
         let wte = matrix(vocabulary, width, GPT2_STD, rng, device);
@@ -204,7 +210,12 @@ impl Gpt {
         let h: Tensor<3> = tokens + positions;
         let mut h: Tensor<2> = dropout::apply(h.reshape([batch * t, width]), self.dropout, mode, 0);
         for (i, block) in self.blocks.iter().enumerate() {
-            let a = block.attn.forward(block.ln_1.forward(h.clone()), [batch, t], self.heads, (self.dropout, mode, 1 + 3 * i));
+            let a = block.attn.forward(
+                block.ln_1.forward(h.clone()),
+                [batch, t],
+                self.heads,
+                (self.dropout, mode, 1 + 3 * i),
+            );
             h = h + dropout::apply(a, self.dropout, mode, 2 + 3 * i);
             let f = block.mlp.forward(block.ln_2.forward(h.clone()), sites);
             h = h + dropout::apply(f, self.dropout, mode, 3 + 3 * i);
@@ -236,7 +247,13 @@ fn apply(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
 
 impl Attention {
     /// `x`: `[batch * t, width]` -> `[batch * t, width]`.
-    fn forward(&self, x: Tensor<2>, [batch, t]: [usize; 2], heads: usize, (p, mode, site): (f64, Mode, usize)) -> Tensor<2> {
+    fn forward(
+        &self,
+        x: Tensor<2>,
+        [batch, t]: [usize; 2],
+        heads: usize,
+        (p, mode, site): (f64, Mode, usize),
+    ) -> Tensor<2> {
         let width = x.dims()[1];
         let head = width / heads;
         let qkv = apply(&self.c_attn, x); // [batch * t, 3 width]
@@ -246,7 +263,10 @@ impl Attention {
             return apply(&self.c_proj, y);
         }
         let part = |k: usize| -> Tensor<4> {
-            qkv.clone().slice([0..batch * t, k * width..(k + 1) * width]).reshape([batch, t, heads, head]).swap_dims(1, 2)
+            qkv.clone()
+                .slice([0..batch * t, k * width..(k + 1) * width])
+                .reshape([batch, t, heads, head])
+                .swap_dims(1, 2)
         };
         let (q, k, v) = (part(0), part(1), part(2)); // [batch, heads, t, head]
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (head as f64).sqrt()) + causal_mask(t, &qkv.device());
@@ -306,7 +326,10 @@ fn validate(model: &Model, data: &Data) -> Result<(), KeyError> {
     if !data.dataset.is_text() {
         return KeyError::fail(
             "model.kind",
-            format!("`gpt` needs a text dataset; `{}` is not one: use dataset = \"shakespeare_char\" or \"text\"", data.dataset.name()),
+            format!(
+                "`gpt` needs a text dataset; `{}` is not one: use dataset = \"shakespeare_char\" or \"text\"",
+                data.dataset.name()
+            ),
         );
     }
     let (_, heads, width, _, _, _) = shape_of(model);
@@ -340,7 +363,8 @@ fn build(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Network {
 fn sizes(model: &Model, inputs: &Inputs) -> Sizes {
     let (layers, heads, width, block, ffn, bias) = shape_of(model);
     let hidden = hidden(width, ffn) as f64;
-    let (l, c, t, v, b) = (layers as f64, width as f64, block as f64, inputs.classes as f64, if bias { 1.0 } else { 0.0 });
+    let (l, c, t, v, b) =
+        (layers as f64, width as f64, block as f64, inputs.classes as f64, if bias { 1.0 } else { 0.0 });
     let linear = |from: f64, to: f64| from * to + b * to;
     let norm = c * (1.0 + b);
     let mlp = match ffn {

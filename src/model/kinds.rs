@@ -174,7 +174,10 @@ mod tests {
                 Model { kind: ModelKind::Resmlp, width: Some(Count(24)), blocks: Some(Count(3)), ..Model::default() },
                 "digits",
             ),
-            (Model { kind: ModelKind::Gpt, width: Some(Count(16)), layers: Some(Count(2)), ..Model::default() }, "shakespeare_char"),
+            (
+                Model { kind: ModelKind::Gpt, width: Some(Count(16)), layers: Some(Count(2)), ..Model::default() },
+                "shakespeare_char",
+            ),
             (
                 Model {
                     kind: ModelKind::Gpt,

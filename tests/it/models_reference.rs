@@ -429,7 +429,8 @@ fn gpt_equals_pytorch() {
             init: InitScheme::Gpt2,
         };
         let network = filled(Network::new(&spec, 0, &device), "");
-        let ids: Vec<f32> = (0..batch).flat_map(|b| (0..t).map(move |i| ((7 * b + 3 * i + 1) % vocab) as f32)).collect();
+        let ids: Vec<f32> =
+            (0..batch).flat_map(|b| (0..t).map(move |i| ((7 * b + 3 * i + 1) % vocab) as f32)).collect();
         let targets: Vec<i64> =
             (0..batch).flat_map(|b| (0..t).map(move |i| ((5 * b + 2 * i + 3) % vocab) as i64)).collect();
         let x = Tensor::<2>::from_data(TensorData::new(ids, [batch, t]), &device);

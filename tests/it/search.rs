@@ -63,7 +63,10 @@ fn a_search_halves_its_candidates_and_retrains_the_best_against_the_baselines() 
     let (out, _) = search(dir.path(), "out");
     let table = out.join("search.csv");
     let head = fs::read_to_string(&table).unwrap();
-    assert!(head.starts_with("candidate,formula,dropped,rung,epochs,val_accuracy,val_loss,went_on,finalist\n"), "{head}");
+    assert!(
+        head.starts_with("candidate,formula,dropped,rung,epochs,val_accuracy,val_loss,went_on,finalist\n"),
+        "{head}"
+    );
     let rows = read(&table);
     let trained: Vec<&Row> = rows.iter().filter(|r| r["dropped"].is_empty()).collect();
     let at = |rung: &str| trained.iter().filter(|r| r["rung"] == rung).collect::<Vec<_>>();

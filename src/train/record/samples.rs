@@ -61,7 +61,12 @@ fn build(setup: &Setup) -> Box<dyn Recorder> {
         }),
         _ => None,
     };
-    Box::new(SampleRecorder { key: setup.key.clone(), last: setup.config.training.rounds(), generator, rows: Vec::new() })
+    Box::new(SampleRecorder {
+        key: setup.key.clone(),
+        last: setup.config.training.rounds(),
+        generator,
+        rows: Vec::new(),
+    })
 }
 
 impl Recorder for SampleRecorder {

@@ -47,7 +47,7 @@ pub(super) enum Command {
     Rerun(RerunArgs),
     /// Download a dataset (mnist, fashion_mnist, cifar10) into the data folder, verified.
     Fetch(FetchArgs),
-    /// Train the reference workloads w1-w9 (scripts/torch_bench.py's) and report samples/s.
+    /// Train the reference workloads w1-w10 (scripts/torch_bench.py's) and report samples/s.
     Bench(BenchArgs),
     /// Print a shell completion script, e.g. `actbench completions bash > ~/.local/share/bash-completion/completions/actbench`.
     Completions(CompletionsArgs),

@@ -1,4 +1,4 @@
-//! `actbench bench`: train the reference workloads w1-w9 and print their samples/s.
+//! `actbench bench`: train the reference workloads w1-w10 and print their samples/s.
 
 use std::process::ExitCode;
 

@@ -20,7 +20,7 @@ pub const KIND: KindInfo = KindInfo {
     keys: &["hidden", "channels", "kernel_size", "padding", "pool", "norm", "dropout"],
     default_norm: NormKind::None,
     auto_init: None,
-    text: false,
+    window: None,
     validate,
     build,
     sizes,

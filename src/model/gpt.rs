@@ -294,7 +294,7 @@ pub const KIND: KindInfo = KindInfo {
     keys: &["layers", "heads", "width", "block_size", "ffn", "bias", "dropout"],
     default_norm: NormKind::Layer,
     auto_init: Some(InitScheme::Gpt2),
-    text: true,
+    window: Some(|model| shape_of(model).3),
     validate,
     build,
     sizes,

@@ -23,8 +23,9 @@ pub struct KindInfo {
     /// What `init = "auto"` resolves to when the kind has a scheme of its
     /// own, whatever the activation (`None`: the activation's).
     pub auto_init: Option<InitScheme>,
-    /// Whether it models text (a stream of tokens) rather than samples with labels.
-    pub text: bool,
+    /// For a model of text (a stream of tokens) rather than of samples with
+    /// labels: the length of the windows it reads, from its keys.
+    pub window: Option<fn(&Model) -> usize>,
     /// The kind's own checks, after the keys it does not take were refused.
     pub validate: fn(&Model, &Data) -> Result<(), KeyError>,
     pub build: fn(&NetworkSpec, &mut ChaCha8Rng, &Device) -> Network,

@@ -60,7 +60,7 @@ impl Model {
                 ),
             );
         }
-        if data.dataset.is_text() && !info.text {
+        if data.dataset.is_text() && info.window.is_none() {
             return KeyError::fail(
                 "model.kind",
                 format!(

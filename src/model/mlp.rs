@@ -18,7 +18,7 @@ pub const KIND: KindInfo = KindInfo {
     keys: &["hidden", "norm", "dropout"],
     default_norm: NormKind::None,
     auto_init: None,
-    text: false,
+    window: None,
     validate,
     build,
     sizes,

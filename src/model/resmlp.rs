@@ -95,7 +95,7 @@ pub const KIND: KindInfo = KindInfo {
     keys: &["width", "blocks", "norm", "dropout"],
     default_norm: NormKind::Layer,
     auto_init: None,
-    text: false,
+    window: None,
     validate: |_, _| Ok(()),
     build,
     sizes,

@@ -266,7 +266,7 @@ pub const KIND: KindInfo = KindInfo {
     keys: &["depth", "shortcut", "norm"],
     default_norm: NormKind::Batch,
     auto_init: None,
-    text: false,
+    window: None,
     validate,
     build,
     sizes,

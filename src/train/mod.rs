@@ -96,9 +96,11 @@ fn best_epoch(epochs: &[EpochRecord]) -> Option<&EpochRecord> {
     })
 }
 
-/// The window length of a text set's batches (the `gpt`'s block size), `None` for other data.
+/// The window length of a text set's batches (the model kind's, e.g. the
+/// `gpt`'s block size), `None` for other data.
 pub fn text_block(config: &Config) -> Option<usize> {
-    config.data.dataset.is_text().then(|| crate::model::gpt::shape_of(&config.model).3)
+    let window = config.model.kind.info().window?;
+    config.data.dataset.is_text().then(|| window(&config.model))
 }
 
 /// The network a config and run describe.

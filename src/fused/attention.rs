@@ -32,7 +32,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 
 use super::kernels::exp;
-use super::simd::{Path, on_path, widest_path};
+use super::simd::{Path, dot, fold_lanes, on_path, widest_path};
 use super::{Shared, contiguous, f32_tensor, values};
 
 #[backend_extension(Flex, Autodiff)]
@@ -161,11 +161,11 @@ fn causal_softmax(path: Path, w: &mut [f32], t: usize) {
 fn causal_softmax_portable(w: &mut [f32], t: usize) {
     for (i, row) in w.chunks_exact_mut(t).enumerate() {
         let (seen, future) = row.split_at_mut(i + 1);
-        let max = lanes(seen, f32::NEG_INFINITY, |m, v| m.max(v), f32::max);
+        let max = fold_lanes(seen, f32::NEG_INFINITY, |m, v| m.max(v), f32::max);
         for v in seen.iter_mut() {
             *v = exp(*v - max);
         }
-        let inv = 1.0 / lanes(seen, 0.0, |s, v| s + v, |a, b| a + b);
+        let inv = 1.0 / fold_lanes(seen, 0.0, |s, v| s + v, |a, b| a + b);
         for v in seen.iter_mut() {
             *v *= inv;
         }
@@ -184,38 +184,12 @@ fn softmax_backward_portable(ds: &mut [f32], p: &[f32], t: usize) {
     for (i, (row, prow)) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)).enumerate() {
         let (seen, future) = row.split_at_mut(i + 1);
         let pseen = &prow[..i + 1];
-        let mut lane = [0.0f32; LANES];
-        let (chunks, rest) = (seen.chunks_exact(LANES), pseen.chunks_exact(LANES));
-        let tail: f32 = chunks.remainder().iter().zip(rest.remainder()).map(|(a, b)| a * b).sum();
-        for (a, b) in chunks.zip(rest) {
-            for j in 0..LANES {
-                lane[j] += a[j] * b[j];
-            }
-        }
-        let dot = lane.iter().sum::<f32>() + tail;
+        let dot = dot(seen, pseen);
         for (d, p) in seen.iter_mut().zip(pseen) {
             *d = p * (*d - dot);
         }
         future.fill(0.0);
     }
-}
-
-/// Lanes of the reductions: an AVX-512 register of f32.
-const LANES: usize = 16;
-
-/// `v` folded by `step` in [`LANES`] independent lanes (which the compiler
-/// keeps in vector registers), then the lanes and the remainder by `join`.
-#[inline(always)]
-fn lanes(v: &[f32], start: f32, step: impl Fn(f32, f32) -> f32, join: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lane = [start; LANES];
-    let chunks = v.chunks_exact(LANES);
-    let tail = chunks.remainder().iter().fold(start, |a, &b| step(a, b));
-    for c in chunks {
-        for j in 0..LANES {
-            lane[j] = step(lane[j], c[j]);
-        }
-    }
-    lane.iter().fold(tail, |a, &b| join(a, b))
 }
 
 impl FusedAttention for Flex {

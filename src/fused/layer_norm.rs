@@ -26,7 +26,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 
-use super::simd::{Path, on_path, widest_path};
+use super::simd::{Path, dot, on_path, sum, widest_path};
 use super::{Shared, contiguous, f32_tensor, values};
 
 /// Rows per part of the team's work: a few tens of microseconds each at
@@ -78,39 +78,6 @@ pub fn layer_norm(x: &Tensor<2>, weight: Tensor<1>, bias: Option<Tensor<1>>, eps
         bias.into_dispatch(),
         epsilon,
     )))
-}
-
-/// Lanes of the sums: an AVX-512 register of f32, on every SIMD path, so
-/// all paths add in the same order and agree bit for bit.
-const LANES: usize = 16;
-
-/// The sum of `v`, in [`LANES`] lanes (which the compiler keeps in vector
-/// registers) added at the end.
-#[inline(always)]
-fn sum(v: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let chunks = v.chunks_exact(LANES);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (l, x) in lanes.iter_mut().zip(c) {
-            *l += x;
-        }
-    }
-    lanes.iter().sum::<f32>() + rest
-}
-
-/// The dot product of `a` and `b`, as [`sum`].
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + rest
 }
 
 /// Rows `xs` (`width` each) -> their normalised rows `out` and statistics

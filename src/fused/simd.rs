@@ -81,3 +81,53 @@ macro_rules! on_path {
     }};
 }
 pub(crate) use on_path;
+
+// The reductions of the fused kernels, in a fixed number of lanes on every
+// path: the paths add in the same order and so agree bit for bit.
+
+/// Lanes of the reductions: an AVX-512 register of f32.
+pub(crate) const LANES: usize = 16;
+
+/// `v` folded by `step` in [`LANES`] independent lanes (which the compiler
+/// keeps in vector registers), then the lanes and the remainder by `join`.
+#[inline(always)]
+pub(crate) fn fold_lanes(v: &[f32], start: f32, step: impl Fn(f32, f32) -> f32, join: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lane = [start; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let tail = chunks.remainder().iter().fold(start, |a, &b| step(a, b));
+    for c in chunks {
+        for j in 0..LANES {
+            lane[j] = step(lane[j], c[j]);
+        }
+    }
+    lane.iter().fold(tail, |a, &b| join(a, b))
+}
+
+/// The sum of `v`, in [`LANES`] lanes (which the compiler keeps in vector
+/// registers) added at the end.
+#[inline(always)]
+pub(crate) fn sum(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// The dot product of `a` and `b`, as [`sum`].
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}

@@ -3,7 +3,7 @@
 //! one op forward and a hand-written backward, where Burn composes several
 //! ops (and recomputes in the backward) or runs a slow path. They replace
 //! the hot spots found in the benchmark workloads (docs/src/performance.md):
-//! activations, the linear layer, causal attention, layer norm, the convolution, 2x2 max pooling, the
+//! activations, the linear layer, causal attention, layer and batch norm, the convolution, 2x2 max pooling, the
 //! optimizer step and the gathering of a batch's rows.
 //!
 //! Each op applies to f32 tensors on flex (with or without autodiff);
@@ -12,6 +12,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod batch_norm;
 pub mod conv;
 pub mod formula;
 pub mod gather;

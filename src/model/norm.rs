@@ -73,6 +73,14 @@ pub struct BatchNorm {
 
 impl BatchNorm {
     pub fn forward<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Tensor<D> {
+        if crate::fused::on_flex_f32(&x) {
+            return self.forward_fused(x, mode);
+        }
+        self.forward_composed(x, mode)
+    }
+
+    /// The same composed from Burn's ops, as every backend but flex runs it.
+    pub fn forward_composed<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Tensor<D> {
         let (gamma, beta) = (self.weight.val(), self.bias.val());
         if mode == Mode::Eval {
             let device = x.device();
@@ -93,6 +101,33 @@ impl BatchNorm {
         self.running_mean.update(mean.detach());
         self.running_var.update(var.detach());
         out.output
+    }
+
+    /// The same through the fused ops (flex, f32).
+    fn forward_fused<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Tensor<D> {
+        let (gamma, beta) = (self.weight.val(), self.bias.val());
+        let device = x.device();
+        let running = || {
+            let mean = self.running_mean.value_sync().to_device(&device);
+            let var = self.running_var.value_sync().to_device(&device);
+            (mean, var)
+        };
+        if mode == Mode::Eval {
+            let (mean, var) = running();
+            let moments = Tensor::stack(vec![mean, var], 0);
+            return crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, false);
+        }
+        let dims = x.dims();
+        let n = (dims.iter().product::<usize>() / dims[1]) as f64;
+        let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
+        let [channels] = self.weight.dims();
+        let moments = crate::fused::batch_norm::batch_moments(&x);
+        let batch_mean: Tensor<1> = moments.clone().slice([0..1, 0..channels]).reshape([channels]);
+        let batch_var: Tensor<1> = moments.clone().slice([1..2, 0..channels]).reshape([channels]);
+        let (mean, var) = running();
+        self.running_mean.update(mean.mul_scalar(1.0 - MOMENTUM).add(batch_mean.mul_scalar(MOMENTUM)).detach());
+        self.running_var.update(var.mul_scalar(1.0 - MOMENTUM).add(batch_var.mul_scalar(MOMENTUM * unbiased)).detach());
+        crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, true)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The 2-D convolution on the flex backend (stride 1, no dilation, one group:
-//! the convolutions `model/mod.rs` builds) as one Burn backend extension op:
+//! The 2-D convolution on the flex backend (any stride, no dilation, one
+//! group: the convolutions the model kinds build) as one Burn backend extension op:
 //! per sample, im2col into a thread-local buffer and one `gemm` call
 //! `W [out, in*kh*kw] x columns [in*kh*kw, oh*ow]` that writes the sample's
 //! output planes directly, the bias preloaded; samples are spread over the
@@ -36,12 +36,13 @@ const GROUP: usize = 8;
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedConv2d: Backend {
     /// `x [n, c, h, w]`, `weight [o, c, kh, kw]`, `bias [o]`, zero padding `[ph, pw]` on
-    /// both sides -> `[n, o, h + 2ph - kh + 1, w + 2pw - kw + 1]`.
+    /// both sides, `stride [sh, sw]` -> `[n, o, (h + 2ph - kh) / sh + 1, (w + 2pw - kw) / sw + 1]`.
     fn fused_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         padding: [usize; 2],
+        stride: [usize; 2],
     ) -> FloatTensor<Self>;
 }
 
@@ -52,18 +53,20 @@ pub trait FusedConv2dBackward: Backend {
         weight: FloatTensor<Self>,
         x_shape: Shape,
         padding: [usize; 2],
+        stride: [usize; 2],
     ) -> FloatTensor<Self>;
     fn conv_weight_grad(
         x: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         kernel: [usize; 2],
         padding: [usize; 2],
+        stride: [usize; 2],
     ) -> FloatTensor<Self>;
     fn conv_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// `conv.forward(x)`, through the fused op where it applies (flex, f32,
-/// stride 1, no dilation, one group, symmetric padding). A convolution
+/// no dilation, one group, symmetric padding). A convolution
 /// without bias (a ResNet's, before batch norm) gets a constant zero bias:
 /// not tracked, so its gradient is never computed.
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
@@ -71,11 +74,11 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0, 0]),
         // Stride 1 and odd kernels: `same` pads (k - 1) / 2 on each side.
-        PaddingConfig2d::Same if kh % 2 == 1 && kw % 2 == 1 => Some([kh / 2, kw / 2]),
+        PaddingConfig2d::Same if kh % 2 == 1 && kw % 2 == 1 && conv.stride == [1, 1] => Some([kh / 2, kw / 2]),
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => Some([top, left]),
         _ => None,
     };
-    let simple = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
+    let simple = conv.dilation == [1, 1] && conv.groups == 1;
     let flex_f32 = super::on_flex_f32(&x);
     match padding {
         Some(padding) if simple && flex_f32 => {
@@ -88,6 +91,7 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
                 conv.weight.val().into_dispatch(),
                 bias.into_dispatch(),
                 padding,
+                conv.stride,
             ))
         }
         _ => conv.forward(x),
@@ -106,19 +110,31 @@ struct Geometry {
     kw: usize,
     ph: usize,
     pw: usize,
+    sh: usize,
+    sw: usize,
 }
 
 impl Geometry {
-    fn new(x: &Shape, weight: &Shape, padding: [usize; 2]) -> Self {
+    fn new(x: &Shape, weight: &Shape, padding: [usize; 2], stride: [usize; 2]) -> Self {
         let (n, c, h, w) = (x[0], x[1], x[2], x[3]);
         let (o, kh, kw) = (weight[0], weight[2], weight[3]);
-        Self { n, c, h, w, o, kh, kw, ph: padding[0], pw: padding[1] }
+        Self { n, c, h, w, o, kh, kw, ph: padding[0], pw: padding[1], sh: stride[0], sw: stride[1] }
     }
     fn oh(&self) -> usize {
-        self.h + 2 * self.ph + 1 - self.kh
+        (self.h + 2 * self.ph - self.kh) / self.sh + 1
     }
     fn ow(&self) -> usize {
-        self.w + 2 * self.pw + 1 - self.kw
+        (self.w + 2 * self.pw - self.kw) / self.sw + 1
+    }
+    /// The output columns `x0..x1` whose input column `x * sw + kx - pw` lies inside the image.
+    fn inside(&self, kx: usize) -> (usize, usize) {
+        let x0 = self.pw.saturating_sub(kx).div_ceil(self.sw);
+        let x1 = (self.w + self.pw).saturating_sub(kx).div_ceil(self.sw).min(self.ow());
+        (x0, x1.max(x0))
+    }
+    /// The input row of output row `y` and kernel row `ky`, if inside the image.
+    fn input_row(&self, y: usize, ky: usize) -> Option<usize> {
+        (y * self.sh + ky).checked_sub(self.ph).filter(|&iy| iy < self.h)
     }
     /// Rows of the column matrix: c * kh * kw.
     fn patch(&self) -> usize {
@@ -135,7 +151,7 @@ impl Geometry {
         // output widths it is done with a length known at compile time (vector
         // moves, no `memcpy` call, no bounds arithmetic per segment), which
         // was about a sixth of w5's time in the general loop below.
-        if self.ph == 0 && self.pw == 0 {
+        if self.ph == 0 && self.pw == 0 && self.sh == 1 && self.sw == 1 {
             match self.ow() {
                 8 => return self.im2col_valid::<8>(x, col),
                 16 => return self.im2col_valid::<16>(x, col),
@@ -145,35 +161,131 @@ impl Geometry {
                 _ => {}
             }
         }
-        let (oh, ow) = (self.oh(), self.ow());
+        if self.same() {
+            return self.im2col_same(x, col);
+        }
+        let (oh, ow, sw) = (self.oh(), self.ow(), self.sw);
         for c in 0..self.c {
             for ky in 0..self.kh {
                 for kx in 0..self.kw {
                     let row = &mut col[((c * self.kh + ky) * self.kw + kx) * oh * ow..][..oh * ow];
-                    // Output columns whose input column x + kx - pw lies inside the image.
-                    let x0 = self.pw.saturating_sub(kx);
-                    let x1 = (self.w + self.pw).saturating_sub(kx).min(ow);
+                    let (x0, x1) = self.inside(kx);
                     for y in 0..oh {
                         let out = &mut row[y * ow..(y + 1) * ow];
-                        let iy = (y + ky) as isize - self.ph as isize;
-                        if iy < 0 || iy >= self.h as isize || x0 >= x1 {
+                        let Some(iy) = self.input_row(y, ky).filter(|_| x0 < x1) else {
                             out.fill(0.0);
                             continue;
-                        }
-                        let src = &x[(c * self.h + iy as usize) * self.w..][..self.w];
-                        let src = &src[x0 + kx - self.pw..x1 + kx - self.pw];
+                        };
+                        let src = &x[(c * self.h + iy) * self.w..][..self.w];
                         // Element loops, not `fill`/`copy_from_slice`: the segments are a
                         // few floats long (8 for w5's second convolution), where the libc
                         // calls cost more than the copy (perf: memmove 9% of w5).
                         for v in &mut out[..x0] {
                             *v = 0.0;
                         }
-                        for (v, s) in out[x0..x1].iter_mut().zip(src) {
-                            *v = *s;
+                        let first = x0 * sw + kx - self.pw;
+                        if sw == 1 {
+                            for (v, s) in out[x0..x1].iter_mut().zip(&src[first..]) {
+                                *v = *s;
+                            }
+                        } else {
+                            for (v, s) in out[x0..x1].iter_mut().zip(src[first..].iter().step_by(sw)) {
+                                *v = *s;
+                            }
                         }
                         for v in &mut out[x1..] {
                             *v = 0.0;
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stride 1 and "same" padding (the output as large as the input, a
+    /// ResNet's 3x3 convolutions): the column row of kernel offset (ky, kx)
+    /// is the channel's plane shifted by a constant `(ky - ph) * w + kx - pw`.
+    fn same(&self) -> bool {
+        self.sh == 1 && self.sw == 1 && self.oh() == self.h && self.ow() == self.w
+    }
+
+    /// For each kernel offset, the rows of the output that read inside the
+    /// image and, per row, the columns that do: `(y0, y1, x0, x1, shift)`,
+    /// `shift` the offset from an output index to its input index in the plane.
+    fn same_window(&self, ky: usize, kx: usize) -> (usize, usize, usize, usize, isize) {
+        let (dy, dx) = (ky as isize - self.ph as isize, kx as isize - self.pw as isize);
+        let (h, w) = (self.h as isize, self.w as isize);
+        let (y0, y1) = ((-dy).max(0) as usize, (h - dy).clamp(0, h) as usize);
+        let (x0, x1) = ((-dx).clamp(0, w) as usize, (w - dx).clamp(0, w) as usize);
+        (y0, y1.max(y0), x0, x1.max(x0), dy * w + dx)
+    }
+
+    /// `im2col` for [`Geometry::same`]: one copy of the shifted plane per
+    /// column row, then the few entries that read across a row's edge (or
+    /// outside the plane) set to zero. Copies of whole planes (4 KB at 32x32)
+    /// instead of one per output row: the per-row copies with their edge
+    /// arithmetic were a fifth of w9's step (perf, 2026-12-06).
+    fn im2col_same(&self, x: &[f32], col: &mut [f32]) {
+        let (h, w) = (self.h, self.w);
+        let plane = h * w;
+        for c in 0..self.c {
+            let src = &x[c * plane..(c + 1) * plane];
+            for ky in 0..self.kh {
+                for kx in 0..self.kw {
+                    let row = &mut col[((c * self.kh + ky) * self.kw + kx) * plane..][..plane];
+                    let (y0, y1, x0, x1, shift) = self.same_window(ky, kx);
+                    if y0 == y1 || x0 == x1 {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    row[..y0 * w].fill(0.0);
+                    row[y1 * w..].fill(0.0);
+                    // Output indices y0*w .. y1*w read input index + shift; those whose
+                    // input lies outside the plane are at a row's edge and zeroed below.
+                    let (lo, hi) = (y0 * w, y1 * w);
+                    let from = (lo as isize + shift).max(0) as usize;
+                    let to = ((hi as isize + shift) as usize).min(plane);
+                    let start = (from as isize - shift) as usize;
+                    row[start..start + (to - from)].copy_from_slice(&src[from..to]);
+                    if x0 > 0 || x1 < w {
+                        for y in y0..y1 {
+                            let r = &mut row[y * w..(y + 1) * w];
+                            r[..x0].fill(0.0);
+                            r[x1..].fill(0.0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `col2im` for [`Geometry::same`]: the entries that read across an edge
+    /// zeroed in `col` (a scratch buffer), then one add of each shifted plane.
+    fn col2im_same(&self, col: &mut [f32], dx: &mut [f32]) {
+        let (h, w) = (self.h, self.w);
+        let plane = h * w;
+        for c in 0..self.c {
+            let dst = &mut dx[c * plane..(c + 1) * plane];
+            for ky in 0..self.kh {
+                for kx in 0..self.kw {
+                    let row = &mut col[((c * self.kh + ky) * self.kw + kx) * plane..][..plane];
+                    let (y0, y1, x0, x1, shift) = self.same_window(ky, kx);
+                    if y0 == y1 || x0 == x1 {
+                        continue;
+                    }
+                    if x0 > 0 || x1 < w {
+                        for y in y0..y1 {
+                            let r = &mut row[y * w..(y + 1) * w];
+                            r[..x0].fill(0.0);
+                            r[x1..].fill(0.0);
+                        }
+                    }
+                    let (lo, hi) = (y0 * w, y1 * w);
+                    let from = (lo as isize + shift).max(0) as usize;
+                    let to = ((hi as isize + shift) as usize).min(plane);
+                    let start = (from as isize - shift) as usize;
+                    for (d, s) in dst[from..to].iter_mut().zip(&row[start..start + (to - from)]) {
+                        *d += s;
                     }
                 }
             }
@@ -198,27 +310,34 @@ impl Geometry {
         }
     }
 
-    /// Adds the columns' gradient `[c*kh*kw, oh*ow]` back onto one sample's input gradient `[c, h, w]`.
-    fn col2im(&self, col: &[f32], dx: &mut [f32]) {
-        let (oh, ow) = (self.oh(), self.ow());
+    /// Adds the columns' gradient `[c*kh*kw, oh*ow]` back onto one sample's
+    /// input gradient `[c, h, w]` (`col` is scratch: it may be changed).
+    fn col2im(&self, col: &mut [f32], dx: &mut [f32]) {
+        if self.same() {
+            return self.col2im_same(col, dx);
+        }
+        let (oh, ow, sw) = (self.oh(), self.ow(), self.sw);
         for c in 0..self.c {
             for ky in 0..self.kh {
                 for kx in 0..self.kw {
                     let row = &col[((c * self.kh + ky) * self.kw + kx) * oh * ow..][..oh * ow];
-                    let x0 = self.pw.saturating_sub(kx);
-                    let x1 = (self.w + self.pw).saturating_sub(kx).min(ow);
+                    let (x0, x1) = self.inside(kx);
                     if x0 >= x1 {
                         continue;
                     }
+                    let first = x0 * sw + kx - self.pw;
                     for y in 0..oh {
-                        let iy = (y + ky) as isize - self.ph as isize;
-                        if iy < 0 || iy >= self.h as isize {
-                            continue;
-                        }
-                        let dst = &mut dx[(c * self.h + iy as usize) * self.w..][..self.w];
-                        let src = &row[y * ow..(y + 1) * ow];
-                        for (d, s) in dst[x0 + kx - self.pw..x1 + kx - self.pw].iter_mut().zip(&src[x0..x1]) {
-                            *d += s;
+                        let Some(iy) = self.input_row(y, ky) else { continue };
+                        let dst = &mut dx[(c * self.h + iy) * self.w..][..self.w];
+                        let src = &row[y * ow + x0..y * ow + x1];
+                        if sw == 1 {
+                            for (d, s) in dst[first..].iter_mut().zip(src) {
+                                *d += s;
+                            }
+                        } else {
+                            for (d, s) in dst[first..].iter_mut().step_by(sw).zip(src) {
+                                *d += s;
+                            }
                         }
                     }
                 }
@@ -267,8 +386,14 @@ fn product(
 }
 
 impl FusedConv2d for Flex {
-    fn fused_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, padding: [usize; 2]) -> FlexTensor {
-        let g = Geometry::new(&x.shape(), &weight.shape(), padding);
+    fn fused_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        padding: [usize; 2],
+        stride: [usize; 2],
+    ) -> FlexTensor {
+        let g = Geometry::new(&x.shape(), &weight.shape(), padding, stride);
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
         let (xs, ws, bs) = (values(&x), values(&weight), values(&bias));
         let (patch, positions) = (g.patch(), g.positions());
@@ -291,8 +416,14 @@ impl FusedConv2d for Flex {
 }
 
 impl FusedConv2dBackward for Flex {
-    fn conv_input_grad(grad: FlexTensor, weight: FlexTensor, x_shape: Shape, padding: [usize; 2]) -> FlexTensor {
-        let g = Geometry::new(&x_shape, &weight.shape(), padding);
+    fn conv_input_grad(
+        grad: FlexTensor,
+        weight: FlexTensor,
+        x_shape: Shape,
+        padding: [usize; 2],
+        stride: [usize; 2],
+    ) -> FlexTensor {
+        let g = Geometry::new(&x_shape, &weight.shape(), padding, stride);
         let (grad, weight) = (contiguous(&grad), contiguous(&weight));
         let (gs, ws) = (values(&grad), values(&weight));
         let (patch, positions) = (g.patch(), g.positions());
@@ -311,11 +442,17 @@ impl FusedConv2dBackward for Flex {
         f32_tensor(dx, x_shape.to_vec())
     }
 
-    fn conv_weight_grad(x: FlexTensor, grad: FlexTensor, kernel: [usize; 2], padding: [usize; 2]) -> FlexTensor {
+    fn conv_weight_grad(
+        x: FlexTensor,
+        grad: FlexTensor,
+        kernel: [usize; 2],
+        padding: [usize; 2],
+        stride: [usize; 2],
+    ) -> FlexTensor {
         let x_shape = x.shape();
         let o = grad.shape()[1];
         let weight_shape = Shape::from(vec![o, x_shape[1], kernel[0], kernel[1]]);
-        let g = Geometry::new(&x_shape, &weight_shape, padding);
+        let g = Geometry::new(&x_shape, &weight_shape, padding, stride);
         let (x, grad) = (contiguous(&x), contiguous(&grad));
         let (xs, gs) = (values(&x), values(&grad));
         let (patch, positions, sample) = (g.patch(), g.positions(), g.c * g.h * g.w);
@@ -395,9 +532,11 @@ impl<B: FusedConv2d + FusedConv2dBackward, C: CheckpointStrategy> FusedConv2d fo
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         padding: [usize; 2],
+        stride: [usize; 2],
     ) -> FloatTensor<Self> {
+        /// The padding and the stride.
         #[derive(Debug)]
-        struct ConvBackward([usize; 2]);
+        struct ConvBackward([usize; 2], [usize; 2]);
 
         impl<B: FusedConv2dBackward> Backward<B, 3> for ConvBackward {
             /// The input and the weight.
@@ -407,25 +546,29 @@ impl<B: FusedConv2d + FusedConv2dBackward, C: CheckpointStrategy> FusedConv2d fo
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, weight) = ops.state;
-                let padding = self.0;
+                let (padding, stride) = (self.0, self.1);
                 if let Some(node) = node_bias {
                     grads.register::<B>(node.id, B::conv_bias_grad(grad.clone()));
                 }
                 if let Some(node) = node_weight {
                     let dims = weight.shape();
                     let kernel = [dims[2], dims[3]];
-                    grads.register::<B>(node.id, B::conv_weight_grad(x.clone(), grad.clone(), kernel, padding));
+                    grads.register::<B>(node.id, B::conv_weight_grad(x.clone(), grad.clone(), kernel, padding, stride));
                 }
                 if let Some(node) = node_x {
-                    grads.register::<B>(node.id, B::conv_input_grad(grad, weight, x.shape(), padding));
+                    grads.register::<B>(node.id, B::conv_input_grad(grad, weight, x.shape(), padding, stride));
                 }
             }
         }
 
-        match ConvBackward(padding).prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+        match ConvBackward(padding, stride)
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-                let output = B::fused_conv2d(x.clone(), weight.clone(), bias, padding);
+                let output = B::fused_conv2d(x.clone(), weight.clone(), bias, padding, stride);
                 prep.finish((x, weight), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_conv2d(
@@ -433,6 +576,7 @@ impl<B: FusedConv2d + FusedConv2dBackward, C: CheckpointStrategy> FusedConv2d fo
                 weight.into_primitive(),
                 bias.into_primitive(),
                 padding,
+                stride,
             )),
         }
     }
@@ -455,22 +599,32 @@ mod tests {
         let values = |n: usize, salt: usize| -> Vec<f32> {
             (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
         };
-        // Output widths 6 (general loop), 8 and 24 (the fixed-width copies), padded ones.
+        // Output widths 6 (general loop), 8 and 24 (the fixed-width copies), padded
+        // ones, and strides 2 and 3 (a ResNet's stage changes and its 1x1 projections)
+        // on even and odd sides.
         let cases = [
-            (3, 1, 4, 5, 12, 10, 0),
-            (2, 3, 4, 5, 12, 12, 0),
-            (2, 1, 2, 3, 5, 26, 0),
-            (11, 3, 5, 3, 7, 9, 1),
-            (2, 2, 3, 5, 6, 6, 2),
+            (3, 1, 4, 5, 12, 10, 0, 1),
+            (2, 3, 4, 5, 12, 12, 0, 1),
+            (2, 1, 2, 3, 5, 26, 0, 1),
+            (11, 3, 5, 3, 7, 9, 1, 1),
+            (2, 2, 3, 5, 6, 6, 2, 1),
+            (3, 2, 4, 3, 8, 8, 1, 2),
+            (2, 3, 2, 3, 7, 9, 1, 2),
+            (2, 2, 3, 1, 8, 7, 0, 2),
+            (2, 2, 3, 3, 10, 11, 0, 3),
+            (2, 3, 4, 3, 8, 8, 1, 1),
+            (2, 2, 3, 5, 3, 7, 2, 1),
+            (1, 2, 2, 7, 2, 2, 3, 1),
         ];
-        for (batch, c, o, k, h, w, pad) in cases {
+        for (batch, c, o, k, h, w, pad, stride) in cases {
             let mut conv = Conv2dConfig::new([c, o], [k, k])
                 .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .with_stride([stride, stride])
                 .init(&device);
             conv.weight =
                 Param::from_tensor(Tensor::from_data(TensorData::new(values(o * c * k * k, 1), [o, c, k, k]), &device));
             conv.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(values(o, 2), [o]), &device)));
-            let (oh, ow) = (h + 2 * pad + 1 - k, w + 2 * pad + 1 - k);
+            let (oh, ow) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
             let upstream =
                 Tensor::<4>::from_data(TensorData::new(values(batch * o * oh * ow, 3), [batch, o, oh, ow]), &device);
             let run = |fused: bool| {
@@ -491,7 +645,10 @@ mod tests {
             let same = |a: &[f32], b: &[f32], what: &str| {
                 assert_eq!(a.len(), b.len(), "{what}");
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}] (k {k}, pad {pad}): {x} vs {y}");
+                    assert!(
+                        (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{what}[{i}] (k {k}, pad {pad}, stride {stride}): {x} vs {y}"
+                    );
                 }
             };
             same(&fused.0, &plain.0, "output");

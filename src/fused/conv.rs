@@ -27,6 +27,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 use super::{contiguous, f32_tensor, par_filled, values};
 
@@ -247,13 +248,7 @@ impl Geometry {
                     let to = ((hi as isize + shift) as usize).min(plane);
                     let start = (from as isize - shift) as usize;
                     row[start..start + (to - from)].copy_from_slice(&src[from..to]);
-                    if x0 > 0 || x1 < w {
-                        for y in y0..y1 {
-                            let r = &mut row[y * w..(y + 1) * w];
-                            r[..x0].fill(0.0);
-                            r[x1..].fill(0.0);
-                        }
-                    }
+                    zero_edges(row, w, (y0, y1), (x0, x1));
                 }
             }
         }
@@ -273,13 +268,7 @@ impl Geometry {
                     if y0 == y1 || x0 == x1 {
                         continue;
                     }
-                    if x0 > 0 || x1 < w {
-                        for y in y0..y1 {
-                            let r = &mut row[y * w..(y + 1) * w];
-                            r[..x0].fill(0.0);
-                            r[x1..].fill(0.0);
-                        }
-                    }
+                    zero_edges(row, w, (y0, y1), (x0, x1));
                     let (lo, hi) = (y0 * w, y1 * w);
                     let from = (lo as isize + shift).max(0) as usize;
                     let to = ((hi as isize + shift) as usize).min(plane);
@@ -346,6 +335,36 @@ impl Geometry {
     }
 }
 
+/// Sets the columns outside `x0..x1` of rows `y0..y1` of a `[rows, w]` plane
+/// to zero: a column at a time down the rows, a strided loop (the compiler
+/// made the per-row version a `memset` call for one or two floats: 7% of
+/// w9's step).
+fn zero_edges(plane: &mut [f32], w: usize, (y0, y1): (usize, usize), (x0, x1): (usize, usize)) {
+    for x in (0..x0).chain(x1..w) {
+        for v in plane[y0 * w + x..].iter_mut().step_by(w).take(y1 - y0) {
+            *v = 0.0;
+        }
+    }
+}
+
+thread_local! {
+    /// Each thread's column buffer, kept from call to call: allocating (and
+    /// zeroing) it per task was 7% of w9's step in `memset` (perf, 2026-12-06).
+    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `f` with this thread's column buffer of `len` floats. Its values are
+/// whatever the last use left: every caller writes all of it before reading.
+fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    COLUMNS.with(|cell| {
+        let mut columns = cell.borrow_mut();
+        if columns.len() < len {
+            columns.resize(len, 0.0);
+        }
+        f(&mut columns[..len])
+    })
+}
+
 /// `out [m, n] (+)= a * b` with `a`, `b` given by (data, column stride, row
 /// stride); one thread (the parallelism is over samples).
 #[allow(clippy::too_many_arguments)]
@@ -401,14 +420,16 @@ impl FusedConv2d for Flex {
         let out = par_filled(
             g.n * g.o * positions,
             g.o * positions,
-            || vec![0.0f32; patch * positions],
-            |col, i, out| {
-                g.im2col(&xs[i * sample..(i + 1) * sample], col);
-                for (plane, &b) in out.chunks_exact_mut(positions).zip(bs) {
-                    plane.fill(b);
-                }
-                // out [o, positions] += W [o, patch] * col [patch, positions]
-                product(out, g.o, positions, patch, (ws, 1, patch as isize), (col, 1, positions as isize), true);
+            || (),
+            |_, i, out| {
+                with_columns(patch * positions, |col| {
+                    g.im2col(&xs[i * sample..(i + 1) * sample], col);
+                    for (plane, &b) in out.chunks_exact_mut(positions).zip(bs) {
+                        plane.fill(b);
+                    }
+                    // out [o, positions] += W [o, patch] * col [patch, positions]
+                    product(out, g.o, positions, patch, (ws, 1, patch as isize), (col, 1, positions as isize), true);
+                })
             },
         );
         f32_tensor(out, vec![g.n, g.o, g.oh(), g.ow()])
@@ -431,12 +452,14 @@ impl FusedConv2dBackward for Flex {
         let dx = par_filled(
             g.n * g.c * g.h * g.w,
             g.c * g.h * g.w,
-            || vec![0.0f32; patch * positions],
-            |col, i, dx| {
+            || (),
+            |_, i, dx| {
                 let grad = &gs[i * sample..(i + 1) * sample];
-                // dcol [patch, positions] = W^T [patch, o] * grad [o, positions]
-                product(col, patch, positions, g.o, (ws, patch as isize, 1), (grad, 1, positions as isize), false);
-                g.col2im(col, dx);
+                with_columns(patch * positions, |col| {
+                    // dcol [patch, positions] = W^T [patch, o] * grad [o, positions]
+                    product(col, patch, positions, g.o, (ws, patch as isize, 1), (grad, 1, positions as isize), false);
+                    g.col2im(col, dx);
+                })
             },
         );
         f32_tensor(dx, x_shape.to_vec())
@@ -460,26 +483,27 @@ impl FusedConv2dBackward for Flex {
         let partials: Vec<Vec<f32>> = (0..g.n.div_ceil(GROUP))
             .into_par_iter()
             .map(|group| {
-                let mut col = vec![0.0f32; patch * positions];
                 let mut dwt = vec![0.0f32; patch * o];
-                for i in group * GROUP..((group + 1) * GROUP).min(g.n) {
-                    g.im2col(&xs[i * sample..(i + 1) * sample], &mut col);
-                    let grad = &gs[i * o * positions..(i + 1) * o * positions];
-                    // dW^T [patch, o] += col [patch, positions] * grad^T [positions, o].
-                    // Transposed so that gemm's rows are the output channels: it then
-                    // packs the sample's gradient (o x positions) and reads the columns
-                    // in place. As dW [o, patch] it packed the columns, nine times as
-                    // many floats, read across rows: a third of w9's step (perf).
-                    product(
-                        &mut dwt,
-                        patch,
-                        o,
-                        positions,
-                        (&col, 1, positions as isize),
-                        (grad, positions as isize, 1),
-                        true,
-                    );
-                }
+                with_columns(patch * positions, |col| {
+                    for i in group * GROUP..((group + 1) * GROUP).min(g.n) {
+                        g.im2col(&xs[i * sample..(i + 1) * sample], col);
+                        let grad = &gs[i * o * positions..(i + 1) * o * positions];
+                        // dW^T [patch, o] += col [patch, positions] * grad^T [positions, o].
+                        // Transposed so that gemm's rows are the output channels: it then
+                        // packs the sample's gradient (o x positions) and reads the columns
+                        // in place. As dW [o, patch] it packed the columns, nine times as
+                        // many floats, read across rows: a third of w9's step (perf).
+                        product(
+                            &mut dwt,
+                            patch,
+                            o,
+                            positions,
+                            (col, 1, positions as isize),
+                            (grad, positions as isize, 1),
+                            true,
+                        );
+                    }
+                });
                 dwt
             })
             .collect();

@@ -281,6 +281,52 @@ impl Geometry {
         }
     }
 
+    /// The input gradient of a [`Geometry::same`] convolution from the
+    /// output gradient `gs [n, o, h, w]` and the weight `ws [o, c, kh, kw]`:
+    /// itself a "same" convolution of the gradient, with the kernel turned
+    /// half a turn and its two channel axes swapped. As a convolution it runs
+    /// the forward's product (the patch, `o * kh * kw`, as its inner
+    /// dimension) instead of a product of inner dimension `o` into `kh * kw`
+    /// times the input's size and a scatter-add of that back (col2im).
+    fn same_input_grad(&self, gs: &[f32], ws: &[f32]) -> Vec<f32> {
+        let back = Geometry { c: self.o, o: self.c, ..*self };
+        let (kh, kw, patch) = (self.kh, self.kw, back.patch());
+        // flipped [c, o, kh, kw] from ws [o, c, kh, kw].
+        let mut flipped = vec![0.0f32; ws.len()];
+        for o in 0..self.o {
+            for c in 0..self.c {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        flipped[((c * self.o + o) * kh + ky) * kw + kx] =
+                            ws[((o * self.c + c) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)];
+                    }
+                }
+            }
+        }
+        let positions = self.positions();
+        let sample = self.o * positions;
+        par_filled(
+            self.n * self.c * positions,
+            self.c * positions,
+            || (),
+            |_, i, dx| {
+                with_columns(patch * positions, |col| {
+                    back.im2col(&gs[i * sample..(i + 1) * sample], col);
+                    // dx [c, positions] = flipped [c, patch] * col [patch, positions]
+                    product(
+                        dx,
+                        self.c,
+                        positions,
+                        patch,
+                        (&flipped, 1, patch as isize),
+                        (col, 1, positions as isize),
+                        false,
+                    );
+                })
+            },
+        )
+    }
+
     /// `im2col` without padding, for output width `N`: the columns are the
     /// segments `x[c, y + ky, kx .. kx + N]` in (c, ky, kx, y) order.
     #[inline(always)]
@@ -447,6 +493,9 @@ impl FusedConv2dBackward for Flex {
         let g = Geometry::new(&x_shape, &weight.shape(), padding, stride);
         let (grad, weight) = (contiguous(&grad), contiguous(&weight));
         let (gs, ws) = (values(&grad), values(&weight));
+        if g.same() {
+            return f32_tensor(g.same_input_grad(gs, ws), x_shape.to_vec());
+        }
         let (patch, positions) = (g.patch(), g.positions());
         let sample = g.o * positions;
         let dx = par_filled(

@@ -192,6 +192,7 @@ pub const CATALOG: &[ActivationInfo] = &[
         source: "torch.nn.ReLU (derivative 0 at x = 0)",
         auto_init: AutoInit::He,
         forward: |x, _| act::relu(x),
+        kernel: Some(|_| Pointwise::Relu),
         ..BASE
     },
     ActivationInfo {

@@ -54,7 +54,10 @@ impl Activation {
         if let Some(kernel) = self.kind.info().kernel
             && crate::fused::on_flex_f32(&x)
         {
-            return fused::apply(x, kernel(self.kind.values()));
+            let op = kernel(self.kind.values());
+            if fused::pays(op, x.shape().num_elements()) {
+                return fused::apply(x, op);
+            }
         }
         self.forward_composed(x)
     }

@@ -33,6 +33,14 @@ pub trait FusedActivationBackward: Backend {
     fn fused_activation_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>, op: Pointwise) -> FloatTensor<Self>;
 }
 
+/// Whether the fused op pays for `op` on `len` elements: always, but for
+/// ReLU, whose single pass Burn's op does as fast on one thread; the fused
+/// op gains there only by splitting a large pass over the pool (a ResNet's
+/// feature maps: Burn's element-wise ops run on one thread).
+pub fn pays(op: Pointwise, len: usize) -> bool {
+    op != Pointwise::Relu || len > PARALLEL_ABOVE
+}
+
 /// `f(x)` through the fused op; call only where `super::on_flex_f32(&x)`.
 pub fn apply<const D: usize>(x: Tensor<D>, op: Pointwise) -> Tensor<D> {
     Tensor::from_dispatch(Dispatch::fused_activation(x.into_dispatch(), op))

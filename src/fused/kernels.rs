@@ -20,6 +20,8 @@ use super::simd::{Path, on_path, widest_path};
 /// A smooth activation with a fused kernel, with its parameters resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pointwise {
+    /// `max(0, x)`, derivative 0 at 0 (torch.nn.ReLU).
+    Relu,
     Sigmoid,
     Tanh,
     /// `0.5 x (1 + erf(x / sqrt 2))`.
@@ -60,6 +62,11 @@ pub fn value_and_slope(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f
 #[inline(always)]
 fn both_portable(op: Pointwise, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
     match op {
+        Pointwise::Relu => {
+            for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
+                (*o, *d) = relu(v);
+            }
+        }
         Pointwise::Sigmoid => {
             for ((o, d), &v) in out.iter_mut().zip(slope.iter_mut()).zip(x) {
                 let s = sigmoid(v);
@@ -116,6 +123,7 @@ fn backward_on(path: Path, op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f3
 #[inline(always)]
 fn forward_portable(op: Pointwise, x: &[f32], out: &mut [f32]) {
     match op {
+        Pointwise::Relu => map(x, out, |v| relu(v).0),
         Pointwise::Sigmoid => map(x, out, sigmoid),
         Pointwise::Tanh => map(x, out, tanh),
         Pointwise::Gelu => map(x, out, |v| gelu(v).0),
@@ -131,6 +139,7 @@ fn forward_portable(op: Pointwise, x: &[f32], out: &mut [f32]) {
 #[inline(always)]
 fn backward_portable(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
     match op {
+        Pointwise::Relu => map2(x, grad, out, |v| relu(v).1),
         Pointwise::Sigmoid => map2(x, grad, out, |v| {
             let s = sigmoid(v);
             s * (1.0 - s)
@@ -151,6 +160,12 @@ fn backward_portable(op: Pointwise, x: &[f32], grad: &[f32], out: &mut [f32]) {
             map2(x, grad, out, |v| exp_linear(v, alpha, scale, inv).1)
         }
     }
+}
+
+/// ReLU's value and slope (0 at 0 and for NaN, as the mask `x > 0`).
+#[inline(always)]
+fn relu(v: f32) -> (f32, f32) {
+    if v > 0.0 { (v, 1.0) } else { (0.0, 0.0) }
 }
 
 #[inline(always)]
@@ -337,6 +352,7 @@ mod tests {
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
         type Reference = Box<dyn Fn(f64) -> (f64, f64)>;
         let cases: Vec<(Pointwise, Reference)> = vec![
+            (Pointwise::Relu, Box::new(|x: f64| if x > 0.0 { (x, 1.0) } else { (0.0, 0.0) })),
             (Pointwise::Sigmoid, Box::new(move |x| (sig(x), sig(x) * (1.0 - sig(x))))),
             (Pointwise::Tanh, Box::new(|x: f64| (x.tanh(), 1.0 - x.tanh().powi(2)))),
             (
@@ -413,6 +429,7 @@ mod tests {
         x.extend((0..37).map(|i| i as f32 * 0.37 - 6.0));
         let grad: Vec<f32> = (0..x.len()).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
         let ops = [
+            Pointwise::Relu,
             Pointwise::Sigmoid,
             Pointwise::Tanh,
             Pointwise::Gelu,

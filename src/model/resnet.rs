@@ -214,15 +214,19 @@ impl Block {
         let h = norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x.clone()), mode);
         let h = sites.activate(&self.act1, h);
         let h = norm::apply(self.bn2.as_ref(), crate::fused::conv::forward(&self.conv2, h), mode);
-        let h = match self.join {
-            Join::None => h,
+        let shortcut = match self.join {
+            Join::None => return sites.activate(&self.act2, h),
             Join::Projection => {
                 let p = self.shortcut.as_ref().expect("a projection block has its shortcut");
-                h + norm::apply(p.bn.as_ref(), crate::fused::conv::forward(&p.conv, x), mode)
+                norm::apply(p.bn.as_ref(), crate::fused::conv::forward(&p.conv, x), mode)
             }
-            Join::Identity => h + self.identity(x),
+            Join::Identity => self.identity(x),
         };
-        sites.activate(&self.act2, h)
+        if S::FUSED && self.act2.kind().name() == "relu" {
+            // The same numbers as relu(h + shortcut) in one pass (see the function).
+            return crate::fused::activation::add_relu(h, shortcut);
+        }
+        sites.activate(&self.act2, h + shortcut)
     }
 
     /// Option A: the input subsampled by the stride, with zero channels

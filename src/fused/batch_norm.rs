@@ -48,6 +48,7 @@ pub trait FusedBatchNorm: Backend {
     /// channels]` (mean, variance; `epsilon` added to the variance), times
     /// `weight [channels]`, plus `bias [channels]`. `batch`: the moments are
     /// `x`'s own ([`FusedBatchMoments`]), and the backward differentiates them.
+    /// `relu`: ReLU applied to the result in the same pass (its derivative 0 at 0).
     fn fused_batch_norm(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -55,19 +56,23 @@ pub trait FusedBatchNorm: Backend {
         moments: FloatTensor<Self>,
         epsilon: f64,
         batch: bool,
+        relu: bool,
     ) -> FloatTensor<Self>;
 }
 
 /// The backward, called by the autodiff implementation on the inner backend.
 pub trait FusedBatchNormBackward: Backend {
     /// The gradients of `x`, `weight` and `bias`.
+    #[allow(clippy::too_many_arguments)]
     fn batch_norm_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         moments: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         epsilon: f64,
         batch: bool,
+        relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
@@ -77,7 +82,7 @@ pub fn batch_moments<const D: usize>(x: &Tensor<D>) -> Tensor<2> {
 }
 
 /// `x` normalised by `moments` (from [`batch_moments`] when `batch`, the
-/// running ones otherwise), scaled and shifted; on flex (f32) only.
+/// running ones otherwise), scaled and shifted, then ReLU if `relu`; on flex (f32) only.
 pub fn batch_norm<const D: usize>(
     x: Tensor<D>,
     weight: Tensor<1>,
@@ -85,6 +90,7 @@ pub fn batch_norm<const D: usize>(
     moments: Tensor<2>,
     epsilon: f64,
     batch: bool,
+    relu: bool,
 ) -> Tensor<D> {
     Tensor::from_dispatch(Dispatch::fused_batch_norm(
         x.into_dispatch(),
@@ -93,6 +99,7 @@ pub fn batch_norm<const D: usize>(
         moments.into_dispatch(),
         epsilon,
         batch,
+        relu,
     ))
 }
 
@@ -117,39 +124,77 @@ fn squares(v: &[f32], centre: f32) -> f32 {
     lanes.iter().sum::<f32>() + rest
 }
 
-/// `sum(dy)` and `sum(dy * (x - mean))` of one plane, in [`LANES`] f32 lanes.
+/// The upstream gradient `d` at input `v` as the normalisation sees it:
+/// through ReLU's mask `v * a + b > 0` (the forward's own arithmetic) when
+/// `relu` is `Some((a, b))`.
 #[inline(always)]
-fn grad_sums(x: &[f32], dy: &[f32], mean: f32) -> (f32, f32) {
+fn gate(relu: Option<(f32, f32)>, d: f32, v: f32) -> f32 {
+    match relu {
+        Some((a, b)) if v * a + b <= 0.0 || (v * a + b).is_nan() => 0.0,
+        _ => d,
+    }
+}
+
+/// `sum(g)` and `sum(g * (x - mean))` of one plane with `g` the gated `dy`
+/// ([`gate`]), in [`LANES`] f32 lanes.
+#[inline(always)]
+fn grad_sums(x: &[f32], dy: &[f32], mean: f32, relu: Option<(f32, f32)>) -> (f32, f32) {
+    match relu {
+        None => grad_sums_with(x, dy, mean, |d, _| d),
+        Some(_) => grad_sums_with(x, dy, mean, |d, v| gate(relu, d, v)),
+    }
+}
+
+#[inline(always)]
+fn grad_sums_with(x: &[f32], dy: &[f32], mean: f32, g: impl Fn(f32, f32) -> f32) -> (f32, f32) {
     let mut sums = [0.0f32; LANES];
     let mut products = [0.0f32; LANES];
     let (cx, cd) = (x.chunks_exact(LANES), dy.chunks_exact(LANES));
     let (mut sum, mut product) = (0.0f32, 0.0f32);
     for (&x, &d) in cx.remainder().iter().zip(cd.remainder()) {
+        let d = g(d, x);
         sum += d;
         product += d * (x - mean);
     }
     for (x, d) in cx.zip(cd) {
         for j in 0..LANES {
-            sums[j] += d[j];
-            products[j] += d[j] * (x[j] - mean);
+            let d = g(d[j], x[j]);
+            sums[j] += d;
+            products[j] += d * (x[j] - mean);
         }
     }
     (sums.iter().fold(sum, |a, b| a + b), products.iter().fold(product, |a, b| a + b))
 }
 
-/// `out = a * x + b` over a plane.
+/// `out = a * x + b` over a plane, then ReLU if `relu`.
 #[inline(always)]
-fn affine(x: &[f32], out: &mut [f32], a: f32, b: f32) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = v * a + b;
+fn affine(x: &[f32], out: &mut [f32], a: f32, b: f32, relu: bool) {
+    if relu {
+        for (o, &v) in out.iter_mut().zip(x) {
+            let s = v * a + b;
+            *o = if s > 0.0 { s } else { 0.0 };
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v * a + b;
+        }
     }
 }
 
-/// `out = a * dy + b * x + c` over a plane.
+/// `out = a * g + b * x + c` over a plane, `g` the gated `dy` ([`gate`]).
 #[inline(always)]
-fn affine2(dy: &[f32], x: &[f32], out: &mut [f32], a: f32, b: f32, c: f32) {
-    for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
-        *o = d * a + v * b + c;
+fn affine2(dy: &[f32], x: &[f32], out: &mut [f32], (a, b, c): (f32, f32, f32), relu: Option<(f32, f32)>) {
+    match relu {
+        None => {
+            for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
+                *o = d * a + v * b + c;
+            }
+        }
+        Some(_) => {
+            for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
+                *o = gate(relu, d, v) * a + v * b + c;
+            }
+        }
     }
 }
 
@@ -173,15 +218,32 @@ fn channel_moments(path: Path, xs: &[f32], dims: [usize; 3], channel: usize) -> 
     (centre, (total / count) as f32)
 }
 
-/// One channel's `sum(dy)` and `sum(dy * (x - mean))`.
-fn channel_grad_sums(path: Path, xs: &[f32], gs: &[f32], dims: [usize; 3], channel: usize, mean: f32) -> (f64, f64) {
+/// One channel's `sum(g)` and `sum(g * (x - mean))` ([`grad_sums`]).
+fn channel_grad_sums(
+    path: Path,
+    (xs, gs): (&[f32], &[f32]),
+    dims: [usize; 3],
+    channel: usize,
+    mean: f32,
+    relu: Option<(f32, f32)>,
+) -> (f64, f64) {
     let (mut sum_dy, mut sum_dyx) = (0.0f64, 0.0f64);
     for (x, dy) in planes(xs, dims, channel).zip(planes(gs, dims, channel)) {
-        let (s, p) = on_path!(path, grad_sums, (x: &[f32], dy: &[f32], mean: f32) -> (f32, f32));
+        let (s, p) =
+            on_path!(path, grad_sums, (x: &[f32], dy: &[f32], mean: f32, relu: Option<(f32, f32)>) -> (f32, f32));
         sum_dy += s as f64;
         sum_dyx += p as f64;
     }
     (sum_dy, sum_dyx)
+}
+
+/// The forward's `out = a * x + b` of one channel (the backward recomputes
+/// them, the same operations, for ReLU's mask).
+fn coefficients(weight: &[f32], bias: &[f32], moments: &[f32], channel: usize, epsilon: f64) -> (f32, f32) {
+    let channels = weight.len();
+    let (mean, var) = (moments[channel], moments[channels + channel]);
+    let a = weight[channel] * rstd(var, epsilon);
+    (a, bias[channel] - mean * a)
 }
 
 /// `1 / sqrt(var + epsilon)`, in f64 as PyTorch's CPU kernel computes it.
@@ -214,6 +276,7 @@ impl FusedBatchNorm for Flex {
         moments: FlexTensor,
         epsilon: f64,
         _batch: bool,
+        relu: bool,
     ) -> FlexTensor {
         let shape = x.shape();
         let dims = layout(&shape);
@@ -225,15 +288,13 @@ impl FusedBatchNorm for Flex {
         let shared = Shared(out.as_mut_ptr());
         let path = widest_path();
         (0..channels).into_par_iter().for_each(|channel| {
-            let (mean, var) = (moments[channel], moments[channels + channel]);
-            let a = weight[channel] * rstd(var, epsilon);
-            let b = bias[channel] - mean * a;
+            let (a, b) = coefficients(&weight, &bias, &moments, channel, epsilon);
             for i in 0..batch {
                 let offset = (i * channels + channel) * plane;
                 let x = &xs[offset..offset + plane];
                 // SAFETY: each channel's task writes only its own planes, inside the buffer.
                 let out = unsafe { shared.slice(offset, plane) };
-                on_path!(path, affine, (x: &[f32], out: &mut [f32], a: f32, b: f32));
+                on_path!(path, affine, (x: &[f32], out: &mut [f32], a: f32, b: f32, relu: bool));
             }
         });
         // SAFETY: the channels' planes cover the whole buffer, all written above.
@@ -246,10 +307,12 @@ impl FusedBatchNormBackward for Flex {
     fn batch_norm_backward(
         x: FlexTensor,
         weight: FlexTensor,
+        bias: FlexTensor,
         moments: FlexTensor,
         grad: FlexTensor,
         epsilon: f64,
         batch: bool,
+        relu: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let shape = x.shape();
         let dims = layout(&shape);
@@ -257,7 +320,7 @@ impl FusedBatchNormBackward for Flex {
         let count = (n * plane) as f64;
         let (x, grad) = (contiguous(&x), contiguous(&grad));
         let (xs, gs) = (values(&x), values(&grad));
-        let (weight, moments) = (per_channel(&weight), per_channel(&moments));
+        let (weight, bias, moments) = (per_channel(&weight), per_channel(&bias), per_channel(&moments));
         let mut dx = Vec::<f32>::with_capacity(xs.len());
         let shared = Shared(dx.as_mut_ptr());
         let path = widest_path();
@@ -266,7 +329,8 @@ impl FusedBatchNormBackward for Flex {
             .map(|channel| {
                 let (mean, var) = (moments[channel], moments[channels + channel]);
                 let r = rstd(var, epsilon);
-                let (sum_dy, sum_dyx) = channel_grad_sums(path, xs, gs, dims, channel, mean);
+                let relu = relu.then(|| coefficients(&weight, &bias, &moments, channel, epsilon));
+                let (sum_dy, sum_dyx) = channel_grad_sums(path, (xs, gs), dims, channel, mean, relu);
                 // dx = a dy + b x + c, from the formulas in the module comment.
                 let a = (weight[channel] * r) as f64;
                 let (b, c) = if batch {
@@ -275,13 +339,13 @@ impl FusedBatchNormBackward for Flex {
                 } else {
                     (0.0, 0.0)
                 };
-                let (a, b, c) = (a as f32, b as f32, c as f32);
+                let abc = (a as f32, b as f32, c as f32);
                 for i in 0..n {
                     let offset = (i * channels + channel) * plane;
                     let (x, dy) = (&xs[offset..offset + plane], &gs[offset..offset + plane]);
                     // SAFETY: each channel's task writes only its own planes, inside the buffer.
                     let out = unsafe { shared.slice(offset, plane) };
-                    on_path!(path, affine2, (dy: &[f32], x: &[f32], out: &mut [f32], a: f32, b: f32, c: f32));
+                    on_path!(path, affine2, (dy: &[f32], x: &[f32], out: &mut [f32], abc: (f32, f32, f32), relu: Option<(f32, f32)>));
                 }
                 ((sum_dyx * r as f64) as f32, sum_dy as f32)
             })
@@ -308,22 +372,25 @@ impl<B: FusedBatchNorm + FusedBatchNormBackward, C: CheckpointStrategy> FusedBat
         moments: FloatTensor<Self>,
         epsilon: f64,
         batch: bool,
+        relu: bool,
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct BatchNormBackward {
             epsilon: f64,
             batch: bool,
+            relu: bool,
         }
 
         impl<B: FusedBatchNormBackward> Backward<B, 3> for BatchNormBackward {
-            /// The input, the weight and the moments.
-            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+            /// The input, the weight, the bias and the moments.
+            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
 
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x, weight, moments) = ops.state;
-                let (dx, dw, db) = B::batch_norm_backward(x, weight, moments, grad, self.epsilon, self.batch);
+                let (x, weight, bias, moments) = ops.state;
+                let (dx, dw, db) =
+                    B::batch_norm_backward(x, weight, bias, moments, grad, self.epsilon, self.batch, self.relu);
                 if let Some(node) = node_bias {
                     grads.register::<B>(node.id, db);
                 }
@@ -337,12 +404,13 @@ impl<B: FusedBatchNorm + FusedBatchNormBackward, C: CheckpointStrategy> FusedBat
         }
 
         let moments = <Self as AutodiffBackend>::inner(moments);
-        let backward = BatchNormBackward { epsilon, batch };
+        let backward = BatchNormBackward { epsilon, batch, relu };
         match backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-                let output = B::fused_batch_norm(x.clone(), weight.clone(), bias, moments.clone(), epsilon, batch);
-                prep.finish((x, weight, moments), output)
+                let output =
+                    B::fused_batch_norm(x.clone(), weight.clone(), bias.clone(), moments.clone(), epsilon, batch, relu);
+                prep.finish((x, weight, bias, moments), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_batch_norm(
                 x.into_primitive(),
@@ -351,6 +419,7 @@ impl<B: FusedBatchNorm + FusedBatchNormBackward, C: CheckpointStrategy> FusedBat
                 moments,
                 epsilon,
                 batch,
+                relu,
             )),
         }
     }
@@ -381,7 +450,7 @@ mod tests {
                 (0..dims[1])
                     .map(|c| {
                         let (mean, var) = channel_moments(path, &xs, dims, c);
-                        let (a, b) = channel_grad_sums(path, &xs, &gs, dims, c, mean);
+                        let (a, b) = channel_grad_sums(path, (&xs, &gs), dims, c, mean, Some((0.7, -0.1)));
                         [mean.to_bits() as u64, var.to_bits() as u64, a.to_bits(), b.to_bits()]
                     })
                     .collect::<Vec<_>>()
@@ -405,7 +474,12 @@ mod tests {
             let len: usize = shape.iter().product();
             let channels = shape[1];
             let up = Tensor::<4>::from_data(TensorData::new(values(len, 3), padded(&shape)), &device);
-            for mode in [Mode::Train { seed: 0, step: 0 }, Mode::Eval] {
+            for (mode, relu) in [
+                (Mode::Train { seed: 0, step: 0 }, false),
+                (Mode::Eval, false),
+                (Mode::Train { seed: 0, step: 0 }, true),
+                (Mode::Eval, true),
+            ] {
                 let run = |fused: bool| {
                     let Some(Norm::Batch(mut norm)) = Norm::new(NormKind::Batch, channels, &device) else {
                         unreachable!()
@@ -424,7 +498,12 @@ mod tests {
                     norm.running_var = burn::module::RunningState::new(running.abs().add_scalar(0.5));
                     let x =
                         Tensor::<4>::from_data(TensorData::new(values(len, 1), padded(&shape)), &device).require_grad();
-                    let y = if fused { norm.forward(x.clone(), mode) } else { reference(&norm, x.clone(), mode) };
+                    let y = match (fused, relu) {
+                        (true, false) => norm.forward(x.clone(), mode),
+                        (true, true) => norm.forward_relu(x.clone(), mode).unwrap(),
+                        (false, false) => reference(&norm, x.clone(), mode),
+                        (false, true) => burn::tensor::activation::relu(reference(&norm, x.clone(), mode)),
+                    };
                     let grads = (y.clone() * up.clone()).sum().backward();
                     let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
                     let read4 = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();

@@ -74,9 +74,14 @@ pub struct BatchNorm {
 impl BatchNorm {
     pub fn forward<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Tensor<D> {
         if crate::fused::on_flex_f32(&x) {
-            return self.forward_fused(x, mode);
+            return self.forward_fused(x, mode, false);
         }
         self.forward_composed(x, mode)
+    }
+
+    /// `relu(self.forward(x, mode))` in the same pass on flex (f32); `None` elsewhere.
+    pub fn forward_relu<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Option<Tensor<D>> {
+        crate::fused::on_flex_f32(&x).then(|| self.forward_fused(x, mode, true))
     }
 
     /// The same composed from Burn's ops, as every backend but flex runs it.
@@ -103,8 +108,8 @@ impl BatchNorm {
         out.output
     }
 
-    /// The same through the fused ops (flex, f32).
-    fn forward_fused<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Tensor<D> {
+    /// The same through the fused ops (flex, f32), then ReLU if `relu`.
+    fn forward_fused<const D: usize>(&self, x: Tensor<D>, mode: Mode, relu: bool) -> Tensor<D> {
         let (gamma, beta) = (self.weight.val(), self.bias.val());
         let device = x.device();
         let running = || {
@@ -115,7 +120,7 @@ impl BatchNorm {
         if mode == Mode::Eval {
             let (mean, var) = running();
             let moments = Tensor::stack(vec![mean, var], 0);
-            return crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, false);
+            return crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, false, relu);
         }
         let dims = x.dims();
         let n = (dims.iter().product::<usize>() / dims[1]) as f64;
@@ -127,7 +132,7 @@ impl BatchNorm {
         let (mean, var) = running();
         self.running_mean.update(mean.mul_scalar(1.0 - MOMENTUM).add(batch_mean.mul_scalar(MOMENTUM)).detach());
         self.running_var.update(var.mul_scalar(1.0 - MOMENTUM).add(batch_var.mul_scalar(MOMENTUM * unbiased)).detach());
-        crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, true)
+        crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, true, relu)
     }
 }
 

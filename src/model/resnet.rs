@@ -133,8 +133,7 @@ impl ResNet {
 
     pub fn forward<S: Sites>(&self, x: Tensor<2>, mode: Mode, sites: &mut S) -> Tensor<2> {
         let x = to_image(x, self.image);
-        let mut h = sites
-            .activate(&self.act1, norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x), mode));
+        let mut h = norm_act(self.bn1.as_ref(), &self.act1, crate::fused::conv::forward(&self.conv1, x), mode, sites);
         for stage in &self.stages {
             for block in &stage.blocks {
                 h = block.forward(h, mode, sites);
@@ -211,8 +210,8 @@ impl Block {
 
     /// `[batch, in, h, w]` -> `[batch, out, h / stride, w / stride]` (rounded up).
     pub fn forward<S: Sites>(&self, x: Tensor<4>, mode: Mode, sites: &mut S) -> Tensor<4> {
-        let h = norm::apply(self.bn1.as_ref(), crate::fused::conv::forward(&self.conv1, x.clone()), mode);
-        let h = sites.activate(&self.act1, h);
+        let h =
+            norm_act(self.bn1.as_ref(), &self.act1, crate::fused::conv::forward(&self.conv1, x.clone()), mode, sites);
         let h = norm::apply(self.bn2.as_ref(), crate::fused::conv::forward(&self.conv2, h), mode);
         let shortcut = match self.join {
             Join::None => return sites.activate(&self.act2, h),
@@ -249,6 +248,20 @@ impl Block {
         parts.push(Tensor::zeros([n, added - before, h, w], &device));
         Tensor::cat(parts, 1)
     }
+}
+
+/// `act(norm(z))` at an activation site: batch norm and ReLU in one fused
+/// pass where the sites allow it (training, no records) and the backend has
+/// it; the same numbers as the two apart.
+fn norm_act<S: Sites>(norm: Option<&Norm>, act: &Activation, z: Tensor<4>, mode: Mode, sites: &mut S) -> Tensor<4> {
+    if S::FUSED
+        && act.kind().name() == "relu"
+        && let Some(Norm::Batch(bn)) = norm
+        && let Some(out) = bn.forward_relu(z.clone(), mode)
+    {
+        return out;
+    }
+    sites.activate(act, norm::apply(norm, z, mode))
 }
 
 /// `x[:, :, ::stride, ::stride]`: a strided view on flex (no copy), whose

@@ -73,15 +73,16 @@ pub struct BatchNorm {
 
 impl BatchNorm {
     pub fn forward<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Tensor<D> {
-        if crate::fused::on_flex_f32(&x) {
+        if fused(&x) {
             return self.forward_fused(x, mode, false);
         }
         self.forward_composed(x, mode)
     }
 
-    /// `relu(self.forward(x, mode))` in the same pass on flex (f32); `None` elsewhere.
+    /// `relu(self.forward(x, mode))` in the same pass where the fused ops
+    /// apply; `None` elsewhere.
     pub fn forward_relu<const D: usize>(&self, x: Tensor<D>, mode: Mode) -> Option<Tensor<D>> {
-        crate::fused::on_flex_f32(&x).then(|| self.forward_fused(x, mode, true))
+        fused(&x).then(|| self.forward_fused(x, mode, true))
     }
 
     /// The same composed from Burn's ops, as every backend but flex runs it.
@@ -134,6 +135,17 @@ impl BatchNorm {
         self.running_var.update(var.mul_scalar(1.0 - MOMENTUM).add(batch_var.mul_scalar(MOMENTUM * unbiased)).detach());
         crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, true, relu)
     }
+}
+
+/// Whether batch norm of `x` takes the fused ops: feature maps (planes of
+/// 16 values or more) on flex (f32). Vectors (`[batch, features]`, planes of
+/// one value) keep Burn's ops: the fused ops work a channel's planes at a
+/// time, and with one value per plane they were slower than Burn's
+/// composition: experiments/batchnorm_mnist/quick.toml (the whole grid) took
+/// 8.7 s against 6.7 s (2026-12-06).
+fn fused<const D: usize>(x: &Tensor<D>) -> bool {
+    let dims = x.dims();
+    D > 2 && dims[2..].iter().product::<usize>() >= 16 && crate::fused::on_flex_f32(x)
 }
 
 /// Layer normalisation of each sample: over its features (torch.nn.LayerNorm),

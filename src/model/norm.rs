@@ -95,44 +95,41 @@ impl BatchNorm {
             return burn::tensor::module::batch_norm(x, gamma, beta, mean, var, EPSILON);
         }
         let dims = x.dims();
-        let n = (dims.iter().product::<usize>() / dims[1]) as f64;
-        let device = x.device();
         let out = burn::tensor::module::batch_norm_train(x, gamma, beta, EPSILON);
+        self.update_running(out.mean, out.variance, dims);
+        out.output
+    }
+
+    /// The running moments moved towards a batch's (`mean`, biased `var`,
+    /// over a tensor of `dims`), as PyTorch does.
+    fn update_running<const D: usize>(&self, mean: Tensor<1>, var: Tensor<1>, dims: [usize; D]) {
+        let n = (dims.iter().product::<usize>() / dims[1]) as f64;
         // Bessel's correction for the running variance, as PyTorch (n = 1 keeps the biased 0).
         let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
-        let mean = self.running_mean.value_sync().to_device(&device);
-        let var = self.running_var.value_sync().to_device(&device);
-        let mean = mean.mul_scalar(1.0 - MOMENTUM).add(out.mean.detach().mul_scalar(MOMENTUM));
-        let var = var.mul_scalar(1.0 - MOMENTUM).add(out.variance.detach().mul_scalar(MOMENTUM * unbiased));
-        self.running_mean.update(mean.detach());
-        self.running_var.update(var.detach());
-        out.output
+        let device = mean.device();
+        let running_mean = self.running_mean.value_sync().to_device(&device);
+        let running_var = self.running_var.value_sync().to_device(&device);
+        let running_mean = running_mean.mul_scalar(1.0 - MOMENTUM).add(mean.detach().mul_scalar(MOMENTUM));
+        let running_var = running_var.mul_scalar(1.0 - MOMENTUM).add(var.detach().mul_scalar(MOMENTUM * unbiased));
+        self.running_mean.update(running_mean.detach());
+        self.running_var.update(running_var.detach());
     }
 
     /// The same through the fused ops (flex, f32), then ReLU if `relu`.
     fn forward_fused<const D: usize>(&self, x: Tensor<D>, mode: Mode, relu: bool) -> Tensor<D> {
         let (gamma, beta) = (self.weight.val(), self.bias.val());
-        let device = x.device();
-        let running = || {
+        if mode == Mode::Eval {
+            let device = x.device();
             let mean = self.running_mean.value_sync().to_device(&device);
             let var = self.running_var.value_sync().to_device(&device);
-            (mean, var)
-        };
-        if mode == Mode::Eval {
-            let (mean, var) = running();
             let moments = Tensor::stack(vec![mean, var], 0);
             return crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, false, relu);
         }
-        let dims = x.dims();
-        let n = (dims.iter().product::<usize>() / dims[1]) as f64;
-        let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
         let [channels] = self.weight.dims();
         let moments = crate::fused::batch_norm::batch_moments(&x);
-        let batch_mean: Tensor<1> = moments.clone().slice([0..1, 0..channels]).reshape([channels]);
-        let batch_var: Tensor<1> = moments.clone().slice([1..2, 0..channels]).reshape([channels]);
-        let (mean, var) = running();
-        self.running_mean.update(mean.mul_scalar(1.0 - MOMENTUM).add(batch_mean.mul_scalar(MOMENTUM)).detach());
-        self.running_var.update(var.mul_scalar(1.0 - MOMENTUM).add(batch_var.mul_scalar(MOMENTUM * unbiased)).detach());
+        let mean: Tensor<1> = moments.clone().slice([0..1, 0..channels]).reshape([channels]);
+        let var: Tensor<1> = moments.clone().slice([1..2, 0..channels]).reshape([channels]);
+        self.update_running(mean, var, x.dims());
         crate::fused::batch_norm::batch_norm(x, gamma, beta, moments, EPSILON, true, relu)
     }
 }

@@ -7,7 +7,7 @@
 //! copies the tensor to take each mean (twice forward, twice backward) and
 //! composes the rest from a dozen element-wise ops; in ResNet-20 (bench w9)
 //! those copies alone were 15% of a training step and the element-wise ops
-//! another 6% (perf record, 2026-12-06). Here the moments are two reads of
+//! another 6% (perf record, 2026-12-06). Here the moments are one read of
 //! `x`, the forward one read and one write, the backward two reads of `x`
 //! and `dy` and one write, each channel's planes in place.
 //!
@@ -203,19 +203,30 @@ fn planes(values: &[f32], [batch, channels, plane]: [usize; 3], channel: usize) 
     (0..batch).map(move |i| &values[(i * channels + channel) * plane..][..plane])
 }
 
-/// One channel's mean and biased variance.
+/// One channel's mean and biased variance, in one read of its planes: each
+/// plane's sum and squared distances from its own mean while it is in cache,
+/// then the planes combined in f64 as Chan, Golub and LeVeque (1979) combine
+/// partial variances, `M2 = sum(M2_i + len * (mean_i - mean)^2)`. Two
+/// reads of the whole channel (the mean, then the squares about it) were
+/// twice the memory traffic for the same precision.
 fn channel_moments(path: Path, xs: &[f32], dims: [usize; 3], channel: usize) -> (f32, f32) {
-    let count = (dims[0] * dims[2]) as f64;
-    let mut total = 0.0f64;
+    let (count, len) = ((dims[0] * dims[2]) as f64, dims[2] as f64);
+    let mut parts = Vec::with_capacity(dims[0]);
     for v in planes(xs, dims, channel) {
-        total += on_path!(path, sum, (v: &[f32]) -> f32) as f64;
+        let total = on_path!(path, sum, (v: &[f32]) -> f32) as f64;
+        let centre = (total / len) as f32;
+        let m2 = on_path!(path, squares, (v: &[f32], centre: f32) -> f32) as f64;
+        parts.push((total, centre as f64, m2));
     }
-    let centre = (total / count) as f32;
-    let mut total = 0.0f64;
-    for v in planes(xs, dims, channel) {
-        total += on_path!(path, squares, (v: &[f32], centre: f32) -> f32) as f64;
-    }
-    (centre, (total / count) as f32)
+    let total: f64 = parts.iter().map(|p| p.0).sum();
+    let mean = total / count;
+    // sum((v - mean)^2) over a plane = sum((v - c)^2) + 2 (c - mean) sum(v - c) + len (c - mean)^2
+    // with `c` the plane's own (rounded) mean.
+    let m2: f64 = parts
+        .iter()
+        .map(|&(total, c, m2)| m2 + 2.0 * (c - mean) * (total - len * c) + len * (c - mean) * (c - mean))
+        .sum();
+    (mean as f32, (m2 / count) as f32)
 }
 
 /// One channel's `sum(g)` and `sum(g * (x - mean))` ([`grad_sums`]).

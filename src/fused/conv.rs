@@ -263,33 +263,6 @@ impl Geometry {
         }
     }
 
-    /// `col2im` for [`Geometry::same`]: the entries that read across an edge
-    /// zeroed in `col` (a scratch buffer), then one add of each shifted plane.
-    fn col2im_same(&self, col: &mut [f32], dx: &mut [f32]) {
-        let (h, w) = (self.h, self.w);
-        let plane = h * w;
-        for c in 0..self.c {
-            let dst = &mut dx[c * plane..(c + 1) * plane];
-            for ky in 0..self.kh {
-                for kx in 0..self.kw {
-                    let row = &mut col[((c * self.kh + ky) * self.kw + kx) * plane..][..plane];
-                    let (y0, y1, x0, x1, shift) = self.same_window(ky, kx);
-                    if y0 == y1 || x0 == x1 {
-                        continue;
-                    }
-                    zero_edges(row, w, (y0, y1), (x0, x1));
-                    let (lo, hi) = (y0 * w, y1 * w);
-                    let from = (lo as isize + shift).max(0) as usize;
-                    let to = ((hi as isize + shift) as usize).min(plane);
-                    let start = (from as isize - shift) as usize;
-                    for (d, s) in dst[from..to].iter_mut().zip(&row[start..start + (to - from)]) {
-                        *d += s;
-                    }
-                }
-            }
-        }
-    }
-
     /// The input gradient of a [`Geometry::same`] convolution from the
     /// output gradient `gs [n, o, h, w]` and the weight `ws [o, c, kh, kw]`:
     /// itself a "same" convolution of the gradient, with the kernel turned
@@ -418,11 +391,8 @@ impl Geometry {
     }
 
     /// Adds the columns' gradient `[c*kh*kw, oh*ow]` back onto one sample's
-    /// input gradient `[c, h, w]` (`col` is scratch: it may be changed).
-    fn col2im(&self, col: &mut [f32], dx: &mut [f32]) {
-        if self.same() {
-            return self.col2im_same(col, dx);
-        }
+    /// input gradient `[c, h, w]`.
+    fn col2im(&self, col: &[f32], dx: &mut [f32]) {
         let (oh, ow, sw) = (self.oh(), self.ow(), self.sw);
         for c in 0..self.c {
             for ky in 0..self.kh {

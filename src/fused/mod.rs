@@ -3,7 +3,7 @@
 //! one op forward and a hand-written backward, where Burn composes several
 //! ops (and recomputes in the backward) or runs a slow path. They replace
 //! the hot spots found in the benchmark workloads (docs/src/performance.md):
-//! activations, the linear layer, causal attention, layer and batch norm, the convolution, 2x2 max pooling, the
+//! activations, the linear layer, causal attention, layer and batch norm, the convolution, a ResNet's option-A shortcut, 2x2 max pooling, the
 //! optimizer step and the gathering of a batch's rows.
 //!
 //! Each op applies to f32 tensors on flex (with or without autodiff);
@@ -21,6 +21,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod optim;
 pub mod pool;
+pub mod shortcut;
 mod simd;
 pub mod stats;
 pub mod team;

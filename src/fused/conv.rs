@@ -5,7 +5,10 @@
 //! output planes directly, the bias preloaded; samples are spread over the
 //! current rayon pool. The backward recomputes the columns per sample and
 //! uses two more products: `W^T grad` scattered back (col2im) for the input,
-//! `grad columns^T` for the weight.
+//! `grad columns^T` for the weight. A "same" convolution (stride 1, the
+//! output as large as the input: a ResNet's 3x3 ones) builds instead the
+//! columns of the output gradient, once per sample, and takes both
+//! gradients from them (`Geometry::same_grads`).
 //!
 //! Why: bench w5 (LeNet-like CNN) spent a quarter of its time in burn-flex's
 //! convolution loops and its transposed convolution (the input gradient),
@@ -353,10 +356,7 @@ impl Geometry {
             .collect();
         // SAFETY: the chunks cover 0..len, and `product_to` wrote every sample's gradient whole.
         unsafe { dx.set_len(len) };
-        let mut dwt = vec![0.0f32; patch * c];
-        for partial in &partials {
-            dwt.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
-        }
+        let dwt = sum_in_order(&partials, patch * c);
         // dW [o, c, ky, kx] = dWt [(o, kh-1-ky, kw-1-kx), c].
         let mut dw = vec![0.0f32; o * c * kh * kw];
         for oc in 0..o {
@@ -421,6 +421,16 @@ impl Geometry {
             }
         }
     }
+}
+
+/// The groups' partial weight gradients added in group order, so that the
+/// sum does not depend on the number of threads (see the module comment).
+fn sum_in_order(partials: &[Vec<f32>], len: usize) -> Vec<f32> {
+    let mut total = vec![0.0f32; len];
+    for partial in partials {
+        total.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+    }
+    total
 }
 
 /// Sets the columns outside `x0..x1` of rows `y0..y1` of a `[rows, w]` plane
@@ -652,10 +662,7 @@ impl FusedConv2dBackward for Flex {
                 dwt
             })
             .collect();
-        let mut dwt = vec![0.0f32; patch * o];
-        for partial in &partials {
-            dwt.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
-        }
+        let dwt = sum_in_order(&partials, patch * o);
         let mut dw = vec![0.0f32; o * patch];
         for (p, row) in dwt.chunks_exact(o).enumerate() {
             for (channel, &v) in row.iter().enumerate() {

@@ -188,7 +188,7 @@ pub const LEGEND_MAX: usize = 8;
 /// Whether line `i` of `n` gets a legend entry: all of them up to
 /// [`LEGEND_MAX`], else the first, the last and evenly spaced ones between.
 pub fn in_legend(i: usize, n: usize) -> bool {
-    n <= LEGEND_MAX || i == 0 || i + 1 == n || i % n.div_ceil(LEGEND_MAX - 1) == 0
+    n <= LEGEND_MAX || i == 0 || i + 1 == n || i.is_multiple_of(n.div_ceil(LEGEND_MAX - 1))
 }
 
 /// (rows, columns) of a grid for `n` panels, at most `max_cols` wide.

@@ -15,8 +15,11 @@ use crate::results::records::{Columns, Row, Swept};
 #[derive(Clone, Copy)]
 pub struct Schema {
     header: fn(&[String]) -> String,
-    rewrite: fn(&[u8], &str, &[String], &[String]) -> Result<String, String>,
+    rewrite: Rewrite,
 }
+
+/// A table's rewrite of a file to new columns (see `Schema::of`).
+type Rewrite = fn(&[u8], &str, &[String], &[String]) -> Result<String, String>;
 
 impl Schema {
     pub const fn of<T: Row>() -> Schema {

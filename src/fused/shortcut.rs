@@ -140,9 +140,12 @@ mod tests {
         let values = |n: usize, salt: usize| -> Vec<f32> {
             (0..n).map(|i| (((i + salt) * 7919) % 1013) as f32 / 500.0 - 1.0).collect()
         };
-        for (n, c, h, w, stride, before, after) in
-            [(3usize, 2, 8usize, 8usize, 2usize, 1, 1), (2, 3, 7, 5, 2, 0, 3), (2, 2, 6, 9, 3, 2, 0), (1, 4, 4, 4, 1, 2, 2)]
-        {
+        for (n, c, h, w, stride, before, after) in [
+            (3usize, 2, 8usize, 8usize, 2usize, 1, 1),
+            (2, 3, 7, 5, 2, 0, 3),
+            (2, 2, 6, 9, 3, 2, 0),
+            (1, 4, 4, 4, 1, 2, 2),
+        ] {
             let (oh, ow, channels) = (h.div_ceil(stride), w.div_ceil(stride), before + c + after);
             let upstream = Tensor::<4>::from_data(
                 TensorData::new(values(n * channels * oh * ow, 3), [n, channels, oh, ow]),

@@ -35,7 +35,7 @@ pub const STAGE_CHANNELS: [usize; 3] = [16, 32, 64];
 
 /// Blocks per stage of a depth (6n + 2), or None when the depth is not of that form.
 pub fn blocks_per_stage(depth: usize) -> Option<usize> {
-    (depth >= 8 && (depth - 2) % 6 == 0).then(|| (depth - 2) / 6)
+    (depth >= 8 && (depth - 2).is_multiple_of(6)).then(|| (depth - 2) / 6)
 }
 
 /// A map side after a 3x3 convolution of stride 2 and padding 1.

@@ -70,7 +70,7 @@ pub fn curves(analysis: &Analysis) -> Vec<Curve> {
     let floor = finished().filter_map(|c| c.score.map(|s| sign * s)).fold(f64::INFINITY, f64::min);
     let test_floor = finished()
         .filter(|c| c.score.is_some_and(|s| sign * s == floor))
-        .map(|c| test_of(c))
+        .map(&test_of)
         .filter(|t| t.is_finite())
         .fold(f64::INFINITY, f64::min);
     let (floor, test_floor) = (finite_or_nan(floor), finite_or_nan(test_floor));

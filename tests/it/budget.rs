@@ -39,7 +39,8 @@ fn a_tuned_experiment_reports_its_expected_best_score_per_budget() {
     let epochs = csv_maps(&out.join("epochs.csv"));
     let mut scores: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     for s in &summary {
-        let last = epochs.iter().filter(|e| e["run_id"] == s["run_id"]).map(|e| num(e, "val_accuracy")).last().unwrap();
+        let last =
+            epochs.iter().filter(|e| e["run_id"] == s["run_id"]).map(|e| num(e, "val_accuracy")).next_back().unwrap();
         scores.entry((s["activation"].clone(), s["lr"].clone())).or_default().push(last);
     }
     let expected = csv_maps(&out.join("expected_performance.csv"));

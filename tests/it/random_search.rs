@@ -88,7 +88,7 @@ fn every_activation_gets_the_same_drawn_trials_and_chooses_among_them_on_validat
                         && s["model.hidden"] == *hidden
                         && (&s["lr"], &s["training.weight_decay"], &s["training.batch_size"]) == (&t.0, &t.1, &t.2)
                 })
-                .map(|s| num(&epochs.iter().filter(|e| e["run_id"] == s["run_id"]).last().unwrap()["val_accuracy"]))
+                .map(|s| num(&epochs.iter().rfind(|e| e["run_id"] == s["run_id"]).unwrap()["val_accuracy"]))
                 .collect();
             runs.iter().sum::<f64>() / runs.len() as f64
         };

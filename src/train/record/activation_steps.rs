@@ -41,7 +41,7 @@ impl Recorder for EverySteps {
     }
 
     fn after_step(&mut self, at: At, model: &Network) {
-        if let Some(probe) = self.probe.as_ref().filter(|_| at.step % self.every == 0) {
+        if let Some(probe) = self.probe.as_ref().filter(|_| at.step.is_multiple_of(self.every)) {
             push_layers(&self.key, probe, model, at, &mut self.rows);
         }
     }

@@ -58,7 +58,7 @@ impl Recorder for GradientRecorder {
     }
 
     fn after_backward(&mut self, at: At, model: &Network, gradients: &Gradients, read: &mut Vec<Tensor<1>>) {
-        if self.every > 0 && at.step % self.every == 0 {
+        if self.every > 0 && at.step.is_multiple_of(self.every) {
             read.extend(gradients.reductions(model).iter().cloned());
         }
     }

@@ -337,18 +337,8 @@ impl Geometry {
                         back.im2col(&gs[i * gsample..(i + 1) * gsample], col);
                         // dx [c, positions] = turned [c, patch] * col [patch, positions]
                         product_to(dx, c, positions, patch, (&turned, 1, patch as isize), (col, 1, positions as isize));
-                        // dWt [patch, c] += col [patch, positions] * x^T [positions, c]: gemm's
-                        // rows the columns' (read in place), the sample's input packed.
-                        let x = &xs[i * xsample..(i + 1) * xsample];
-                        product(
-                            &mut dwt,
-                            patch,
-                            c,
-                            positions,
-                            (col, 1, positions as isize),
-                            (x, positions as isize, 1),
-                            true,
-                        );
+                        // dWt [patch, c] += col [patch, positions] * x^T [positions, c]
+                        add_columns_times(&mut dwt, col, &xs[i * xsample..(i + 1) * xsample], patch, c, positions);
                     }
                 });
                 dwt
@@ -421,6 +411,16 @@ impl Geometry {
             }
         }
     }
+}
+
+/// `out [patch, rows] += col [patch, positions] * other^T [positions, rows]`,
+/// a weight gradient's share of one sample (transposed). In this orientation
+/// gemm's rows are the `rows` channels: it packs the sample's small operand
+/// (`rows x positions`) and reads the columns in place. As `[rows, patch]`
+/// it packed the columns, nine times as many floats, read across rows: a
+/// third of w9's step (perf, 2026-12-06).
+fn add_columns_times(out: &mut [f32], col: &[f32], other: &[f32], patch: usize, rows: usize, positions: usize) {
+    product(out, patch, rows, positions, (col, 1, positions as isize), (other, positions as isize, 1), true);
 }
 
 /// The groups' partial weight gradients added in group order, so that the
@@ -643,20 +643,8 @@ impl FusedConv2dBackward for Flex {
                     for i in group * GROUP..((group + 1) * GROUP).min(g.n) {
                         g.im2col(&xs[i * sample..(i + 1) * sample], col);
                         let grad = &gs[i * o * positions..(i + 1) * o * positions];
-                        // dW^T [patch, o] += col [patch, positions] * grad^T [positions, o].
-                        // Transposed so that gemm's rows are the output channels: it then
-                        // packs the sample's gradient (o x positions) and reads the columns
-                        // in place. As dW [o, patch] it packed the columns, nine times as
-                        // many floats, read across rows: a third of w9's step (perf).
-                        product(
-                            &mut dwt,
-                            patch,
-                            o,
-                            positions,
-                            (col, 1, positions as isize),
-                            (grad, positions as isize, 1),
-                            true,
-                        );
+                        // dW^T [patch, o] += col [patch, positions] * grad^T [positions, o]
+                        add_columns_times(&mut dwt, col, grad, patch, o, positions);
                     }
                 });
                 dwt
